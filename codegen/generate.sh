@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerates gen/ (TypeScript, Go, Python) from proto/ with local plugins only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$(go env GOPATH)/bin:$PATH"
+missing=()
+command -v buf >/dev/null || missing+=("buf (npm ci)")
+command -v protoc-gen-ts_proto >/dev/null || missing+=("ts-proto (npm ci)")
+command -v protoc-gen-go >/dev/null || missing+=("protoc-gen-go (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12)")
+command -v protoc-gen-go-grpc >/dev/null || missing+=("protoc-gen-go-grpc (go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2)")
+python3 -c 'import grpc_tools' 2>/dev/null || missing+=("grpcio-tools (pip install -r codegen/requirements.txt)")
+if ((${#missing[@]})); then
+  printf 'generate: missing %s\n' "${missing[@]}" >&2
+  exit 1
+fi
+buf lint
+buf generate
