@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Every setting, its environment variable, its default and what it accepts.
+ * README.md's configuration table mirrors this table.
+ */
+export interface Config {
+  addr: { host: string; port: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  instanceId: string;
+  defaultTimeoutSeconds: number;
+  maxTimeoutSeconds: number;
+  hardTimeoutSeconds: number;
+  awaitDefaultSeconds: number;
+  awaitMaxSeconds: number;
+  heartbeatSeconds: number;
+  retentionSeconds: number;
+  shutdownGraceSeconds: number;
+  keepaliveTimeSeconds: number;
+  keepaliveTimeoutSeconds: number;
+  exampleTools: boolean;
+  reflection: boolean;
+  platforms: PlatformConfig[];
+  redirectAttempts: number;
+  redirectTimeoutSeconds: number;
+}
+
+export interface PlatformConfig {
+  name: string;
+  kind: 'webhook';
+  url: string;
+  maxChars: number;
+  headers: Record<string, string>;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws ConfigError naming the variable. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const r = new EnvReader(env);
+  const config: Config = {
+    addr: r.addr('TASKSERVICE_ADDR', '127.0.0.1:50051'),
+    logLevel: r.oneOf('TASKSERVICE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    instanceId: r.string('TASKSERVICE_INSTANCE_ID', `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
+    defaultTimeoutSeconds: r.seconds('TASKSERVICE_DEFAULT_TIMEOUT_SECONDS', 10, 0.001, 86_400),
+    maxTimeoutSeconds: r.seconds('TASKSERVICE_MAX_TIMEOUT_SECONDS', 300, 0.001, 86_400),
+    hardTimeoutSeconds: r.seconds('TASKSERVICE_HARD_TIMEOUT_SECONDS', 3600, 0.001, 86_400 * 7),
+    awaitDefaultSeconds: r.seconds('TASKSERVICE_AWAIT_DEFAULT_SECONDS', 300, 0.001, 86_400),
+    awaitMaxSeconds: r.seconds('TASKSERVICE_AWAIT_MAX_SECONDS', 3600, 0.001, 86_400),
+    heartbeatSeconds: r.seconds('TASKSERVICE_HEARTBEAT_SECONDS', 15, 0.05, 3600),
+    retentionSeconds: r.seconds('TASKSERVICE_RETENTION_SECONDS', 86_400, 1, 86_400 * 30),
+    shutdownGraceSeconds: r.seconds('TASKSERVICE_SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
+    keepaliveTimeSeconds: r.seconds('TASKSERVICE_KEEPALIVE_TIME_SECONDS', 30, 1, 7200),
+    keepaliveTimeoutSeconds: r.seconds('TASKSERVICE_KEEPALIVE_TIMEOUT_SECONDS', 10, 1, 600),
+    exampleTools: r.bool('TASKSERVICE_EXAMPLE_TOOLS', true),
+    reflection: r.bool('TASKSERVICE_REFLECTION', true),
+    platforms: r.platforms('TASKSERVICE_PLATFORMS', 'TASKSERVICE_PLATFORMS_FILE'),
+    redirectAttempts: r.integer('TASKSERVICE_REDIRECT_ATTEMPTS', 3, 1, 100),
+    redirectTimeoutSeconds: r.seconds('TASKSERVICE_REDIRECT_TIMEOUT_SECONDS', 10, 0.01, 600),
+  };
+  if (config.defaultTimeoutSeconds > config.maxTimeoutSeconds) {
+    throw new ConfigError(
+      `TASKSERVICE_DEFAULT_TIMEOUT_SECONDS (${config.defaultTimeoutSeconds}) must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS (${config.maxTimeoutSeconds})`,
+    );
+  }
+  return Object.freeze(config);
+}
+
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  addr(name: string, fallback: string): Config['addr'] {
+    const value = this.raw(name) ?? fallback;
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+    const port = match ? Number(match[2]) : -1;
+    if (!match || port > 65_535) {
+      throw new ConfigError(`${name}="${value}" must be host:port, e.g. 127.0.0.1:50051 (port 0 picks a free port)`);
+    }
+    return { host: match[1], port };
+  }
+
+  seconds(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new ConfigError(`${name}="${value}" must be a number of seconds from ${min} to ${max}`);
+    }
+    return n;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${name}="${value}" must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    throw new ConfigError(`${name}="${value}" must be true or false`);
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(values as readonly string[]).includes(value)) {
+      throw new ConfigError(`${name}="${value}" must be one of ${values.join(', ')}`);
+    }
+    return value as T;
+  }
+
+  /** JSON inline, or a JSON file: {"name": {"kind": "webhook", "url": "...", "max_chars": 4000, "headers": {}}} */
+  platforms(inlineName: string, fileName: string): PlatformConfig[] {
+    const inline = this.raw(inlineName);
+    const file = this.raw(fileName);
+    if (inline && file) throw new ConfigError(`set ${inlineName} or ${fileName}, not both`);
+    const source = inline ? inlineName : fileName;
+    let text = inline;
+    if (file) {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`${fileName}: cannot read ${file} (${(err as Error).message})`);
+      }
+    }
+    if (!text) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(`${source} is not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`${source} must be a JSON object of platform name -> settings`);
+    }
+    return Object.entries(parsed).map(([name, raw]) => parsePlatform(source, name, raw));
+  }
+}
+
+function parsePlatform(source: string, name: string, raw: unknown): PlatformConfig {
+  const where = `${source}: platform "${name}"`;
+  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) throw new ConfigError(`${where}: the name must be lowercase a-z 0-9 _ -`);
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError(`${where} must be an object`);
+  const p = raw as Record<string, unknown>;
+  const kind = p.kind ?? 'webhook';
+  if (kind !== 'webhook') throw new ConfigError(`${where}: kind "${String(kind)}" is not supported (supported: webhook)`);
+  if (typeof p.url !== 'string' || !/^https?:\/\//.test(p.url)) throw new ConfigError(`${where}: url must be an http(s) URL`);
+  const maxChars = p.max_chars ?? 4000;
+  if (!Number.isInteger(maxChars) || (maxChars as number) < 20) {
+    throw new ConfigError(`${where}: max_chars must be a whole number >= 20`);
+  }
+  const headers = p.headers ?? {};
+  if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => typeof v !== 'string')) {
+    throw new ConfigError(`${where}: headers must be an object of strings`);
+  }
+  return { name, kind, url: p.url, maxChars: maxChars as number, headers: headers as Record<string, string> };
+}

@@ -1,0 +1,89 @@
+import { TaskNotFound } from './errors.js';
+import type { TaskStore } from './store.js';
+import { isTerminal, type TaskRecord } from './task.js';
+
+export const UpdateKind = {
+  Snapshot: 'snapshot',
+  Progress: 'progress',
+  Heartbeat: 'heartbeat',
+  Terminal: 'terminal',
+  WaitTimedOut: 'wait_timed_out',
+} as const;
+export type UpdateKind = (typeof UpdateKind)[keyof typeof UpdateKind];
+
+export interface TaskUpdate {
+  kind: UpdateKind;
+  task: TaskRecord;
+}
+
+export interface WatchOptions {
+  /** Only this user's task is visible when set. */
+  userId: string;
+  timeoutMs: number;
+  heartbeatMs: number;
+  /** Ends the watch at once and releases everything (the client went away). */
+  signal: AbortSignal;
+}
+
+/**
+ * A task's snapshot, then its changes, then its terminal state. Subscribes
+ * before reading, so a change between the two is never missed. Holds at most
+ * one pending snapshot: a consumer that reads slowly gets the latest state,
+ * not a backlog. Every listener and timer is released when the iteration
+ * ends, returns early, or `signal` fires.
+ */
+export async function* watchTask(store: TaskStore, taskId: string, options: WatchOptions): AsyncGenerator<TaskUpdate> {
+  const { signal } = options;
+  let newest: TaskRecord | undefined;
+  let wake: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const poke = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const unsubscribe = store.subscribe(taskId, (task) => {
+    if (!newest || task.version > newest.version) newest = task;
+    poke();
+  });
+  signal.addEventListener('abort', poke);
+  try {
+    const first = await store.get(taskId);
+    if (!first || (options.userId && first.userId !== options.userId)) throw new TaskNotFound(taskId);
+    let current = newest && newest.version > first.version ? newest : first;
+    const deadline = Date.now() + options.timeoutMs;
+    // A task that has already ended gets one message, not a snapshot and a copy of it.
+    yield { kind: isTerminal(current) ? UpdateKind.Terminal : UpdateKind.Snapshot, task: current };
+    if (isTerminal(current)) return;
+    let lastSent = Date.now();
+    while (!isTerminal(current) && !signal.aborted) {
+      if (newest && newest.version > current.version) {
+        current = newest;
+        if (isTerminal(current)) break;
+        yield { kind: UpdateKind.Progress, task: current };
+        lastSent = Date.now();
+        continue;
+      }
+      const now = Date.now();
+      if (now >= deadline) {
+        yield { kind: UpdateKind.WaitTimedOut, task: current };
+        return;
+      }
+      if (now >= lastSent + options.heartbeatMs) {
+        yield { kind: UpdateKind.Heartbeat, task: current };
+        lastSent = Date.now();
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(poke, Math.min(deadline, lastSent + options.heartbeatMs) - now);
+      });
+      clearTimeout(timer);
+    }
+    if (isTerminal(current) && !signal.aborted) yield { kind: UpdateKind.Terminal, task: current };
+  } finally {
+    clearTimeout(timer);
+    unsubscribe();
+    signal.removeEventListener('abort', poke);
+  }
+}

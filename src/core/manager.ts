@@ -1,0 +1,461 @@
+import { watchTask, type TaskUpdate } from './await.js';
+import { resolveBudgetMs } from './budget.js';
+import { FailedPrecondition, InvalidArgument, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
+import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
+import type { Logger } from './logger.js';
+import { ProgressWriter } from './progress-writer.js';
+import type { RedirectPort } from './redirect-port.js';
+import { errorMessage, ToolRun } from './run.js';
+import type { ListPage, NewTask, TaskStore } from './store.js';
+import {
+  FailureReason,
+  isTerminal,
+  type Origin,
+  type Outcome,
+  type RedirectTarget,
+  type TaskRecord,
+  TaskStatus,
+} from './task.js';
+import { envelopeText, errorText } from './text.js';
+import type { Tool, ToolCatalog } from './tool.js';
+
+export interface ManagerLimits {
+  /** This process's id: stored as the owner of the tasks it runs. */
+  instanceId: string;
+  defaultBudgetSeconds: number;
+  maxBudgetSeconds: number;
+  hardTimeoutSeconds: number;
+  awaitDefaultSeconds: number;
+  awaitMaxSeconds: number;
+  heartbeatDefaultSeconds: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+export interface ExecuteCall {
+  toolName: string;
+  /** The model's raw arguments text: one JSON object; empty means {}. */
+  argumentsJson: string;
+  origin: Origin;
+  timeoutSeconds?: number;
+  requestId?: string;
+  redirect?: RedirectTarget;
+  /** The caller's deadline (epoch ms): the budget ends early enough to answer before it. */
+  callerDeadline?: number;
+  /** Fires when the caller goes away before an answer. */
+  callerSignal?: AbortSignal;
+}
+
+export interface ExecuteResult {
+  backgrounded: boolean;
+  /** The backgrounded task, or the settled outcome of an inline call. */
+  task: TaskRecord;
+  /** What the model reads. */
+  text: string;
+}
+
+export interface AwaitOptions {
+  userId: string;
+  timeoutSeconds?: number;
+  heartbeatSeconds?: number;
+  signal: AbortSignal;
+}
+
+export interface ListOptions {
+  userId: string;
+  status?: TaskStatus;
+  toolName?: string;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+/** The smallest heartbeat interval accepted, so a stream cannot be made to spin. */
+const MIN_HEARTBEAT_SECONDS = 0.05;
+
+/**
+ * Runs tools under a budget and tracks the ones that outlive it. Knows
+ * nothing of gRPC or Redis: it speaks to a TaskStore, a ToolCatalog and a
+ * RedirectPort.
+ */
+export class TaskManager {
+  /** Background runs of this process, by task id. */
+  private readonly runs = new Map<string, { run: ToolRun; unwatch: () => void; stored: Promise<void> }>();
+  private readonly progress: ProgressWriter;
+  private inlineCalls = 0;
+  private inlineDrained?: () => void;
+  private stopping = false;
+  private shutdownPromise?: Promise<void>;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly tools: ToolCatalog,
+    private readonly redirects: RedirectPort,
+    private readonly limits: ManagerLimits,
+    private readonly logger: Logger,
+  ) {
+    this.progress = new ProgressWriter(store, logger);
+  }
+
+  /** Background tasks running in this process. */
+  get runningHere(): number {
+    return this.runs.size;
+  }
+
+  listTools(): Tool[] {
+    return this.tools.list();
+  }
+
+  async execute(call: ExecuteCall): Promise<ExecuteResult> {
+    if (this.stopping) throw new Unavailable('the server is shutting down; retry on another replica');
+    const tool = this.tools.get(call.toolName);
+    if (!tool) {
+      if (!call.toolName) throw new InvalidArgument('tool_name', 'is required');
+      throw new ToolNotFound(call.toolName, this.tools.list().map((t) => t.name));
+    }
+    const origin = checkOrigin(call.origin);
+    checkExternalId(call.requestId ?? '', 'request_id');
+    const args = parseArguments(call.argumentsJson);
+    tool.validate(args);
+    if (call.redirect) this.checkRedirect(call.redirect);
+    const budgetMs = resolveBudgetMs({
+      requestedSeconds: call.timeoutSeconds,
+      toolDefaultSeconds: tool.timeoutSeconds,
+      serverDefaultSeconds: this.limits.defaultBudgetSeconds,
+      serverMaxSeconds: this.limits.maxBudgetSeconds,
+      callerDeadline: call.callerDeadline,
+      now: Date.now(),
+    });
+    const draft: NewTask = {
+      taskId: newTaskId(),
+      toolName: tool.name,
+      owner: this.limits.instanceId,
+      ...origin,
+      ...(call.requestId && { requestId: call.requestId }),
+      ...(call.redirect && { redirect: call.redirect }),
+    };
+
+    this.inlineCalls++;
+    try {
+      // An idempotency key must be claimed before the tool starts, or two
+      // concurrent retries would both run it; so such calls are stored at once.
+      if (draft.requestId) {
+        const claim = await this.store.create(draft);
+        if (!claim.created) return await this.answerFor(claim.task, budgetMs, call.callerSignal);
+        return await this.runTracked(tool, args, draft, budgetMs, call.callerSignal);
+      }
+      return await this.runUntracked(tool, args, draft, budgetMs, call.callerSignal);
+    } finally {
+      if (--this.inlineCalls === 0) this.inlineDrained?.();
+    }
+  }
+
+  /** The fast path: nothing is stored unless the budget runs out. */
+  private async runUntracked(
+    tool: Tool,
+    args: Record<string, unknown>,
+    draft: NewTask,
+    budgetMs: number,
+    callerSignal?: AbortSignal,
+  ): Promise<ExecuteResult> {
+    const startedAt = Date.now();
+    const run = this.startRun(tool, args, draft);
+    const settled = tool.noBackground ? await run.outcome : await raceBudget(run.outcome, budgetMs, callerSignal);
+    if (settled === CALLER_GONE) {
+      run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
+      return inlineAnswer(draft, await run.outcome, startedAt);
+    }
+    if (settled) return inlineAnswer(draft, settled, startedAt);
+    if (this.stopping) {
+      run.abort(FailureReason.Shutdown, 'the server shut down');
+      return inlineAnswer(draft, await run.outcome, startedAt);
+    }
+    this.adopt(run);
+    let task: TaskRecord;
+    try {
+      ({ task } = await this.store.create({ ...draft, startedAt, progress: run.progress }));
+    } catch (err) {
+      run.abort(FailureReason.ToolError, 'the task could not be recorded');
+      throw err;
+    }
+    this.watchLocalRun(run);
+    return { backgrounded: true, task, text: envelopeText(task) };
+  }
+
+  /** For calls whose record exists from the start (idempotency key). */
+  private async runTracked(
+    tool: Tool,
+    args: Record<string, unknown>,
+    draft: NewTask,
+    budgetMs: number,
+    callerSignal?: AbortSignal,
+  ): Promise<ExecuteResult> {
+    const run = this.startRun(tool, args, draft);
+    this.adopt(run);
+    this.watchLocalRun(run);
+    // The caller going away stops the wait, not the tracked task: its retry will find it.
+    return this.answerFor((await this.store.get(draft.taskId)) ?? missing(draft.taskId), budgetMs, callerSignal);
+  }
+
+  /** Waits for a stored task up to the budget: the inline outcome if it ends, else the envelope. */
+  private async answerFor(
+    task: TaskRecord,
+    budgetMs: number,
+    waitSignal?: AbortSignal,
+  ): Promise<ExecuteResult> {
+    let current = task;
+    if (!isTerminal(current)) {
+      const stop = new AbortController();
+      const onCallerGone = () => stop.abort();
+      waitSignal?.addEventListener('abort', onCallerGone, { once: true });
+      try {
+        const updates = watchTask(this.store, task.taskId, {
+          userId: '',
+          timeoutMs: budgetMs,
+          heartbeatMs: budgetMs + 1000,
+          signal: stop.signal,
+        });
+        for await (const update of updates) current = update.task;
+      } finally {
+        waitSignal?.removeEventListener('abort', onCallerGone);
+      }
+    }
+    if (!isTerminal(current)) return { backgrounded: true, task: current, text: envelopeText(current) };
+    return { backgrounded: false, task: current, text: outcomeText(current) };
+  }
+
+  private startRun(tool: Tool, args: Record<string, unknown>, draft: NewTask): ToolRun {
+    const { taskId } = draft;
+    return new ToolRun({
+      taskId,
+      tool,
+      args,
+      origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
+      hardTimeoutMs: (tool.hardTimeoutSeconds ?? this.limits.hardTimeoutSeconds) * 1000,
+      logger: this.logger.child({ taskId, tool: tool.name }),
+      onProgress: (progress) => {
+        if (this.runs.has(taskId)) this.progress.push(taskId, progress);
+      },
+    });
+  }
+
+  /** This process now answers for the run until its outcome is stored. */
+  private adopt(run: ToolRun): void {
+    const stored = run.outcome.then((outcome) => this.settle(run.taskId, outcome));
+    this.runs.set(run.taskId, { run, unwatch: () => {}, stored });
+  }
+
+  /** A task may be ended elsewhere (CancelTask on any replica): stop the tool when it is. */
+  private watchLocalRun(run: ToolRun): void {
+    const entry = this.runs.get(run.taskId);
+    if (!entry) return; // settled before the record was written
+    entry.unwatch = this.store.subscribe(run.taskId, (task) => {
+      if (isTerminal(task)) run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended');
+    });
+  }
+
+  private async settle(taskId: string, outcome: Outcome): Promise<void> {
+    try {
+      const { applied, task } = await this.store.finish(taskId, outcome);
+      if (applied) this.afterFinish(task);
+    } catch (err) {
+      this.logger.error({ err, taskId }, 'could not store the outcome of a task');
+    } finally {
+      this.runs.get(taskId)?.unwatch();
+      this.runs.delete(taskId);
+    }
+  }
+
+  private afterFinish(task: TaskRecord): void {
+    if (task.redirect) this.redirects.deliver(task);
+  }
+
+  async get(taskId: string, userId: string): Promise<TaskRecord> {
+    checkTaskId(taskId);
+    checkExternalId(userId, 'user_id');
+    const task = await this.store.get(taskId);
+    if (!task || (userId && task.userId !== userId)) throw new TaskNotFound(taskId);
+    return task;
+  }
+
+  async cancel(taskId: string, userId: string): Promise<TaskRecord> {
+    const task = await this.get(taskId, userId);
+    if (!isTerminal(task)) {
+      const { applied, task: stored } = await this.store.finish(taskId, {
+        status: TaskStatus.Failed,
+        reason: FailureReason.Cancelled,
+        error: 'cancelled by request',
+      });
+      if (applied) {
+        this.runs.get(taskId)?.run.abort(FailureReason.Cancelled, 'cancelled by request');
+        this.afterFinish(stored);
+        return stored;
+      }
+      return alreadyEnded(stored);
+    }
+    return alreadyEnded(task);
+  }
+
+  async setRedirect(taskId: string, userId: string, target: RedirectTarget): Promise<TaskRecord> {
+    this.checkRedirect(target);
+    await this.get(taskId, userId);
+    const task = await this.store.setRedirect(taskId, target);
+    if (isTerminal(task)) this.redirects.deliver(task);
+    return task;
+  }
+
+  watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate> {
+    checkTaskId(taskId);
+    checkExternalId(options.userId, 'user_id');
+    const timeoutSeconds = optionalSeconds(options.timeoutSeconds, 'timeout_seconds') || this.limits.awaitDefaultSeconds;
+    const heartbeatSeconds =
+      optionalSeconds(options.heartbeatSeconds, 'heartbeat_seconds') || this.limits.heartbeatDefaultSeconds;
+    return watchTask(this.store, taskId, {
+      userId: options.userId,
+      timeoutMs: Math.min(timeoutSeconds, this.limits.awaitMaxSeconds) * 1000,
+      heartbeatMs: Math.max(heartbeatSeconds, MIN_HEARTBEAT_SECONDS) * 1000,
+      signal: options.signal,
+    });
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    checkExternalId(options.userId, 'user_id');
+    const size = options.pageSize ?? 0;
+    if (!Number.isInteger(size) || size < 0) throw new InvalidArgument('page_size', 'must be 0 (default) or positive');
+    return this.store.list({
+      userId: options.userId,
+      status: options.status,
+      toolName: options.toolName || undefined,
+      // Larger pages are cut to the maximum rather than refused (AIP-158).
+      limit: Math.min(size || this.limits.defaultPageSize, this.limits.maxPageSize),
+      cursor: options.pageToken || undefined,
+    });
+  }
+
+  /**
+   * Stops taking calls, lets inline calls finish (up to `graceMs`), then ends
+   * every background task of this process with reason SHUTDOWN. Idempotent.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown(graceMs);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.inlineCalls > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.inlineDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    const outcome: Outcome = { status: TaskStatus.Failed, reason: FailureReason.Shutdown, error: 'the server shut down' };
+    const pending = [...this.runs.values()];
+    for (const { run } of pending) run.abort(outcome.reason, outcome.error);
+    await Promise.all(pending.map(({ stored }) => stored));
+    await this.redirects.close();
+  }
+
+  private checkRedirect(target: RedirectTarget): void {
+    if (!target.channelId) throw new InvalidArgument('channel_id', 'is required for an output redirect');
+    checkExternalId(target.channelId, 'channel_id');
+    if (!target.platform) throw new InvalidArgument('platform', 'is required for an output redirect');
+    checkPlatform(target.platform);
+    if (!Number.isInteger(target.maxChars) || target.maxChars < 0) {
+      throw new InvalidArgument('max_chars', 'must be 0 (the platform limit) or a positive integer');
+    }
+    this.redirects.validateTarget(target);
+  }
+}
+
+const CALLER_GONE = Symbol('caller gone');
+
+/** The outcome if it settles within the budget; undefined when the budget runs out first. */
+async function raceBudget(
+  outcome: Promise<Outcome>,
+  budgetMs: number,
+  callerSignal?: AbortSignal,
+): Promise<Outcome | undefined | typeof CALLER_GONE> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      outcome,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), budgetMs);
+      }),
+      new Promise<typeof CALLER_GONE>((resolve) => {
+        if (!callerSignal) return;
+        onAbort = () => resolve(CALLER_GONE);
+        if (callerSignal.aborted) onAbort();
+        else callerSignal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) callerSignal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function inlineAnswer(draft: NewTask, outcome: Outcome, startedAt: number): ExecuteResult {
+  const finishedAt = Date.now();
+  const task: TaskRecord = {
+    taskId: draft.taskId,
+    toolName: draft.toolName,
+    userId: draft.userId,
+    channelId: draft.channelId,
+    platform: draft.platform,
+    owner: draft.owner,
+    createdAt: startedAt,
+    updatedAt: finishedAt,
+    finishedAt,
+    version: 1,
+    ...(outcome.status === TaskStatus.Completed
+      ? { status: TaskStatus.Completed, result: outcome.result }
+      : { status: TaskStatus.Failed, failureReason: outcome.reason, error: outcome.error }),
+  };
+  return { backgrounded: false, task, text: outcomeText(task) };
+}
+
+function outcomeText(task: TaskRecord): string {
+  return task.status === TaskStatus.Completed ? (task.result ?? '') : errorText(task.error ?? '');
+}
+
+function parseArguments(text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgument('arguments_json', `is not valid JSON (${errorMessage(err)})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgument('arguments_json', 'must be a JSON object, like {"text": "hi"}');
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkOrigin(origin: Origin): Origin {
+  checkExternalId(origin.userId, 'user_id');
+  checkExternalId(origin.channelId, 'channel_id');
+  checkPlatform(origin.platform);
+  return { userId: origin.userId, channelId: origin.channelId, platform: origin.platform };
+}
+
+function optionalSeconds(value: number | undefined, field: string): number {
+  if (value === undefined) return 0;
+  if (!Number.isFinite(value) || value < 0) throw new InvalidArgument(field, 'must be a finite number >= 0 (0 means the default)');
+  return value;
+}
+
+/** Cancelling an already-cancelled task is a no-op; any other ended task cannot be cancelled. */
+function alreadyEnded(task: TaskRecord): TaskRecord {
+  if (task.failureReason === FailureReason.Cancelled) return task;
+  throw new FailedPrecondition(`task ${task.taskId} already ${task.status}; only running tasks can be cancelled`);
+}
+
+function missing(taskId: string): never {
+  throw new TaskNotFound(taskId);
+}

@@ -1,0 +1,18 @@
+import type { RedirectTarget, TaskRecord } from './task.js';
+
+/** How the core hands finished results to output redirect (src/redirect implements it). */
+export interface RedirectPort {
+  /** Throws InvalidArgument when the target cannot be delivered to (unknown platform, ...). */
+  validateTarget(target: RedirectTarget): void;
+  /** Starts delivering a finished task's result. Never throws; outcomes land in the store. */
+  deliver(task: TaskRecord): void;
+  /** Waits for deliveries under way, up to the grace period. */
+  close(): Promise<void>;
+}
+
+/** For a server with no platforms configured. */
+export const noRedirects: RedirectPort = {
+  validateTarget() {},
+  deliver() {},
+  async close() {},
+};

@@ -1,0 +1,110 @@
+import type { Logger } from './logger.js';
+import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
+import type { Tool, ToolContext, ToolResult } from './tool.js';
+
+/** The `reason` of an aborted ToolContext.signal: why the tool must stop. */
+export class ToolAbortReason extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ToolAbortReason';
+  }
+}
+
+export interface RunOptions {
+  taskId: string;
+  tool: Tool;
+  args: Record<string, unknown>;
+  origin: Origin;
+  hardTimeoutMs: number;
+  logger: Logger;
+  onProgress(progress: Progress): void;
+}
+
+/**
+ * One execution of a tool handler. Owns the AbortController that every reason
+ * to stop goes through, and the hard-timeout timer. `outcome` settles at the
+ * first of: the handler returning, the handler throwing, or an abort, so a
+ * tool that ignores its signal still ends on time. It never rejects.
+ */
+export class ToolRun {
+  readonly outcome: Promise<Outcome>;
+  private readonly controller = new AbortController();
+  private settled = false;
+  private latestProgress?: Progress;
+
+  constructor(private readonly options: RunOptions) {
+    const { signal } = this.controller;
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<Outcome>((resolve) => {
+      onAbort = () => {
+        const why = signal.reason as ToolAbortReason;
+        resolve({ status: TaskStatus.Failed, reason: why.reason, error: why.message });
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const hardTimer = setTimeout(
+      () => this.abort(FailureReason.HardTimeout, `exceeded its hard runtime limit of ${options.hardTimeoutMs / 1000} s`),
+      options.hardTimeoutMs,
+    );
+    const handled = Promise.resolve()
+      .then(() => options.tool.handler(options.args, this.context()))
+      .then(
+        (value): Outcome => ({ status: TaskStatus.Completed, result: resultText(value) }),
+        (err: unknown): Outcome => ({ status: TaskStatus.Failed, reason: FailureReason.ToolError, error: errorMessage(err) }),
+      );
+    this.outcome = Promise.race([handled, aborted]).finally(() => {
+      this.settled = true;
+      clearTimeout(hardTimer);
+      signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  get taskId(): string {
+    return this.options.taskId;
+  }
+
+  get progress(): Progress | undefined {
+    return this.latestProgress;
+  }
+
+  /** Stops the tool; the first reason wins. A no-op once the run has settled. */
+  abort(reason: FailureReason, message: string): void {
+    if (this.settled || this.controller.signal.aborted) return;
+    this.controller.abort(new ToolAbortReason(reason, message));
+  }
+
+  private context(): ToolContext {
+    const { taskId, tool, origin, logger } = this.options;
+    return {
+      taskId,
+      toolName: tool.name,
+      origin,
+      signal: this.controller.signal,
+      logger,
+      progress: (fraction, message = '') => {
+        if (this.settled) return;
+        const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+        this.latestProgress = { fraction: clamped, message: String(message), updatedAt: Date.now() };
+        this.options.onProgress(this.latestProgress);
+      },
+    };
+  }
+}
+
+function resultText(value: ToolResult): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '';
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
+}

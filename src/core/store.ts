@@ -1,0 +1,73 @@
+import type { Origin, Outcome, Progress, RedirectState, RedirectTarget, TaskRecord, TaskStatus } from './task.js';
+
+export interface NewTask extends Origin {
+  taskId: string;
+  toolName: string;
+  owner: string;
+  requestId?: string;
+  redirect?: RedirectTarget;
+  progress?: Progress;
+  /** When the tool started (epoch ms); the store's clock when absent. */
+  startedAt?: number;
+}
+
+export interface CreateResult {
+  /** False when (userId, requestId) was already claimed: `task` is that earlier task. */
+  created: boolean;
+  task: TaskRecord;
+}
+
+export interface FinishResult {
+  /** True for exactly one caller per task: the one whose outcome was stored. */
+  applied: boolean;
+  task: TaskRecord;
+}
+
+export interface ListQuery {
+  /** Empty: all users. */
+  userId: string;
+  status?: TaskStatus;
+  toolName?: string;
+  limit: number;
+  /** Opaque, from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface ListPage {
+  tasks: TaskRecord[];
+  /** Absent on the last page. */
+  nextCursor?: string;
+}
+
+export type DeliveryUpdate = Pick<RedirectState, 'state' | 'attempts' | 'lastError'> & { deliveredAt?: number };
+
+export type TaskListener = (task: TaskRecord) => void;
+
+/**
+ * Where task state lives. Implementations make every state change atomic: a
+ * running task turns terminal exactly once whoever tries, and every change is
+ * announced to the task's subscribers. Errors: TaskNotFound, InvalidArgument
+ * (bad cursor), FailedPrecondition, StoreUnavailable.
+ */
+export interface TaskStore {
+  /** Creates a RUNNING task, or returns the task that already holds (userId, requestId). */
+  create(task: NewTask): Promise<CreateResult>;
+  /** running -> terminal, once. Later calls get applied=false and the stored task. */
+  finish(taskId: string, outcome: Outcome): Promise<FinishResult>;
+  /** Latest progress of a running task; ignored once terminal. */
+  setProgress(taskId: string, progress: Progress): Promise<void>;
+  /** Sets or replaces the redirect target; FailedPrecondition once delivery has begun. */
+  setRedirect(taskId: string, target: RedirectTarget): Promise<TaskRecord>;
+  /**
+   * Claims a finished task's pending delivery for one deliverer (pending -> delivering).
+   * Returns the task when this caller won the claim, undefined otherwise.
+   */
+  claimDelivery(taskId: string): Promise<TaskRecord | undefined>;
+  updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord>;
+  get(taskId: string): Promise<TaskRecord | undefined>;
+  list(query: ListQuery): Promise<ListPage>;
+  /** Calls `listener` with every later version of the task. Returns the unsubscribe function. */
+  subscribe(taskId: string, listener: TaskListener): () => void;
+  /** Releases timers and connections; idempotent. */
+  close(): Promise<void>;
+}

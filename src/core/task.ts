@@ -1,0 +1,94 @@
+/**
+ * The task model. Statuses stay the seed's three plain strings (they are
+ * stored and shown to models as they are); why a task failed is a separate,
+ * closed set of reasons.
+ */
+export const TaskStatus = {
+  Running: 'running',
+  Completed: 'completed',
+  Failed: 'failed',
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+export const FailureReason = {
+  ToolError: 'tool_error',
+  Cancelled: 'cancelled',
+  HardTimeout: 'hard_timeout',
+  WorkerLost: 'worker_lost',
+  Shutdown: 'shutdown',
+} as const;
+export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
+
+export const DeliveryState = {
+  Pending: 'pending',
+  Delivering: 'delivering',
+  Delivered: 'delivered',
+  Failed: 'failed',
+} as const;
+export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
+
+/** Who asked: the task is visible only to this user when callers name one. */
+export interface Origin {
+  userId: string;
+  channelId: string;
+  platform: string;
+}
+
+export interface Progress {
+  /** 0..1 */
+  fraction: number;
+  message: string;
+  updatedAt: number;
+}
+
+/** Where a finished task's result goes. maxChars 0 = the platform's limit. */
+export interface RedirectTarget {
+  channelId: string;
+  platform: string;
+  maxChars: number;
+}
+
+export interface RedirectState extends RedirectTarget {
+  state: DeliveryState;
+  attempts: number;
+  lastError: string;
+  deliveredAt?: number;
+}
+
+/** A tracked task as the store holds it. Times are epoch milliseconds. */
+export interface TaskRecord extends Origin {
+  taskId: string;
+  toolName: string;
+  status: TaskStatus;
+  failureReason?: FailureReason;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+  result?: string;
+  error?: string;
+  requestId?: string;
+  progress?: Progress;
+  redirect?: RedirectState;
+  /** The instance whose process runs the tool. */
+  owner: string;
+  /** Grows by one with every stored change; orders snapshots of one task. */
+  version: number;
+}
+
+/** How a run ended. */
+export type Outcome =
+  | { status: typeof TaskStatus.Completed; result: string }
+  | { status: typeof TaskStatus.Failed; reason: FailureReason; error: string };
+
+export function isTerminal(task: Pick<TaskRecord, 'status'>): boolean {
+  return task.status !== TaskStatus.Running;
+}
+
+/** A deep copy, so that nobody outside a store can change what it holds. */
+export function cloneTask(task: TaskRecord): TaskRecord {
+  return {
+    ...task,
+    progress: task.progress && { ...task.progress },
+    redirect: task.redirect && { ...task.redirect },
+  };
+}

@@ -1,0 +1,126 @@
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  ServerUnaryCall,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
+import type { Logger } from '../core/logger.js';
+import { toServiceError } from './status.js';
+
+/** What a handler learns about its call besides the request. */
+export interface CallContext {
+  /** Fires when the client cancels or its deadline passes. */
+  signal: AbortSignal;
+  /** The client's deadline as epoch ms, if it sent one. */
+  deadline?: number;
+}
+
+type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+function callContext(call: Call): { context: CallContext; release: () => void } {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort();
+  call.on('cancelled', onCancel);
+  const raw = call.getDeadline();
+  const deadline = raw instanceof Date ? raw.getTime() : Number.isFinite(raw) ? Number(raw) : undefined;
+  return {
+    context: { signal: controller.signal, ...(deadline !== undefined && { deadline }) },
+    release: () => call.off('cancelled', onCancel),
+  };
+}
+
+/**
+ * Adapts an async handler to grpc-js: the callback is called exactly once,
+ * and a thrown value becomes a status through toServiceError, so a rejected
+ * promise can never crash the process.
+ */
+export function unary<Req, Res>(
+  method: string,
+  logger: Logger,
+  handler: (request: Req, context: CallContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const { context, release } = callContext(call);
+    let answered = false;
+    Promise.resolve()
+      .then(() => handler(call.request, context))
+      .then(
+        (response) => {
+          if (answered) return;
+          answered = true;
+          callback(null, response);
+          logCall(logger, method, 0, started);
+        },
+        (err: unknown) => {
+          if (answered) return;
+          answered = true;
+          const error = toServiceError(err, logger);
+          callback(error);
+          logCall(logger, method, error.code ?? 2, started, error.details);
+        },
+      )
+      .finally(release);
+  };
+}
+
+/**
+ * Pumps an async iterator into a server stream. Honours write() backpressure
+ * (waits for 'drain' before pulling the next message, so a slow client costs
+ * a bounded buffer) and the client's cancel (the iterator's signal fires and
+ * the iterator is returned, releasing whatever it holds).
+ */
+export function serverStream<Req, Res>(
+  method: string,
+  logger: Logger,
+  handler: (request: Req, context: CallContext) => AsyncIterable<Res>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const started = process.hrtime.bigint();
+    const { context, release } = callContext(call);
+    const { signal } = context;
+    void (async () => {
+      let iterator: AsyncIterator<Res> | undefined;
+      try {
+        iterator = handler(call.request, context)[Symbol.asyncIterator]();
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done || signal.aborted) break;
+          if (!call.write(next.value)) await drained(call, signal);
+        }
+        if (signal.aborted) logCall(logger, method, 1, started);
+        else {
+          call.end();
+          logCall(logger, method, 0, started);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        const error = toServiceError(err, logger);
+        call.emit('error', error);
+        logCall(logger, method, error.code ?? 2, started, error.details);
+      } finally {
+        release();
+        await iterator?.return?.();
+      }
+    })();
+  };
+}
+
+function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function logCall(logger: Logger, method: string, code: number, started: bigint, details?: string): void {
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  // OK calls at debug: a log line per inline call would cost more than the call itself.
+  if (code === 0) logger.debug({ method, code, ms }, 'rpc');
+  else logger.info({ method, code, ms, details }, 'rpc');
+}

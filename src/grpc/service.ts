@@ -1,0 +1,78 @@
+import type { Logger } from '../core/logger.js';
+import type { TaskManager } from '../core/manager.js';
+import { listText, statusText } from '../core/text.js';
+import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { serverStream, unary } from './handlers.js';
+import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
+
+export interface ServiceDefaults {
+  timeoutSeconds: number;
+  hardTimeoutSeconds: number;
+}
+
+/** taskmanager.v1.TaskService: translation between proto messages and the TaskManager, nothing more. */
+export function taskService(manager: TaskManager, defaults: ServiceDefaults, logger: Logger): TaskServiceServer {
+  return {
+    execute: unary('Execute', logger, async (req, { signal, deadline }) => {
+      const result = await manager.execute({
+        toolName: req.toolName,
+        argumentsJson: req.argumentsJson,
+        origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
+        timeoutSeconds: req.timeoutSeconds,
+        requestId: req.requestId,
+        redirect: req.redirect && {
+          channelId: req.redirect.channelId,
+          platform: req.redirect.platform,
+          maxChars: req.redirect.maxChars,
+        },
+        callerDeadline: deadline,
+        callerSignal: signal,
+      });
+      return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
+    }),
+
+    getResult: unary('GetResult', logger, async (req) => {
+      const task = await manager.get(req.taskId, req.userId);
+      return { task: taskToPb(task), text: statusText(task) };
+    }),
+
+    awaitResult: serverStream('AwaitResult', logger, (req, { signal }) => {
+      const updates = manager.watch(req.taskId, {
+        userId: req.userId,
+        timeoutSeconds: req.timeoutSeconds,
+        heartbeatSeconds: req.heartbeatSeconds,
+        signal,
+      });
+      return (async function* () {
+        let sequence = 0;
+        for await (const update of updates) yield updateToPb(update, ++sequence);
+      })();
+    }),
+
+    listTasks: unary('ListTasks', logger, async (req) => {
+      const page = await manager.list({
+        userId: req.userId,
+        status: statusFilterFromPb(req.status),
+        toolName: req.toolName,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? '', text: listText(page.tasks) };
+    }),
+
+    setOutputRedirect: unary('SetOutputRedirect', logger, async (req) => {
+      const task = await manager.setRedirect(req.taskId, req.userId, {
+        channelId: req.channelId,
+        platform: req.platform,
+        maxChars: req.maxChars,
+      });
+      return { task: taskToPb(task) };
+    }),
+
+    cancelTask: unary('CancelTask', logger, async (req) => ({ task: taskToPb(await manager.cancel(req.taskId, req.userId)) })),
+
+    listTools: unary('ListTools', logger, async () => ({
+      tools: manager.listTools().map((tool) => toolToPb(tool, defaults)),
+    })),
+  };
+}

@@ -1,0 +1,54 @@
+import { pino } from 'pino';
+import { App } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+/** Entry point: `npm start`. Configuration comes from the environment (README: Configuration). */
+function main(): void {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`taskservice: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'taskservice', instance: config.instanceId } });
+  let app: App;
+  try {
+    app = new App(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    process.exit(1);
+  }
+
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => {
+        logger.info({}, 'stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  app.start().then(
+    (port) => logger.info({ address: `${config.addr.host}:${port}`, tools: app.tools.list().length }, 'listening'),
+    (err: unknown) => {
+      logger.fatal({ err, addr: `${config.addr.host}:${config.addr.port}` }, 'cannot listen');
+      process.exit(1);
+    },
+  );
+}
+
+main();

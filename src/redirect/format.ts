@@ -1,0 +1,38 @@
+import { type TaskRecord, TaskStatus } from '../core/task.js';
+
+export const TRUNCATION_MARKER = '… [truncated]';
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Cuts `text` to at most `maxChars` characters (Unicode code points), marker
+ * included, at a grapheme boundary: an emoji, a CJK character or a letter with
+ * its combining marks is kept whole or dropped whole, never split.
+ */
+export function truncate(text: string, maxChars: number): { text: string; truncated: boolean } {
+  if (codePoints(text) <= maxChars) return { text, truncated: false };
+  const room = maxChars - codePoints(TRUNCATION_MARKER);
+  if (room <= 0) return { text: [...TRUNCATION_MARKER].slice(0, maxChars).join(''), truncated: true };
+  let kept = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = codePoints(segment);
+    if (used + size > room) break;
+    kept += segment;
+    used += size;
+  }
+  return { text: kept + TRUNCATION_MARKER, truncated: true };
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/** The message text posted for a finished task: a header line, then the result or the error. */
+export function formatResult(task: TaskRecord): string {
+  const header = `[${task.toolName}] task ${task.taskId} ${task.status}`;
+  if (task.status === TaskStatus.Completed) return `${header}:\n${task.result ?? ''}`;
+  return `${header} (${task.failureReason}):\n${task.error ?? ''}`;
+}

@@ -1,0 +1,264 @@
+import { FailedPrecondition, TaskNotFound } from '../core/errors.js';
+import type {
+  CreateResult,
+  DeliveryUpdate,
+  FinishResult,
+  ListPage,
+  ListQuery,
+  NewTask,
+  TaskListener,
+  TaskStore,
+} from '../core/store.js';
+import {
+  cloneTask,
+  DeliveryState,
+  isTerminal,
+  type Outcome,
+  type Progress,
+  type RedirectTarget,
+  type TaskRecord,
+  TaskStatus,
+} from '../core/task.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export interface MemoryStoreOptions {
+  /** How long a finished task stays readable. */
+  retentionMs: number;
+  /** How often expired tasks are removed; default min(retention, 60 s). */
+  sweepIntervalMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  /** Insertion order: newest first listing walks it backwards. */
+  seq: number;
+  task: TaskRecord;
+  expiresAt?: number;
+}
+
+const CURSOR_TAG = 'mem1';
+
+/**
+ * The zero-dependency TaskStore for a single instance. Every method runs to
+ * completion without awaiting, so each change is atomic by construction.
+ * Subscribers are called synchronously with a copy of the new version.
+ */
+export class MemoryStore implements TaskStore {
+  private readonly entries = new Map<string, Entry>();
+  /** Both indexes are sorted by seq, oldest first. */
+  private all: Entry[] = [];
+  private byUser = new Map<string, Entry[]>();
+  private readonly requestIds = new Map<string, string>();
+  private readonly listeners = new Map<string, Set<TaskListener>>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private seq = 0;
+
+  constructor(private readonly options: MemoryStoreOptions) {
+    this.now = options.now ?? Date.now;
+    this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? Math.min(options.retentionMs, 60_000));
+    this.sweepTimer.unref();
+  }
+
+  /** Tasks held, expired ones not yet swept included. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Subscriptions open; tests use it to prove nothing leaks. */
+  get listenerCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  async create(draft: NewTask): Promise<CreateResult> {
+    const requestKey = draft.requestId ? `${draft.userId}\u0000${draft.requestId}` : undefined;
+    const claimedBy = requestKey && this.requestIds.get(requestKey);
+    const earlier = claimedBy ? this.entries.get(claimedBy) : undefined;
+    if (earlier) return { created: false, task: cloneTask(earlier.task) };
+
+    const now = this.now();
+    const task: TaskRecord = {
+      taskId: draft.taskId,
+      toolName: draft.toolName,
+      status: TaskStatus.Running,
+      createdAt: draft.startedAt ?? now,
+      updatedAt: now,
+      userId: draft.userId,
+      channelId: draft.channelId,
+      platform: draft.platform,
+      owner: draft.owner,
+      version: 1,
+      ...(draft.requestId && { requestId: draft.requestId }),
+      ...(draft.progress && { progress: { ...draft.progress } }),
+      ...(draft.redirect && { redirect: pendingRedirect(draft.redirect) }),
+    };
+    const entry: Entry = { seq: ++this.seq, task };
+    this.entries.set(task.taskId, entry);
+    this.all.push(entry);
+    const userIndex = this.byUser.get(task.userId);
+    if (userIndex) userIndex.push(entry);
+    else this.byUser.set(task.userId, [entry]);
+    if (requestKey) this.requestIds.set(requestKey, task.taskId);
+    return { created: true, task: cloneTask(task) };
+  }
+
+  async finish(taskId: string, outcome: Outcome): Promise<FinishResult> {
+    const entry = this.mustGet(taskId);
+    if (isTerminal(entry.task)) return { applied: false, task: cloneTask(entry.task) };
+    const now = this.now();
+    const task = entry.task;
+    task.status = outcome.status;
+    task.finishedAt = now;
+    if (outcome.status === TaskStatus.Completed) task.result = outcome.result;
+    else {
+      task.failureReason = outcome.reason;
+      task.error = outcome.error;
+    }
+    entry.expiresAt = now + this.options.retentionMs;
+    return { applied: true, task: this.changed(entry) };
+  }
+
+  async setProgress(taskId: string, progress: Progress): Promise<void> {
+    const entry = this.entries.get(taskId);
+    if (!entry || isTerminal(entry.task)) return;
+    entry.task.progress = { ...progress };
+    this.changed(entry);
+  }
+
+  async setRedirect(taskId: string, target: RedirectTarget): Promise<TaskRecord> {
+    const entry = this.mustGet(taskId);
+    const current = entry.task.redirect;
+    if (current && current.state !== DeliveryState.Pending) {
+      if (sameTarget(current, target)) return cloneTask(entry.task);
+      throw new FailedPrecondition(
+        `the result of task ${taskId} is already ${current.state}; its redirect can no longer change`,
+      );
+    }
+    entry.task.redirect = pendingRedirect(target);
+    return this.changed(entry);
+  }
+
+  async claimDelivery(taskId: string): Promise<TaskRecord | undefined> {
+    const entry = this.entries.get(taskId);
+    const redirect = entry?.task.redirect;
+    if (!entry || !redirect || !isTerminal(entry.task) || redirect.state !== DeliveryState.Pending) return undefined;
+    redirect.state = DeliveryState.Delivering;
+    return this.changed(entry);
+  }
+
+  async updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord> {
+    const entry = this.mustGet(taskId);
+    const redirect = entry.task.redirect;
+    if (!redirect) throw new FailedPrecondition(`task ${taskId} has no output redirect`);
+    Object.assign(redirect, update);
+    return this.changed(entry);
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    const entry = this.entries.get(taskId);
+    return entry && !this.expired(entry) ? cloneTask(entry.task) : undefined;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const index = query.userId ? (this.byUser.get(query.userId) ?? []) : this.all;
+    const before = query.cursor ? Number(decodeCursor(CURSOR_TAG, query.cursor, /^[1-9][0-9]{0,15}$/)) : Infinity;
+    const tasks: TaskRecord[] = [];
+    let i = firstBelow(index, before);
+    let last: Entry | undefined;
+    for (; i >= 0; i--) {
+      const entry = index[i];
+      if (!this.matches(entry, query)) continue;
+      if (tasks.length === query.limit) {
+        // One more match exists, so there is a next page.
+        return { tasks, nextCursor: encodeCursor(CURSOR_TAG, String(last!.seq)) };
+      }
+      tasks.push(cloneTask(entry.task));
+      last = entry;
+    }
+    return { tasks };
+  }
+
+  subscribe(taskId: string, listener: TaskListener): () => void {
+    let set = this.listeners.get(taskId);
+    if (!set) this.listeners.set(taskId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(taskId) === set) this.listeners.delete(taskId);
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.listeners.clear();
+  }
+
+  /** Drops expired tasks from the map and both indexes. */
+  sweep(): void {
+    let removed = 0;
+    for (const [taskId, entry] of this.entries) {
+      if (!this.expired(entry)) continue;
+      this.entries.delete(taskId);
+      const { requestId, userId } = entry.task;
+      if (requestId) this.requestIds.delete(`${userId}\u0000${requestId}`);
+      removed++;
+    }
+    if (removed === 0) return;
+    const live = (e: Entry) => this.entries.get(e.task.taskId) === e;
+    this.all = this.all.filter(live);
+    for (const [userId, index] of this.byUser) {
+      const kept = index.filter(live);
+      if (kept.length) this.byUser.set(userId, kept);
+      else this.byUser.delete(userId);
+    }
+  }
+
+  private matches(entry: Entry, query: ListQuery): boolean {
+    if (this.expired(entry)) return false;
+    if (query.status && entry.task.status !== query.status) return false;
+    return !query.toolName || entry.task.toolName === query.toolName;
+  }
+
+  private expired(entry: Entry): boolean {
+    return entry.expiresAt !== undefined && entry.expiresAt <= this.now();
+  }
+
+  private mustGet(taskId: string): Entry {
+    const entry = this.entries.get(taskId);
+    if (!entry || this.expired(entry)) throw new TaskNotFound(taskId);
+    return entry;
+  }
+
+  /** Stamps a change and tells the task's subscribers. */
+  private changed(entry: Entry): TaskRecord {
+    entry.task.version++;
+    entry.task.updatedAt = this.now();
+    const listeners = this.listeners.get(entry.task.taskId);
+    if (listeners) {
+      for (const listener of [...listeners]) listener(cloneTask(entry.task));
+    }
+    return cloneTask(entry.task);
+  }
+}
+
+function pendingRedirect(target: RedirectTarget) {
+  return { ...target, state: DeliveryState.Pending, attempts: 0, lastError: '' };
+}
+
+function sameTarget(a: RedirectTarget, b: RedirectTarget): boolean {
+  return a.channelId === b.channelId && a.platform === b.platform && a.maxChars === b.maxChars;
+}
+
+/** Index of the newest entry with seq < `before`, or -1. */
+function firstBelow(index: Entry[], before: number): number {
+  let lo = 0;
+  let hi = index.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (index[mid].seq < before) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}

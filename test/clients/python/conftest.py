@@ -1,0 +1,218 @@
+"""Starts the real TaskService once per session and hands tests a stub.
+
+The suite is meant to catch a server that does not come up, so every startup
+problem is a test failure (never a skip), reported with the server's output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import grpc
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+GEN_PYTHON = REPO_ROOT / "gen" / "python"
+
+# The committed stubs go first on the path so the suite exercises the
+# checked-in contract even when an older copy of the package is pip-installed.
+if str(GEN_PYTHON) not in sys.path:
+    sys.path.insert(0, str(GEN_PYTHON))
+
+from taskmanager.v1 import task_service_pb2_grpc  # noqa: E402
+
+STARTUP_TIMEOUT_S = 20.0
+SHUTDOWN_GRACE_S = 10.0
+CHANNEL_READY_TIMEOUT_S = 10.0
+OUTPUT_TAIL_LINES = 60
+
+
+class ServerStartError(Exception):
+    pass
+
+
+class ServerProcess:
+    """The TypeScript server as a child process.
+
+    Both pipes are drained by threads for the whole run: pino logs every
+    request, and a full pipe would block the server mid-write.
+    """
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.address: str | None = None
+        self._stdout: list[str] = []
+        self._stderr: list[str] = []
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+        self._readers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        env = dict(
+            os.environ,
+            TASKSERVICE_ADDR="127.0.0.1:0",
+            TASKSERVICE_LOG_LEVEL="info",
+        )
+        try:
+            self.proc = subprocess.Popen(
+                ["node", "--import", "tsx", "src/main.ts"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+            )
+        except OSError as exc:
+            raise ServerStartError(f"could not launch node: {exc}") from exc
+
+        self._readers = [
+            threading.Thread(target=self._read_stdout, name="server-stdout", daemon=True),
+            threading.Thread(target=self._read_stderr, name="server-stderr", daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not self._listening.wait(0.05):
+            code = self.proc.poll()
+            if code is not None:
+                # Let the readers collect whatever the process printed last.
+                for reader in self._readers:
+                    reader.join(timeout=2)
+                if self._listening.is_set():
+                    break
+                raise ServerStartError(
+                    f"server exited with code {code} before logging \"listening\"\n"
+                    + self.output_tail()
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerStartError(
+                    f"server did not log \"listening\" within {STARTUP_TIMEOUT_S:.0f} s\n"
+                    + self.output_tail()
+                )
+
+        if self.proc.poll() is not None:
+            raise ServerStartError(
+                f"server logged \"listening\" but exited with code {self.proc.returncode}\n"
+                + self.output_tail()
+            )
+
+    def _read_stdout(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._lock:
+                self._stdout.append(line.rstrip("\n"))
+            if self._listening.is_set():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # tsx or node may print non-JSON notices
+            if isinstance(record, dict) and record.get("msg") == "listening":
+                self.address = str(record.get("address", ""))
+                self._listening.set()
+
+    def _read_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._lock:
+                self._stderr.append(line.rstrip("\n"))
+
+    @property
+    def port(self) -> int:
+        _, sep, port = (self.address or "").rpartition(":")
+        if not sep or not port.isdigit() or int(port) == 0:
+            raise ServerStartError(
+                f"\"listening\" log line has no usable address: {self.address!r}\n"
+                + self.output_tail()
+            )
+        return int(port)
+
+    def output_tail(self) -> str:
+        with self._lock:
+            out = self._stdout[-OUTPUT_TAIL_LINES:]
+            err = self._stderr[-OUTPUT_TAIL_LINES:]
+        return (
+            "--- server stdout (tail) ---\n" + "\n".join(out)
+            + "\n--- server stderr (tail) ---\n" + "\n".join(err)
+        )
+
+    def stop(self) -> bool:
+        """SIGTERM, then SIGKILL after the grace period. True if it had to be killed."""
+        if self.proc is None:
+            return False
+        killed = False
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=SHUTDOWN_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=SHUTDOWN_GRACE_S)
+                killed = True
+        for reader in self._readers:
+            reader.join(timeout=2)
+        return killed
+
+
+@pytest.fixture(scope="session")
+def server():
+    srv = ServerProcess()
+    try:
+        srv.start()
+        _ = srv.port  # a bad address is a startup failure, not a later test error
+    except ServerStartError as exc:
+        srv.stop()
+        pytest.fail(f"TaskService did not start: {exc}", pytrace=False)
+    yield srv
+    if srv.stop():
+        pytest.fail(
+            f"server ignored SIGTERM for {SHUTDOWN_GRACE_S:.0f} s and was killed\n"
+            + srv.output_tail(),
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def channel(server):
+    ch = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        grpc.channel_ready_future(ch).result(timeout=CHANNEL_READY_TIMEOUT_S)
+    except grpc.FutureTimeoutError:
+        ch.close()
+        pytest.fail(
+            f"no gRPC connection to 127.0.0.1:{server.port} within "
+            f"{CHANNEL_READY_TIMEOUT_S:.0f} s\n" + server.output_tail(),
+            pytrace=False,
+        )
+    yield ch
+    ch.close()
+
+
+@pytest.fixture(scope="session")
+def stub(channel):
+    return task_service_pb2_grpc.TaskServiceStub(channel)
+
+
+def new_user_id() -> str:
+    # ListTasks and ownership checks are per user, so a fresh id isolates a test
+    # from everything the other tests created on the shared server.
+    return f"py-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def user_id() -> str:
+    return new_user_id()
