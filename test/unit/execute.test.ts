@@ -1,0 +1,195 @@
+import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidArgument, ToolNotFound, Unavailable } from '../../src/core/errors.js';
+import { FailureReason, TaskStatus } from '../../src/core/task.js';
+import { defineTool } from '../../src/tools/define.js';
+import { echo, fail, sleepTool } from '../../src/tools/examples.js';
+import { eventually, Gate, makeManager, origin } from '../helpers/core.js';
+
+describe('TaskManager.execute', () => {
+  it('returns a tool that settles inside the budget inline, without writing to the store', async () => {
+    const h = makeManager([echo]);
+    const result = await h.manager.execute({ toolName: 'echo', argumentsJson: '{"text":"hi"}', origin: origin() });
+    expect(result.backgrounded).to.equal(false);
+    expect(result.text).to.equal('hi');
+    expect(result.task.status).to.equal(TaskStatus.Completed);
+    expect(h.store.size).to.equal(0);
+    await h.close();
+  });
+
+  it('backgrounds a tool that outlives its budget and returns the envelope with the task id', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()]);
+    const started = Date.now();
+    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 0.1 });
+    expect(Date.now() - started).to.be.within(90, 400);
+    expect(result.backgrounded).to.equal(true);
+    expect(result.task.status).to.equal(TaskStatus.Running);
+    const envelope = JSON.parse(result.text);
+    expect(envelope).to.include({ task_id: result.task.taskId, status: 'running', tool_name: 'gate' });
+    expect(envelope.message).to.contain('check_task');
+    gate.release('later');
+    await eventually(async () => (await h.manager.get(result.task.taskId, 'alice')).status === TaskStatus.Completed);
+    expect((await h.manager.get(result.task.taskId, '')).result).to.equal('later');
+    await h.close();
+  });
+
+  it('keeps running a backgrounded tool exactly once (the tool is not restarted)', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()]);
+    await h.manager.execute({ toolName: 'gate', argumentsJson: '{}', origin: origin(), timeoutSeconds: 0.05 });
+    gate.release();
+    await sleep(20);
+    expect(gate.calls).to.equal(1);
+    await h.close();
+  });
+
+  it('always awaits a no_background tool, whatever the budget', async () => {
+    const slow = defineTool({
+      name: 'slow_inline',
+      description: 'x',
+      parameters: { type: 'object' },
+      noBackground: true,
+      handler: async () => {
+        await sleep(150);
+        return 'finished';
+      },
+    });
+    const h = makeManager([slow]);
+    const result = await h.manager.execute({ toolName: 'slow_inline', argumentsJson: '', origin: origin(), timeoutSeconds: 0.01 });
+    expect(result.backgrounded).to.equal(false);
+    expect(result.text).to.equal('finished');
+    expect(h.store.size).to.equal(0);
+    await h.close();
+  });
+
+  it('turns a throwing tool into FAILED / tool_error with its message', async () => {
+    const sync = defineTool({
+      name: 'sync_throw',
+      description: 'x',
+      parameters: { type: 'object' },
+      handler: () => {
+        throw new Error('sync boom');
+      },
+    });
+    const h = makeManager([fail, sync]);
+    const asyncResult = await h.manager.execute({ toolName: 'fail', argumentsJson: '{"message":"boom"}', origin: origin() });
+    expect(asyncResult.task).to.include({ status: TaskStatus.Failed, failureReason: FailureReason.ToolError, error: 'boom' });
+    expect(asyncResult.text).to.equal('Error: boom');
+    const syncResult = await h.manager.execute({ toolName: 'sync_throw', argumentsJson: '', origin: origin() });
+    expect(syncResult.task.error).to.equal('sync boom');
+    await h.close();
+  });
+
+  it('fails a background task as hard_timeout and aborts its signal even when the tool ignores it', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool('stubborn', { hardTimeout: 0.2 })]);
+    const result = await h.manager.execute({ toolName: 'stubborn', argumentsJson: '', origin: origin(), timeoutSeconds: 0.05 });
+    await eventually(async () => (await h.manager.get(result.task.taskId, '')).status === TaskStatus.Failed);
+    const task = await h.manager.get(result.task.taskId, '');
+    expect(task.failureReason).to.equal(FailureReason.HardTimeout);
+    expect(gate.contexts[0].signal.aborted).to.equal(true);
+    expect(gate.contexts[0].signal.reason.reason).to.equal(FailureReason.HardTimeout);
+    gate.release('too late');
+    await sleep(10);
+    expect((await h.manager.get(result.task.taskId, '')).status).to.equal(TaskStatus.Failed);
+    await h.close();
+  });
+
+  it('names the unknown tool and lists the known ones', async () => {
+    const h = makeManager([echo, sleepTool]);
+    const err = await h.manager.execute({ toolName: 'nope', argumentsJson: '', origin: origin() }).catch((e) => e);
+    expect(err).to.be.instanceOf(ToolNotFound);
+    expect(err.message).to.equal('unknown tool "nope"; known tools: echo, sleep');
+    await h.close();
+  });
+
+  for (const [args, message] of [
+    ['[1,2]', 'arguments_json: must be a JSON object, like {"text": "hi"}'],
+    ['{"text":', 'arguments_json: is not valid JSON'],
+    ['{}', 'arguments_json: field "text" is required'],
+    ['{"text": 5}', 'arguments_json: field "text" must be string'],
+    ['{"text": "a", "extra": 1}', 'arguments_json: field "extra" is not allowed by the tool\'s schema'],
+  ]) {
+    it(`rejects arguments ${args} with INVALID_ARGUMENT naming the problem`, async () => {
+      const h = makeManager([echo]);
+      const err = await h.manager.execute({ toolName: 'echo', argumentsJson: args, origin: origin() }).catch((e) => e);
+      expect(err).to.be.instanceOf(InvalidArgument);
+      expect(err.message).to.contain(message);
+      await h.close();
+    });
+  }
+
+  for (const timeoutSeconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    it(`rejects timeout_seconds=${timeoutSeconds}`, async () => {
+      const h = makeManager([echo]);
+      const call = { toolName: 'echo', argumentsJson: '{"text":"x"}', origin: origin(), timeoutSeconds };
+      const err = await h.manager.execute(call).catch((e) => e);
+      expect(err).to.be.instanceOf(InvalidArgument);
+      expect(err.field).to.equal('timeout_seconds');
+      await h.close();
+    });
+  }
+
+  it('caps the budget at the server maximum', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()], { limits: { maxBudgetSeconds: 0.1 } });
+    const started = Date.now();
+    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 60 });
+    expect(result.backgrounded).to.equal(true);
+    expect(Date.now() - started).to.be.below(1000);
+    await h.close();
+  });
+
+  it('backgrounds before the caller\'s own deadline so the caller still gets the task id', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()]);
+    const started = Date.now();
+    const result = await h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      timeoutSeconds: 10,
+      callerDeadline: Date.now() + 300,
+    });
+    expect(result.backgrounded).to.equal(true);
+    expect(Date.now() - started).to.be.below(300);
+    await h.close();
+  });
+
+  it('aborts an untracked tool whose caller goes away before it settles', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()]);
+    const caller = new AbortController();
+    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 5, callerSignal: caller.signal });
+    await eventually(() => gate.calls === 1);
+    caller.abort();
+    const result = await pending;
+    expect(result.task.failureReason).to.equal(FailureReason.Cancelled);
+    expect(gate.contexts[0].signal.aborted).to.equal(true);
+    expect(h.store.size).to.equal(0);
+    await h.close();
+  });
+
+  it('stores progress reported before and after backgrounding', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()]);
+    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 0.1 });
+    await eventually(() => gate.calls === 1);
+    gate.contexts[0].progress(0.25, 'early');
+    const { task } = await pending;
+    expect(task.progress).to.include({ fraction: 0.25, message: 'early' });
+    gate.contexts[0].progress(7, 'clamped');
+    await eventually(async () => (await h.manager.get(task.taskId, '')).progress?.message === 'clamped');
+    expect((await h.manager.get(task.taskId, '')).progress?.fraction).to.equal(1);
+    await h.close();
+  });
+
+  it('refuses new calls once shutdown has begun', async () => {
+    const h = makeManager([echo]);
+    await h.manager.shutdown(10);
+    const err = await h.manager.execute({ toolName: 'echo', argumentsJson: '{"text":"x"}', origin: origin() }).catch((e) => e);
+    expect(err).to.be.instanceOf(Unavailable);
+    await h.close();
+  });
+});
