@@ -39,7 +39,7 @@ export class App {
       {
         attempts: config.redirectAttempts,
         attemptTimeoutMs: config.redirectTimeoutSeconds * 1000,
-        backoffMs: 500,
+        backoffMs: config.redirectBackoffSeconds * 1000,
         closeGraceMs: config.shutdownGraceSeconds * 1000,
       },
       logger.child({ component: 'redirect' }),

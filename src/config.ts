@@ -25,6 +25,7 @@ export interface Config {
   platforms: PlatformConfig[];
   redirectAttempts: number;
   redirectTimeoutSeconds: number;
+  redirectBackoffSeconds: number;
 }
 
 export interface PlatformConfig {
@@ -61,6 +62,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     platforms: r.platforms('TASKSERVICE_PLATFORMS', 'TASKSERVICE_PLATFORMS_FILE'),
     redirectAttempts: r.integer('TASKSERVICE_REDIRECT_ATTEMPTS', 3, 1, 100),
     redirectTimeoutSeconds: r.seconds('TASKSERVICE_REDIRECT_TIMEOUT_SECONDS', 10, 0.01, 600),
+    redirectBackoffSeconds: r.seconds('TASKSERVICE_REDIRECT_BACKOFF_SECONDS', 0.5, 0, 600),
   };
   if (config.defaultTimeoutSeconds > config.maxTimeoutSeconds) {
     throw new ConfigError(
