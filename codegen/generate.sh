@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates gen/ (TypeScript, Go, Python) from proto/ with local plugins only.
+#   codegen/generate.sh          lint, then write gen/
+#   codegen/generate.sh --check  lint, generate into a temporary folder, fail if gen/ differs
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/node_modules/.bin:$(go env GOPATH)/bin:$PATH"
+export PATH="$PWD/node_modules/.bin:$(go env GOPATH 2>/dev/null)/bin:$PATH"
 missing=()
 command -v buf >/dev/null || missing+=("buf (npm ci)")
 command -v protoc-gen-ts_proto >/dev/null || missing+=("ts-proto (npm ci)")
@@ -14,4 +16,15 @@ if ((${#missing[@]})); then
   exit 1
 fi
 buf lint
-buf generate
+if [[ "${1:-}" == "--check" ]]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  buf generate -o "$tmp"
+  if ! diff -r "$tmp/gen" gen; then
+    echo "generate: gen/ differs from a fresh 'buf generate' (diff above); run 'npm run generate' and commit gen/" >&2
+    exit 1
+  fi
+  echo "generate: gen/ matches a fresh generation"
+else
+  buf generate
+fi

@@ -1,0 +1,62 @@
+import { credentials } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
+import { TaskServiceClient, UpdateKind, type AwaitResultResponse } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { call, spawnServer } from '../helpers/server.js';
+
+/** The server as its operators run it: its own process, signals, exit codes. */
+describe('the server process', () => {
+  it('on SIGTERM finishes inline calls, ends background tasks as SHUTDOWN for their watchers, and exits 0', async () => {
+    const server = await spawnServer({ TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '5' });
+    const client = new TaskServiceClient(server.address, credentials.createInsecure());
+    try {
+      const exec = { userId: '', channelId: '', platform: '', requestId: '' };
+      const bg = await call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":60}', timeoutSeconds: 0.05 });
+      const updates: AwaitResultResponse[] = [];
+      const watching = (async () => {
+        for await (const m of client.awaitResult({ taskId: bg.task!.taskId, userId: '' })) updates.push(m);
+      })();
+      const inline = call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":0.6}', timeoutSeconds: 5 });
+      await new Promise((r) => setTimeout(r, 200));
+      server.child.kill('SIGTERM');
+
+      expect((await inline).text).to.equal('slept 0.6 s');
+      await watching;
+      const last = updates.at(-1)!;
+      expect(last.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
+      expect(last.task?.status).to.equal(TaskStatus.TASK_STATUS_FAILED);
+      expect(last.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_SHUTDOWN);
+      expect(await server.exited).to.equal(0);
+      expect(server.lines.map((l) => l.msg)).to.include.members(['listening', 'shutting down', 'stopped']);
+    } finally {
+      client.close();
+      server.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start on a bad setting, naming the variable, with exit code 2', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, TASKSERVICE_ADDR: '127.0.0.1:0', TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: 'soon' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).to.equal(2);
+    expect(stderr).to.contain('TASKSERVICE_DEFAULT_TIMEOUT_SECONDS="soon" must be a number of seconds');
+  });
+
+  it('logs JSON lines with the bound address when asked for port 0', async () => {
+    const server = await spawnServer();
+    try {
+      expect(server.address).to.match(/^127\.0\.0\.1:\d+$/);
+      expect(server.address).to.not.equal('127.0.0.1:0');
+      const listening = server.lines.find((l) => l.msg === 'listening')!;
+      expect(listening).to.include({ service: 'taskservice', level: 30 });
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.equal(0);
+    }
+  });
+});

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what is missing, then runs
+# every check. Each suite starts the servers it needs on free loopback ports
+# and stops them. Exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$(go env GOPATH)/bin:$PATH"
+
+bash test/setup.sh || { echo "setup failed" >&2; exit 1; }
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed=()
+run() { # name command...
+  local name=$1
+  shift
+  printf '\n== %s: %s\n' "$name" "$*"
+  if ! "$@" 2>&1 | tee "$logs/$name.log"; then failed+=("$name"); fi
+}
+
+run generated bash codegen/generate.sh --check
+run typecheck tsc -p .
+run mocha mocha 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
+run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
+run gotest bash -c 'cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
+
+# One closing line across every runner.
+count() { grep -Eo "$2" "$logs/$1.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
+passed=$(( $(count mocha '[0-9]+ passing') + $(count pytest '[0-9]+ passed') + $(grep -c -- '^--- PASS' "$logs/gotest.log" 2>/dev/null || true) ))
+fails=$(( $(count mocha '[0-9]+ failing') + $(count pytest '[0-9]+ failed') + $(grep -c -- '^--- FAIL' "$logs/gotest.log" 2>/dev/null || true) ))
+echo
+if ((${#failed[@]})); then
+  echo "FAILED steps: ${failed[*]}"
+  echo "${passed} passed, $(( fails > 0 ? fails : ${#failed[@]} )) failed"
+  exit 1
+fi
+echo "${passed} passed, ${fails} failed"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs whatever the test suite needs and is missing. Safe to run again:
+# each step checks first. Node 20, Go and Python 3 with pip must be present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== setup: %s\n' "$*"; }
+
+for tool in node npm go python3; do
+  command -v "$tool" >/dev/null || { echo "setup: $tool is required but not installed" >&2; exit 1; }
+done
+
+# npm ci when node_modules is absent or older than the lock file.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+step "Python packages (generator and client tests)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+  -r codegen/requirements.txt -r test/clients/python/requirements.txt
+
+GOBIN_DIR="$(go env GOPATH)/bin"
+go_tool() { # name module@version
+  if [[ ! -x "$GOBIN_DIR/$1" ]]; then
+    step "go install $2"
+    go install "$2"
+  fi
+}
+go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
+
+step "Go modules of the Go client tests"
+(cd test/clients/go && go mod download)
