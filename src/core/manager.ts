@@ -79,7 +79,7 @@ const MIN_HEARTBEAT_SECONDS = 0.05;
  */
 export class TaskManager {
   /** Background runs of this process, by task id. */
-  private readonly runs = new Map<string, { run: ToolRun; unwatch: () => void; stored: Promise<void> }>();
+  private readonly runs = new Map<string, { run: ToolRun; unwatch: () => void; stored: Promise<unknown> }>();
   private readonly progress: ProgressWriter;
   private inlineCalls = 0;
   private inlineDrained?: () => void;
@@ -139,9 +139,11 @@ export class TaskManager {
       // An idempotency key must be claimed before the tool starts, or two
       // concurrent retries would both run it; so such calls are stored at once.
       if (draft.requestId) {
+        // A no_background tool is awaited to the end, which its hard limit bounds.
+        const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
         const claim = await this.store.create(draft);
-        if (!claim.created) return await this.answerFor(claim.task, budgetMs, call.callerSignal);
-        return await this.runTracked(tool, args, draft, budgetMs, call.callerSignal);
+        if (!claim.created) return await this.answerFor(claim.task, waitMs, call.callerSignal);
+        return await this.runTracked(tool, args, draft, waitMs, call.callerSignal);
       }
       return await this.runUntracked(tool, args, draft, budgetMs, call.callerSignal);
     } finally {
@@ -169,15 +171,15 @@ export class TaskManager {
       run.abort(FailureReason.Shutdown, 'the server shut down');
       return inlineAnswer(draft, await run.outcome, startedAt);
     }
-    this.adopt(run);
+    const recorded = this.store.create({ ...draft, startedAt, progress: run.progress });
+    this.adopt(run, recorded);
     let task: TaskRecord;
     try {
-      ({ task } = await this.store.create({ ...draft, startedAt, progress: run.progress }));
+      ({ task } = await recorded);
     } catch (err) {
       run.abort(FailureReason.ToolError, 'the task could not be recorded');
       throw err;
     }
-    this.watchLocalRun(run);
     return { backgrounded: true, task, text: envelopeText(task) };
   }
 
@@ -190,8 +192,7 @@ export class TaskManager {
     callerSignal?: AbortSignal,
   ): Promise<ExecuteResult> {
     const run = this.startRun(tool, args, draft);
-    this.adopt(run);
-    this.watchLocalRun(run);
+    this.adopt(run, Promise.resolve());
     // The caller going away stops the wait, not the tracked task: its retry will find it.
     return this.answerFor((await this.store.get(draft.taskId)) ?? missing(draft.taskId), budgetMs, callerSignal);
   }
@@ -230,7 +231,7 @@ export class TaskManager {
       tool,
       args,
       origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
-      hardTimeoutMs: (tool.hardTimeoutSeconds ?? this.limits.hardTimeoutSeconds) * 1000,
+      hardTimeoutMs: this.hardTimeoutMs(tool),
       logger: this.logger.child({ taskId, tool: tool.name }),
       onProgress: (progress) => {
         if (this.runs.has(taskId)) this.progress.push(taskId, progress);
@@ -238,19 +239,36 @@ export class TaskManager {
     });
   }
 
-  /** This process now answers for the run until its outcome is stored. */
-  private adopt(run: ToolRun): void {
-    const stored = run.outcome.then((outcome) => this.settle(run.taskId, outcome));
-    this.runs.set(run.taskId, { run, unwatch: () => {}, stored });
+  private hardTimeoutMs(tool: Tool): number {
+    return (tool.hardTimeoutSeconds ?? this.limits.hardTimeoutSeconds) * 1000;
   }
 
-  /** A task may be ended elsewhere (CancelTask on any replica): stop the tool when it is. */
-  private watchLocalRun(run: ToolRun): void {
-    const entry = this.runs.get(run.taskId);
-    if (!entry) return; // settled before the record was written
-    entry.unwatch = this.store.subscribe(run.taskId, (task) => {
-      if (isTerminal(task)) run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended');
-    });
+  /**
+   * This process now answers for the run until its outcome is stored. The
+   * outcome is stored only once the record exists (`recorded`); if it never
+   * comes to exist, the run is dropped. While the run lasts, the task may be
+   * ended elsewhere (CancelTask, on any replica): the subscription stops the
+   * tool when it is.
+   */
+  private adopt(run: ToolRun, recorded: Promise<unknown>): void {
+    const { taskId } = run;
+    const entry = { run, unwatch: () => {}, stored: Promise.resolve() };
+    this.runs.set(taskId, entry);
+    void recorded.then(
+      () => {
+        if (this.runs.get(taskId) !== entry) return;
+        entry.unwatch = this.store.subscribe(taskId, (task) => {
+          if (isTerminal(task)) run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended');
+        });
+      },
+      () => undefined,
+    );
+    entry.stored = Promise.all([run.outcome, recorded]).then(
+      ([outcome]) => this.settle(taskId, outcome),
+      () => {
+        this.runs.delete(taskId);
+      },
+    );
   }
 
   private async settle(taskId: string, outcome: Outcome): Promise<void> {

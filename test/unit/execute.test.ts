@@ -63,6 +63,25 @@ describe('TaskManager.execute', () => {
     await h.close();
   });
 
+  it('awaits a no_background tool to the end even when the call carries a request_id', async () => {
+    const slow = defineTool({
+      name: 'slow_tracked',
+      description: 'x',
+      parameters: { type: 'object' },
+      noBackground: true,
+      handler: async () => {
+        await sleep(150);
+        return 'tracked and finished';
+      },
+    });
+    const h = makeManager([slow]);
+    const call = { toolName: 'slow_tracked', argumentsJson: '', origin: origin(), timeoutSeconds: 0.01, requestId: 'nb-1' };
+    const result = await h.manager.execute(call);
+    expect(result).to.deep.include({ backgrounded: false, text: 'tracked and finished' });
+    expect((await h.manager.execute(call)).task.taskId).to.equal(result.task.taskId);
+    await h.close();
+  });
+
   it('turns a throwing tool into FAILED / tool_error with its message', async () => {
     const sync = defineTool({
       name: 'sync_throw',
