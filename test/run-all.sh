@@ -19,6 +19,7 @@ run() { # name command...
 }
 
 run generated bash codegen/generate.sh --check
+run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktemp -d) && python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp" . && ls "$tmp" && rm -rf "$tmp" build *.egg-info'
 run typecheck tsc -p .
 run mocha mocha 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
