@@ -1,6 +1,6 @@
-import { pino } from 'pino';
 import { App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logging.js';
 
 /** Entry point: `npm start`. Configuration comes from the environment (README: Configuration). */
 function main(): void {
@@ -12,7 +12,7 @@ function main(): void {
     process.stderr.write(`taskservice: configuration error: ${err.message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'taskservice', instance: config.instanceId } });
+  const logger = createLogger(config);
   let app: App;
   try {
     app = new App(config, logger);

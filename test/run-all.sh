@@ -23,7 +23,7 @@ run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktem
 run typecheck tsc -p .
 run mocha mocha 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
-run gotest bash -c 'cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
+run gotest bash -c 'set -o pipefail; cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
 
 # One closing line across every runner.
 count() { grep -Eo "$2" "$logs/$1.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }

@@ -417,10 +417,14 @@ async function raceBudget(
   }
 }
 
+/**
+ * The answer of an untracked call. Its task id is empty: nothing was stored,
+ * so there is nothing a later GetResult could find.
+ */
 function inlineAnswer(draft: NewTask, outcome: Outcome, startedAt: number): ExecuteResult {
   const finishedAt = Date.now();
   const task: TaskRecord = {
-    taskId: draft.taskId,
+    taskId: '',
     toolName: draft.toolName,
     userId: draft.userId,
     channelId: draft.channelId,

@@ -5,6 +5,7 @@ import type {
   ServerWritableStream,
 } from '@grpc/grpc-js';
 import type { Logger } from '../core/logger.js';
+import type { CallTracker } from './call-tracker.js';
 import { toServiceError } from './status.js';
 
 /** What a handler learns about its call besides the request. */
@@ -17,7 +18,14 @@ export interface CallContext {
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-function callContext(call: Call): { context: CallContext; release: () => void } {
+/** What every handler shares: the logger and the count of calls under way. */
+export interface HandlerDeps {
+  logger: Logger;
+  calls: CallTracker;
+}
+
+function callContext(call: Call, calls: CallTracker): { context: CallContext; release: () => void } {
+  const finished = calls.enter();
   const controller = new AbortController();
   const onCancel = () => controller.abort();
   call.on('cancelled', onCancel);
@@ -25,7 +33,10 @@ function callContext(call: Call): { context: CallContext; release: () => void } 
   const deadline = raw instanceof Date ? raw.getTime() : Number.isFinite(raw) ? Number(raw) : undefined;
   return {
     context: { signal: controller.signal, ...(deadline !== undefined && { deadline }) },
-    release: () => call.off('cancelled', onCancel),
+    release: () => {
+      call.off('cancelled', onCancel);
+      finished();
+    },
   };
 }
 
@@ -36,12 +47,12 @@ function callContext(call: Call): { context: CallContext; release: () => void } 
  */
 export function unary<Req, Res>(
   method: string,
-  logger: Logger,
+  { logger, calls }: HandlerDeps,
   handler: (request: Req, context: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const { context, release } = callContext(call);
+    const { context, release } = callContext(call, calls);
     let answered = false;
     Promise.resolve()
       .then(() => handler(call.request, context))
@@ -72,12 +83,12 @@ export function unary<Req, Res>(
  */
 export function serverStream<Req, Res>(
   method: string,
-  logger: Logger,
+  { logger, calls }: HandlerDeps,
   handler: (request: Req, context: CallContext) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = process.hrtime.bigint();
-    const { context, release } = callContext(call);
+    const { context, release } = callContext(call, calls);
     const { signal } = context;
     void (async () => {
       let iterator: AsyncIterator<Res> | undefined;

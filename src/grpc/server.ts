@@ -3,10 +3,14 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../core/logger.js';
 import type { TaskManager } from '../core/manager.js';
 import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { CallTracker } from './call-tracker.js';
 import { addReflection } from './reflection.js';
 import { taskService, type ServiceDefaults } from './service.js';
 
 export const SERVICE_NAME = 'taskmanager.v1.TaskService';
+
+/** How long answers already sent may take to leave once no call is under way. */
+const FLUSH_MS = 500;
 
 export interface GrpcOptions {
   host: string;
@@ -21,6 +25,7 @@ export interface GrpcOptions {
 export class GrpcServer {
   readonly health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   private readonly server: Server;
+  private readonly calls = new CallTracker();
   private boundPort = -1;
 
   constructor(
@@ -34,7 +39,7 @@ export class GrpcServer {
       'grpc.keepalive_time_ms': options.keepaliveTimeSeconds * 1000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutSeconds * 1000,
     });
-    this.server.addService(TaskServiceService, taskService(manager, options.defaults, logger));
+    this.server.addService(TaskServiceService, taskService(manager, options.defaults, { logger, calls: this.calls }));
     this.health.addToServer(this.server);
     if (options.reflection) addReflection(this.server);
   }
@@ -63,19 +68,21 @@ export class GrpcServer {
 
   /**
    * Stops accepting calls at once; resolves when the calls under way have
-   * finished, or after `graceMs`, when the rest are cut off.
+   * finished and their answers are out, or after `graceMs`, and then cuts
+   * whatever is left.
+   *
+   * grpc-js's tryShutdown callback is the normal "answers are out" signal, but
+   * it never fires when a client's HTTP/2 session was destroyed just before
+   * (the session's close callback is never registered). So once our own count
+   * of calls reaches zero, the graceful close gets FLUSH_MS more, then force.
    */
   async close(graceMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
+    const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await Promise.race([drained, this.calls.idle().then(() => Promise.race([drained, after(FLUSH_MS)])), after(graceMs)]);
+    timers.forEach(clearTimeout);
+    this.server.forceShutdown();
   }
 
   forceClose(): void {

@@ -1,8 +1,7 @@
-import type { Logger } from '../core/logger.js';
 import type { TaskManager } from '../core/manager.js';
 import { listText, statusText } from '../core/text.js';
 import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { serverStream, unary } from './handlers.js';
+import { type HandlerDeps, serverStream, unary } from './handlers.js';
 import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 
 export interface ServiceDefaults {
@@ -11,9 +10,9 @@ export interface ServiceDefaults {
 }
 
 /** taskmanager.v1.TaskService: translation between proto messages and the TaskManager, nothing more. */
-export function taskService(manager: TaskManager, defaults: ServiceDefaults, logger: Logger): TaskServiceServer {
+export function taskService(manager: TaskManager, defaults: ServiceDefaults, deps: HandlerDeps): TaskServiceServer {
   return {
-    execute: unary('Execute', logger, async (req, { signal, deadline }) => {
+    execute: unary('Execute', deps, async (req, { signal, deadline }) => {
       const result = await manager.execute({
         toolName: req.toolName,
         argumentsJson: req.argumentsJson,
@@ -31,12 +30,12 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, log
       return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
     }),
 
-    getResult: unary('GetResult', logger, async (req) => {
+    getResult: unary('GetResult', deps, async (req) => {
       const task = await manager.get(req.taskId, req.userId);
       return { task: taskToPb(task), text: statusText(task) };
     }),
 
-    awaitResult: serverStream('AwaitResult', logger, (req, { signal }) => {
+    awaitResult: serverStream('AwaitResult', deps, (req, { signal }) => {
       const updates = manager.watch(req.taskId, {
         userId: req.userId,
         timeoutSeconds: req.timeoutSeconds,
@@ -49,7 +48,7 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, log
       })();
     }),
 
-    listTasks: unary('ListTasks', logger, async (req) => {
+    listTasks: unary('ListTasks', deps, async (req) => {
       const page = await manager.list({
         userId: req.userId,
         status: statusFilterFromPb(req.status),
@@ -60,7 +59,7 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, log
       return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? '', text: listText(page.tasks) };
     }),
 
-    setOutputRedirect: unary('SetOutputRedirect', logger, async (req) => {
+    setOutputRedirect: unary('SetOutputRedirect', deps, async (req) => {
       const task = await manager.setRedirect(req.taskId, req.userId, {
         channelId: req.channelId,
         platform: req.platform,
@@ -69,9 +68,9 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, log
       return { task: taskToPb(task) };
     }),
 
-    cancelTask: unary('CancelTask', logger, async (req) => ({ task: taskToPb(await manager.cancel(req.taskId, req.userId)) })),
+    cancelTask: unary('CancelTask', deps, async (req) => ({ task: taskToPb(await manager.cancel(req.taskId, req.userId)) })),
 
-    listTools: unary('ListTools', logger, async () => ({
+    listTools: unary('ListTools', deps, async () => ({
       tools: manager.listTools().map((tool) => toolToPb(tool, defaults)),
     })),
   };

@@ -35,6 +35,31 @@ describe('the server process', () => {
     }
   });
 
+  it('still exits on SIGTERM after whoever read its stdout has gone (EPIPE)', async () => {
+    const server = await spawnServer();
+    server.child.stdout!.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await Promise.race([server.exited, new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+    if (code === 'hung') server.child.kill('SIGKILL');
+    expect(code).to.equal(0);
+    expect(Date.now() - started).to.be.below(2000);
+  });
+
+  it('exits promptly on SIGTERM right after clients disconnect, well inside the grace period', async () => {
+    for (let round = 0; round < 3; round++) {
+      const server = await spawnServer({ TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '20' });
+      const client = new TaskServiceClient(server.address, credentials.createInsecure());
+      await call(client.listTools, client, {});
+      client.close();
+      const started = Date.now();
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.equal(0);
+      expect(Date.now() - started, `round ${round}`).to.be.below(3000);
+    }
+  });
+
   it('refuses to start on a bad setting, naming the variable, with exit code 2', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, TASKSERVICE_ADDR: '127.0.0.1:0', TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: 'soon' },

@@ -28,6 +28,7 @@ describe('TaskService over gRPC', () => {
     expect(res.text).to.equal('héllo 👋');
     expect(res.task?.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
     expect(res.task?.result).to.equal('héllo 👋');
+    expect(res.task?.taskId, 'nothing was stored, so no id to look up').to.equal('');
   });
 
   it('Execute answers a failing tool inline with FAILED / TOOL_ERROR, and the call itself succeeds', async () => {

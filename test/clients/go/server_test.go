@@ -23,7 +23,10 @@ import (
 )
 
 const (
-	startupTimeout      = 20 * time.Second
+	startupTimeout = 20 * time.Second
+	// The contract promises a clean exit within a few seconds of SIGTERM;
+	// SIGKILL only comes later so a slow exit is measured, not masked.
+	cleanExitWithin     = 5 * time.Second
 	shutdownGrace       = 10 * time.Second
 	channelReadyTimeout = 10 * time.Second
 	outputTailLines     = 60
@@ -36,8 +39,9 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-// run exists so deferred cleanup happens before os.Exit. Any startup problem
-// returns 1: a server that does not come up must fail the suite, never skip it.
+// run returns the exit code so that the server is always stopped before
+// os.Exit. Any startup problem returns 1: a server that does not come up must
+// fail the suite, never skip it.
 func run(m *testing.M) int {
 	srv, err := startServer()
 	if err != nil {
@@ -48,19 +52,19 @@ func run(m *testing.M) int {
 	conn, err := dial(srv.addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "TaskService did not accept a gRPC connection: %v\n%s", err, srv.outputTail())
-		srv.stop()
+		_ = srv.stop()
 		return 1
 	}
 	client = pb.NewTaskServiceClient(conn)
 
 	code := m.Run()
 
+	// Closing first is what a real client does; the server has to cope with a
+	// connection going away while it shuts down.
 	_ = conn.Close()
-	if srv.stop() {
-		fmt.Fprintf(os.Stderr, "server ignored SIGTERM for %s and was killed\n%s", shutdownGrace, srv.outputTail())
-		if code == 0 {
-			code = 1
-		}
+	if problem := srv.stop().problem(); problem != "" {
+		fmt.Fprintf(os.Stderr, "FAIL: %s\n", problem)
+		code = 1
 	}
 	if code != 0 {
 		// Server logs are the first thing needed to understand a failure.
@@ -130,6 +134,9 @@ func startServer() (*serverProcess, error) {
 	cmd.Env = append(os.Environ(), "TASKSERVICE_ADDR=127.0.0.1:0", "TASKSERVICE_LOG_LEVEL=info")
 	cmd.Stdout = srv.stdout
 	cmd.Stderr = srv.stderr
+	// Wait also waits for the output copiers; bound that in case something the
+	// server spawned keeps the pipes open after it exits.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("could not launch node: %w", err)
 	}
@@ -143,7 +150,7 @@ func startServer() (*serverProcess, error) {
 	case address := <-listening:
 		_, port, err := net.SplitHostPort(address)
 		if err != nil || port == "" || port == "0" {
-			srv.stop()
+			_ = srv.stop()
 			return nil, fmt.Errorf("\"listening\" log line has no usable address %q\n%s", address, srv.outputTail())
 		}
 		// TASKSERVICE_ADDR pinned the host; only the port is chosen by the server.
@@ -152,25 +159,47 @@ func startServer() (*serverProcess, error) {
 	case <-srv.exited:
 		return nil, fmt.Errorf("server exited (%v) before logging \"listening\"\n%s", srv.waitErr, srv.outputTail())
 	case <-time.After(startupTimeout):
-		srv.stop()
+		_ = srv.stop()
 		return nil, fmt.Errorf("server did not log \"listening\" within %s\n%s", startupTimeout, srv.outputTail())
 	}
 }
 
+type stopResult struct {
+	alreadyExited bool
+	took          time.Duration
+	killed        bool
+	err           error // from Wait: nil means exit status 0
+}
+
+// problem describes how the shutdown broke the contract, or is empty.
+func (r stopResult) problem() string {
+	switch {
+	case r.alreadyExited:
+		return fmt.Sprintf("server had already exited (%v) before SIGTERM", r.err)
+	case r.killed:
+		return fmt.Sprintf("server was still running %s after SIGTERM and was killed", r.took.Round(time.Millisecond))
+	case r.took > cleanExitWithin:
+		return fmt.Sprintf("server took %s to exit after SIGTERM, more than %s", r.took.Round(time.Millisecond), cleanExitWithin)
+	case r.err != nil:
+		return fmt.Sprintf("server did not exit cleanly after SIGTERM: %v", r.err)
+	}
+	return ""
+}
+
 // stop sends SIGTERM and falls back to SIGKILL after the grace period.
-// It reports whether the kill was needed.
-func (s *serverProcess) stop() (killed bool) {
+func (s *serverProcess) stop() stopResult {
 	select {
 	case <-s.exited:
-		return false
+		return stopResult{alreadyExited: true, err: s.waitErr}
 	default:
 	}
+	started := time.Now()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		fmt.Fprintf(os.Stderr, "SIGTERM to server pid %d failed: %v\n", s.cmd.Process.Pid, err)
 	}
 	select {
 	case <-s.exited:
-		return false
+		return stopResult{took: time.Since(started), err: s.waitErr}
 	case <-time.After(shutdownGrace):
 	}
 	_ = s.cmd.Process.Kill()
@@ -179,7 +208,7 @@ func (s *serverProcess) stop() (killed bool) {
 	case <-time.After(shutdownGrace):
 		fmt.Fprintf(os.Stderr, "server pid %d still not reaped after SIGKILL\n", s.cmd.Process.Pid)
 	}
-	return true
+	return stopResult{took: time.Since(started), killed: true, err: s.waitErr}
 }
 
 func (s *serverProcess) outputTail() string {
