@@ -4,11 +4,19 @@ import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';
 import { RedirectDispatcher } from './redirect/dispatcher.js';
 import { WebhookAdapter } from './redirect/webhook.js';
+import type { TaskStore } from './core/store.js';
 import { MemoryStore } from './store/memory.js';
+import { connectRedis } from './store/redis/connect.js';
+import { Housekeeper } from './store/redis/housekeeper.js';
+import { RedisKeys } from './store/redis/keys.js';
+import { RedisStore } from './store/redis/redis-store.js';
 import { exampleTools } from './tools/examples.js';
 import { metaTools } from './tools/meta.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { AnyToolSpec } from './tools/define.js';
+
+/** A store that can also say how many subscriptions it holds (leak checks). */
+export type CountingStore = TaskStore & { readonly listenerCount: number };
 
 export interface AppOptions {
   /** More tools, e.g. from tests. */
@@ -20,7 +28,9 @@ export interface AppOptions {
  * server from one Config, and owns their shutdown order.
  */
 export class App {
-  readonly store: MemoryStore;
+  readonly store: CountingStore;
+  /** Lease, worker-lost sweep and expiry sweep: only with Redis. */
+  readonly housekeeper?: Housekeeper;
   readonly tools = new ToolRegistry();
   readonly manager: TaskManager;
   readonly grpc: GrpcServer;
@@ -31,7 +41,34 @@ export class App {
     readonly logger: Logger,
     options: AppOptions = {},
   ) {
-    this.store = new MemoryStore({ retentionMs: config.retentionSeconds * 1000 });
+    if (config.redis.mode === 'none') {
+      this.store = new MemoryStore({ retentionMs: config.retentionSeconds * 1000 });
+    } else {
+      const { client, subscriber } = connectRedis(config.redis);
+      const redis = new RedisStore(
+        client,
+        subscriber,
+        {
+          keys: new RedisKeys(config.redis.prefix),
+          instanceId: config.instanceId,
+          retentionMs: config.retentionSeconds * 1000,
+          commandTimeoutMs: config.redis.commandTimeoutSeconds * 1000,
+          safetyPollMs: config.redis.safetyPollSeconds * 1000,
+        },
+        logger.child({ component: 'redis' }),
+      );
+      this.store = redis;
+      this.housekeeper = new Housekeeper(
+        redis,
+        {
+          instanceId: config.instanceId,
+          leaseTtlMs: config.redis.leaseTtlSeconds * 1000,
+          sweepIntervalMs: config.redis.sweepIntervalSeconds * 1000,
+          expirySweepMs: config.redis.expirySweepSeconds * 1000,
+        },
+        logger.child({ component: 'housekeeper' }),
+      );
+    }
     const adapters = config.platforms.map((p) => new WebhookAdapter({ platform: p.name, ...p }));
     const redirects = new RedirectDispatcher(
       this.store,
@@ -77,8 +114,22 @@ export class App {
     );
   }
 
-  /** Binds the port; returns it. */
+  /**
+   * Binds the port; returns it. With Redis, waits briefly for the first
+   * connection; if Redis is not there yet the server still starts, answers
+   * UNAVAILABLE and reports NOT_SERVING until it is.
+   */
   async start(): Promise<number> {
+    if (this.store instanceof RedisStore) {
+      const redis = this.store;
+      await waitFor(() => redis.isAvailable, 5000);
+      await Promise.race([redis.subscribed, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      this.grpc.setServing(redis.isAvailable);
+      redis.watchAvailability((available) => {
+        if (!this.closing) this.grpc.setServing(available);
+      });
+      this.housekeeper?.start();
+    }
     return this.grpc.listen();
   }
 
@@ -94,8 +145,14 @@ export class App {
       const drained = this.grpc.close(graceMs);
       await this.manager.shutdown(graceMs);
       await drained;
+      await this.housekeeper?.close();
       await this.store.close();
     })();
     return this.closing;
   }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -26,6 +26,27 @@ export interface Config {
   redirectAttempts: number;
   redirectTimeoutSeconds: number;
   redirectBackoffSeconds: number;
+  redis: RedisConfig;
+  /** Outcomes kept in memory while the store is unreachable, at most. */
+  pendingOutcomesMax: number;
+}
+
+/** Where task state lives. `none`: the in-memory store of one instance. */
+export interface RedisConfig {
+  mode: 'none' | 'single' | 'cluster' | 'sentinel';
+  /** redis:// or rediss:// (single). */
+  url?: string;
+  /** host:port seeds (cluster) or sentinels (sentinel). */
+  nodes: { host: string; port: number }[];
+  sentinelMaster?: string;
+  password?: string;
+  tls: boolean;
+  prefix: string;
+  commandTimeoutSeconds: number;
+  leaseTtlSeconds: number;
+  sweepIntervalSeconds: number;
+  expirySweepSeconds: number;
+  safetyPollSeconds: number;
 }
 
 export interface PlatformConfig {
@@ -63,6 +84,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redirectAttempts: r.integer('TASKSERVICE_REDIRECT_ATTEMPTS', 3, 1, 100),
     redirectTimeoutSeconds: r.seconds('TASKSERVICE_REDIRECT_TIMEOUT_SECONDS', 10, 0.01, 600),
     redirectBackoffSeconds: r.seconds('TASKSERVICE_REDIRECT_BACKOFF_SECONDS', 0.5, 0, 600),
+    redis: r.redis(),
+    pendingOutcomesMax: r.integer('TASKSERVICE_PENDING_OUTCOMES_MAX', 10_000, 0, 10_000_000),
   };
   if (config.defaultTimeoutSeconds > config.maxTimeoutSeconds) {
     throw new ConfigError(
@@ -129,6 +152,53 @@ class EnvReader {
       throw new ConfigError(`${name}="${value}" must be one of ${values.join(', ')}`);
     }
     return value as T;
+  }
+
+  hostList(name: string): { host: string; port: number }[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    return value.split(',').map((item) => {
+      const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(item.trim());
+      if (!match) throw new ConfigError(`${name}="${value}" must be a comma-separated list of host:port`);
+      return { host: match[1], port: Number(match[2]) };
+    });
+  }
+
+  redis(): RedisConfig {
+    const url = this.raw('REDIS_URL');
+    const cluster = this.hostList('TASKSERVICE_REDIS_CLUSTER_NODES');
+    const sentinels = this.hostList('TASKSERVICE_REDIS_SENTINELS');
+    const chosen = [url && 'REDIS_URL', cluster.length && 'TASKSERVICE_REDIS_CLUSTER_NODES', sentinels.length && 'TASKSERVICE_REDIS_SENTINELS'].filter(Boolean);
+    if (chosen.length > 1) throw new ConfigError(`set only one of ${chosen.join(', ')}`);
+    if (url && !/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://`);
+    const mode: RedisConfig['mode'] = url ? 'single' : cluster.length ? 'cluster' : sentinels.length ? 'sentinel' : 'none';
+    const sentinelMaster = this.raw('TASKSERVICE_REDIS_SENTINEL_MASTER');
+    if (mode === 'sentinel' && !sentinelMaster) {
+      throw new ConfigError('TASKSERVICE_REDIS_SENTINEL_MASTER must name the master set when TASKSERVICE_REDIS_SENTINELS is set');
+    }
+    const prefix = this.string('TASKSERVICE_REDIS_PREFIX', 'sg:');
+    if (!/^[^\s*]{1,64}$/.test(prefix)) throw new ConfigError(`TASKSERVICE_REDIS_PREFIX="${prefix}" must be 1-64 characters without spaces or "*"`);
+    if (mode === 'cluster' && !/\{[^}]+\}/.test(prefix)) {
+      throw new ConfigError(
+        `TASKSERVICE_REDIS_PREFIX="${prefix}" needs a hash tag in Redis Cluster, e.g. "{sg}:", so that the keys one script touches share a slot`,
+      );
+    }
+    const leaseTtlSeconds = this.seconds('TASKSERVICE_LEASE_TTL_SECONDS', 10, 0.3, 600);
+    const sweepIntervalSeconds = this.seconds('TASKSERVICE_SWEEP_INTERVAL_SECONDS', 2, 0.1, 600);
+    return {
+      mode,
+      url,
+      nodes: mode === 'cluster' ? cluster : sentinels,
+      sentinelMaster,
+      password: this.raw('TASKSERVICE_REDIS_PASSWORD'),
+      tls: this.bool('TASKSERVICE_REDIS_TLS', false),
+      prefix,
+      commandTimeoutSeconds: this.seconds('TASKSERVICE_REDIS_COMMAND_TIMEOUT_SECONDS', 2, 0.05, 60),
+      leaseTtlSeconds,
+      sweepIntervalSeconds,
+      expirySweepSeconds: this.seconds('TASKSERVICE_EXPIRY_SWEEP_SECONDS', 10, 0.1, 3600),
+      safetyPollSeconds: this.seconds('TASKSERVICE_SAFETY_POLL_SECONDS', 5, 0.1, 600),
+    };
   }
 
   /** JSON inline, or a JSON file: {"name": {"kind": "webhook", "url": "...", "max_chars": 4000, "headers": {}}} */

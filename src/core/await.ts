@@ -35,6 +35,7 @@ export interface WatchOptions {
 export async function* watchTask(store: TaskStore, taskId: string, options: WatchOptions): AsyncGenerator<TaskUpdate> {
   const { signal } = options;
   let newest: TaskRecord | undefined;
+  let deleted = false;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   const poke = () => {
@@ -43,7 +44,8 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
     resolve?.();
   };
   const unsubscribe = store.subscribe(taskId, (task) => {
-    if (!newest || task.version > newest.version) newest = task;
+    if (task === null) deleted = true;
+    else if (!newest || task.version > newest.version) newest = task;
     poke();
   });
   signal.addEventListener('abort', poke);
@@ -57,6 +59,8 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
     if (isTerminal(current)) return;
     let lastSent = Date.now();
     while (!isTerminal(current) && !signal.aborted) {
+      // Expired or deleted while watched: end like a task that never existed, never hang.
+      if (deleted) throw new TaskNotFound(taskId);
       if (newest && newest.version > current.version) {
         current = newest;
         if (isTerminal(current)) break;

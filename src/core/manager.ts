@@ -258,7 +258,7 @@ export class TaskManager {
       () => {
         if (this.runs.get(taskId) !== entry) return;
         entry.unwatch = this.store.subscribe(taskId, (task) => {
-          if (isTerminal(task)) run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended');
+          if (task && isTerminal(task)) run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended');
         });
       },
       () => undefined,

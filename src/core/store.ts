@@ -41,7 +41,8 @@ export interface ListPage {
 
 export type DeliveryUpdate = Pick<RedirectState, 'state' | 'attempts' | 'lastError'> & { deliveredAt?: number };
 
-export type TaskListener = (task: TaskRecord) => void;
+/** Called with each new version of a task, or with null once the task is deleted (expired). */
+export type TaskListener = (task: TaskRecord | null) => void;
 
 /**
  * Where task state lives. Implementations make every state change atomic: a
@@ -68,6 +69,11 @@ export interface TaskStore {
   list(query: ListQuery): Promise<ListPage>;
   /** Calls `listener` with every later version of the task. Returns the unsubscribe function. */
   subscribe(taskId: string, listener: TaskListener): () => void;
+  /**
+   * Tells `listener` whenever the store becomes reachable or unreachable
+   * (health reports it). Stores that cannot become unreachable never call it.
+   */
+  watchAvailability(listener: (available: boolean) => void): () => void;
   /** Releases timers and connections; idempotent. */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
+import { withDeadline } from '../core/deadline.js';
 import type { Logger } from '../core/logger.js';
 import type { CallTracker } from './call-tracker.js';
 import { toServiceError } from './status.js';
@@ -55,7 +56,7 @@ export function unary<Req, Res>(
     const { context, release } = callContext(call, calls);
     let answered = false;
     Promise.resolve()
-      .then(() => handler(call.request, context))
+      .then(() => withDeadline(context.deadline, () => handler(call.request, context)))
       .then(
         (response) => {
           if (answered) return;

@@ -73,6 +73,9 @@ export class MemoryStore implements TaskStore {
   }
 
   async create(draft: NewTask): Promise<CreateResult> {
+    // Creating the same task again returns it, as a retried Redis script does.
+    const existing = this.entries.get(draft.taskId);
+    if (existing) return { created: true, task: cloneTask(existing.task) };
     const requestKey = draft.requestId ? `${draft.userId}\u0000${draft.requestId}` : undefined;
     const claimedBy = requestKey && this.requestIds.get(requestKey);
     const earlier = claimedBy ? this.entries.get(claimedBy) : undefined;
@@ -190,6 +193,11 @@ export class MemoryStore implements TaskStore {
     };
   }
 
+  /** Always reachable: nothing to report. */
+  watchAvailability(): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.listeners.clear();
@@ -203,6 +211,7 @@ export class MemoryStore implements TaskStore {
       this.entries.delete(taskId);
       const { requestId, userId } = entry.task;
       if (requestId) this.requestIds.delete(`${userId}\u0000${requestId}`);
+      for (const listener of [...(this.listeners.get(taskId) ?? [])]) listener(null);
       removed++;
     }
     if (removed === 0) return;

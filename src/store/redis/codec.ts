@@ -1,0 +1,84 @@
+import type { NewTask } from '../../core/store.js';
+import { DeliveryState, type FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
+
+/**
+ * The task hash <-> TaskRecord. Field names are the seed's where it had
+ * one (task_id, tool_name, status, created_at, result, error, user_id,
+ * channel_id, platform, redirect_channel_id, redirect_platform,
+ * redirect_max_chars); times are epoch seconds with milliseconds, as the
+ * seed's time.time() wrote them. docs/REDIS.md lists every field.
+ */
+export type TaskHash = Record<string, string>;
+
+export function hashFromFlat(flat: string[]): TaskHash {
+  const hash: TaskHash = {};
+  for (let i = 0; i < flat.length; i += 2) hash[flat[i]] = flat[i + 1];
+  return hash;
+}
+
+const ms = (seconds: string | undefined): number | undefined =>
+  seconds === undefined || seconds === '' ? undefined : Math.round(Number(seconds) * 1000);
+
+export function taskFromHash(h: TaskHash): TaskRecord {
+  const task: TaskRecord = {
+    taskId: h.task_id,
+    toolName: h.tool_name ?? '',
+    status: (h.status as TaskStatus) ?? TaskStatus.Running,
+    createdAt: ms(h.created_at) ?? 0,
+    updatedAt: ms(h.updated_at) ?? 0,
+    userId: h.user_id ?? '',
+    channelId: h.channel_id ?? '',
+    platform: h.platform ?? '',
+    owner: h.owner ?? '',
+    version: Number(h.version ?? 1),
+  };
+  if (h.failure_reason) task.failureReason = h.failure_reason as FailureReason;
+  if (h.finished_at) task.finishedAt = ms(h.finished_at);
+  if (h.result !== undefined && task.status === TaskStatus.Completed) task.result = h.result;
+  if (h.error !== undefined && task.status === TaskStatus.Failed) task.error = h.error;
+  if (h.request_id) task.requestId = h.request_id;
+  if (h.progress_updated_at) {
+    task.progress = {
+      fraction: Number(h.progress_fraction ?? 0),
+      message: h.progress_message ?? '',
+      updatedAt: ms(h.progress_updated_at)!,
+    };
+  }
+  if (h.redirect_platform) {
+    task.redirect = {
+      channelId: h.redirect_channel_id ?? '',
+      platform: h.redirect_platform,
+      maxChars: Number(h.redirect_max_chars ?? 0),
+      state: (h.redirect_state as DeliveryState) || DeliveryState.Pending,
+      attempts: Number(h.redirect_attempts ?? 0),
+      lastError: h.redirect_last_error ?? '',
+      ...(h.redirect_delivered_at && { deliveredAt: ms(h.redirect_delivered_at) }),
+    };
+  }
+  return task;
+}
+
+/** The fields create-task writes besides those it derives itself. */
+export function initialFields(draft: NewTask): Record<string, string | number> {
+  const fields: Record<string, string | number> = {
+    tool_name: draft.toolName,
+    user_id: draft.userId,
+    channel_id: draft.channelId,
+    platform: draft.platform,
+    owner: draft.owner,
+  };
+  if (draft.progress) {
+    fields.progress_fraction = draft.progress.fraction;
+    fields.progress_message = draft.progress.message;
+    fields.progress_updated_at = (draft.progress.updatedAt / 1000).toFixed(3);
+  }
+  if (draft.redirect) {
+    fields.redirect_channel_id = draft.redirect.channelId;
+    fields.redirect_platform = draft.redirect.platform;
+    fields.redirect_max_chars = draft.redirect.maxChars;
+    fields.redirect_state = DeliveryState.Pending;
+    fields.redirect_attempts = 0;
+    fields.redirect_last_error = '';
+  }
+  return fields;
+}

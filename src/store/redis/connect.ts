@@ -1,0 +1,48 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../../config.js';
+import { type RedisClient, type ScriptedClient, withScripts } from './redis-store.js';
+
+/**
+ * The two connections a RedisStore needs, from configuration.
+ *
+ * Commands: no offline queue and no resend after a reconnect
+ * (maxRetriesPerRequest 0), so a call made while Redis is unreachable fails
+ * at once and nothing is replayed behind the caller's back; reconnects retry
+ * forever with a capped backoff, so the process recovers on its own.
+ * Subscriber: queues its SUBSCRIBE until connected and resubscribes after
+ * every reconnect.
+ */
+export function connectRedis(config: RedisConfig): { client: ScriptedClient; subscriber: RedisClient } {
+  const common: RedisOptions = {
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+    ...(config.password && { password: config.password }),
+    ...(config.tls && { tls: {} }),
+  };
+  const commands: RedisOptions = { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 };
+  const listening: RedisOptions = { ...common, enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null };
+  switch (config.mode) {
+    case 'single':
+      return { client: withScripts(new Redis(config.url!, commands)), subscriber: new Redis(config.url!, listening) };
+    case 'sentinel': {
+      const sentinel = { sentinels: config.nodes, name: config.sentinelMaster! };
+      return {
+        client: withScripts(new Redis({ ...commands, ...sentinel })),
+        subscriber: new Redis({ ...listening, ...sentinel }),
+      };
+    }
+    case 'cluster':
+      return {
+        client: withScripts(
+          new Cluster(config.nodes, {
+            enableOfflineQueue: false,
+            redisOptions: commands,
+            clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+          }),
+        ),
+        subscriber: new Cluster(config.nodes, { enableOfflineQueue: true, redisOptions: listening }),
+      };
+    default:
+      throw new Error('connectRedis needs a Redis configuration');
+  }
+}

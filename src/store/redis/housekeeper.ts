@@ -1,0 +1,116 @@
+import { TaskNotFound } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { FailureReason, TaskStatus } from '../../core/task.js';
+import type { RedisStore } from './redis-store.js';
+
+export interface HousekeeperOptions {
+  instanceId: string;
+  /** A replica silent this long is presumed dead. */
+  leaseTtlMs: number;
+  /** How often to look for dead replicas. */
+  sweepIntervalMs: number;
+  /** How often to delete tasks whose retention has passed. */
+  expirySweepMs: number;
+}
+
+/**
+ * The background duties of a replica on Redis:
+ * - renew this instance's lease (every third of its time to live);
+ * - fail, as WORKER_LOST, the running tasks of instances whose lease lapsed
+ *   (every replica sweeps; the finish script makes each transition happen
+ *   once, and only while the lease is still lapsed, so a paused replica that
+ *   wakes and renews is not swept any more);
+ * - delete tasks whose retention has passed, with their index entries.
+ * Tasks are never rerun: a lost task fails, and its caller decides.
+ */
+export class Housekeeper {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly busy = new Set<string>();
+  private stopped = false;
+  /** Tasks this replica failed as worker_lost (a figure for tests and logs). */
+  workerLost = 0;
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly options: HousekeeperOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    const every = (ms: number, name: string, job: () => Promise<unknown>) => {
+      const timer = setInterval(() => void this.once(name, job), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    void this.once('lease', () => this.renewLease());
+    every(Math.max(100, Math.floor(this.options.leaseTtlMs / 3)), 'lease', () => this.renewLease());
+    every(this.options.sweepIntervalMs, 'lost', () => this.sweepLost());
+    every(this.options.expirySweepMs, 'expired', () => this.store.sweepExpired());
+  }
+
+  async renewLease(): Promise<void> {
+    const { keys } = this.store;
+    const inTime = await this.store.call(() =>
+      this.store.client.renewLease(keys.instances, this.options.instanceId, this.options.leaseTtlMs),
+    );
+    if (inTime === 0 && this.timers.length > 0) {
+      this.logger.warn({}, 'this instance\'s lease had lapsed; its running tasks may have been failed as worker_lost');
+    }
+  }
+
+  /** Fails the running tasks of every lapsed instance. Returns how many this call ended. */
+  async sweepLost(): Promise<number> {
+    const { keys, client } = this.store;
+    const lapsed = (await this.store.call(() => client.lapsedInstances(keys.instances))).filter(
+      (id) => id !== this.options.instanceId,
+    );
+    let ended = 0;
+    for (const instance of lapsed) {
+      const taskIds = (await this.store.call(() => client.smembers(keys.running(instance)))) as string[];
+      for (const taskId of taskIds) {
+        try {
+          const { applied } = await this.store.finishAs(
+            taskId,
+            { status: TaskStatus.Failed, reason: FailureReason.WorkerLost, error: `the instance running it (${instance}) stopped answering` },
+            instance,
+            { onlyOwner: true, whileLapsed: true },
+          );
+          if (applied) ended++;
+        } catch (err) {
+          if (!(err instanceof TaskNotFound)) throw err;
+        }
+      }
+      await this.store.call(() => client.forgetInstance(keys.instances, keys.running(instance), instance));
+      if (taskIds.length) this.logger.warn({ lost: instance, tasks: taskIds.length }, 'failed the tasks of a lost instance');
+    }
+    this.workerLost += ended;
+    return ended;
+  }
+
+  /** Stops the duties and gives up the lease (no task of ours is left running by then). */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.timers.forEach(clearInterval);
+    const { keys, client } = this.store;
+    // Leave only with nothing running: a task still listed must stay sweepable.
+    await this.store
+      .call(async () => {
+        if ((await client.scard(keys.running(this.options.instanceId))) === 0) await client.zrem(keys.instances, this.options.instanceId);
+      })
+      .catch(() => undefined);
+  }
+
+  /** Runs a duty unless its previous run is still going; failures wait for the next tick. */
+  private async once(name: string, job: () => Promise<unknown>): Promise<void> {
+    if (this.busy.has(name) || this.stopped) return;
+    this.busy.add(name);
+    try {
+      await job();
+    } catch (err) {
+      this.logger.debug({ err, duty: name }, 'housekeeping failed; retrying on the next tick');
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Every Redis key and channel name, built from one configurable prefix
+ * (default `sg:`, the seed's). The task hash keeps the seed's name,
+ * `<prefix>task:<task_id>`.
+ *
+ * Redis Cluster: every script touches several of these keys at once (a
+ * task, its index entries, its request-id claim, the expiry schedule), so
+ * all of a deployment's keys must live in one hash slot. Give the prefix a
+ * hash tag, e.g. `{sg}:`: Redis hashes only the part inside the braces.
+ * loadConfig refuses a Cluster configuration whose prefix has no tag.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  task(taskId: string): string {
+    return `${this.prefix}task:${taskId}`;
+  }
+
+  /** Sorted set of every task's list key (newest first by lexicographic order). */
+  get allIndex(): string {
+    return `${this.prefix}idx:all`;
+  }
+
+  userIndex(userId: string): string {
+    return `${this.prefix}idx:user:${userId}`;
+  }
+
+  /** String: the task id holding a (user_id, request_id) idempotency claim. */
+  request(userId: string, requestId: string): string {
+    return `${this.prefix}req:${userId}:${requestId}`;
+  }
+
+  /** Set of the ids of the tasks an instance is running. */
+  running(instanceId: string): string {
+    return `${this.prefix}running:${instanceId}`;
+  }
+
+  /** Sorted set: instance id -> lease expiry (server ms). */
+  get instances(): string {
+    return `${this.prefix}instances`;
+  }
+
+  /** Sorted set: finished task id -> when its retention ends (server ms). */
+  get expiring(): string {
+    return `${this.prefix}expiring`;
+  }
+
+  /** Pub/sub channel of every task change: "<task_id> <json>" or "<task_id> -" (deleted). */
+  get events(): string {
+    return `${this.prefix}events`;
+  }
+}
+
+/** True when the prefix holds a non-empty `{hash tag}`, so all keys share one slot. */
+export function hasHashTag(prefix: string): boolean {
+  return /\{[^}]+\}/.test(prefix);
+}

@@ -1,0 +1,377 @@
+import type { Cluster, Redis } from 'ioredis';
+import { currentDeadline } from '../../core/deadline.js';
+import { FailedPrecondition, StoreUnavailable, TaskNotFound } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type {
+  CreateResult,
+  DeliveryUpdate,
+  FinishResult,
+  ListPage,
+  ListQuery,
+  NewTask,
+  TaskListener,
+  TaskStore,
+} from '../../core/store.js';
+import { type Outcome, type Progress, type RedirectTarget, type TaskRecord, TaskStatus } from '../../core/task.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { hashFromFlat, initialFields, type TaskHash, taskFromHash } from './codec.js';
+import type { RedisKeys } from './keys.js';
+import { loadScripts } from './scripts.js';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisStoreOptions {
+  keys: RedisKeys;
+  /** This process: the owner of the tasks it creates. */
+  instanceId: string;
+  retentionMs: number;
+  /** Upper bound of any one call when the caller gave no earlier deadline. */
+  commandTimeoutMs: number;
+  /** Re-read every watched task this often, in case an event was lost. */
+  safetyPollMs: number;
+}
+
+/** Script replies: [code, payload]. One place maps codes to outcomes. */
+type Reply = [number, string[] | string | undefined];
+
+const CURSOR_TAG = 'r1';
+
+/** Commands the scripts register on the client (see scripts.ts). */
+interface ScriptCommands {
+  createTask(...args: (string | number)[]): Promise<Reply>;
+  finishTask(...args: (string | number)[]): Promise<Reply>;
+  setProgress(...args: (string | number)[]): Promise<number>;
+  setRedirect(...args: (string | number)[]): Promise<Reply>;
+  claimDelivery(...args: (string | number)[]): Promise<Reply>;
+  updateDelivery(...args: (string | number)[]): Promise<Reply>;
+  expireTask(...args: (string | number)[]): Promise<number>;
+  dueExpired(...args: (string | number)[]): Promise<string[]>;
+  renewLease(...args: (string | number)[]): Promise<number>;
+  lapsedInstances(...args: (string | number)[]): Promise<string[]>;
+  forgetInstance(...args: (string | number)[]): Promise<number>;
+}
+
+export type ScriptedClient = RedisClient & ScriptCommands;
+
+/** Registers the Lua scripts as commands on a client. */
+export function withScripts(client: RedisClient): ScriptedClient {
+  for (const script of loadScripts()) {
+    client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  return client as ScriptedClient;
+}
+
+/**
+ * TaskStore on Redis: the task is the seed's hash `<prefix>task:<id>`, every
+ * state change is one Lua script (atomic, server-timed, safe to run twice),
+ * and every change is published on one events channel that each replica
+ * subscribes to once. Key layout and scripts: docs/REDIS.md.
+ *
+ * Connections: `client` runs commands with no offline queue, so a call made
+ * while Redis is unreachable fails at once (UNAVAILABLE) instead of waiting
+ * to be replayed later; `subscriber` only listens.
+ */
+export class RedisStore implements TaskStore {
+  private readonly listeners = new Map<string, Set<TaskListener>>();
+  private readonly availability = new Set<(available: boolean) => void>();
+  private readonly pollTimer: NodeJS.Timeout;
+  private available = false;
+  private closing?: Promise<void>;
+  /** Resolves once the events channel is subscribed (changes from then on are seen). */
+  readonly subscribed: Promise<void>;
+
+  constructor(
+    readonly client: ScriptedClient,
+    private readonly subscriber: RedisClient,
+    private readonly options: RedisStoreOptions,
+    private readonly logger: Logger,
+  ) {
+    const { keys } = options;
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === keys.events) this.onEvent(message);
+    });
+    // After a reconnect, events sent meanwhile are lost: re-read what is watched.
+    subscriber.on('ready', () => void this.resync());
+    client.on('ready', () => this.setAvailable(true));
+    client.on('close', () => this.setAvailable(false));
+    client.on('end', () => this.setAvailable(false));
+    // ioredis logs unhandled 'error' events to the console; these are reported through availability.
+    client.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis client error'));
+    subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis subscriber error'));
+    this.subscribed = subscriber.subscribe(keys.events).then(
+      () => undefined,
+      (err: unknown) => this.logger.warn({ err }, 'subscribe failed; will retry on reconnect'),
+    );
+    this.pollTimer = setInterval(() => void this.resync(), options.safetyPollMs);
+    this.pollTimer.unref();
+    if ((client as { status?: string }).status === 'ready') this.available = true;
+  }
+
+  get keys(): RedisKeys {
+    return this.options.keys;
+  }
+
+  get isAvailable(): boolean {
+    return this.available;
+  }
+
+  /** Subscriptions open; tests use it to prove nothing leaks. */
+  get listenerCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  async create(draft: NewTask): Promise<CreateResult> {
+    const { keys, instanceId } = this.options;
+    const [code, payload] = await this.call(() =>
+      this.client.createTask(
+        keys.task(draft.taskId),
+        keys.allIndex,
+        keys.userIndex(draft.userId),
+        keys.request(draft.userId, draft.requestId ?? ''),
+        keys.running(instanceId),
+        draft.taskId,
+        JSON.stringify(initialFields(draft)),
+        draft.requestId ?? '',
+        draft.startedAt ?? '',
+      ),
+    );
+    if (code === 1) return { created: true, task: taskFromHash(hashFromFlat(payload as string[])) };
+    const earlier = await this.get(payload as string);
+    if (!earlier) throw new StoreUnavailable(new Error(`request id claimed by task ${String(payload)}, which is gone`));
+    return { created: false, task: earlier };
+  }
+
+  finish(taskId: string, outcome: Outcome): Promise<FinishResult> {
+    return this.finishAs(taskId, outcome, this.options.instanceId, { onlyOwner: false });
+  }
+
+  /**
+   * The finish script, also for the worker-lost sweep: `runningOf` is the
+   * instance whose running set drops the id; with onlyOwner, the task must be
+   * owned by it, and with whileLapsed, its lease must still have lapsed.
+   */
+  async finishAs(
+    taskId: string,
+    outcome: Outcome,
+    runningOf: string,
+    guard: { onlyOwner: boolean; whileLapsed?: boolean },
+  ): Promise<FinishResult> {
+    const { keys, retentionMs } = this.options;
+    const completed = outcome.status === TaskStatus.Completed;
+    const [code, payload] = await this.call(() =>
+      this.client.finishTask(
+        keys.task(taskId),
+        keys.running(runningOf),
+        keys.expiring,
+        keys.instances,
+        taskId,
+        outcome.status,
+        completed ? outcome.result : outcome.error,
+        completed ? '' : outcome.reason,
+        retentionMs,
+        keys.events,
+        guard.onlyOwner ? runningOf : '',
+        guard.whileLapsed ? '1' : '',
+      ),
+    );
+    if (code === -1) throw new TaskNotFound(taskId);
+    return { applied: code === 1, task: taskFromHash(hashFromFlat(payload as string[])) };
+  }
+
+  async setProgress(taskId: string, progress: Progress): Promise<void> {
+    const { keys } = this.options;
+    await this.call(() => this.client.setProgress(keys.task(taskId), progress.fraction, progress.message, keys.events));
+  }
+
+  async setRedirect(taskId: string, target: RedirectTarget): Promise<TaskRecord> {
+    const { keys } = this.options;
+    const [code, payload] = await this.call(() =>
+      this.client.setRedirect(keys.task(taskId), target.channelId, target.platform, target.maxChars, keys.events),
+    );
+    if (code === -1) throw new TaskNotFound(taskId);
+    if (code === -2) {
+      throw new FailedPrecondition(`the result of task ${taskId} is already ${String(payload)}; its redirect can no longer change`);
+    }
+    return taskFromHash(hashFromFlat(payload as string[]));
+  }
+
+  async claimDelivery(taskId: string): Promise<TaskRecord | undefined> {
+    const { keys } = this.options;
+    const [code, payload] = await this.call(() => this.client.claimDelivery(keys.task(taskId), keys.events));
+    return code === 1 ? taskFromHash(hashFromFlat(payload as string[])) : undefined;
+  }
+
+  async updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord> {
+    const { keys } = this.options;
+    const [code, payload] = await this.call(() =>
+      this.client.updateDelivery(
+        keys.task(taskId),
+        update.state,
+        update.attempts,
+        update.lastError,
+        update.deliveredAt ?? '',
+        keys.events,
+      ),
+    );
+    if (code === -1) throw new FailedPrecondition(`task ${taskId} has no output redirect`);
+    return taskFromHash(hashFromFlat(payload as string[]));
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    const hash = (await this.call(() => this.client.hgetall(this.options.keys.task(taskId)))) as TaskHash;
+    return hash.task_id ? taskFromHash(hash) : undefined;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const { keys } = this.options;
+    const index = query.userId ? keys.userIndex(query.userId) : keys.allIndex;
+    let after = query.cursor ? decodeCursor(CURSOR_TAG, query.cursor, /^\d{13}:[A-Za-z0-9_-]{1,64}$/) : undefined;
+    const tasks: TaskRecord[] = [];
+    const batch = Math.min(Math.max(query.limit + 1, 50), 1000);
+    // A page with filters may scan past many non-matching tasks; bound the
+    // scan and hand back a cursor where it stopped (a short page is allowed).
+    let budget = 20 * batch;
+    while (budget > 0) {
+      const members = (await this.call(() =>
+        this.client.zrange(index, after === undefined ? '-' : `(${after}`, '+', 'BYLEX', 'LIMIT', 0, batch),
+      )) as string[];
+      if (members.length === 0) return { tasks };
+      budget -= members.length;
+      const hashes = await this.readMany(members.map((m) => m.slice(14)));
+      for (let i = 0; i < members.length; i++) {
+        const hash = hashes[i];
+        if (!hash?.task_id) continue; // expired between index and read; the sweep removes the entry
+        const task = taskFromHash(hash);
+        if (query.status && task.status !== query.status) continue;
+        if (query.toolName && task.toolName !== query.toolName) continue;
+        if (tasks.length === query.limit) return { tasks, nextCursor: encodeCursor(CURSOR_TAG, after!) };
+        tasks.push(task);
+        after = members[i];
+      }
+      if (members.length < batch) return { tasks };
+      after = members.at(-1);
+    }
+    return { tasks, nextCursor: encodeCursor(CURSOR_TAG, after!) };
+  }
+
+  subscribe(taskId: string, listener: TaskListener): () => void {
+    let set = this.listeners.get(taskId);
+    if (!set) this.listeners.set(taskId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(taskId) === set) this.listeners.delete(taskId);
+    };
+  }
+
+  watchAvailability(listener: (available: boolean) => void): () => void {
+    this.availability.add(listener);
+    return () => this.availability.delete(listener);
+  }
+
+  /** Deletes tasks whose retention has passed, with their index entries. Returns how many. */
+  async sweepExpired(limit = 500): Promise<number> {
+    const { keys } = this.options;
+    const due = await this.call(() => this.client.dueExpired(keys.expiring, limit));
+    if (due.length === 0) return 0;
+    const hashes = await this.readMany(due);
+    let removed = 0;
+    for (let i = 0; i < due.length; i++) {
+      const h = hashes[i] ?? {};
+      removed += await this.call(() =>
+        this.client.expireTask(
+          keys.task(due[i]),
+          keys.allIndex,
+          keys.userIndex(h.user_id ?? ''),
+          keys.request(h.user_id ?? '', h.request_id ?? ''),
+          keys.expiring,
+          due[i],
+          h.list_key ?? '',
+          keys.events,
+        ),
+      );
+    }
+    return removed;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.pollTimer);
+      this.listeners.clear();
+      this.availability.clear();
+      await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
+      this.subscriber.disconnect();
+      this.client.disconnect();
+    })();
+    return this.closing;
+  }
+
+  /** Runs one Redis call bounded by the caller's deadline (or the command timeout). */
+  async call<T>(run: () => Promise<T>): Promise<T> {
+    const deadline = currentDeadline();
+    const budget = Math.min(this.options.commandTimeoutMs, deadline === undefined ? Infinity : deadline - Date.now());
+    if (budget <= 0) throw new StoreUnavailable(new Error('no time left before the call deadline'));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`redis call took longer than ${Math.round(budget)} ms`)), budget);
+        }),
+      ]);
+    } catch (err) {
+      throw isLogicError(err) ? err : new StoreUnavailable(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readMany(taskIds: string[]): Promise<(TaskHash | undefined)[]> {
+    if (taskIds.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const id of taskIds) pipeline.hgetall(this.options.keys.task(id));
+    const results = (await this.call(() => pipeline.exec())) ?? [];
+    return results.map(([err, value]) => (err ? undefined : (value as TaskHash)));
+  }
+
+  private onEvent(message: string): void {
+    const space = message.indexOf(' ');
+    const taskId = message.slice(0, space);
+    const listeners = this.listeners.get(taskId);
+    if (!listeners) return;
+    const body = message.slice(space + 1);
+    const task = body === '-' ? null : taskFromHash(JSON.parse(body) as TaskHash);
+    for (const listener of [...listeners]) listener(task);
+  }
+
+  /** Re-reads every watched task and hands listeners what they may have missed. */
+  private async resync(): Promise<void> {
+    const ids = [...this.listeners.keys()];
+    if (ids.length === 0 || !this.available) return;
+    try {
+      const hashes = await this.readMany(ids);
+      ids.forEach((id, i) => {
+        const hash = hashes[i];
+        const task = hash?.task_id ? taskFromHash(hash) : null;
+        for (const listener of [...(this.listeners.get(id) ?? [])]) listener(task);
+      });
+    } catch (err) {
+      this.logger.debug({ err }, 'resync failed; the next poll retries');
+    }
+  }
+
+  private setAvailable(available: boolean): void {
+    if (available === this.available) return;
+    this.available = available;
+    this.logger.warn({ available }, available ? 'redis reachable' : 'redis unreachable');
+    for (const listener of [...this.availability]) listener(available);
+  }
+}
+
+/** Errors from a script's own logic (bugs) stay themselves; anything else means Redis is not there. */
+function isLogicError(err: unknown): boolean {
+  if (!(err instanceof Error) || err.name !== 'ReplyError') return false;
+  return !/^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOSCRIPT|BUSY)/.test(err.message);
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { silentLogger } from '../../src/core/logger.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { RedisKeys } from '../../src/store/redis/keys.js';
+import { RedisStore, withScripts } from '../../src/store/redis/redis-store.js';
+import type { CountingStore } from '../../src/app.js';
+
+/** A store under test plus what the contract suite needs to drive it. */
+export interface StoreUnderTest {
+  store: CountingStore;
+  /** Deletes tasks whose retention has passed, now. */
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StoreFactory = (options: { retentionMs: number; instanceId?: string }) => Promise<StoreUnderTest>;
+
+export const memoryFactory: StoreFactory = async ({ retentionMs }) => {
+  const store = new MemoryStore({ retentionMs });
+  return { store, sweep: async () => store.sweep(), close: () => store.close() };
+};
+
+/** A RedisStore on a fresh key prefix, so tests never see each other's keys. */
+export function redisFactory(url: () => string): StoreFactory {
+  return async ({ retentionMs, instanceId = 'test-instance' }) => {
+    const store = redisStore(url(), { retentionMs, instanceId });
+    await waitUntil(() => store.isAvailable);
+    await store.subscribed;
+    return { store, sweep: async () => void (await store.sweepExpired()), close: () => store.close() };
+  };
+}
+
+export function redisStore(
+  url: string,
+  options: { retentionMs?: number; instanceId?: string; prefix?: string; safetyPollMs?: number } = {},
+): RedisStore {
+  const client = withScripts(new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 }));
+  const subscriber = new Redis(url, { retryStrategy: () => 50 });
+  return new RedisStore(
+    client,
+    subscriber,
+    {
+      keys: new RedisKeys(options.prefix ?? `t${randomBytes(4).toString('hex')}:`),
+      instanceId: options.instanceId ?? 'test-instance',
+      retentionMs: options.retentionMs ?? 60_000,
+      commandTimeoutMs: 2000,
+      safetyPollMs: options.safetyPollMs ?? 5000,
+    },
+    silentLogger,
+  );
+}
+
+export async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
