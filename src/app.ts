@@ -95,6 +95,7 @@ export class App {
         heartbeatDefaultSeconds: config.heartbeatSeconds,
         defaultPageSize: 50,
         maxPageSize: 500,
+        pendingOutcomesMax: config.pendingOutcomesMax,
       },
       logger,
     );

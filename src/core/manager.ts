@@ -1,8 +1,9 @@
 import { watchTask, type TaskUpdate } from './await.js';
 import { resolveBudgetMs } from './budget.js';
-import { FailedPrecondition, InvalidArgument, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
+import { FailedPrecondition, InvalidArgument, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
 import type { Logger } from './logger.js';
+import { PendingOutcomes } from './pending-outcomes.js';
 import { ProgressWriter } from './progress-writer.js';
 import type { RedirectPort } from './redirect-port.js';
 import { errorMessage, ToolRun } from './run.js';
@@ -30,6 +31,8 @@ export interface ManagerLimits {
   heartbeatDefaultSeconds: number;
   defaultPageSize: number;
   maxPageSize: number;
+  /** Outcomes buffered while the store is unreachable, at most. */
+  pendingOutcomesMax: number;
 }
 
 export interface ExecuteCall {
@@ -81,6 +84,7 @@ export class TaskManager {
   /** Background runs of this process, by task id. */
   private readonly runs = new Map<string, { run: ToolRun; unwatch: () => void; stored: Promise<unknown> }>();
   private readonly progress: ProgressWriter;
+  private readonly unstored: PendingOutcomes;
   private inlineCalls = 0;
   private inlineDrained?: () => void;
   private stopping = false;
@@ -94,6 +98,20 @@ export class TaskManager {
     private readonly logger: Logger,
   ) {
     this.progress = new ProgressWriter(store, logger);
+    this.unstored = new PendingOutcomes(
+      store,
+      limits.pendingOutcomesMax,
+      500,
+      (task, applied) => {
+        if (applied) this.afterFinish(task);
+      },
+      logger,
+    );
+  }
+
+  /** Outcomes waiting for the store to come back. */
+  get bufferedOutcomes(): number {
+    return this.unstored.size;
   }
 
   /** Background tasks running in this process. */
@@ -258,7 +276,10 @@ export class TaskManager {
       () => {
         if (this.runs.get(taskId) !== entry) return;
         entry.unwatch = this.store.subscribe(taskId, (task) => {
-          if (task && isTerminal(task)) run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended');
+          if (!task || !isTerminal(task)) return;
+          if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
+            this.logger.info({ taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
+          }
         });
       },
       () => undefined,
@@ -276,7 +297,12 @@ export class TaskManager {
       const { applied, task } = await this.store.finish(taskId, outcome);
       if (applied) this.afterFinish(task);
     } catch (err) {
-      this.logger.error({ err, taskId }, 'could not store the outcome of a task');
+      if (err instanceof StoreUnavailable) {
+        this.logger.warn({ taskId }, 'store unreachable: outcome kept in memory until it is back');
+        this.unstored.add(taskId, outcome);
+      } else {
+        this.logger.error({ err, taskId }, 'could not store the outcome of a task');
+      }
     } finally {
       this.runs.get(taskId)?.unwatch();
       this.runs.delete(taskId);
@@ -373,6 +399,10 @@ export class TaskManager {
     const pending = [...this.runs.values()];
     for (const { run } of pending) run.abort(outcome.reason, outcome.error);
     await Promise.all(pending.map(({ stored }) => stored));
+    // One last try for outcomes that waited for the store; what still fails is logged.
+    await this.unstored.flush().catch(() => undefined);
+    this.unstored.close();
+    if (this.unstored.size > 0) this.logger.error({ outcomes: this.unstored.size }, 'shut down with outcomes the store never took');
     await this.redirects.close();
   }
 

@@ -70,10 +70,11 @@ export class ToolRun {
     return this.latestProgress;
   }
 
-  /** Stops the tool; the first reason wins. A no-op once the run has settled. */
-  abort(reason: FailureReason, message: string): void {
-    if (this.settled || this.controller.signal.aborted) return;
+  /** Stops the tool; the first reason wins. A no-op (false) once the run has settled or been stopped. */
+  abort(reason: FailureReason, message: string): boolean {
+    if (this.settled || this.controller.signal.aborted) return false;
     this.controller.abort(new ToolAbortReason(reason, message));
+    return true;
   }
 
   private context(): ToolContext {

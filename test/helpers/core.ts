@@ -18,6 +18,7 @@ export const LIMITS: ManagerLimits = {
   heartbeatDefaultSeconds: 5,
   defaultPageSize: 50,
   maxPageSize: 500,
+  pendingOutcomesMax: 100,
 };
 
 /** A tool the test controls: it settles when the test says so, and records what it saw. */

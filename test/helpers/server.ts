@@ -5,6 +5,7 @@ import { App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { storeEnv } from './test-store.js';
 
 /** An in-process server on a free loopback port, and a client for it. */
 export interface TestServer {
@@ -15,7 +16,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestServer> {
-  const config = loadConfig({ TASKSERVICE_ADDR: '127.0.0.1:0', TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '2', ...env });
+  const config = loadConfig({ TASKSERVICE_ADDR: '127.0.0.1:0', TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '2', ...storeEnv(), ...env });
   const app = new App(config, silentLogger, options);
   const port = await app.start();
   const address = `127.0.0.1:${port}`;
@@ -62,7 +63,7 @@ export interface ServerProcess {
 
 export function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, TASKSERVICE_ADDR: '127.0.0.1:0', ...env },
+    env: { ...process.env, TASKSERVICE_ADDR: '127.0.0.1:0', ...storeEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
