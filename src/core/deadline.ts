@@ -14,3 +14,13 @@ export function withDeadline<T>(deadline: number | undefined, fn: () => T): T {
 export function currentDeadline(): number | undefined {
   return deadlines.getStore();
 }
+
+/**
+ * Runs `fn` outside any call's deadline. Background work (a tool that
+ * outlives its call, storing its outcome, deliveries, retries) starts here:
+ * timers and promise continuations inherit the context they were created in,
+ * so without this a caller's long-gone deadline would bound them forever.
+ */
+export function detached<T>(fn: () => T): T {
+  return deadlines.exit(fn);
+}

@@ -1,4 +1,5 @@
 import { watchTask, type TaskUpdate } from './await.js';
+import { detached } from './deadline.js';
 import { resolveBudgetMs } from './budget.js';
 import { FailedPrecondition, InvalidArgument, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
@@ -159,9 +160,9 @@ export class TaskManager {
       if (draft.requestId) {
         // A no_background tool is awaited to the end, which its hard limit bounds.
         const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
-        const claim = await this.store.create(draft);
+        const claim = await this.createOrDiscard(draft);
         if (!claim.created) return await this.answerFor(claim.task, waitMs, call.callerSignal);
-        return await this.runTracked(tool, args, draft, waitMs, call.callerSignal);
+        return await this.runTracked(tool, args, claim.task, draft, waitMs, call.callerSignal);
       }
       return await this.runUntracked(tool, args, draft, budgetMs, call.callerSignal);
     } finally {
@@ -189,7 +190,7 @@ export class TaskManager {
       run.abort(FailureReason.Shutdown, 'the server shut down');
       return inlineAnswer(draft, await run.outcome, startedAt);
     }
-    const recorded = this.store.create({ ...draft, startedAt, progress: run.progress });
+    const recorded = this.createOrDiscard({ ...draft, startedAt, progress: run.progress });
     this.adopt(run, recorded);
     let task: TaskRecord;
     try {
@@ -201,18 +202,43 @@ export class TaskManager {
     return { backgrounded: true, task, text: envelopeText(task) };
   }
 
-  /** For calls whose record exists from the start (idempotency key). */
+  /**
+   * Creates the record. If the store could not be reached, the create may
+   * still have landed (the reply lost on the way): the caller is answered
+   * UNAVAILABLE, so that record is discarded once the store is back.
+   */
+  private async createOrDiscard(draft: NewTask) {
+    try {
+      return await this.store.create(draft);
+    } catch (err) {
+      if (err instanceof StoreUnavailable) this.unstored.discard(draft);
+      throw err;
+    }
+  }
+
+  /**
+   * For calls whose record exists from the start (idempotency key). The
+   * answer comes from the run itself, not from reading the store back: once
+   * the record exists, the caller must learn of it (inline or as an
+   * envelope), never get UNAVAILABLE for a task that is running.
+   */
   private async runTracked(
     tool: Tool,
     args: Record<string, unknown>,
+    task: TaskRecord,
     draft: NewTask,
-    budgetMs: number,
+    waitMs: number,
     callerSignal?: AbortSignal,
   ): Promise<ExecuteResult> {
     const run = this.startRun(tool, args, draft);
     this.adopt(run, Promise.resolve());
     // The caller going away stops the wait, not the tracked task: its retry will find it.
-    return this.answerFor((await this.store.get(draft.taskId)) ?? missing(draft.taskId), budgetMs, callerSignal);
+    const settled = await raceBudget(run.outcome, waitMs, callerSignal);
+    if (settled && settled !== CALLER_GONE) {
+      const finished = withOutcome(task, settled, Date.now());
+      return { backgrounded: false, task: finished, text: outcomeText(finished) };
+    }
+    return { backgrounded: true, task, text: envelopeText(task) };
   }
 
   /** Waits for a stored task up to the budget: the inline outcome if it ends, else the envelope. */
@@ -244,7 +270,8 @@ export class TaskManager {
 
   private startRun(tool: Tool, args: Record<string, unknown>, draft: NewTask): ToolRun {
     const { taskId } = draft;
-    return new ToolRun({
+    // The tool may outlive the call: it must not inherit the call's deadline.
+    return detached(() => new ToolRun({
       taskId,
       tool,
       args,
@@ -254,7 +281,7 @@ export class TaskManager {
       onProgress: (progress) => {
         if (this.runs.has(taskId)) this.progress.push(taskId, progress);
       },
-    });
+    }));
   }
 
   private hardTimeoutMs(tool: Tool): number {
@@ -285,7 +312,7 @@ export class TaskManager {
       () => undefined,
     );
     entry.stored = Promise.all([run.outcome, recorded]).then(
-      ([outcome]) => this.settle(taskId, outcome),
+      ([outcome]) => detached(() => this.settle(taskId, outcome)),
       () => {
         this.runs.delete(taskId);
       },
@@ -310,7 +337,7 @@ export class TaskManager {
   }
 
   private afterFinish(task: TaskRecord): void {
-    if (task.redirect) this.redirects.deliver(task);
+    if (task.redirect) detached(() => this.redirects.deliver(task));
   }
 
   async get(taskId: string, userId: string): Promise<TaskRecord> {
@@ -343,7 +370,7 @@ export class TaskManager {
     this.checkRedirect(target);
     await this.get(taskId, userId);
     const task = await this.store.setRedirect(taskId, target);
-    if (isTerminal(task)) this.redirects.deliver(task);
+    if (isTerminal(task)) detached(() => this.redirects.deliver(task));
     return task;
   }
 
@@ -452,23 +479,32 @@ async function raceBudget(
  * so there is nothing a later GetResult could find.
  */
 function inlineAnswer(draft: NewTask, outcome: Outcome, startedAt: number): ExecuteResult {
-  const finishedAt = Date.now();
-  const task: TaskRecord = {
+  const unstored: TaskRecord = {
     taskId: '',
     toolName: draft.toolName,
     userId: draft.userId,
     channelId: draft.channelId,
     platform: draft.platform,
     owner: draft.owner,
+    status: TaskStatus.Running,
     createdAt: startedAt,
+    updatedAt: startedAt,
+    version: 1,
+  };
+  const task = withOutcome(unstored, outcome, Date.now());
+  return { backgrounded: false, task, text: outcomeText(task) };
+}
+
+/** The task as it stands once `outcome` is applied. */
+function withOutcome(task: TaskRecord, outcome: Outcome, finishedAt: number): TaskRecord {
+  return {
+    ...task,
     updatedAt: finishedAt,
     finishedAt,
-    version: 1,
     ...(outcome.status === TaskStatus.Completed
       ? { status: TaskStatus.Completed, result: outcome.result }
       : { status: TaskStatus.Failed, failureReason: outcome.reason, error: outcome.error }),
   };
-  return { backgrounded: false, task, text: outcomeText(task) };
 }
 
 function outcomeText(task: TaskRecord): string {
@@ -508,6 +544,3 @@ function alreadyEnded(task: TaskRecord): TaskRecord {
   throw new FailedPrecondition(`task ${task.taskId} already ${task.status}; only running tasks can be cancelled`);
 }
 
-function missing(taskId: string): never {
-  throw new TaskNotFound(taskId);
-}

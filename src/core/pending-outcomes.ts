@@ -1,17 +1,23 @@
+import { detached } from './deadline.js';
 import { StoreUnavailable, TaskNotFound } from './errors.js';
 import type { Logger } from './logger.js';
-import type { TaskStore } from './store.js';
+import type { NewTask, TaskStore } from './store.js';
 import type { Outcome, TaskRecord } from './task.js';
 
+/** A write the store missed: a finished task's outcome, or a record to take back. */
+type Repair = { kind: 'finish'; outcome: Outcome } | { kind: 'discard'; draft: NewTask };
+
 /**
- * Outcomes of tasks that finished while the store was unreachable. They are
- * kept in memory, at most `max` (beyond that the oldest is dropped and
- * logged: its task will be failed as worker_lost by the lease sweep once the
- * lease of this replica lapses, or stay running until it does), and written
- * as soon as the store answers again, oldest first.
+ * Writes the store missed while it was unreachable:
+ * - outcomes of tasks that finished meanwhile;
+ * - records whose create may have reached the store although the caller was
+ *   answered UNAVAILABLE (the reply was lost): they are discarded, so no
+ *   record appears for a refused request.
+ * They are kept in memory, at most `max` (beyond that the oldest is dropped
+ * and logged), and written as soon as the store answers again, oldest first.
  */
 export class PendingOutcomes {
-  private readonly pending = new Map<string, Outcome>();
+  private readonly pending = new Map<string, Repair>();
   private timer?: NodeJS.Timeout;
   private flushing = false;
 
@@ -28,6 +34,14 @@ export class PendingOutcomes {
   }
 
   add(taskId: string, outcome: Outcome): void {
+    this.enqueue(taskId, { kind: 'finish', outcome });
+  }
+
+  discard(draft: NewTask): void {
+    this.enqueue(draft.taskId, { kind: 'discard', draft });
+  }
+
+  private enqueue(taskId: string, repair: Repair): void {
     if (this.max === 0) {
       this.logger.error({ taskId }, 'outcome lost: the store is unreachable and buffering is off');
       return;
@@ -37,7 +51,7 @@ export class PendingOutcomes {
       this.pending.delete(oldest);
       this.logger.error({ taskId: oldest, max: this.max }, 'outcome buffer full: dropped the oldest outcome');
     }
-    this.pending.set(taskId, outcome);
+    this.pending.set(taskId, repair);
     this.schedule();
   }
 
@@ -46,9 +60,14 @@ export class PendingOutcomes {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      for (const [taskId, outcome] of [...this.pending]) {
+      for (const [taskId, repair] of [...this.pending]) {
         try {
-          const { applied, task } = await this.store.finish(taskId, outcome);
+          if (repair.kind === 'discard') {
+            await this.store.discard(repair.draft);
+            this.pending.delete(taskId);
+            continue;
+          }
+          const { applied, task } = await this.store.finish(taskId, repair.outcome);
           this.pending.delete(taskId);
           this.onStored(task, applied);
         } catch (err) {
@@ -70,10 +89,10 @@ export class PendingOutcomes {
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
+    this.timer = detached(() => setTimeout(() => {
       this.timer = undefined;
       this.flush().catch((err: unknown) => this.logger.error({ err }, 'flushing buffered outcomes failed'));
-    }, this.retryMs);
+    }, this.retryMs));
     this.timer.unref();
   }
 }

@@ -1,3 +1,4 @@
+import { detached } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { TaskStore } from './store.js';
 import type { Progress } from './task.js';
@@ -21,7 +22,7 @@ export class ProgressWriter {
       return;
     }
     this.waiting.set(taskId, undefined);
-    void this.write(taskId, progress);
+    void detached(() => this.write(taskId, progress));
   }
 
   private async write(taskId: string, progress: Progress): Promise<void> {

@@ -53,6 +53,12 @@ export type TaskListener = (task: TaskRecord | null) => void;
 export interface TaskStore {
   /** Creates a RUNNING task, or returns the task that already holds (userId, requestId). */
   create(task: NewTask): Promise<CreateResult>;
+  /**
+   * Deletes a running task of `draft` that was never reported to anyone: its
+   * create may have reached the store while the answer was lost. Only the
+   * owner's running task goes; anything else is left alone.
+   */
+  discard(draft: NewTask): Promise<void>;
   /** running -> terminal, once. Later calls get applied=false and the stored task. */
   finish(taskId: string, outcome: Outcome): Promise<FinishResult>;
   /** Latest progress of a running task; ignored once terminal. */

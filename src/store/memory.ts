@@ -107,6 +107,17 @@ export class MemoryStore implements TaskStore {
     return { created: true, task: cloneTask(task) };
   }
 
+  async discard(draft: NewTask): Promise<void> {
+    const entry = this.entries.get(draft.taskId);
+    if (!entry || isTerminal(entry.task) || entry.task.owner !== draft.owner) return;
+    this.entries.delete(draft.taskId);
+    if (draft.requestId) this.requestIds.delete(`${draft.userId}\u0000${draft.requestId}`);
+    const live = (e: Entry) => e !== entry;
+    this.all = this.all.filter(live);
+    const userIndex = this.byUser.get(draft.userId);
+    if (userIndex) this.byUser.set(draft.userId, userIndex.filter(live));
+  }
+
   async finish(taskId: string, outcome: Outcome): Promise<FinishResult> {
     const entry = this.mustGet(taskId);
     if (isTerminal(entry.task)) return { applied: false, task: cloneTask(entry.task) };

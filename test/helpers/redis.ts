@@ -58,7 +58,8 @@ export class RedisServer {
   /** Kills the server (SIGKILL: no goodbye to clients). */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    // A process ended by a signal keeps exitCode null: check both.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -66,6 +67,12 @@ export class RedisServer {
 
   async stop(): Promise<void> {
     await this.kill();
+  }
+
+  /** Starts the server again on the same port with the same settings (and data directory). */
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.launch();
   }
 
   private async waitForPong(): Promise<void> {

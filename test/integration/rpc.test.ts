@@ -154,6 +154,15 @@ describe('TaskService over gRPC', () => {
     await call(client.cancelTask, client, { taskId: res.task!.taskId, userId: '' });
   });
 
+  it('stores the outcome of a background task that finishes long after its caller\'s deadline', async () => {
+    const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.8}', timeoutSeconds: 0.05, requestId: `late-${Date.now()}` }, 300);
+    expect(res.backgrounded).to.equal(true);
+    await new Promise((r) => setTimeout(r, 1200));
+    const done = await call(client.getResult, client, { taskId: res.task!.taskId, userId: '' });
+    expect(done.task?.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
+    expect(done.text).to.equal('slept 0.8 s');
+  });
+
   it('answers a retried Execute with the same request_id from the first run', async () => {
     const req = { toolName: 'sleep', argumentsJson: '{"seconds":0.3}', timeoutSeconds: 0.05, userId: 'retry', requestId: 'rq-1' };
     const first = await execute(req);

@@ -27,6 +27,7 @@ export class Housekeeper {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly busy = new Set<string>();
   private stopped = false;
+  private renewed = false;
   /** Tasks this replica failed as worker_lost (a figure for tests and logs). */
   workerLost = 0;
 
@@ -53,7 +54,9 @@ export class Housekeeper {
     const inTime = await this.store.call(() =>
       this.store.client.renewLease(keys.instances, this.options.instanceId, this.options.leaseTtlMs),
     );
-    if (inTime === 0 && this.timers.length > 0) {
+    const wasRenewedBefore = this.renewed;
+    this.renewed = true;
+    if (inTime === 0 && wasRenewedBefore) {
       this.logger.warn({}, 'this instance\'s lease had lapsed; its running tasks may have been failed as worker_lost');
     }
   }

@@ -45,6 +45,7 @@ interface ScriptCommands {
   claimDelivery(...args: (string | number)[]): Promise<Reply>;
   updateDelivery(...args: (string | number)[]): Promise<Reply>;
   expireTask(...args: (string | number)[]): Promise<number>;
+  discardTask(...args: (string | number)[]): Promise<number>;
   dueExpired(...args: (string | number)[]): Promise<string[]>;
   renewLease(...args: (string | number)[]): Promise<number>;
   lapsedInstances(...args: (string | number)[]): Promise<string[]>;
@@ -141,6 +142,21 @@ export class RedisStore implements TaskStore {
     const earlier = await this.get(payload as string);
     if (!earlier) throw new StoreUnavailable(new Error(`request id claimed by task ${String(payload)}, which is gone`));
     return { created: false, task: earlier };
+  }
+
+  async discard(draft: NewTask): Promise<void> {
+    const { keys, instanceId } = this.options;
+    await this.call(() =>
+      this.client.discardTask(
+        keys.task(draft.taskId),
+        keys.allIndex,
+        keys.userIndex(draft.userId),
+        keys.request(draft.userId, draft.requestId ?? ''),
+        keys.running(instanceId),
+        draft.taskId,
+        instanceId,
+      ),
+    );
   }
 
   finish(taskId: string, outcome: Outcome): Promise<FinishResult> {
@@ -301,7 +317,12 @@ export class RedisStore implements TaskStore {
       clearInterval(this.pollTimer);
       this.listeners.clear();
       this.availability.clear();
-      await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
+      // QUIT waits for an answer (the subscriber's even queues while Redis is
+      // down): give it a moment, then drop the connections regardless.
+      const quit = Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([quit, new Promise((resolve) => (timer = setTimeout(resolve, 500)))]);
+      clearTimeout(timer);
       this.subscriber.disconnect();
       this.client.disconnect();
     })();

@@ -15,6 +15,7 @@ const NAMES = [
   'claim-delivery-1',
   'update-delivery-1',
   'expire-task-5',
+  'discard-task-5',
   'due-expired-1',
   'renew-lease-1',
   'lapsed-instances-1',

@@ -1,0 +1,297 @@
+import { status as Code } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
+import { type AwaitResultResponse, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { eventually } from '../helpers/core.js';
+import { healthStatus } from '../helpers/health.js';
+import { RedisServer } from '../helpers/redis.js';
+import { type Replica, startReplicas } from '../helpers/replicas.js';
+import { call } from '../helpers/server.js';
+
+const LEASE_S = 2;
+const SWEEP_S = 0.5;
+const figure = (text: string) => console.log(`      FIGURE: ${text}`);
+
+async function eventuallyHealth(address: string, want: string, timeoutMs: number): Promise<void> {
+  const seen: string[] = [];
+  await eventually(async () => {
+    seen.push(await healthStatus(address));
+    return seen.at(-1) === want;
+  }, timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message}: wanted ${want}, health said ${seen.join(', ')}`);
+  });
+}
+
+/** Destructive tests: processes killed, paused, Redis restarted. Each prints its figure. */
+describe('faults with Redis', function () {
+  this.timeout(120_000);
+  const exec = { channelId: '', platform: '', requestId: '' };
+
+  async function startBackground(replica: Replica, userId: string, count: number, seconds: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 25) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(25, count - i) }, () =>
+          call(replica.client.execute, replica.client, { ...exec, userId, toolName: 'sleep', argumentsJson: JSON.stringify({ seconds }), timeoutSeconds: 0.01 }),
+        ),
+      );
+      ids.push(...batch.map((r) => r.task!.taskId));
+    }
+    return ids;
+  }
+
+  describe('a replica killed or paused', () => {
+    let redis: RedisServer;
+    let raw: Redis;
+    let events: Redis;
+    let replicas: Replica[];
+    let prefix: string;
+    const transitions = new Map<string, string[]>();
+
+    beforeEach(async () => {
+      redis = await RedisServer.start();
+      raw = new Redis(redis.url);
+      events = new Redis(redis.url);
+      prefix = `f${randomBytes(3).toString('hex')}:`;
+      transitions.clear();
+      // Every terminal transition, as published by the finish script.
+      await events.subscribe(`${prefix}events`);
+      events.on('message', (_channel: string, message: string) => {
+        const [id, body] = [message.slice(0, message.indexOf(' ')), message.slice(message.indexOf(' ') + 1)];
+        if (body === '-') return;
+        const hash = JSON.parse(body) as Record<string, string>;
+        if (hash.status !== 'running' && !hash.redirect_state) {
+          transitions.set(id, [...(transitions.get(id) ?? []), `${hash.status}/${hash.failure_reason ?? ''}/v${hash.version}`]);
+        }
+      });
+      replicas = await startReplicas(3, {
+        REDIS_URL: redis.url,
+        TASKSERVICE_REDIS_PREFIX: prefix,
+        TASKSERVICE_LEASE_TTL_SECONDS: String(LEASE_S),
+        TASKSERVICE_SWEEP_INTERVAL_SECONDS: String(SWEEP_S),
+      });
+    });
+    afterEach(async () => {
+      for (const r of replicas) if (r.child.signalCode === 'SIGSTOP') r.child.kill('SIGCONT');
+      await Promise.all(replicas.map((r) => r.stop()));
+      events.disconnect();
+      raw.disconnect();
+      await redis.stop();
+    });
+
+    const statuses = async (ids: string[]) => {
+      const pipeline = raw.pipeline();
+      for (const id of ids) pipeline.hmget(`${prefix}task:${id}`, 'status', 'failure_reason', 'finished_at');
+      return ((await pipeline.exec()) ?? []).map(([, v]) => v as [string, string, string]);
+    };
+
+    it('fails every task of a replica killed with -9 as worker_lost, once each, within lease + sweep, touching no other task', async () => {
+      const [a, b] = replicas;
+      const lost = await startBackground(a, 'victim', 200, 120);
+      const kept = await startBackground(b, 'survivor', 20, 120);
+      const killedAt = Date.now();
+      a.child.kill('SIGKILL');
+      const bound = (LEASE_S + SWEEP_S + 1) * 1000;
+      await eventually(async () => (await statuses(lost)).every(([s]) => s === 'failed'), bound + 2000);
+      const rows = await statuses(lost);
+      const latencies = rows.map(([, , finishedAt]) => Number(finishedAt) * 1000 - killedAt);
+      expect(rows.every(([s, reason]) => s === 'failed' && reason === 'worker_lost')).to.equal(true);
+      expect(Math.max(...latencies)).to.be.below(bound);
+      await new Promise((r) => setTimeout(r, 2 * SWEEP_S * 1000)); // more sweeps, by both survivors
+      const perTask = lost.map((id) => transitions.get(id)?.length ?? 0);
+      expect(new Set(perTask)).to.deep.equal(new Set([1]));
+      const survivors = await statuses(kept);
+      expect(survivors.every(([s]) => s === 'running')).to.equal(true);
+      figure(
+        `kill -9 with 200 running tasks: 200/200 worker_lost, latency after kill max ${Math.round(Math.max(...latencies))} ms ` +
+          `(bound ${bound} ms = lease ${LEASE_S} s + sweep ${SWEEP_S} s + 1 s), transitions per task: 1, survivor tasks touched: 0/20`,
+      );
+    });
+
+    it('lets a paused replica that wakes up overwrite no terminal state', async () => {
+      const [a] = replicas;
+      const lost = await startBackground(a, 'sleeper', 30, 2 * LEASE_S);
+      a.child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 2 * LEASE_S * 1000 + 1000));
+      expect((await statuses(lost)).every(([s, reason]) => s === 'failed' && reason === 'worker_lost')).to.equal(true);
+      a.child.kill('SIGCONT');
+      // Its tools now finish (their timers are overdue) and try to store "completed".
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = await statuses(lost);
+      const overwritten = after.filter(([s, reason]) => s !== 'failed' || reason !== 'worker_lost').length;
+      expect(overwritten).to.equal(0);
+      expect(new Set(lost.map((id) => transitions.get(id)?.length))).to.deep.equal(new Set([1]));
+      await eventually(() => a.lines.some((l) => String(l.msg).includes('lease had lapsed')));
+      figure(`SIGSTOP for ${2 * LEASE_S} s then SIGCONT: 30/30 tasks worker_lost, terminal states overwritten by late completions: ${overwritten}`);
+    });
+  });
+
+  describe('Redis itself failing', () => {
+    let redis: RedisServer;
+    let raw: Redis;
+    let replicas: Replica[];
+    let dataDir: string;
+    let prefix: string;
+
+    beforeEach(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'taskservice-redis-'));
+      // Persistence on, so a restart keeps the data and "no ghost record" means something.
+      redis = await RedisServer.start(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir]);
+      raw = new Redis(redis.url, { retryStrategy: () => 50 });
+      raw.on('error', () => undefined);
+      prefix = `g${randomBytes(3).toString('hex')}:`;
+      replicas = await startReplicas(2, {
+        REDIS_URL: redis.url,
+        TASKSERVICE_REDIS_PREFIX: prefix,
+        TASKSERVICE_REDIS_COMMAND_TIMEOUT_SECONDS: '0.5',
+        TASKSERVICE_SAFETY_POLL_SECONDS: '0.5',
+      });
+    });
+    afterEach(async () => {
+      await Promise.all(replicas.map((r) => r.stop()));
+      raw.disconnect();
+      await redis.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('keeps every RPC within its deadline while Redis restarts, answers only OK/UNAVAILABLE, leaves no ghost record, and recovers', async () => {
+      const [a] = replicas;
+      const deadlineMs = 1000;
+      const results: { code: number; ms: number; requestId: string }[] = [];
+      let stop = false;
+      let n = 0;
+      const worker = async () => {
+        while (!stop) {
+          const requestId = `q${++n}`;
+          const started = Date.now();
+          const req =
+            n % 2 === 0
+              ? { ...exec, userId: 'load', requestId, toolName: 'sleep', argumentsJson: '{"seconds":0.2}', timeoutSeconds: 0.05 }
+              : { ...exec, userId: 'load', requestId, toolName: 'echo', argumentsJson: '{"text":"x"}' };
+          const code = await call(a.client.execute, a.client, req, deadlineMs).then(
+            () => Code.OK,
+            (err: { code: number }) => err.code,
+          );
+          results.push({ code, ms: Date.now() - started, requestId });
+          if (code !== Code.OK) await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const timeline = { down: 0, up: 0, recovered: 0 };
+      const load = Promise.all(Array.from({ length: 10 }, worker));
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        await redis.kill();
+        timeline.down = Date.now();
+        await eventuallyHealth(a.address, 'NOT_SERVING', 5000);
+        await new Promise((r) => setTimeout(r, 1500));
+        await redis.launch();
+        timeline.up = Date.now();
+        await eventuallyHealth(a.address, 'SERVING', 10_000);
+        await eventually(async () => {
+          const probe = { ...exec, userId: 'probe', toolName: 'echo', argumentsJson: '{"text":"back"}', requestId: `probe-${Date.now()}` };
+          const ok = await call(a.client.execute, a.client, probe, 500).then(() => true, () => false);
+          if (ok) timeline.recovered = Date.now();
+          return ok;
+        }, 10_000);
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        stop = true;
+        await load;
+      }
+
+      const codes = new Set(results.map((r) => r.code));
+      const late = results.filter((r) => r.ms > deadlineMs + 100);
+      expect([...codes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.NOT_FOUND].includes(c)), `codes ${[...codes]}`).to.equal(true);
+      expect(late, 'RPCs past their deadline by > 100 ms').to.have.length(0);
+      expect(codes.has(Code.UNAVAILABLE), 'the outage was seen').to.equal(true);
+      for (const r of replicas) expect(r.child.exitCode, 'no crash').to.equal(null);
+
+      // A refused request leaves no record behind (discarded once Redis is back).
+      const refused = results.filter((r) => r.code !== Code.OK).map((r) => r.requestId);
+      await eventually(async () => {
+        const claims = await Promise.all(refused.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
+        return claims.every((c) => c === null);
+      }, 5000).catch(async (err: Error) => {
+        const ghosts = [];
+        for (const r of results.filter((x) => x.code !== Code.OK)) {
+          const id = await raw.get(`${prefix}req:load:${r.requestId}`);
+          if (id) ghosts.push({ ...r, task: await raw.hmget(`${prefix}task:${id}`, 'status', 'tool_name', 'result', 'error') });
+        }
+        throw new Error(`${err.message}: ghosts ${JSON.stringify(ghosts.slice(0, 5))} (${ghosts.length})`);
+      });
+      const succeeded = results.filter((r) => r.code === Code.OK).map((r) => r.requestId);
+      const kept = await Promise.all(succeeded.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
+      expect(kept.every((c) => c !== null), 'answered requests keep their record').to.equal(true);
+      const count = (code: number) => results.filter((r) => r.code === code).length;
+      figure(
+        `redis kill -9 + restart under load: ${results.length} Execute calls, ${count(Code.OK)} OK, ${count(Code.UNAVAILABLE)} UNAVAILABLE, ` +
+          `${count(Code.DEADLINE_EXCEEDED)} DEADLINE_EXCEEDED, max RPC time ${Math.max(...results.map((r) => r.ms))} ms (deadline ${deadlineMs} ms), ` +
+          `ghost records 0/${refused.length}, down ${timeline.up - timeline.down} ms, first OK Execute ${timeline.recovered - timeline.up} ms after restart`,
+      );
+    });
+
+    it('delivers every terminal update, once, to streams whose replica lost its pub/sub connection', async () => {
+      const [a, b] = replicas;
+      const ids = await startBackground(a, 'pubsub', 20, 1);
+      const streams = ids.map(async (taskId) => {
+        const messages: AwaitResultResponse[] = [];
+        for await (const m of b.client.awaitResult({ taskId, userId: '' }, { deadline: Date.now() + 15_000 })) messages.push(m);
+        return messages;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const killed = await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      const all = await Promise.all(streams);
+      for (const messages of all) {
+        expect(messages.filter((m) => m.kind === UpdateKind.UPDATE_KIND_TERMINAL)).to.have.length(1);
+        expect(messages.at(-1)!.task?.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
+      }
+      figure(`CLIENT KILL TYPE pubsub (${killed} connections) while 20 tasks finish: 20/20 streams got exactly one terminal update`);
+    });
+
+    it('ends 1,000 AwaitResult calls racing with completion with the terminal snapshot', async () => {
+      const [a, b] = replicas;
+      const ids = await startBackground(a, 'race', 50, 0.6);
+      const started = Date.now();
+      const outcomes = await Promise.all(
+        ids.flatMap((taskId) =>
+          Array.from({ length: 20 }, async (_, i) => {
+            await new Promise((r) => setTimeout(r, (i * 37) % 700)); // before, at and after completion
+            const replica = i % 2 ? a : b;
+            let last: AwaitResultResponse | undefined;
+            for await (const m of replica.client.awaitResult({ taskId, userId: '' }, { deadline: Date.now() + 15_000 })) last = m;
+            return last;
+          }),
+        ),
+      );
+      const terminal = outcomes.filter((m) => m?.kind === UpdateKind.UPDATE_KIND_TERMINAL && m.task?.status === TaskStatus.TASK_STATUS_COMPLETED);
+      expect(terminal).to.have.length(1000);
+      figure(`1,000 AwaitResult calls racing 50 completions on two replicas: 1000/1000 ended with the terminal snapshot in ${Date.now() - started} ms`);
+    });
+
+    it('ends an AwaitResult stream with NOT_FOUND when its task is deleted, never hangs', async () => {
+      const [a, b] = replicas;
+      const [taskId] = await startBackground(a, 'deleted', 1, 30);
+      const stream = b.client.awaitResult({ taskId, userId: '' }, { deadline: Date.now() + 10_000 });
+      const ended = (async () => {
+        try {
+          for await (const _ of stream) {
+            /* snapshot, progress */
+          }
+          return 'ended OK';
+        } catch (err) {
+          return (err as { code: number }).code;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 200));
+      const deletedAt = Date.now();
+      await raw.del(`${prefix}task:${taskId}`); // an operator's DEL publishes nothing: the safety poll finds it
+      expect(await ended).to.equal(Code.NOT_FOUND);
+      figure(`awaited task deleted behind the service's back: stream ended NOT_FOUND after ${Date.now() - deletedAt} ms (safety poll 500 ms)`);
+    });
+  });
+});
