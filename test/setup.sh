@@ -10,6 +10,16 @@ for tool in node npm go python3; do
   command -v "$tool" >/dev/null || { echo "setup: $tool is required but not installed" >&2; exit 1; }
 done
 
+# redis-server and redis-cli (Debian package) for the Redis and Cluster suites.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  step "apt-get install redis-server"
+  if [[ $(id -u) -eq 0 ]]; then apt=(apt-get); else apt=(sudo apt-get); fi
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq redis-server
+  # Only the binaries are wanted: the suites start their own servers on free ports.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then systemctl stop redis-server || true; fi
+fi
+
 # npm ci when node_modules is absent or older than the lock file.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   step "npm ci"
