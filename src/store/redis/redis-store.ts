@@ -124,14 +124,9 @@ export class RedisStore implements TaskStore {
   }
 
   async create(draft: NewTask): Promise<CreateResult> {
-    const { keys, instanceId } = this.options;
     const [code, payload] = await this.call(() =>
       this.client.createTask(
-        keys.task(draft.taskId),
-        keys.allIndex,
-        keys.userIndex(draft.userId),
-        keys.request(draft.userId, draft.requestId ?? ''),
-        keys.running(instanceId),
+        ...this.ownedKeys(draft),
         draft.taskId,
         JSON.stringify(initialFields(draft)),
         draft.requestId ?? '',
@@ -145,18 +140,19 @@ export class RedisStore implements TaskStore {
   }
 
   async discard(draft: NewTask): Promise<void> {
+    await this.call(() => this.client.discardTask(...this.ownedKeys(draft), draft.taskId, this.options.instanceId));
+  }
+
+  /** The keys a running task of this instance lives in, in the order create and discard take them. */
+  private ownedKeys(draft: NewTask): string[] {
     const { keys, instanceId } = this.options;
-    await this.call(() =>
-      this.client.discardTask(
-        keys.task(draft.taskId),
-        keys.allIndex,
-        keys.userIndex(draft.userId),
-        keys.request(draft.userId, draft.requestId ?? ''),
-        keys.running(instanceId),
-        draft.taskId,
-        instanceId,
-      ),
-    );
+    return [
+      keys.task(draft.taskId),
+      keys.allIndex,
+      keys.userIndex(draft.userId),
+      keys.request(draft.userId, draft.requestId ?? ''),
+      keys.running(instanceId),
+    ];
   }
 
   finish(taskId: string, outcome: Outcome): Promise<FinishResult> {
