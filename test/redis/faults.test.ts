@@ -242,6 +242,27 @@ describe('faults with Redis', function () {
       );
     });
 
+    it('does not fail live replicas\' tasks as worker_lost after a Redis outage longer than the lease', async () => {
+      await Promise.all(replicas.map((r) => r.stop()));
+      replicas = await startReplicas(2, {
+        REDIS_URL: redis.url,
+        TASKSERVICE_REDIS_PREFIX: prefix,
+        TASKSERVICE_LEASE_TTL_SECONDS: '1',
+        TASKSERVICE_SWEEP_INTERVAL_SECONDS: '0.2',
+      });
+      const [a, b] = replicas;
+      const ids = [...(await startBackground(a, 'outage', 10, 30)), ...(await startBackground(b, 'outage', 10, 30))];
+      await redis.kill();
+      await new Promise((r) => setTimeout(r, 2500)); // every lease lapses meanwhile
+      await redis.launch();
+      await eventuallyHealth(a.address, 'SERVING', 10_000);
+      await eventuallyHealth(b.address, 'SERVING', 10_000);
+      await new Promise((r) => setTimeout(r, 3000)); // many sweeps later
+      const states = await Promise.all(ids.map((id) => raw.hget(`${prefix}task:${id}`, 'status')));
+      expect(states.filter((st) => st === 'running')).to.have.length(20);
+      figure(`redis down 2.5 s with a 1 s lease: 20/20 running tasks of live replicas still running after recovery (0 false worker_lost)`);
+    });
+
     it('delivers every terminal update, once, to streams whose replica lost its pub/sub connection', async () => {
       const [a, b] = replicas;
       const ids = await startBackground(a, 'pubsub', 20, 1);

@@ -17,7 +17,8 @@ export interface HousekeeperOptions {
  * The background duties of a replica on Redis:
  * - renew this instance's lease (every third of its time to live);
  * - fail, as WORKER_LOST, the running tasks of instances whose lease lapsed
- *   (every replica sweeps; the finish script makes each transition happen
+ *   (every replica sweeps, but not within one lease time of (re)gaining
+ *   Redis, so live replicas renew after an outage before anyone sweeps; the finish script makes each transition happen
  *   once, and only while the lease is still lapsed, so a paused replica that
  *   wakes and renews is not swept any more);
  * - delete tasks whose retention has passed, with their index entries.
@@ -28,6 +29,9 @@ export class Housekeeper {
   private readonly busy = new Set<string>();
   private stopped = false;
   private renewed = false;
+  private unwatch?: () => void;
+  /** No sweep before this time (ms): see start(). */
+  private sweepNotBefore = 0;
   /** Tasks this replica failed as worker_lost (a figure for tests and logs). */
   workerLost = 0;
 
@@ -38,12 +42,23 @@ export class Housekeeper {
   ) {}
 
   start(): void {
+    // After Redis comes back from an outage longer than the lease, every
+    // lease has lapsed, live replicas' included. Sweeping at once would fail
+    // their running tasks as worker_lost, so each replica first renews and
+    // then waits one lease time, in which every live replica renews too.
+    const regained = () => {
+      this.sweepNotBefore = Date.now() + this.options.leaseTtlMs;
+      void this.once('lease', () => this.renewLease());
+    };
+    regained();
+    this.unwatch = this.store.watchAvailability((available) => {
+      if (available) regained();
+    });
     const every = (ms: number, name: string, job: () => Promise<unknown>) => {
       const timer = setInterval(() => void this.once(name, job), ms);
       timer.unref();
       this.timers.push(timer);
     };
-    void this.once('lease', () => this.renewLease());
     every(Math.max(100, Math.floor(this.options.leaseTtlMs / 3)), 'lease', () => this.renewLease());
     every(this.options.sweepIntervalMs, 'lost', () => this.sweepLost());
     every(this.options.expirySweepMs, 'expired', () => this.store.sweepExpired());
@@ -63,6 +78,7 @@ export class Housekeeper {
 
   /** Fails the running tasks of every lapsed instance. Returns how many this call ended. */
   async sweepLost(): Promise<number> {
+    if (Date.now() < this.sweepNotBefore) return 0;
     const { keys, client } = this.store;
     const lapsed = (await this.store.call(() => client.lapsedInstances(keys.instances))).filter(
       (id) => id !== this.options.instanceId,
@@ -95,6 +111,7 @@ export class Housekeeper {
     if (this.stopped) return;
     this.stopped = true;
     this.timers.forEach(clearInterval);
+    this.unwatch?.();
     const { keys, client } = this.store;
     // Leave only with nothing running: a task still listed must stay sweepable.
     await this.store
