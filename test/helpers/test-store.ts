@@ -1,24 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { RedisServer } from './redis.js';
 import { RedisCluster } from './redis-cluster.js';
+import { RedisSentinel, SENTINEL_MASTER } from './redis-sentinel.js';
 
 /**
  * Which store the integration suite runs against, from TEST_STORE:
- * `memory` (default), `redis` (one real redis-server) or `cluster` (a real
- * 3-master Redis Cluster). The servers start once per mocha run (root hooks
+ * `memory` (default), `redis` (one real redis-server), `cluster` (a real
+ * 3-master Redis Cluster) or `sentinel` (a real master found through a real Sentinel). The servers start once per mocha run (root hooks
  * below) and stop at its end; a missing redis-server fails the run.
  */
-export const TEST_STORE = (process.env.TEST_STORE ?? 'memory') as 'memory' | 'redis' | 'cluster';
-if (!['memory', 'redis', 'cluster'].includes(TEST_STORE)) throw new Error(`TEST_STORE=${TEST_STORE}: use memory, redis or cluster`);
+export const TEST_STORE = (process.env.TEST_STORE ?? 'memory') as 'memory' | 'redis' | 'cluster' | 'sentinel';
+if (!['memory', 'redis', 'cluster', 'sentinel'].includes(TEST_STORE)) {
+  throw new Error(`TEST_STORE=${TEST_STORE}: use memory, redis, cluster or sentinel`);
+}
 
 let single: RedisServer | undefined;
 let cluster: RedisCluster | undefined;
+let sentinel: RedisSentinel | undefined;
 
 /** Environment for a TaskService on the chosen store, with a key prefix of its own. */
 export function storeEnv(): Record<string, string> {
   const tag = randomBytes(4).toString('hex');
   if (TEST_STORE === 'redis') return { REDIS_URL: single!.url, TASKSERVICE_REDIS_PREFIX: `t${tag}:` };
   if (TEST_STORE === 'cluster') return { TASKSERVICE_REDIS_CLUSTER_NODES: cluster!.addresses, TASKSERVICE_REDIS_PREFIX: `{t${tag}}:` };
+  if (TEST_STORE === 'sentinel') {
+    return { TASKSERVICE_REDIS_SENTINELS: sentinel!.address, TASKSERVICE_REDIS_SENTINEL_MASTER: SENTINEL_MASTER, TASKSERVICE_REDIS_PREFIX: `t${tag}:` };
+  }
   return {};
 }
 
@@ -27,9 +34,11 @@ export const mochaHooks = {
     this.timeout(60_000);
     if (TEST_STORE === 'redis') single = await RedisServer.start();
     if (TEST_STORE === 'cluster') cluster = await RedisCluster.start();
+    if (TEST_STORE === 'sentinel') sentinel = await RedisSentinel.start();
   },
   async afterAll() {
     await single?.stop();
     await cluster?.stop();
+    await sentinel?.stop();
   },
 };
