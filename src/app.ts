@@ -3,7 +3,7 @@ import type { Logger } from './core/logger.js';
 import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';
 import { RedirectDispatcher } from './redirect/dispatcher.js';
-import { WebhookAdapter } from './redirect/webhook.js';
+import { createAdapters } from './redirect/adapters.js';
 import type { TaskStore } from './core/store.js';
 import { MemoryStore } from './store/memory.js';
 import { connectRedis } from './store/redis/connect.js';
@@ -69,14 +69,14 @@ export class App {
         logger.child({ component: 'housekeeper' }),
       );
     }
-    const adapters = config.platforms.map((p) => new WebhookAdapter({ platform: p.name, ...p }));
     const redirects = new RedirectDispatcher(
       this.store,
-      adapters,
+      createAdapters(config.platforms),
       {
         attempts: config.redirectAttempts,
         attemptTimeoutMs: config.redirectTimeoutSeconds * 1000,
         backoffMs: config.redirectBackoffSeconds * 1000,
+        deadlineMs: config.redirectDeadlineSeconds * 1000,
         closeGraceMs: config.shutdownGraceSeconds * 1000,
       },
       logger.child({ component: 'redirect' }),

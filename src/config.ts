@@ -26,6 +26,8 @@ export interface Config {
   redirectAttempts: number;
   redirectTimeoutSeconds: number;
   redirectBackoffSeconds: number;
+  /** Deliveries stop retrying this long after the task finished. */
+  redirectDeadlineSeconds: number;
   redis: RedisConfig;
   /** Outcomes kept in memory while the store is unreachable, at most. */
   pendingOutcomesMax: number;
@@ -49,13 +51,12 @@ export interface RedisConfig {
   safetyPollSeconds: number;
 }
 
-export interface PlatformConfig {
-  name: string;
-  kind: 'webhook';
-  url: string;
-  maxChars: number;
-  headers: Record<string, string>;
-}
+/** One output-redirect platform; `name` is what callers put in `platform`. */
+export type PlatformConfig =
+  | { name: string; kind: 'webhook'; url: string; maxChars: number; headers: Record<string, string>; secret?: string }
+  | { name: string; kind: 'slack'; url: string; maxChars: number }
+  | { name: string; kind: 'discord'; url: string; maxChars: number; longMessages: 'split' | 'truncate' }
+  | { name: string; kind: 'redis-stream'; url: string; streamPrefix: string; maxLen: number; maxChars: number };
 
 export class ConfigError extends Error {}
 
@@ -84,6 +85,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redirectAttempts: r.integer('TASKSERVICE_REDIRECT_ATTEMPTS', 3, 1, 100),
     redirectTimeoutSeconds: r.seconds('TASKSERVICE_REDIRECT_TIMEOUT_SECONDS', 10, 0.01, 600),
     redirectBackoffSeconds: r.seconds('TASKSERVICE_REDIRECT_BACKOFF_SECONDS', 0.5, 0, 600),
+    redirectDeadlineSeconds: r.seconds('TASKSERVICE_REDIRECT_DEADLINE_SECONDS', 600, 0.1, 86_400),
     redis: r.redis(),
     pendingOutcomesMax: r.integer('TASKSERVICE_PENDING_OUTCOMES_MAX', 10_000, 0, 10_000_000),
   };
@@ -225,25 +227,54 @@ class EnvReader {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new ConfigError(`${source} must be a JSON object of platform name -> settings`);
     }
-    return Object.entries(parsed).map(([name, raw]) => parsePlatform(source, name, raw));
+    return Object.entries(parsed).map(([name, raw]) => parsePlatform(source, name, raw, this.env));
   }
 }
 
-function parsePlatform(source: string, name: string, raw: unknown): PlatformConfig {
+const PLATFORM_KINDS = ['webhook', 'slack', 'discord', 'redis-stream'] as const;
+
+function parsePlatform(source: string, name: string, raw: unknown, env: Env): PlatformConfig {
   const where = `${source}: platform "${name}"`;
-  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) throw new ConfigError(`${where}: the name must be lowercase a-z 0-9 _ -`);
-  if (typeof raw !== 'object' || raw === null) throw new ConfigError(`${where} must be an object`);
+  const fail = (what: string): never => {
+    throw new ConfigError(`${where}: ${what}`);
+  };
+  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) fail('the name must be lowercase a-z 0-9 _ - (a-z first, at most 32)');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be an object');
   const p = raw as Record<string, unknown>;
-  const kind = p.kind ?? 'webhook';
-  if (kind !== 'webhook') throw new ConfigError(`${where}: kind "${String(kind)}" is not supported (supported: webhook)`);
-  if (typeof p.url !== 'string' || !/^https?:\/\//.test(p.url)) throw new ConfigError(`${where}: url must be an http(s) URL`);
-  const maxChars = p.max_chars ?? 4000;
-  if (!Number.isInteger(maxChars) || (maxChars as number) < 20) {
-    throw new ConfigError(`${where}: max_chars must be a whole number >= 20`);
+  const kind = (p.kind ?? 'webhook') as PlatformConfig['kind'];
+  if (!PLATFORM_KINDS.includes(kind)) fail(`kind "${String(kind)}" is not supported (supported: ${PLATFORM_KINDS.join(', ')})`);
+  /** A string setting, given inline or (for secrets) as the name of an environment variable: `<key>_env`. */
+  const text = (key: string): string | undefined => {
+    const envName = p[`${key}_env`];
+    if (envName !== undefined) {
+      if (typeof envName !== 'string' || !env[envName]) fail(`${key}_env names ${String(envName)}, which is not set in the environment`);
+      return env[envName as string];
+    }
+    if (p[key] !== undefined && typeof p[key] !== 'string') fail(`${key} must be a string`);
+    return p[key] as string | undefined;
+  };
+  const limit = kind === 'discord' ? 2000 : 4000;
+  const maxChars = p.max_chars ?? limit;
+  if (!Number.isInteger(maxChars) || (maxChars as number) < 20) fail('max_chars must be a whole number >= 20');
+  const url = text('url');
+  if (kind === 'redis-stream') {
+    const redisUrl = url ?? env.REDIS_URL;
+    if (!redisUrl || !/^rediss?:\/\//.test(redisUrl)) fail('url must be a redis:// or rediss:// URL (or set REDIS_URL)');
+    const maxLen = p.max_len ?? 10_000;
+    if (!Number.isInteger(maxLen) || (maxLen as number) < 1) fail('max_len must be a positive whole number');
+    return { name, kind, url: redisUrl!, streamPrefix: text('stream_prefix') ?? 'taskservice:deliveries:', maxLen: maxLen as number, maxChars: maxChars as number };
+  }
+  if (!url || !/^https?:\/\//.test(url)) fail('url must be an http(s) URL');
+  if (kind === 'slack') return { name, kind, url: url!, maxChars: maxChars as number };
+  if (kind === 'discord') {
+    const longMessages = p.long_messages ?? 'split';
+    if (longMessages !== 'split' && longMessages !== 'truncate') fail('long_messages must be "split" or "truncate"');
+    return { name, kind, url: url!, maxChars: maxChars as number, longMessages: longMessages as 'split' | 'truncate' };
   }
   const headers = p.headers ?? {};
   if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => typeof v !== 'string')) {
-    throw new ConfigError(`${where}: headers must be an object of strings`);
+    fail('headers must be an object of strings');
   }
-  return { name, kind, url: p.url, maxChars: maxChars as number, headers: headers as Record<string, string> };
+  const secret = text('secret');
+  return { name, kind: 'webhook', url: url!, maxChars: maxChars as number, headers: headers as Record<string, string>, ...(secret && { secret }) };
 }

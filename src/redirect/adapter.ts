@@ -6,6 +6,8 @@ export interface OutgoingMessage {
   text: string;
   truncated: boolean;
   task: TaskRecord;
+  /** Owned by the delivery, kept across its attempts: parts of a split message already accepted. */
+  sent: { parts: number };
 }
 
 /** Posts messages to one chat platform. */
@@ -13,11 +15,26 @@ export interface PlatformAdapter {
   /** The platform name callers use in redirects. */
   readonly platform: string;
   readonly kind: string;
-  /** The longest message the platform takes, in characters. */
+  /** The longest text one delivery may carry, in characters. */
   readonly maxChars: number;
-  /** Rejects on failure; `PermanentDeliveryError` means retrying cannot help. */
+  /**
+   * Sends the message. Rejects with PermanentDeliveryError when retrying
+   * cannot help, RetryableDeliveryError (optionally with the wait the
+   * receiver asked for), or any other error (treated as retryable).
+   */
   send(message: OutgoingMessage, signal: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
 }
 
 /** A failure that retrying cannot fix (a 4xx answer, say). */
 export class PermanentDeliveryError extends Error {}
+
+/** A failure worth retrying; `retryAfterMs` is the wait the receiver asked for (429 Retry-After). */
+export class RetryableDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}

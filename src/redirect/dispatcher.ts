@@ -4,16 +4,32 @@ import type { Logger } from '../core/logger.js';
 import type { RedirectPort } from '../core/redirect-port.js';
 import type { TaskStore } from '../core/store.js';
 import { DeliveryState, type RedirectTarget, type TaskRecord } from '../core/task.js';
-import { PermanentDeliveryError, type PlatformAdapter } from './adapter.js';
+import { PermanentDeliveryError, type PlatformAdapter, RetryableDeliveryError } from './adapter.js';
 import { formatResult, truncate } from './format.js';
 
 export interface DeliveryPolicy {
   attempts: number;
   attemptTimeoutMs: number;
-  /** Delay before the second attempt; doubles after each failure. */
+  /** Delay before the second attempt; doubles after each failure (with jitter). */
   backoffMs: number;
+  /** No retry starts later than this after the delivery began. */
+  deadlineMs: number;
   /** How long close() waits for deliveries under way. */
   closeGraceMs: number;
+}
+
+/** The longest wait between two attempts, whatever the backoff or Retry-After says. */
+const MAX_DELAY_MS = 60_000;
+
+/**
+ * The wait before attempt `attempt + 1`: the receiver's Retry-After if it
+ * gave one, else exponential backoff with equal jitter (half fixed, half
+ * random), so replicas retrying the same endpoint spread out.
+ */
+export function retryDelay(policy: DeliveryPolicy, attempt: number, err: unknown, random = Math.random): number {
+  if (err instanceof RetryableDeliveryError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, MAX_DELAY_MS);
+  const exponential = Math.min(policy.backoffMs * 2 ** (attempt - 1), MAX_DELAY_MS);
+  return exponential / 2 + random() * (exponential / 2);
 }
 
 /**
@@ -57,6 +73,7 @@ export class RedirectDispatcher implements RedirectPort {
     await Promise.race([Promise.all(this.inFlight), grace]);
     this.stop.abort();
     await Promise.all(this.inFlight);
+    await Promise.all([...this.adapters.values()].map((a) => a.close?.()));
   }
 
   private async run(taskId: string): Promise<void> {
@@ -74,40 +91,30 @@ export class RedirectDispatcher implements RedirectPort {
     }
     const limit = redirect.maxChars > 0 ? Math.min(redirect.maxChars, adapter.maxChars) : adapter.maxChars;
     const { text, truncated } = truncate(formatResult(task), limit);
-    let delay = this.policy.backoffMs;
-    let lastError = '';
+    const message = { channelId: redirect.channelId, text, truncated, task, sent: { parts: 0 } };
+    const giveUpAt = Date.now() + this.policy.deadlineMs;
     let attempt = 0;
-    while (++attempt <= this.policy.attempts && !this.stop.signal.aborted) {
+    let lastError = 'the server shut down before delivery';
+    while (!this.stop.signal.aborted) {
+      attempt++;
       try {
         const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.policy.attemptTimeoutMs)]);
-        await adapter.send({ channelId: redirect.channelId, text, truncated, task }, signal);
-        await this.store.updateDelivery(taskId, {
-          state: DeliveryState.Delivered,
-          attempts: attempt,
-          lastError: '',
-          deliveredAt: Date.now(),
-        });
+        await adapter.send(message, signal);
+        await this.store.updateDelivery(taskId, { state: DeliveryState.Delivered, attempts: attempt, lastError: '', deliveredAt: Date.now() });
         return;
       } catch (err) {
         lastError = errorMessage(err);
-        this.logger.warn({ taskId, attempt, err: lastError }, 'redirect delivery attempt failed');
-        const final = err instanceof PermanentDeliveryError || attempt === this.policy.attempts;
-        await this.store.updateDelivery(taskId, {
-          state: final ? DeliveryState.Failed : DeliveryState.Delivering,
-          attempts: attempt,
-          lastError,
-        });
+        const delay = retryDelay(this.policy, attempt, err);
+        const final =
+          err instanceof PermanentDeliveryError || attempt >= this.policy.attempts || Date.now() + delay > giveUpAt;
+        this.logger.warn({ taskId, attempt, final, err: lastError }, 'redirect delivery attempt failed');
+        await this.store.updateDelivery(taskId, { state: final ? DeliveryState.Failed : DeliveryState.Delivering, attempts: attempt, lastError });
         if (final) return;
         await sleepUnlessStopped(delay, this.stop.signal);
-        delay *= 2;
       }
     }
     // Only reached when shutdown interrupted the retries.
-    await this.store.updateDelivery(taskId, {
-      state: DeliveryState.Failed,
-      attempts: attempt - 1,
-      lastError: lastError || 'the server shut down before delivery',
-    });
+    await this.store.updateDelivery(taskId, { state: DeliveryState.Failed, attempts: attempt, lastError });
   }
 }
 

@@ -24,6 +24,32 @@ export function truncate(text: string, maxChars: number): { text: string; trunca
   return { text: kept + TRUNCATION_MARKER, truncated: true };
 }
 
+/**
+ * Cuts `text` into pieces of at most `maxChars` code points, at grapheme
+ * boundaries, preferring to end a piece after a line break in its second half.
+ */
+export function splitText(text: string, maxChars: number): string[] {
+  const pieces: string[] = [];
+  let piece = '';
+  let size = 0;
+  let lastBreak = -1; // length of `piece` just after its last newline
+  for (const { segment } of graphemes.segment(text)) {
+    const n = codePoints(segment);
+    if (size + n > maxChars && piece) {
+      const cut = lastBreak > piece.length / 2 ? lastBreak : piece.length;
+      pieces.push(piece.slice(0, cut));
+      piece = piece.slice(cut);
+      size = codePoints(piece);
+      lastBreak = -1;
+    }
+    piece += segment;
+    size += n;
+    if (segment.includes('\n')) lastBreak = piece.length;
+  }
+  if (piece) pieces.push(piece);
+  return pieces;
+}
+
 function codePoints(text: string): number {
   let n = 0;
   for (const _ of text) n++;

@@ -1,17 +1,33 @@
-import { type OutgoingMessage, PermanentDeliveryError, type PlatformAdapter } from './adapter.js';
+import { createHmac } from 'node:crypto';
+import type { OutgoingMessage, PlatformAdapter } from './adapter.js';
+import { channelUrl, post } from './http.js';
 
 export interface WebhookConfig {
   platform: string;
-  /** `{channel_id}` in the URL is replaced by the (URL-encoded) channel id. */
+  /** `{channel_id}` is replaced by the URL-encoded channel id. */
   url: string;
   maxChars: number;
   headers: Record<string, string>;
+  /** When set, every request is signed (see signatureFor). */
+  secret?: string;
+}
+
+export const SIGNATURE_HEADER = 'x-taskservice-signature';
+export const TIMESTAMP_HEADER = 'x-taskservice-timestamp';
+
+/**
+ * `v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`. A receiver
+ * recomputes it over the raw body and the timestamp header, compares in
+ * constant time, and rejects old timestamps (replays).
+ */
+export function signatureFor(secret: string, timestamp: string, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 /**
- * POSTs a JSON body per message:
- * {platform, channel_id, task_id, tool_name, status, failure_reason, text, truncated}.
- * 2xx is success; other 4xx (but 408 and 429) are permanent failures.
+ * Generic webhook: a JSON POST per message,
+ * {platform, channel_id, task_id, tool_name, status, failure_reason, text, truncated},
+ * signed with HMAC-SHA256 when a secret is configured.
  */
 export class WebhookAdapter implements PlatformAdapter {
   readonly kind = 'webhook';
@@ -27,28 +43,23 @@ export class WebhookAdapter implements PlatformAdapter {
   }
 
   async send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {
-    const url = this.config.url.replaceAll('{channel_id}', encodeURIComponent(message.channelId));
     const { task } = message;
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...this.config.headers },
-      body: JSON.stringify({
-        platform: this.config.platform,
-        channel_id: message.channelId,
-        task_id: task.taskId,
-        tool_name: task.toolName,
-        status: task.status,
-        failure_reason: task.failureReason ?? null,
-        text: message.text,
-        truncated: message.truncated,
-      }),
-      signal,
+    const body = JSON.stringify({
+      platform: this.config.platform,
+      channel_id: message.channelId,
+      task_id: task.taskId,
+      tool_name: task.toolName,
+      status: task.status,
+      failure_reason: task.failureReason ?? null,
+      text: message.text,
+      truncated: message.truncated,
     });
-    // Read the body so the connection can be reused, but keep only a little of it.
-    const body = (await response.text()).slice(0, 200);
-    if (response.ok) return;
-    const detail = `HTTP ${response.status} from ${this.config.platform} webhook${body ? `: ${body}` : ''}`;
-    const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    throw retryable ? new Error(detail) : new PermanentDeliveryError(detail);
+    const headers = { ...this.config.headers };
+    if (this.config.secret) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      headers[TIMESTAMP_HEADER] = timestamp;
+      headers[SIGNATURE_HEADER] = signatureFor(this.config.secret, timestamp, body);
+    }
+    await post(channelUrl(this.config.url, message.channelId), body, headers, signal, `${this.config.platform} webhook`);
   }
 }
