@@ -5,6 +5,15 @@ export interface Received {
   url: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  raw: string;
+  at: number;
+}
+
+/** How to answer one request: status, extra headers, and a delay before answering. */
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
 }
 
 /**
@@ -13,7 +22,8 @@ export interface Received {
  */
 export class Receiver {
   readonly received: Received[] = [];
-  statuses: number[] = [];
+  /** Answers for the next requests, in order; then 200. Plain numbers are statuses. */
+  statuses: (number | Answer)[] = [];
   private server?: Server;
 
   async start(): Promise<string> {
@@ -21,9 +31,16 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
-        this.received.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-        const code = this.statuses.shift() ?? 200;
-        res.writeHead(code, { 'content-type': 'text/plain' }).end(code === 200 ? 'ok' : `status ${code}`);
+        const raw = Buffer.concat(chunks).toString('utf8');
+        this.received.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(raw), raw, at: Date.now() });
+        const next = this.statuses.shift() ?? 200;
+        const answer = typeof next === 'number' ? { status: next } : next;
+        const reply = () => {
+          if (res.destroyed) return;
+          res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.status === 200 ? 'ok' : `status ${answer.status}`);
+        };
+        if (answer.delayMs) setTimeout(reply, answer.delayMs).unref();
+        else reply();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
