@@ -33,6 +33,7 @@ export class App {
   readonly housekeeper?: Housekeeper;
   readonly tools = new ToolRegistry();
   readonly manager: TaskManager;
+  readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
   private closing?: Promise<void>;
 
@@ -67,9 +68,11 @@ export class App {
           expirySweepMs: config.redis.expirySweepSeconds * 1000,
         },
         logger.child({ component: 'housekeeper' }),
+        // Called only once started, when this.redirects exists.
+        (task, alreadyClaimed) => this.redirects.deliver(task, alreadyClaimed),
       );
     }
-    const redirects = new RedirectDispatcher(
+    this.redirects = new RedirectDispatcher(
       this.store,
       createAdapters(config.platforms),
       {
@@ -84,7 +87,7 @@ export class App {
     this.manager = new TaskManager(
       this.store,
       this.tools,
-      redirects,
+      this.redirects,
       {
         instanceId: config.instanceId,
         defaultBudgetSeconds: config.defaultTimeoutSeconds,

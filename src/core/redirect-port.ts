@@ -4,8 +4,12 @@ import type { RedirectTarget, TaskRecord } from './task.js';
 export interface RedirectPort {
   /** Throws InvalidArgument when the target cannot be delivered to (unknown platform, ...). */
   validateTarget(target: RedirectTarget): void;
-  /** Starts delivering a finished task's result. Never throws; outcomes land in the store. */
-  deliver(task: TaskRecord): void;
+  /**
+   * Starts delivering a finished task's result: claims the delivery first,
+   * unless `alreadyClaimed` (taken over from a lost instance). Never throws;
+   * outcomes land in the store.
+   */
+  deliver(task: TaskRecord, alreadyClaimed?: boolean): void;
   /** Waits for deliveries under way, up to the grace period. */
   close(): Promise<void>;
 }

@@ -60,8 +60,8 @@ export class RedirectDispatcher implements RedirectPort {
     );
   }
 
-  deliver(task: TaskRecord): void {
-    const delivery = this.run(task.taskId).catch((err) =>
+  deliver(task: TaskRecord, alreadyClaimed = false): void {
+    const delivery = this.run(task, alreadyClaimed).catch((err) =>
       this.logger.error({ err, taskId: task.taskId }, 'redirect delivery crashed'),
     );
     this.inFlight.add(delivery);
@@ -76,8 +76,9 @@ export class RedirectDispatcher implements RedirectPort {
     await Promise.all([...this.adapters.values()].map((a) => a.close?.()));
   }
 
-  private async run(taskId: string): Promise<void> {
-    const task = await this.store.claimDelivery(taskId);
+  private async run(finished: TaskRecord, alreadyClaimed: boolean): Promise<void> {
+    const { taskId } = finished;
+    const task = alreadyClaimed ? finished : await this.store.claimDelivery(taskId);
     if (!task?.redirect) return; // someone else delivers, or nothing to deliver
     const { redirect } = task;
     const adapter = this.adapters.get(redirect.platform);

@@ -1,7 +1,14 @@
 import { TaskNotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { FailureReason, TaskStatus } from '../../core/task.js';
+import { FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
 import type { RedisStore } from './redis-store.js';
+
+/**
+ * Hands over a result to deliver: a task the sweep failed as worker_lost
+ * (its redirect is pending: claim it), or a delivery taken over from a lost
+ * instance (already claimed by this one: deliver without claiming).
+ */
+export type OwedDelivery = (task: TaskRecord, alreadyClaimed: boolean) => void;
 
 export interface HousekeeperOptions {
   instanceId: string;
@@ -21,6 +28,8 @@ export interface HousekeeperOptions {
  *   Redis, so live replicas renew after an outage before anyone sweeps; the finish script makes each transition happen
  *   once, and only while the lease is still lapsed, so a paused replica that
  *   wakes and renews is not swept any more);
+ * - take over the redirect deliveries a lost instance owed (claimed and
+ *   unfinished, or finished by it and never claimed);
  * - delete tasks whose retention has passed, with their index entries.
  * Tasks are never rerun: a lost task fails, and its caller decides.
  */
@@ -39,6 +48,7 @@ export class Housekeeper {
     private readonly store: RedisStore,
     private readonly options: HousekeeperOptions,
     private readonly logger: Logger,
+    private readonly deliver: OwedDelivery = () => {},
   ) {}
 
   start(): void {
@@ -88,18 +98,30 @@ export class Housekeeper {
       const taskIds = (await this.store.call(() => client.smembers(keys.running(instance)))) as string[];
       for (const taskId of taskIds) {
         try {
-          const { applied } = await this.store.finishAs(
+          const { applied, task } = await this.store.finishAs(
             taskId,
             { status: TaskStatus.Failed, reason: FailureReason.WorkerLost, error: `the instance running it (${instance}) stopped answering` },
             instance,
             { onlyOwner: true, whileLapsed: true },
           );
-          if (applied) ended++;
+          if (applied) {
+            ended++;
+            if (task.redirect) this.deliver(task, false);
+          }
         } catch (err) {
           if (!(err instanceof TaskNotFound)) throw err;
         }
       }
-      await this.store.call(() => client.forgetInstance(keys.instances, keys.running(instance), instance));
+      // Deliveries it claimed and never finished, or owed and never claimed.
+      const owed = (await this.store.call(() => client.smembers(keys.delivering(instance)))) as string[];
+      for (const taskId of owed) {
+        const task = await this.store.reclaimDelivery(taskId, instance);
+        if (task) this.deliver(task, true);
+      }
+      if (owed.length) this.logger.warn({ lost: instance, deliveries: owed.length }, 'took over the deliveries of a lost instance');
+      await this.store.call(() =>
+        client.forgetInstance(keys.instances, keys.running(instance), keys.delivering(instance), instance),
+      );
       if (taskIds.length) this.logger.warn({ lost: instance, tasks: taskIds.length }, 'failed the tasks of a lost instance');
     }
     this.workerLost += ended;

@@ -35,6 +35,11 @@ export class RedisKeys {
     return `${this.prefix}running:${instanceId}`;
   }
 
+  /** Set of the ids of tasks whose redirect delivery an instance owes (claimed, or finished by it). */
+  delivering(instanceId: string): string {
+    return `${this.prefix}delivering:${instanceId}`;
+  }
+
   /** Sorted set: instance id -> lease expiry (server ms). */
   get instances(): string {
     return `${this.prefix}instances`;

@@ -46,6 +46,7 @@ interface ScriptCommands {
   updateDelivery(...args: (string | number)[]): Promise<Reply>;
   expireTask(...args: (string | number)[]): Promise<number>;
   discardTask(...args: (string | number)[]): Promise<number>;
+  reclaimDelivery(...args: (string | number)[]): Promise<Reply>;
   dueExpired(...args: (string | number)[]): Promise<string[]>;
   renewLease(...args: (string | number)[]): Promise<number>;
   lapsedInstances(...args: (string | number)[]): Promise<string[]>;
@@ -178,6 +179,7 @@ export class RedisStore implements TaskStore {
         keys.running(runningOf),
         keys.expiring,
         keys.instances,
+        keys.delivering(this.options.instanceId),
         taskId,
         outcome.status,
         completed ? outcome.result : outcome.error,
@@ -211,7 +213,10 @@ export class RedisStore implements TaskStore {
 
   async claimDelivery(taskId: string): Promise<TaskRecord | undefined> {
     const { keys } = this.options;
-    const [code, payload] = await this.call(() => this.client.claimDelivery(keys.task(taskId), keys.events));
+    const { instanceId } = this.options;
+    const [code, payload] = await this.call(() =>
+      this.client.claimDelivery(keys.task(taskId), keys.delivering(instanceId), keys.events, instanceId),
+    );
     return code === 1 ? taskFromHash(hashFromFlat(payload as string[])) : undefined;
   }
 
@@ -220,6 +225,7 @@ export class RedisStore implements TaskStore {
     const [code, payload] = await this.call(() =>
       this.client.updateDelivery(
         keys.task(taskId),
+        keys.delivering(this.options.instanceId),
         update.state,
         update.attempts,
         update.lastError,
@@ -229,6 +235,27 @@ export class RedisStore implements TaskStore {
     );
     if (code === -1) throw new FailedPrecondition(`task ${taskId} has no output redirect`);
     return taskFromHash(hashFromFlat(payload as string[]));
+  }
+
+  /**
+   * Takes over a delivery owed by a lapsed instance. Returns the task when
+   * this instance now delivers it (already claimed: deliver without claiming).
+   */
+  async reclaimDelivery(taskId: string, lapsed: string): Promise<TaskRecord | undefined> {
+    const { keys, instanceId } = this.options;
+    const [code, payload] = await this.call(() =>
+      this.client.reclaimDelivery(
+        keys.task(taskId),
+        keys.delivering(lapsed),
+        keys.instances,
+        keys.delivering(instanceId),
+        taskId,
+        lapsed,
+        instanceId,
+        keys.events,
+      ),
+    );
+    return code === 1 ? taskFromHash(hashFromFlat(payload as string[])) : undefined;
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {

@@ -9,17 +9,18 @@ import { fileURLToPath } from 'node:url';
  */
 const NAMES = [
   'create-task-5',
-  'finish-task-4',
+  'finish-task-5',
   'set-progress-1',
   'set-redirect-1',
-  'claim-delivery-1',
-  'update-delivery-1',
+  'claim-delivery-2',
+  'update-delivery-2',
   'expire-task-5',
   'discard-task-5',
+  'reclaim-delivery-4',
   'due-expired-1',
   'renew-lease-1',
   'lapsed-instances-1',
-  'forget-instance-2',
+  'forget-instance-3',
 ] as const;
 
 export type ScriptName = (typeof NAMES)[number];

@@ -6,6 +6,8 @@
 -- KEYS[2] running set to drop the id from sg:running:<instance> (the caller's, or the lost owner's)
 -- KEYS[3] expiry schedule                 sg:expiring
 -- KEYS[4] instance leases                 sg:instances
+-- KEYS[5] deliveries the caller owes      sg:delivering:<caller>: a redirect of the task
+--         becomes the caller's to deliver, resumable by others if the caller dies
 -- ARGV[1] task id
 -- ARGV[2] status: completed | failed
 -- ARGV[3] result (completed) or error (failed)
@@ -51,4 +53,5 @@ touch(KEYS[1], now)
 redis.call('PEXPIRE', KEYS[1], retention + 3600000)
 redis.call('ZADD', KEYS[3], expires, task_id)
 redis.call('SREM', KEYS[2], task_id)
+if redis.call('HGET', KEYS[1], 'redirect_state') == 'pending' then redis.call('SADD', KEYS[5], task_id) end
 return {1, publish_task(ARGV[6], task_id, KEYS[1])}
