@@ -37,8 +37,6 @@ go_tool() { # name module@version
     go install "$2"
   fi
 }
-go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
-go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 
 step "Go modules of the Go client tests"
