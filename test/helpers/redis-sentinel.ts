@@ -2,8 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort, RedisServer } from './redis.js';
+import { freePort, probeRedis, RedisServer } from './redis.js';
 
 export const SENTINEL_MASTER = 'taskservice';
 
@@ -49,22 +48,14 @@ export class RedisSentinel {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async waitForMaster(): Promise<void> {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
+  private waitForMaster(): Promise<void> {
+    return probeRedis(
+      this.port,
+      async (probe) => {
         const addr = (await probe.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as string[] | null;
-        if (addr?.[1] === String(this.master.port)) return;
-      } catch {
-        /* not up yet */
-      } finally {
-        probe.disconnect();
-      }
-      if (Date.now() > end) throw new Error('redis sentinel did not report the master within 10 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+        return addr?.[1] === String(this.master.port);
+      },
+      'report the master',
+    );
   }
 }

@@ -75,20 +75,29 @@ export class RedisServer {
     await this.launch();
   }
 
-  private async waitForPong(): Promise<void> {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        if ((await probe.ping()) === 'PONG') return;
-      } catch {
-        if (Date.now() > end) throw new Error(`redis-server on port ${this.port} did not answer PING within 10 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      } finally {
-        probe.disconnect();
-      }
+  private waitForPong(): Promise<void> {
+    return probeRedis(this.port, async (probe) => (await probe.ping()) === 'PONG', 'answer PING');
+  }
+}
+
+/**
+ * Connects to 127.0.0.1:`port` again and again (every 50 ms, 10 s at most)
+ * until `check` holds; throws naming what was awaited.
+ */
+export async function probeRedis(port: number, check: (probe: Redis) => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      if (await check(probe)) return;
+    } catch {
+      /* not up yet */
+    } finally {
+      probe.disconnect();
     }
+    if (Date.now() > end) throw new Error(`redis on port ${port} did not ${what} within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
