@@ -19,8 +19,10 @@ import type { AnyToolSpec } from './tools/define.js';
 export type CountingStore = TaskStore & { readonly listenerCount: number };
 
 export interface AppOptions {
-  /** More tools, e.g. from tests. */
+  /** More tools (source "module"), e.g. loaded from TASKSERVICE_TOOL_MODULES or made by tests. */
   tools?: AnyToolSpec[];
+  /** Tools from TASKSERVICE_HTTP_TOOLS_FILE (source "http"). */
+  httpTools?: AnyToolSpec[];
 }
 
 /**
@@ -105,6 +107,7 @@ export class App {
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');
     for (const tool of options.tools ?? []) this.tools.register(tool, 'module');
+    for (const tool of options.httpTools ?? []) this.tools.register(tool, 'http');
     this.grpc = new GrpcServer(
       this.manager,
       {

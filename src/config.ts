@@ -31,6 +31,10 @@ export interface Config {
   redis: RedisConfig;
   /** Outcomes kept in memory while the store is unreachable, at most. */
   pendingOutcomesMax: number;
+  /** Tool modules to load at start (paths). */
+  toolModules: string[];
+  /** HTTP tools: the file's path and its text, read at start. */
+  httpTools?: { path: string; text: string };
 }
 
 /** Where task state lives. `none`: the in-memory store of one instance. */
@@ -88,6 +92,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redirectDeadlineSeconds: r.seconds('TASKSERVICE_REDIRECT_DEADLINE_SECONDS', 600, 0.1, 86_400),
     redis: r.redis(),
     pendingOutcomesMax: r.integer('TASKSERVICE_PENDING_OUTCOMES_MAX', 10_000, 0, 10_000_000),
+    toolModules: (r.string('TASKSERVICE_TOOL_MODULES', '') || '').split(',').map((p) => p.trim()).filter(Boolean),
+    httpTools: r.file('TASKSERVICE_HTTP_TOOLS_FILE'),
   };
   if (config.defaultTimeoutSeconds > config.maxTimeoutSeconds) {
     throw new ConfigError(
@@ -154,6 +160,16 @@ class EnvReader {
       throw new ConfigError(`${name}="${value}" must be one of ${values.join(', ')}`);
     }
     return value as T;
+  }
+
+  file(name: string): { path: string; text: string } | undefined {
+    const path = this.raw(name);
+    if (path === undefined) return undefined;
+    try {
+      return { path, text: readFileSync(path, 'utf8') };
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read ${path} (${(err as Error).message})`);
+    }
   }
 
   hostList(name: string): { host: string; port: number }[] {

@@ -1,9 +1,11 @@
 import { App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
+import { httpTools } from './tools/http-tools.js';
+import { loadToolModules } from './tools/modules.js';
 
 /** Entry point: `npm start`. Configuration comes from the environment (README: Configuration). */
-function main(): void {
+async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
@@ -15,8 +17,14 @@ function main(): void {
   const logger = createLogger(config);
   let app: App;
   try {
-    app = new App(config, logger);
+    const modules = await loadToolModules(config.toolModules);
+    app = new App(config, logger, {
+      tools: modules.flatMap((m) => m.tools),
+      httpTools: config.httpTools ? httpTools(config.httpTools.text, process.env, config.httpTools.path) : [],
+    });
   } catch (err) {
+    // Tool modules, HTTP tools, duplicate names: say what to fix, on stderr too.
+    process.stderr.write(`taskservice: cannot start: ${(err as Error).message}\n`);
     logger.fatal({ err }, 'cannot start');
     process.exit(1);
   }
@@ -51,4 +59,4 @@ function main(): void {
   );
 }
 
-main();
+void main();

@@ -13,6 +13,8 @@ export interface ToolSpec<Args = Record<string, unknown>> {
   timeout?: number;
   /** Runtime limit in seconds; past it the signal fires and the task fails HARD_TIMEOUT. */
   hardTimeout?: number;
+  /** At most this many runs at once; more calls wait their turn (within their budget). */
+  concurrency?: number;
   handler(args: Args, ctx: ToolContext): Promise<ToolResult> | ToolResult;
 }
 
@@ -26,3 +28,13 @@ export function defineTool<Args = Record<string, unknown>>(spec: ToolSpec<Args>)
 
 /** Any tool spec, whatever its argument type (for lists of tools). */
 export type AnyToolSpec = ToolSpec<never>;
+
+/** True for anything shaped like a ToolSpec: what a tool module may export. */
+export function isToolSpec(value: unknown): value is AnyToolSpec {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.name === 'string' && typeof v.handler === 'function' && typeof v.parameters === 'object';
+}
+
+/** Where a tool came from (a module path), for start-up errors that must say what to fix. */
+export const toolOrigins = new WeakMap<object, string>();

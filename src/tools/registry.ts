@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { InvalidArgument } from '../core/errors.js';
 import type { Tool, ToolCatalog } from '../core/tool.js';
-import type { ToolSpec } from './define.js';
+import { type ToolSpec, toolOrigins } from './define.js';
+import { Semaphore } from './semaphore.js';
 
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -16,12 +17,18 @@ export class ToolRegistry implements ToolCatalog {
       throw new Error(`tool name "${spec.name}" must match ${TOOL_NAME} (lowercase, a-z first)`);
     }
     if (this.tools.has(spec.name)) {
-      throw new Error(`tool "${spec.name}" is registered twice (${this.tools.get(spec.name)!.source} and ${source})`);
+      const origin = toolOrigins.get(spec);
+      throw new Error(
+        `tool "${spec.name}" is registered twice (${this.tools.get(spec.name)!.source} and ${source}${origin ? ` in ${origin}` : ''})`,
+      );
     }
     for (const [key, value] of [['timeout', spec.timeout], ['hardTimeout', spec.hardTimeout]] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
         throw new Error(`tool "${spec.name}": ${key} must be a positive number of seconds`);
       }
+    }
+    if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {
+      throw new Error(`tool "${spec.name}": concurrency must be a positive whole number`);
     }
     let check: ValidateFunction;
     try {
@@ -40,7 +47,7 @@ export class ToolRegistry implements ToolCatalog {
       validate(args) {
         if (!check(args)) throw new InvalidArgument('arguments_json', describe(check.errors?.[0]));
       },
-      handler: spec.handler as Tool['handler'],
+      handler: limited(spec.handler as Tool['handler'], spec.concurrency),
     };
     this.tools.set(spec.name, tool);
     return tool;
@@ -54,6 +61,20 @@ export class ToolRegistry implements ToolCatalog {
   list(): Tool[] {
     return [...this.tools.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
+}
+
+/** The handler, run at most `concurrency` at a time when a limit is set. */
+function limited(handler: Tool['handler'], concurrency: number | undefined): Tool['handler'] {
+  if (concurrency === undefined) return handler;
+  const slots = new Semaphore(concurrency);
+  return async (args, ctx) => {
+    const release = await slots.acquire(ctx.signal);
+    try {
+      return await handler(args, ctx);
+    } finally {
+      release();
+    }
+  };
 }
 
 /** One schema violation as a sentence that names the field. */
