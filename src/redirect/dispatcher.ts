@@ -98,9 +98,18 @@ export class RedirectDispatcher implements RedirectPort {
     let lastError = 'the server shut down before delivery';
     while (!this.stop.signal.aborted) {
       attempt++;
+      // An attempt's own controller and timer, held here until it ends: a
+      // timeout signal reachable only through AbortSignal.any() may be
+      // garbage-collected before it fires, and the attempt would then hang.
+      const attemptAbort = new AbortController();
+      const timer = setTimeout(
+        () => attemptAbort.abort(new Error(`no answer within ${this.policy.attemptTimeoutMs} ms`)),
+        this.policy.attemptTimeoutMs,
+      );
+      const onStop = () => attemptAbort.abort(this.stop.signal.reason);
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.policy.attemptTimeoutMs)]);
-        await adapter.send(message, signal);
+        await adapter.send(message, attemptAbort.signal);
         await this.store.updateDelivery(taskId, { state: DeliveryState.Delivered, attempts: attempt, lastError: '', deliveredAt: Date.now() });
         return;
       } catch (err) {
@@ -112,6 +121,9 @@ export class RedirectDispatcher implements RedirectPort {
         await this.store.updateDelivery(taskId, { state: final ? DeliveryState.Failed : DeliveryState.Delivering, attempts: attempt, lastError });
         if (final) return;
         await sleepUnlessStopped(delay, this.stop.signal);
+      } finally {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', onStop);
       }
     }
     // Only reached when shutdown interrupted the retries.
