@@ -1,13 +1,15 @@
 import { watchTask, type TaskUpdate } from './await.js';
 import { detached } from './deadline.js';
 import { resolveBudgetMs } from './budget.js';
-import { FailedPrecondition, InvalidArgument, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
+import { InvalidArgument, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
 import type { Logger } from './logger.js';
 import { PendingOutcomes } from './pending-outcomes.js';
 import { ProgressWriter } from './progress-writer.js';
 import type { RedirectPort } from './redirect-port.js';
-import { errorMessage, ToolRun } from './run.js';
+import { alreadyEnded, CALLER_GONE, type ExecuteResult, inlineAnswer, outcomeText, raceBudget, withOutcome } from './outcome.js';
+import { ToolRun } from './run.js';
+import { checkOrigin, optionalSeconds, parseArguments } from './validation.js';
 import type { ListPage, NewTask, TaskStore } from './store.js';
 import {
   FailureReason,
@@ -18,7 +20,7 @@ import {
   type TaskRecord,
   TaskStatus,
 } from './task.js';
-import { envelopeText, errorText } from './text.js';
+import { envelopeText } from './text.js';
 import type { Tool, ToolCatalog } from './tool.js';
 
 export interface ManagerLimits {
@@ -48,14 +50,6 @@ export interface ExecuteCall {
   callerDeadline?: number;
   /** Fires when the caller goes away before an answer. */
   callerSignal?: AbortSignal;
-}
-
-export interface ExecuteResult {
-  backgrounded: boolean;
-  /** The backgrounded task, or the settled outcome of an inline call. */
-  task: TaskRecord;
-  /** What the model reads. */
-  text: string;
 }
 
 export interface AwaitOptions {
@@ -445,102 +439,4 @@ export class TaskManager {
   }
 }
 
-const CALLER_GONE = Symbol('caller gone');
-
-/** The outcome if it settles within the budget; undefined when the budget runs out first. */
-async function raceBudget(
-  outcome: Promise<Outcome>,
-  budgetMs: number,
-  callerSignal?: AbortSignal,
-): Promise<Outcome | undefined | typeof CALLER_GONE> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      outcome,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), budgetMs);
-      }),
-      new Promise<typeof CALLER_GONE>((resolve) => {
-        if (!callerSignal) return;
-        onAbort = () => resolve(CALLER_GONE);
-        if (callerSignal.aborted) onAbort();
-        else callerSignal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) callerSignal?.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
- * The answer of an untracked call. Its task id is empty: nothing was stored,
- * so there is nothing a later GetResult could find.
- */
-function inlineAnswer(draft: NewTask, outcome: Outcome, startedAt: number): ExecuteResult {
-  const unstored: TaskRecord = {
-    taskId: '',
-    toolName: draft.toolName,
-    userId: draft.userId,
-    channelId: draft.channelId,
-    platform: draft.platform,
-    owner: draft.owner,
-    status: TaskStatus.Running,
-    createdAt: startedAt,
-    updatedAt: startedAt,
-    version: 1,
-  };
-  const task = withOutcome(unstored, outcome, Date.now());
-  return { backgrounded: false, task, text: outcomeText(task) };
-}
-
-/** The task as it stands once `outcome` is applied. */
-function withOutcome(task: TaskRecord, outcome: Outcome, finishedAt: number): TaskRecord {
-  return {
-    ...task,
-    updatedAt: finishedAt,
-    finishedAt,
-    ...(outcome.status === TaskStatus.Completed
-      ? { status: TaskStatus.Completed, result: outcome.result }
-      : { status: TaskStatus.Failed, failureReason: outcome.reason, error: outcome.error }),
-  };
-}
-
-function outcomeText(task: TaskRecord): string {
-  return task.status === TaskStatus.Completed ? (task.result ?? '') : errorText(task.error ?? '');
-}
-
-function parseArguments(text: string): Record<string, unknown> {
-  if (!text.trim()) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgument('arguments_json', `is not valid JSON (${errorMessage(err)})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgument('arguments_json', 'must be a JSON object, like {"text": "hi"}');
-  }
-  return value as Record<string, unknown>;
-}
-
-function checkOrigin(origin: Origin): Origin {
-  checkExternalId(origin.userId, 'user_id');
-  checkExternalId(origin.channelId, 'channel_id');
-  checkPlatform(origin.platform);
-  return { userId: origin.userId, channelId: origin.channelId, platform: origin.platform };
-}
-
-function optionalSeconds(value: number | undefined, field: string): number {
-  if (value === undefined) return 0;
-  if (!Number.isFinite(value) || value < 0) throw new InvalidArgument(field, 'must be a finite number >= 0 (0 means the default)');
-  return value;
-}
-
-/** Cancelling an already-cancelled task is a no-op; any other ended task cannot be cancelled. */
-function alreadyEnded(task: TaskRecord): TaskRecord {
-  if (task.failureReason === FailureReason.Cancelled) return task;
-  throw new FailedPrecondition(`task ${task.taskId} already ${task.status}; only running tasks can be cancelled`);
-}
-
+export type { ExecuteResult };

@@ -1,0 +1,92 @@
+import type { NewTask } from './store.js';
+import { FailureReason, type Outcome, type TaskRecord, TaskStatus } from './task.js';
+import { FailedPrecondition } from './errors.js';
+import { errorText } from './text.js';
+
+/**
+ * How a settled run becomes Execute's answer, and the race of a run against
+ * its budget. Split from manager.ts, which decides when each applies.
+ */
+
+/** What Execute answers (the manager's result type). */
+export interface ExecuteResult {
+  backgrounded: boolean;
+  /** The backgrounded task, or the settled outcome of an inline call. */
+  task: TaskRecord;
+  /** What the model reads. */
+  text: string;
+}
+
+/** Returned by raceBudget when the caller went away first. */
+export const CALLER_GONE = Symbol('caller gone');
+
+/** The outcome if it settles within the budget; undefined when the budget runs out first. */
+export async function raceBudget(
+  outcome: Promise<Outcome>,
+  budgetMs: number,
+  callerSignal?: AbortSignal,
+): Promise<Outcome | undefined | typeof CALLER_GONE> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      outcome,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), budgetMs);
+      }),
+      new Promise<typeof CALLER_GONE>((resolve) => {
+        if (!callerSignal) return;
+        onAbort = () => resolve(CALLER_GONE);
+        if (callerSignal.aborted) onAbort();
+        else callerSignal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) callerSignal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The answer of an untracked call. Its task id is empty: nothing was stored,
+ * so there is nothing a later GetResult could find.
+ */
+export function inlineAnswer(draft: NewTask, outcome: Outcome, startedAt: number): ExecuteResult {
+  const unstored: TaskRecord = {
+    taskId: '',
+    toolName: draft.toolName,
+    userId: draft.userId,
+    channelId: draft.channelId,
+    platform: draft.platform,
+    owner: draft.owner,
+    status: TaskStatus.Running,
+    createdAt: startedAt,
+    updatedAt: startedAt,
+    version: 1,
+  };
+  const task = withOutcome(unstored, outcome, Date.now());
+  return { backgrounded: false, task, text: outcomeText(task) };
+}
+
+/** The task as it stands once `outcome` is applied. */
+export function withOutcome(task: TaskRecord, outcome: Outcome, finishedAt: number): TaskRecord {
+  return {
+    ...task,
+    updatedAt: finishedAt,
+    finishedAt,
+    ...(outcome.status === TaskStatus.Completed
+      ? { status: TaskStatus.Completed, result: outcome.result }
+      : { status: TaskStatus.Failed, failureReason: outcome.reason, error: outcome.error }),
+  };
+}
+
+export function outcomeText(task: TaskRecord): string {
+  return task.status === TaskStatus.Completed ? (task.result ?? '') : errorText(task.error ?? '');
+}
+
+/** Cancelling an already-cancelled task is a no-op; any other ended task cannot be cancelled. */
+export function alreadyEnded(task: TaskRecord): TaskRecord {
+  if (task.failureReason === FailureReason.Cancelled) return task;
+  throw new FailedPrecondition(`task ${task.taskId} already ${task.status}; only running tasks can be cancelled`);
+}
+
