@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hasHashTag } from './store/redis/keys.js';
 
 /**
  * Every setting, its environment variable, its default and what it accepts.
@@ -196,7 +197,7 @@ class EnvReader {
     }
     const prefix = this.string('TASKSERVICE_REDIS_PREFIX', 'sg:');
     if (!/^[^\s*]{1,64}$/.test(prefix)) throw new ConfigError(`TASKSERVICE_REDIS_PREFIX="${prefix}" must be 1-64 characters without spaces or "*"`);
-    if (mode === 'cluster' && !/\{[^}]+\}/.test(prefix)) {
+    if (mode === 'cluster' && !hasHashTag(prefix)) {
       throw new ConfigError(
         `TASKSERVICE_REDIS_PREFIX="${prefix}" needs a hash tag in Redis Cluster, e.g. "{sg}:", so that the keys one script touches share a slot`,
       );

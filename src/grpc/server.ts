@@ -85,7 +85,4 @@ export class GrpcServer {
     this.server.forceShutdown();
   }
 
-  forceClose(): void {
-    this.server.forceShutdown();
-  }
 }

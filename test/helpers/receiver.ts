@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DeliveryState } from '../../gen/ts/taskmanager/v1/task.js';
 
 export interface Received {
   url: string;
@@ -26,6 +27,12 @@ export class Receiver {
   statuses: (number | Answer)[] = [];
   private server?: Server;
 
+  /** Forgets what was received and what it was told to answer. */
+  reset(): void {
+    this.received.length = 0;
+    this.statuses = [];
+  }
+
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -51,4 +58,9 @@ export class Receiver {
     this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve));
   }
+}
+
+/** True once a task's redirect delivery has ended, delivered or failed. */
+export function deliverySettled(redirect: { deliveryState: number } | undefined): boolean {
+  return redirect?.deliveryState === DeliveryState.DELIVERY_STATE_DELIVERED || redirect?.deliveryState === DeliveryState.DELIVERY_STATE_FAILED;
 }

@@ -5,7 +5,7 @@ import type { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service
 import { TRUNCATION_MARKER } from '../../src/redirect/format.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/redirect/webhook.js';
 import { eventually } from '../helpers/core.js';
-import { Receiver } from '../helpers/receiver.js';
+import { deliverySettled, Receiver } from '../helpers/receiver.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Each adapter kind against a real receiver on 127.0.0.1, including the receiver misbehaving. */
@@ -36,10 +36,7 @@ describe('redirect adapters', () => {
     await server.close();
     await receiver.close();
   });
-  beforeEach(() => {
-    receiver.received.length = 0;
-    receiver.statuses = [];
-  });
+  beforeEach(() => receiver.reset());
 
   /** Runs echo as a stored task redirected to `platform`, and waits for the delivery to settle. */
   async function deliver(text: string, platform: string, maxChars = 0) {
@@ -53,10 +50,7 @@ describe('redirect adapters', () => {
       redirect: { channelId: `ch${n}`, platform, maxChars },
     });
     const read = async () => (await call(client.getResult, client, { taskId: task!.taskId, userId: '' })).task!;
-    await eventually(async () => {
-      const state = (await read()).redirect?.deliveryState;
-      return state === DeliveryState.DELIVERY_STATE_DELIVERED || state === DeliveryState.DELIVERY_STATE_FAILED;
-    }, 8000);
+    await eventually(async () => deliverySettled((await read()).redirect), 8000);
     return read();
   }
 

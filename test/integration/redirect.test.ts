@@ -4,7 +4,7 @@ import { DeliveryState, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import type { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { TRUNCATION_MARKER } from '../../src/redirect/format.js';
 import { eventually } from '../helpers/core.js';
-import { Receiver } from '../helpers/receiver.js';
+import { deliverySettled, Receiver } from '../helpers/receiver.js';
 import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('Output redirect to a webhook', () => {
@@ -25,17 +25,11 @@ describe('Output redirect to a webhook', () => {
     await server.close();
     await receiver.close();
   });
-  beforeEach(() => {
-    receiver.received.length = 0;
-    receiver.statuses = [];
-  });
+  beforeEach(() => receiver.reset());
 
   const delivery = async (taskId: string) => (await call(client.getResult, client, { taskId, userId: '' })).task!.redirect!;
   const settledDelivery = async (taskId: string) => {
-    await eventually(async () => {
-      const state = (await delivery(taskId)).deliveryState;
-      return state === DeliveryState.DELIVERY_STATE_DELIVERED || state === DeliveryState.DELIVERY_STATE_FAILED;
-    });
+    await eventually(async () => deliverySettled(await delivery(taskId)));
     return delivery(taskId);
   };
 

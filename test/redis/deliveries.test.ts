@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DeliveryState, FailureReason } from '../../gen/ts/taskmanager/v1/task.js';
 import { eventually } from '../helpers/core.js';
-import { Receiver } from '../helpers/receiver.js';
+import { deliverySettled, Receiver } from '../helpers/receiver.js';
 import { RedisServer } from '../helpers/redis.js';
 import { type Replica, startReplicas } from '../helpers/replicas.js';
 import { call } from '../helpers/server.js';
@@ -40,14 +40,11 @@ describe('redirect delivery across replicas', function () {
     raw.disconnect();
     await redis.stop();
     await receiver.close();
-    receiver.received.length = 0;
-    receiver.statuses = [];
+    receiver.reset();
   });
 
   const redirectOf = async (replica: Replica, taskId: string) =>
     (await call(replica.client.getResult, replica.client, { taskId, userId: '' })).task!.redirect;
-  const settled = (r: Awaited<ReturnType<typeof redirectOf>>) =>
-    r?.deliveryState === DeliveryState.DELIVERY_STATE_DELIVERED || r?.deliveryState === DeliveryState.DELIVERY_STATE_FAILED;
 
   it('delivers once when three replicas race to deliver the same results', async () => {
     const ids: string[] = [];
@@ -61,7 +58,7 @@ describe('redirect delivery across replicas', function () {
         replicas.map((r) => call(r.client.setOutputRedirect, r.client, { taskId, userId: '', channelId: `c-${taskId}`, platform: 'chat', maxChars: 0 })),
       ),
     );
-    await eventually(async () => (await Promise.all(ids.map((id) => redirectOf(replicas[1], id)))).every(settled), 10_000);
+    await eventually(async () => (await Promise.all(ids.map((id) => redirectOf(replicas[1], id)))).every(deliverySettled), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const perTask = ids.map((id) => receiver.received.filter((x) => x.body.task_id === id).length);
     expect(new Set(perTask)).to.deep.equal(new Set([1]));
@@ -81,7 +78,7 @@ describe('redirect delivery across replicas', function () {
     await eventually(() => receiver.received.length === 1);
     const killedAt = Date.now();
     a.child.kill('SIGKILL');
-    await eventually(async () => settled(await redirectOf(b, res.task!.taskId)), 10_000);
+    await eventually(async () => deliverySettled(await redirectOf(b, res.task!.taskId)), 10_000);
     const redirect = (await redirectOf(b, res.task!.taskId))!;
     expect(redirect.deliveryState).to.equal(DeliveryState.DELIVERY_STATE_DELIVERED);
     expect(receiver.received).to.have.length(2);
@@ -98,7 +95,7 @@ describe('redirect delivery across replicas', function () {
       redirect: { channelId: 'lost', platform: 'chat', maxChars: 0 },
     });
     a.child.kill('SIGKILL');
-    await eventually(async () => settled(await redirectOf(replicas[1], res.task!.taskId)), 10_000);
+    await eventually(async () => deliverySettled(await redirectOf(replicas[1], res.task!.taskId)), 10_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(receiver.received).to.have.length(1);
     expect(receiver.received[0].body).to.include({ task_id: res.task!.taskId, status: 'failed', failure_reason: 'worker_lost' });
@@ -114,7 +111,7 @@ describe('redirect delivery across replicas', function () {
       requestId: 'stream-1',
       redirect: { channelId: 'room-9', platform: 'stream', maxChars: 0 },
     });
-    await eventually(async () => settled(await redirectOf(replicas[0], res.task!.taskId)));
+    await eventually(async () => deliverySettled(await redirectOf(replicas[0], res.task!.taskId)));
     const entries = (await raw.xrange('test:deliveries:stream:room-9', '-', '+')) as [string, string[]][];
     expect(entries).to.have.length(1);
     const fields = Object.fromEntries(entries[0][1].reduce<[string, string][]>((acc, v, i, all) => (i % 2 ? acc : [...acc, [v, all[i + 1]]]), []));
