@@ -69,6 +69,11 @@ export class RedisServer {
     await this.kill();
   }
 
+  /** Sends a signal (SIGSTOP / SIGCONT freeze and thaw it). */
+  signal(name: NodeJS.Signals): void {
+    this.child?.kill(name);
+  }
+
   /** Starts the server again on the same port with the same settings (and data directory). */
   async restart(): Promise<void> {
     await this.kill();

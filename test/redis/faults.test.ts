@@ -263,6 +263,43 @@ describe('faults with Redis', function () {
       figure(`redis down 2.5 s with a 1 s lease: 20/20 running tasks of live replicas still running after recovery (0 false worker_lost)`);
     });
 
+    it('bounds every call by its deadline while Redis is frozen (SIGSTOP: connections open, no answers)', async () => {
+      const [a] = replicas;
+      const deadlineMs = 400;
+      const logStart = a.lines.length;
+      redis.signal('SIGSTOP');
+      let results: { code: number; ms: number }[];
+      try {
+        results = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            const started = Date.now();
+            const req =
+              i % 2
+                ? call(a.client.getResult, a.client, { taskId: '00000000-0000-4000-8000-000000000000', userId: '' }, deadlineMs)
+                : call(a.client.execute, a.client, { ...exec, userId: 'frozen', requestId: `fz${i}`, toolName: 'echo', argumentsJson: '{"text":"x"}' }, deadlineMs);
+            const code = await req.then(() => Code.OK, (err: { code: number }) => err.code);
+            return { code, ms: Date.now() - started };
+          }),
+        );
+      } finally {
+        redis.signal('SIGCONT');
+      }
+      const slowest = Math.max(...results.map((r) => r.ms));
+      expect(slowest, 'no call past its deadline by more than 100 ms').to.be.below(deadlineMs + 100);
+      expect(new Set(results.map((r) => r.code))).to.satisfy((codes: Set<number>) =>
+        [...codes].every((c) => c === Code.UNAVAILABLE || c === Code.DEADLINE_EXCEEDED),
+      );
+      expect(a.child.exitCode).to.equal(null);
+      // The server's side: each handler (and the Redis calls in it) ended by the call's deadline.
+      const serverCalls = () => a.lines.slice(logStart).filter((l) => l.msg === 'rpc');
+      await eventually(() => serverCalls().length === 40); // the log lines arrive through a pipe
+      expect(new Set(serverCalls().map((l) => l.code))).to.deep.equal(new Set([Code.UNAVAILABLE]));
+      const serverSlowest = Math.max(...serverCalls().map((l) => Number(l.ms)));
+      expect(serverSlowest, 'server-side call time').to.be.below(deadlineMs + 100);
+      await eventually(async () => (await call(a.client.execute, a.client, { ...exec, userId: 'thawed', toolName: 'echo', argumentsJson: '{"text":"y"}' }, 1000).then(() => true, () => false)), 10_000);
+      figure(`redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client and ${Math.round(serverSlowest)} ms in the server, codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; service answered again after SIGCONT`);
+    });
+
     it('delivers every terminal update, once, to streams whose replica lost its pub/sub connection', async () => {
       const [a, b] = replicas;
       const ids = await startBackground(a, 'pubsub', 20, 1);
