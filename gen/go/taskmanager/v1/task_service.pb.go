@@ -984,8 +984,10 @@ type ToolInfo struct {
 	DefaultTimeoutSeconds float64 `protobuf:"fixed64,5,opt,name=default_timeout_seconds,json=defaultTimeoutSeconds,proto3" json:"default_timeout_seconds,omitempty"`
 	// Past this runtime a background task fails with HARD_TIMEOUT.
 	HardTimeoutSeconds float64 `protobuf:"fixed64,6,opt,name=hard_timeout_seconds,json=hardTimeoutSeconds,proto3" json:"hard_timeout_seconds,omitempty"`
-	// Where the tool comes from: "builtin", "meta", "module", ...
-	Source        string `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
+	// Where the tool comes from: "example", "meta", "module", "http" or "worker".
+	Source string `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
+	// For worker tools: how many connected workers serve it, on every replica. 0 for the others.
+	Workers       int32 `protobuf:"varint,8,opt,name=workers,proto3" json:"workers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1067,6 +1069,13 @@ func (x *ToolInfo) GetSource() string {
 		return x.Source
 	}
 	return ""
+}
+
+func (x *ToolInfo) GetWorkers() int32 {
+	if x != nil {
+		return x.Workers
+	}
+	return 0
 }
 
 type ListToolsResponse struct {
@@ -1183,7 +1192,7 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\">\n" +
 	"\x12CancelTaskResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\"\x12\n" +
-	"\x10ListToolsRequest\"\x9d\x02\n" +
+	"\x10ListToolsRequest\"\xb7\x02\n" +
 	"\bToolInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x124\n" +
@@ -1191,7 +1200,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\rno_background\x18\x04 \x01(\bR\fnoBackground\x126\n" +
 	"\x17default_timeout_seconds\x18\x05 \x01(\x01R\x15defaultTimeoutSeconds\x120\n" +
 	"\x14hard_timeout_seconds\x18\x06 \x01(\x01R\x12hardTimeoutSeconds\x12\x16\n" +
-	"\x06source\x18\a \x01(\tR\x06source\"C\n" +
+	"\x06source\x18\a \x01(\tR\x06source\x12\x18\n" +
+	"\aworkers\x18\b \x01(\x05R\aworkers\"C\n" +
 	"\x11ListToolsResponse\x12.\n" +
 	"\x05tools\x18\x01 \x03(\v2\x18.taskmanager.v1.ToolInfoR\x05tools*\xb2\x01\n" +
 	"\n" +

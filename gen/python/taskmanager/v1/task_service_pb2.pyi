@@ -168,7 +168,7 @@ class ListToolsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ToolInfo(_message.Message):
-    __slots__ = ("name", "description", "parameters_json_schema", "no_background", "default_timeout_seconds", "hard_timeout_seconds", "source")
+    __slots__ = ("name", "description", "parameters_json_schema", "no_background", "default_timeout_seconds", "hard_timeout_seconds", "source", "workers")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +176,7 @@ class ToolInfo(_message.Message):
     DEFAULT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     HARD_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     parameters_json_schema: str
@@ -183,7 +184,8 @@ class ToolInfo(_message.Message):
     default_timeout_seconds: float
     hard_timeout_seconds: float
     source: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json_schema: _Optional[str] = ..., no_background: _Optional[bool] = ..., default_timeout_seconds: _Optional[float] = ..., hard_timeout_seconds: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
+    workers: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json_schema: _Optional[str] = ..., no_background: _Optional[bool] = ..., default_timeout_seconds: _Optional[float] = ..., hard_timeout_seconds: _Optional[float] = ..., source: _Optional[str] = ..., workers: _Optional[int] = ...) -> None: ...
 
 class ListToolsResponse(_message.Message):
     __slots__ = ("tools",)

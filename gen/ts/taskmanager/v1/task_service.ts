@@ -233,8 +233,10 @@ export interface ToolInfo {
   defaultTimeoutSeconds: number;
   /** Past this runtime a background task fails with HARD_TIMEOUT. */
   hardTimeoutSeconds: number;
-  /** Where the tool comes from: "builtin", "meta", "module", ... */
+  /** Where the tool comes from: "example", "meta", "module", "http" or "worker". */
   source: string;
+  /** For worker tools: how many connected workers serve it, on every replica. 0 for the others. */
+  workers: number;
 }
 
 export interface ListToolsResponse {
@@ -1806,6 +1808,7 @@ function createBaseToolInfo(): ToolInfo {
     defaultTimeoutSeconds: 0,
     hardTimeoutSeconds: 0,
     source: "",
+    workers: 0,
   };
 }
 
@@ -1831,6 +1834,9 @@ export const ToolInfo: MessageFns<ToolInfo> = {
     }
     if (message.source !== "") {
       writer.uint32(58).string(message.source);
+    }
+    if (message.workers !== 0) {
+      writer.uint32(64).int32(message.workers);
     }
     return writer;
   },
@@ -1904,6 +1910,14 @@ export const ToolInfo: MessageFns<ToolInfo> = {
             message.source = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.workers = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1941,6 +1955,7 @@ export const ToolInfo: MessageFns<ToolInfo> = {
         ? globalThis.Number(object.hard_timeout_seconds)
         : 0,
       source: isSet(object.source) ? globalThis.String(object.source) : "",
+      workers: isSet(object.workers) ? globalThis.Number(object.workers) : 0,
     };
   },
 
@@ -1967,6 +1982,9 @@ export const ToolInfo: MessageFns<ToolInfo> = {
     if (message.source !== "") {
       obj.source = message.source;
     }
+    if (message.workers !== 0) {
+      obj.workers = Math.round(message.workers);
+    }
     return obj;
   },
 
@@ -1982,6 +2000,7 @@ export const ToolInfo: MessageFns<ToolInfo> = {
     message.defaultTimeoutSeconds = object.defaultTimeoutSeconds ?? 0;
     message.hardTimeoutSeconds = object.hardTimeoutSeconds ?? 0;
     message.source = object.source ?? "";
+    message.workers = object.workers ?? 0;
     return message;
   },
 };
