@@ -14,6 +14,8 @@ import { exampleTools } from './tools/examples.js';
 import { metaTools } from './tools/meta.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { AnyToolSpec } from './tools/define.js';
+import { CombinedCatalog } from './tools/catalog.js';
+import { WorkerHub } from './workers/hub.js';
 
 /** A store that can also say how many subscriptions it holds (leak checks). */
 export type CountingStore = TaskStore & { readonly listenerCount: number };
@@ -34,6 +36,8 @@ export class App {
   /** Lease, worker-lost sweep and expiry sweep: only with Redis. */
   readonly housekeeper?: Housekeeper;
   readonly tools = new ToolRegistry();
+  /** Tool workers connected to this replica (ToolWorkerService). */
+  readonly workers: WorkerHub;
   readonly manager: TaskManager;
   readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
@@ -86,9 +90,16 @@ export class App {
       },
       logger.child({ component: 'redirect' }),
     );
+    const keepalive = { pingMs: config.workerPingSeconds * 1000, timeoutMs: config.workerTimeoutSeconds * 1000 };
+    this.workers = new WorkerHub(
+      this.tools.schemas,
+      (name) => this.tools.get(name)?.source,
+      keepalive,
+      logger.child({ component: 'workers' }),
+    );
     this.manager = new TaskManager(
       this.store,
-      this.tools,
+      new CombinedCatalog([this.tools, this.workers]),
       this.redirects,
       {
         instanceId: config.instanceId,
@@ -116,6 +127,7 @@ export class App {
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,
         defaults: { timeoutSeconds: config.defaultTimeoutSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
+        ...(config.workers && { workers: { hub: this.workers, keepalive } }),
       },
       logger,
     );
@@ -151,6 +163,8 @@ export class App {
       this.grpc.setServing(false);
       const drained = this.grpc.close(graceMs);
       await this.manager.shutdown(graceMs);
+      // After the manager: inline calls of worker tools needed their workers until now.
+      this.workers.close();
       await drained;
       await this.housekeeper?.close();
       await this.store.close();

@@ -22,6 +22,12 @@ export interface Config {
   keepaliveTimeSeconds: number;
   keepaliveTimeoutSeconds: number;
   exampleTools: boolean;
+  /** Serve ToolWorkerService (tool workers in other processes). */
+  workers: boolean;
+  /** The server pings each worker this often. */
+  workerPingSeconds: number;
+  /** A worker silent this long is lost; its in-flight tasks fail WORKER_LOST. */
+  workerTimeoutSeconds: number;
   reflection: boolean;
   platforms: PlatformConfig[];
   redirectAttempts: number;
@@ -85,6 +91,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     keepaliveTimeSeconds: r.seconds('TASKSERVICE_KEEPALIVE_TIME_SECONDS', 30, 1, 7200),
     keepaliveTimeoutSeconds: r.seconds('TASKSERVICE_KEEPALIVE_TIMEOUT_SECONDS', 10, 1, 600),
     exampleTools: r.bool('TASKSERVICE_EXAMPLE_TOOLS', true),
+    workers: r.bool('TASKSERVICE_WORKERS', true),
+    workerPingSeconds: r.seconds('TASKSERVICE_WORKER_PING_SECONDS', 5, 0.05, 600),
+    workerTimeoutSeconds: r.seconds('TASKSERVICE_WORKER_TIMEOUT_SECONDS', 15, 0.1, 3600),
     reflection: r.bool('TASKSERVICE_REFLECTION', true),
     platforms: r.platforms('TASKSERVICE_PLATFORMS', 'TASKSERVICE_PLATFORMS_FILE'),
     redirectAttempts: r.integer('TASKSERVICE_REDIRECT_ATTEMPTS', 3, 1, 100),
@@ -99,6 +108,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (config.defaultTimeoutSeconds > config.maxTimeoutSeconds) {
     throw new ConfigError(
       `TASKSERVICE_DEFAULT_TIMEOUT_SECONDS (${config.defaultTimeoutSeconds}) must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS (${config.maxTimeoutSeconds})`,
+    );
+  }
+  if (config.workerTimeoutSeconds <= config.workerPingSeconds) {
+    throw new ConfigError(
+      `TASKSERVICE_WORKER_TIMEOUT_SECONDS (${config.workerTimeoutSeconds}) must exceed TASKSERVICE_WORKER_PING_SECONDS (${config.workerPingSeconds}), or every worker would be lost between two pings`,
     );
   }
   return Object.freeze(config);

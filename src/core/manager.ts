@@ -21,7 +21,7 @@ import {
   TaskStatus,
 } from './task.js';
 import { envelopeText } from './text.js';
-import type { Tool, ToolCatalog } from './tool.js';
+import { HERE, type Tool, type ToolCatalog } from './tool.js';
 
 export interface ManagerLimits {
   /** This process's id: stored as the owner of the tasks it runs. */
@@ -130,6 +130,8 @@ export class TaskManager {
     const args = parseArguments(call.argumentsJson);
     tool.validate(args);
     if (call.redirect) this.checkRedirect(call.redirect);
+    const placement = tool.place?.() ?? HERE;
+    if (placement.kind === 'nowhere') throw new Unavailable(placement.why);
     const budgetMs = resolveBudgetMs({
       requestedSeconds: call.timeoutSeconds,
       toolDefaultSeconds: tool.timeoutSeconds,

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.js';
 import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
-import type { Tool, ToolContext, ToolResult } from './tool.js';
+import { type Tool, type ToolContext, ToolFailure, type ToolResult } from './tool.js';
 
 /** The `reason` of an aborted ToolContext.signal: why the tool must stop. */
 export class ToolAbortReason extends Error {
@@ -32,11 +32,13 @@ export interface RunOptions {
 export class ToolRun {
   readonly outcome: Promise<Outcome>;
   private readonly controller = new AbortController();
+  private readonly deadline: number;
   private settled = false;
   private latestProgress?: Progress;
 
   constructor(private readonly options: RunOptions) {
     const { signal } = this.controller;
+    this.deadline = Date.now() + options.hardTimeoutMs;
     let onAbort: () => void = () => {};
     const aborted = new Promise<Outcome>((resolve) => {
       onAbort = () => {
@@ -53,7 +55,11 @@ export class ToolRun {
       .then(() => options.tool.handler(options.args, this.context()))
       .then(
         (value): Outcome => ({ status: TaskStatus.Completed, result: resultText(value) }),
-        (err: unknown): Outcome => ({ status: TaskStatus.Failed, reason: FailureReason.ToolError, error: errorMessage(err) }),
+        (err: unknown): Outcome => ({
+          status: TaskStatus.Failed,
+          reason: err instanceof ToolFailure ? err.reason : FailureReason.ToolError,
+          error: errorMessage(err),
+        }),
       );
     this.outcome = Promise.race([handled, aborted]).finally(() => {
       this.settled = true;
@@ -85,6 +91,7 @@ export class ToolRun {
       origin,
       signal: this.controller.signal,
       logger,
+      deadline: this.deadline,
       progress: (fraction, message = '') => {
         if (this.settled) return;
         const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;

@@ -1,5 +1,5 @@
 import type { Logger } from './logger.js';
-import type { Origin } from './task.js';
+import type { FailureReason, Origin } from './task.js';
 
 /** What a tool handler gets besides its arguments; shaped like an activity context. */
 export interface ToolContext {
@@ -9,6 +9,8 @@ export interface ToolContext {
   /** Fires on cancel, hard timeout or shutdown; `signal.reason` is a ToolAbortReason. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /** When the hard runtime limit fires (epoch ms): work past it is wasted. */
+  readonly deadline: number;
   /** Report progress; `fraction` is clamped to 0..1. Cheap: only the latest value is kept. */
   progress(fraction: number, message?: string): void;
 }
@@ -27,8 +29,12 @@ export interface Tool {
   readonly timeoutSeconds?: number;
   /** Runtime limit (seconds); undefined = the server default. */
   readonly hardTimeoutSeconds?: number;
-  /** "builtin", "meta", "module", ... shown by ListTools. */
+  /** "example", "meta", "module", "http" or "worker", shown by ListTools. */
   readonly source: string;
+  /** Where a call would run now. Absent: always here. */
+  place?(): Placement;
+  /** For worker tools: how many connected workers serve it. */
+  workerCount?(): number;
   /** Throws InvalidArgument naming the offending field. */
   validate(args: Record<string, unknown>): void;
   handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult> | ToolResult;
@@ -38,4 +44,29 @@ export interface Tool {
 export interface ToolCatalog {
   get(name: string): Tool | undefined;
   list(): Tool[];
+}
+
+/**
+ * Where a tool runs. Most tools run in this process; a worker tool runs where
+ * a worker hosting it is connected, which may be another replica.
+ */
+export type Placement =
+  | { readonly kind: 'here' }
+  | { readonly kind: 'replica'; readonly instanceId: string }
+  | { readonly kind: 'nowhere'; readonly why: string };
+
+export const HERE: Placement = Object.freeze({ kind: 'here' });
+
+/**
+ * Thrown by a handler whose failure has a reason other than TOOL_ERROR, e.g.
+ * WORKER_LOST when the worker running the tool disappeared.
+ */
+export class ToolFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ToolFailure';
+  }
 }

@@ -27,7 +27,7 @@ const STATUS_TO_PB: Record<TaskStatus, PbTaskStatus> = {
   [TaskStatus.Failed]: PbTaskStatus.TASK_STATUS_FAILED,
 };
 
-const REASON_TO_PB: Record<FailureReason, PbFailureReason> = {
+export const REASON_TO_PB: Record<FailureReason, PbFailureReason> = {
   [FailureReason.ToolError]: PbFailureReason.FAILURE_REASON_TOOL_ERROR,
   [FailureReason.Cancelled]: PbFailureReason.FAILURE_REASON_CANCELLED,
   [FailureReason.HardTimeout]: PbFailureReason.FAILURE_REASON_HARD_TIMEOUT,
@@ -113,5 +113,6 @@ export function toolToPb(tool: Tool, serverDefaults: { timeoutSeconds: number; h
     defaultTimeoutSeconds: tool.timeoutSeconds ?? serverDefaults.timeoutSeconds,
     hardTimeoutSeconds: tool.hardTimeoutSeconds ?? serverDefaults.hardTimeoutSeconds,
     source: tool.source,
+    workers: tool.workerCount?.() ?? 0,
   };
 }

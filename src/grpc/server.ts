@@ -6,6 +6,10 @@ import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js'
 import { CallTracker } from './call-tracker.js';
 import { addReflection } from './reflection.js';
 import { taskService, type ServiceDefaults } from './service.js';
+import { toolWorkerService } from './worker-service.js';
+import type { WorkerHub } from '../workers/hub.js';
+import type { Keepalive } from '../workers/protocol.js';
+import { ToolWorkerServiceService } from '../../gen/ts/taskmanager/v1/tool_worker.js';
 
 export const SERVICE_NAME = 'taskmanager.v1.TaskService';
 
@@ -19,9 +23,11 @@ export interface GrpcOptions {
   keepaliveTimeSeconds: number;
   keepaliveTimeoutSeconds: number;
   defaults: ServiceDefaults;
+  /** Serve ToolWorkerService for these workers. */
+  workers?: { hub: WorkerHub; keepalive: Keepalive };
 }
 
-/** The gRPC face of the service: TaskService, health and (optionally) reflection. */
+/** The gRPC face of the service: TaskService, ToolWorkerService, health and (optionally) reflection. */
 export class GrpcServer {
   readonly health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   private readonly server: Server;
@@ -39,7 +45,12 @@ export class GrpcServer {
       'grpc.keepalive_time_ms': options.keepaliveTimeSeconds * 1000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutSeconds * 1000,
     });
-    this.server.addService(TaskServiceService, taskService(manager, options.defaults, { logger, calls: this.calls }));
+    const deps = { logger, calls: this.calls };
+    this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps));
+    if (options.workers) {
+      const { hub, keepalive } = options.workers;
+      this.server.addService(ToolWorkerServiceService, toolWorkerService(hub, keepalive, deps));
+    }
     this.health.addToServer(this.server);
     if (options.reflection) addReflection(this.server);
   }

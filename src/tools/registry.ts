@@ -1,21 +1,18 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { InvalidArgument } from '../core/errors.js';
 import type { Tool, ToolCatalog } from '../core/tool.js';
 import { type ToolSpec, toolOrigins } from './define.js';
+import { ArgumentSchemas, toolNameProblem } from './schema.js';
 import { Semaphore } from './semaphore.js';
-
-const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** The tools a server can run, each with a compiled argument validator. */
 export class ToolRegistry implements ToolCatalog {
   private readonly tools = new Map<string, Tool>();
-  private readonly ajv = new Ajv({ allErrors: false, strict: false });
+
+  constructor(readonly schemas = new ArgumentSchemas()) {}
 
   /** Throws at start-up on a bad name, a duplicate, a bad schema or bad limits. */
   register<Args>(spec: ToolSpec<Args>, source: string): Tool {
-    if (!TOOL_NAME.test(spec.name)) {
-      throw new Error(`tool name "${spec.name}" must match ${TOOL_NAME} (lowercase, a-z first)`);
-    }
+    const badName = toolNameProblem(spec.name);
+    if (badName) throw new Error(badName);
     if (this.tools.has(spec.name)) {
       const origin = toolOrigins.get(spec);
       throw new Error(
@@ -30,12 +27,7 @@ export class ToolRegistry implements ToolCatalog {
     if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {
       throw new Error(`tool "${spec.name}": concurrency must be a positive whole number`);
     }
-    let check: ValidateFunction;
-    try {
-      check = this.ajv.compile(spec.parameters);
-    } catch (err) {
-      throw new Error(`tool "${spec.name}": its parameters are not a valid JSON Schema`, { cause: err });
-    }
+    const validate = this.schemas.compile(spec.name, spec.parameters);
     const tool: Tool = {
       name: spec.name,
       description: spec.description,
@@ -44,9 +36,7 @@ export class ToolRegistry implements ToolCatalog {
       timeoutSeconds: spec.timeout,
       hardTimeoutSeconds: spec.hardTimeout,
       source,
-      validate(args) {
-        if (!check(args)) throw new InvalidArgument('arguments_json', describe(check.errors?.[0]));
-      },
+      validate,
       handler: limited(spec.handler as Tool['handler'], spec.concurrency),
     };
     this.tools.set(spec.name, tool);
@@ -75,20 +65,4 @@ function limited(handler: Tool['handler'], concurrency: number | undefined): Too
       release();
     }
   };
-}
-
-/** One schema violation as a sentence that names the field. */
-function describe(error: ErrorObject | undefined): string {
-  if (!error) return 'does not match the tool\'s parameters schema';
-  const path = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const at = (name: string) => [...path, name].join('.');
-  if (error.keyword === 'required') return `field "${at(error.params.missingProperty)}" is required`;
-  if (error.keyword === 'additionalProperties') {
-    return `field "${at(error.params.additionalProperty)}" is not allowed by the tool's schema`;
-  }
-  const field = path.length ? `field "${path.join('.')}"` : 'the arguments object';
-  return `${field} ${error.message ?? 'is invalid'}`;
 }

@@ -1,0 +1,139 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { InvalidArgument } from '../core/errors.js';
+import type { Keepalive, Registration, ToWorker, WorkerLink } from '../workers/protocol.js';
+import type { WorkerHub } from '../workers/hub.js';
+import type { WorkerSession } from '../workers/session.js';
+import type {
+  ConnectRequest,
+  ConnectResponse,
+  RegisterWorker,
+  ToolWorkerServiceServer,
+} from '../../gen/ts/taskmanager/v1/tool_worker.js';
+import type { HandlerDeps } from './handlers.js';
+import { REASON_TO_PB } from './mapping.js';
+import { toServiceError } from './status.js';
+
+type Stream = ServerDuplexStream<ConnectRequest, ConnectResponse>;
+
+/**
+ * taskmanager.v1.ToolWorkerService: one Connect stream per worker. Maps the
+ * proto messages to the hub's plain ones; the hub decides everything else.
+ */
+export function toolWorkerService(hub: WorkerHub, keepalive: Keepalive, deps: HandlerDeps): ToolWorkerServiceServer {
+  return { connect: (call: Stream) => serveWorker(call, hub, keepalive, deps) };
+}
+
+function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logger, calls }: HandlerDeps): void {
+  const finished = calls.enter();
+  let session: WorkerSession | undefined;
+  let ended = false;
+  const link: WorkerLink = {
+    send: (message) => {
+      if (!ended) call.write(toPb(message));
+    },
+    close: (error) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(registrationTimer);
+      if (error) call.emit('error', toServiceError(error, logger));
+      else call.end();
+      finished();
+    },
+  };
+  // A connection that never registers would hold a stream for nothing.
+  const registrationTimer = setTimeout(
+    () => link.close(new InvalidArgument('register', `must be sent first, within ${keepalive.timeoutMs / 1000} s of connecting`)),
+    keepalive.timeoutMs,
+  );
+
+  call.on('data', (request: ConnectRequest) => {
+    if (ended) return;
+    const message = request.message;
+    try {
+      if (!session) {
+        if (message?.$case !== 'register') throw new InvalidArgument('register', 'must be the first message on the stream');
+        clearTimeout(registrationTimer);
+        session = hub.register(registrationFromPb(message.value), link);
+        call.write({
+          message: {
+            $case: 'registered',
+            value: {
+              workerId: session.id,
+              pingIntervalSeconds: keepalive.pingMs / 1000,
+              timeoutSeconds: keepalive.timeoutMs / 1000,
+            },
+          },
+        });
+        return;
+      }
+      switch (message?.$case) {
+        case 'register':
+          throw new InvalidArgument('register', 'may be sent only once per stream');
+        case 'progress':
+          return session.received({ kind: 'progress', ...message.value });
+        case 'result': {
+          const { taskId, outcome } = message.value;
+          if (outcome?.$case === 'error') return session.received({ kind: 'error', taskId, error: outcome.value });
+          return session.received({ kind: 'result', taskId, result: outcome?.value ?? '' });
+        }
+        case 'pong':
+          return session.received({ kind: 'pong', sequence: Number(message.value.sequence) });
+        default:
+          throw new InvalidArgument('message', 'is empty; send register, progress, result or pong');
+      }
+    } catch (err) {
+      if (session) session.lose('it broke the protocol', err as Error);
+      else link.close(err as Error);
+    }
+  });
+  const gone = (why: string) => () => {
+    if (session) session.lose(why);
+    else link.close();
+  };
+  call.on('end', gone('the worker closed its stream'));
+  call.on('cancelled', gone('the stream was cancelled'));
+  call.on('error', gone('the stream failed'));
+}
+
+function registrationFromPb(register: RegisterWorker): Registration {
+  return {
+    workerName: register.workerName || 'worker',
+    maxConcurrency: register.maxConcurrency,
+    tools: register.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      parametersJson: tool.parametersJsonSchema,
+      noBackground: tool.noBackground,
+      concurrency: tool.concurrency,
+      timeoutSeconds: tool.defaultTimeoutSeconds,
+      hardTimeoutSeconds: tool.hardTimeoutSeconds,
+    })),
+  };
+}
+
+function toPb(message: ToWorker): ConnectResponse {
+  switch (message.kind) {
+    case 'invocation':
+      return {
+        message: {
+          $case: 'invocation',
+          value: {
+            taskId: message.taskId,
+            toolName: message.toolName,
+            argumentsJson: message.argumentsJson,
+            origin: message.origin,
+            hardTimeoutSeconds: message.hardTimeoutSeconds,
+          },
+        },
+      };
+    case 'cancellation':
+      return {
+        message: {
+          $case: 'cancellation',
+          value: { taskId: message.taskId, reason: REASON_TO_PB[message.reason], message: message.message },
+        },
+      };
+    case 'ping':
+      return { message: { $case: 'ping', value: { sequence: String(message.sequence) } } };
+  }
+}

@@ -1,0 +1,61 @@
+import type { FailureReason, Origin } from '../core/task.js';
+
+/**
+ * The worker conversation in plain types. src/grpc/worker-service.ts maps
+ * the proto messages of ToolWorkerService.Connect to and from these, so the
+ * hub can be driven (and tested) without gRPC.
+ */
+
+/** A tool as a worker declares it. */
+export interface WorkerToolSpec {
+  name: string;
+  description: string;
+  /** The JSON Schema of the arguments object as JSON text; empty means any object. */
+  parametersJson: string;
+  noBackground: boolean;
+  /** Invocations at once on one worker; 0: no limit of its own. */
+  concurrency: number;
+  timeoutSeconds?: number;
+  hardTimeoutSeconds?: number;
+}
+
+export interface Registration {
+  workerName: string;
+  tools: WorkerToolSpec[];
+  /** Invocations at once on this worker across its tools; 0: no limit. */
+  maxConcurrency: number;
+}
+
+/** Server -> worker. */
+export type ToWorker =
+  | {
+      kind: 'invocation';
+      taskId: string;
+      toolName: string;
+      argumentsJson: string;
+      origin: Origin;
+      hardTimeoutSeconds: number;
+    }
+  | { kind: 'cancellation'; taskId: string; reason: FailureReason; message: string }
+  | { kind: 'ping'; sequence: number };
+
+/** Worker -> server, after its registration. */
+export type FromWorker =
+  | { kind: 'progress'; taskId: string; fraction: number; message: string }
+  | { kind: 'result'; taskId: string; result: string }
+  | { kind: 'error'; taskId: string; error: string }
+  | { kind: 'pong'; sequence: number };
+
+/** The transport side of one connected worker (a gRPC stream). */
+export interface WorkerLink {
+  send(message: ToWorker): void;
+  /** Ends the conversation; with an error when the worker is turned away or lost. */
+  close(error?: Error): void;
+}
+
+export interface Keepalive {
+  /** The server pings this often. */
+  pingMs: number;
+  /** A worker silent this long is lost. */
+  timeoutMs: number;
+}
