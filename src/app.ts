@@ -16,6 +16,7 @@ import { ToolRegistry } from './tools/registry.js';
 import type { AnyToolSpec } from './tools/define.js';
 import { CombinedCatalog } from './tools/catalog.js';
 import { WorkerHub } from './workers/hub.js';
+import { RedisWorkerRouter } from './store/redis/worker-router.js';
 
 /** A store that can also say how many subscriptions it holds (leak checks). */
 export type CountingStore = TaskStore & { readonly listenerCount: number };
@@ -38,6 +39,8 @@ export class App {
   readonly tools = new ToolRegistry();
   /** Tool workers connected to this replica (ToolWorkerService). */
   readonly workers: WorkerHub;
+  /** Workers on other replicas, and handoffs to them: only with Redis. */
+  readonly router?: RedisWorkerRouter;
   readonly manager: TaskManager;
   readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
@@ -65,6 +68,11 @@ export class App {
         logger.child({ component: 'redis' }),
       );
       this.store = redis;
+      this.router = new RedisWorkerRouter(
+        redis,
+        { instanceId: config.instanceId, leaseTtlMs: config.redis.leaseTtlSeconds * 1000 },
+        logger.child({ component: 'worker-router' }),
+      );
       this.housekeeper = new Housekeeper(
         redis,
         {
@@ -96,6 +104,7 @@ export class App {
       (name) => this.tools.get(name)?.source,
       keepalive,
       logger.child({ component: 'workers' }),
+      this.router,
     );
     this.manager = new TaskManager(
       this.store,
@@ -114,6 +123,7 @@ export class App {
         pendingOutcomesMax: config.pendingOutcomesMax,
       },
       logger,
+      this.router,
     );
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');
@@ -148,6 +158,7 @@ export class App {
         if (!this.closing) this.grpc.setServing(available);
       });
       this.housekeeper?.start();
+      await this.router?.start(this.workers, (request) => this.manager.runHandedOff(request));
     }
     return this.grpc.listen();
   }
@@ -162,6 +173,8 @@ export class App {
       const graceMs = this.config.shutdownGraceSeconds * 1000;
       this.grpc.setServing(false);
       const drained = this.grpc.close(graceMs);
+      // Other replicas stop sending calls for our workers; what was already sent ends SHUTDOWN.
+      await this.router?.close();
       await this.manager.shutdown(graceMs);
       // After the manager: inline calls of worker tools needed their workers until now.
       this.workers.close();

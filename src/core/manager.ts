@@ -1,5 +1,6 @@
 import { watchTask, type TaskUpdate } from './await.js';
 import { detached } from './deadline.js';
+import type { HandoffPort, HandoffRequest } from './handoff.js';
 import { resolveBudgetMs } from './budget.js';
 import { InvalidArgument, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
@@ -91,6 +92,8 @@ export class TaskManager {
     private readonly redirects: RedirectPort,
     private readonly limits: ManagerLimits,
     private readonly logger: Logger,
+    /** Sends calls to the replica that has the tool's workers; absent with a single instance. */
+    private readonly handoff?: HandoffPort,
   ) {
     this.progress = new ProgressWriter(store, logger);
     this.unstored = new PendingOutcomes(
@@ -151,6 +154,10 @@ export class TaskManager {
 
     this.inlineCalls++;
     try {
+      if (placement.kind === 'replica') {
+        const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
+        return await this.runElsewhere(placement.instanceId, args, draft, waitMs, call.callerSignal);
+      }
       // An idempotency key must be claimed before the tool starts, or two
       // concurrent retries would both run it; so such calls are stored at once.
       if (draft.requestId) {
@@ -196,6 +203,65 @@ export class TaskManager {
       throw err;
     }
     return { backgrounded: true, task, text: envelopeText(task) };
+  }
+
+  /**
+   * For a tool whose workers are on another replica: the task is recorded at
+   * once with that replica as its owner and handed to it; this call then
+   * waits for the outcome through the store like any watcher.
+   */
+  private async runElsewhere(
+    instanceId: string,
+    args: Record<string, unknown>,
+    draft: NewTask,
+    waitMs: number,
+    callerSignal?: AbortSignal,
+  ): Promise<ExecuteResult> {
+    if (!this.handoff) throw new Unavailable(`tool "${draft.toolName}" runs on another replica, and this one cannot reach it`);
+    const claim = await this.createOrDiscard({ ...draft, owner: instanceId });
+    if (claim.created) {
+      const request: HandoffRequest = {
+        taskId: draft.taskId,
+        toolName: draft.toolName,
+        argumentsJson: JSON.stringify(args),
+        origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
+      };
+      try {
+        await this.handoff.send(instanceId, request);
+      } catch (err) {
+        // Nobody will run it: end it (or keep the outcome until the store is back).
+        void this.settle(draft.taskId, {
+          status: TaskStatus.Failed,
+          reason: FailureReason.WorkerLost,
+          error: `could not hand the task to replica ${instanceId}`,
+        });
+        throw err;
+      }
+    }
+    return this.answerFor(claim.task, waitMs, callerSignal);
+  }
+
+  /**
+   * Runs a task another replica recorded for this one (its tool's workers
+   * are connected here). The task is ours from its creation; if the workers
+   * left meanwhile it fails at once.
+   */
+  runHandedOff(request: HandoffRequest): void {
+    const { taskId } = request;
+    if (this.runs.has(taskId)) return;
+    const fail = (reason: FailureReason, error: string) =>
+      void detached(() => this.settle(taskId, { status: TaskStatus.Failed, reason, error }));
+    if (this.stopping) return fail(FailureReason.Shutdown, 'the server shut down');
+    const tool = this.tools.get(request.toolName);
+    if (!tool || (tool.place?.() ?? HERE).kind !== 'here') {
+      return fail(
+        FailureReason.WorkerLost,
+        `no worker hosting tool "${request.toolName}" is connected to replica ${this.limits.instanceId} any more`,
+      );
+    }
+    const draft: NewTask = { taskId, toolName: tool.name, owner: this.limits.instanceId, ...request.origin };
+    const run = this.startRun(tool, JSON.parse(request.argumentsJson) as Record<string, unknown>, draft);
+    this.adopt(run, Promise.resolve());
   }
 
   /**

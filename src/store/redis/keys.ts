@@ -50,6 +50,21 @@ export class RedisKeys {
     return `${this.prefix}expiring`;
   }
 
+  /** String (JSON, expires with the lease): the worker tools hosted on an instance, for the other replicas. */
+  workers(instanceId: string): string {
+    return `${this.prefix}workers:${instanceId}`;
+  }
+
+  /** List: tasks handed to an instance to run on its workers (JSON requests, oldest first). */
+  inbox(instanceId: string): string {
+    return `${this.prefix}inbox:${instanceId}`;
+  }
+
+  /** Pub/sub channel: "changed <instance>" (its worker table) or "handoff <instance>" (its inbox). */
+  get workersChannel(): string {
+    return `${this.prefix}workers`;
+  }
+
   /** Pub/sub channel of every task change: "<task_id> <json>" or "<task_id> -" (deleted). */
   get events(): string {
     return `${this.prefix}events`;

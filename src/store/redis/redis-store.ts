@@ -76,6 +76,7 @@ export function withScripts(client: RedisClient): ScriptedClient {
 export class RedisStore implements TaskStore {
   private readonly listeners = new Map<string, Set<TaskListener>>();
   private readonly availability = new Set<(available: boolean) => void>();
+  private readonly channels = new Map<string, (message: string) => void>();
   private readonly pollTimer: NodeJS.Timeout;
   private available = false;
   private closing?: Promise<void>;
@@ -91,6 +92,7 @@ export class RedisStore implements TaskStore {
     const { keys } = options;
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === keys.events) this.onEvent(message);
+      else this.channels.get(channel)?.(message);
     });
     // After a reconnect, events sent meanwhile are lost: re-read what is watched.
     subscriber.on('ready', () => void this.resync());
@@ -305,6 +307,27 @@ export class RedisStore implements TaskStore {
     };
   }
 
+  /**
+   * Listens to one more pub/sub channel on the store's subscriber connection
+   * (resubscribed after reconnects). Resolves once subscribed; the returned
+   * function stops listening.
+   */
+  async listen(channel: string, listener: (message: string) => void): Promise<() => void> {
+    this.channels.set(channel, listener);
+    await this.subscriber.subscribe(channel);
+    return () => {
+      if (this.channels.get(channel) !== listener) return;
+      this.channels.delete(channel);
+      this.subscriber.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
+  /** Called after the subscriber reconnects, when messages may have been missed. */
+  onResubscribed(listener: () => void): () => void {
+    this.subscriber.on('ready', listener);
+    return () => this.subscriber.off('ready', listener);
+  }
+
   watchAvailability(listener: (available: boolean) => void): () => void {
     this.availability.add(listener);
     return () => this.availability.delete(listener);
@@ -340,6 +363,7 @@ export class RedisStore implements TaskStore {
       clearInterval(this.pollTimer);
       this.listeners.clear();
       this.availability.clear();
+      this.channels.clear();
       // QUIT waits for an answer (the subscriber's even queues while Redis is
       // down): give it a moment, then drop the connections regardless.
       const quit = Promise.allSettled([this.subscriber.quit(), this.client.quit()]);

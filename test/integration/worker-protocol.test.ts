@@ -1,0 +1,139 @@
+import { status } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
+import { eventually } from '../helpers/core.js';
+import { RawWorker } from '../helpers/raw-worker.js';
+import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
+
+const TOOL = {
+  name: 'raw_tool',
+  description: 'answered by the test',
+  parametersJsonSchema: '{"type":"object","properties":{"n":{"type":"integer"}}}',
+  noBackground: false,
+  concurrency: 0,
+};
+const exec = { userId: 'u', channelId: '', platform: '', requestId: '', toolName: 'raw_tool' };
+
+/** ToolWorkerService.Connect over real gRPC, spoken by the test itself. */
+describe('ToolWorkerService.Connect', () => {
+  let server: TestServer;
+  const workers: RawWorker[] = [];
+  const connect = (options?: { answerPings?: boolean }) => {
+    const worker = new RawWorker(server.address, options);
+    workers.push(worker);
+    return worker;
+  };
+
+  beforeEach(async () => {
+    server = await startTestServer({ TASKSERVICE_WORKER_PING_SECONDS: '0.1', TASKSERVICE_WORKER_TIMEOUT_SECONDS: '0.5' });
+  });
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) worker.close();
+    await server.close();
+  });
+
+  it('registers a worker, runs its tool inline, and lists it with its worker count', async () => {
+    const worker = connect();
+    worker.register({ workerName: 'w', tools: [TOOL] });
+    const registered = await worker.next('registered');
+    expect(registered.workerId).to.be.a('string').and.not.empty;
+    expect(registered).to.include({ pingIntervalSeconds: 0.1, timeoutSeconds: 0.5 });
+    const execution = call(server.client.execute, server.client, { ...exec, argumentsJson: '{"n":1}' });
+    const invocation = await worker.next('invocation');
+    expect(invocation).to.include({ toolName: 'raw_tool', argumentsJson: '{"n":1}' });
+    expect(invocation.origin).to.deep.include({ userId: 'u' });
+    worker.result(invocation.taskId, 'from the worker');
+    const response = await execution;
+    expect(response).to.include({ backgrounded: false, text: 'from the worker' });
+    const { tools } = await call(server.client.listTools, server.client, {});
+    expect(tools.find((t) => t.name === 'raw_tool')).to.include({ source: 'worker', workers: 1 });
+  });
+
+  it('refuses a stream whose first message is not the registration', async () => {
+    const worker = connect();
+    worker.send({ message: { $case: 'pong', value: { sequence: '1' } } });
+    const err = await worker.ended;
+    expect(err?.code).to.equal(status.INVALID_ARGUMENT);
+    expect(err?.details).to.contain('register').and.contain('first message');
+  });
+
+  it('refuses a malformed registration with INVALID_ARGUMENT naming the field', async () => {
+    const worker = connect();
+    worker.register({ tools: [{ ...TOOL, name: 'Not Valid' }] });
+    const err = await worker.ended;
+    expect(err?.code).to.equal(status.INVALID_ARGUMENT);
+    expect(err?.details).to.contain('register.tools[0].name');
+  });
+
+  it('refuses a tool that would shadow a server tool with FAILED_PRECONDITION', async () => {
+    const worker = connect();
+    worker.register({ tools: [{ ...TOOL, name: 'echo' }] });
+    const err = await worker.ended;
+    expect(err?.code).to.equal(status.FAILED_PRECONDITION);
+    expect(err?.details).to.contain('"echo" already exists');
+  });
+
+  it('turns away a connection that never registers', async () => {
+    const worker = connect();
+    const err = await worker.ended;
+    expect(err?.code).to.equal(status.INVALID_ARGUMENT);
+    expect(err?.details).to.contain('within 0.5 s');
+  });
+
+  it('answers UNAVAILABLE for a worker tool with no worker connected, naming the tool', async () => {
+    const worker = connect();
+    worker.register({ tools: [TOOL] });
+    await worker.next('registered');
+    worker.close();
+    await eventually(async () => {
+      const { tools } = await call(server.client.listTools, server.client, {});
+      return tools.find((t) => t.name === 'raw_tool')?.workers === 0;
+    });
+    const err = await expectCode(call(server.client.execute, server.client, { ...exec, argumentsJson: '{}' }), status.UNAVAILABLE);
+    expect(err.details).to.contain('"raw_tool"').and.contain('no');
+  });
+
+  it('fails the tasks of a worker that stops answering pings WORKER_LOST, and ends its stream', async () => {
+    const worker = connect({ answerPings: false });
+    worker.register({ tools: [TOOL] });
+    await worker.next('registered');
+    const started = Date.now();
+    const response = await call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 5 });
+    expect(Date.now() - started).to.be.below(2000);
+    expect(response.task).to.deep.include({ status: TaskStatus.TASK_STATUS_FAILED, failureReason: FailureReason.FAILURE_REASON_WORKER_LOST });
+    expect(response.task!.error).to.contain('keepalive');
+    const err = await worker.ended;
+    expect(err?.code).to.equal(status.UNAVAILABLE);
+  });
+
+  it('fails a backgrounded task WORKER_LOST when its worker disconnects, and sends it to no other worker', async () => {
+    const first = connect();
+    first.register({ workerName: 'first', tools: [TOOL] });
+    await first.next('registered');
+    const response = await call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 0.1 });
+    expect(response.backgrounded).to.equal(true);
+    const second = connect();
+    second.register({ workerName: 'second', tools: [TOOL] });
+    await second.next('registered');
+    first.close();
+    const taskId = response.task!.taskId;
+    await eventually(async () => {
+      const { task } = await call(server.client.getResult, server.client, { taskId, userId: 'u' });
+      return task?.status === TaskStatus.TASK_STATUS_FAILED;
+    });
+    const { task } = await call(server.client.getResult, server.client, { taskId, userId: 'u' });
+    expect(task).to.deep.include({ failureReason: FailureReason.FAILURE_REASON_WORKER_LOST });
+    expect(task!.error).to.contain('"first"');
+    expect(second.messages.filter((m) => m.message?.$case === 'invocation')).to.have.length(0);
+  });
+
+  it('sends a cancellation to the worker when the task is cancelled', async () => {
+    const worker = connect();
+    worker.register({ tools: [TOOL] });
+    await worker.next('registered');
+    const response = await call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 0.1 });
+    await call(server.client.cancelTask, server.client, { taskId: response.task!.taskId, userId: 'u' });
+    const cancellation = await worker.next('cancellation');
+    expect(cancellation).to.deep.include({ taskId: response.task!.taskId, reason: FailureReason.FAILURE_REASON_CANCELLED });
+  });
+});
