@@ -1,0 +1,89 @@
+package worker
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	pb "github.com/taskservice/taskservice/gen/go/taskmanager/v1"
+)
+
+// Origin is who a call was made for, as the server's Execute received it.
+type Origin struct {
+	UserID    string
+	ChannelID string
+	Platform  string
+}
+
+// Call is one invocation as its handler sees it.
+//
+// A Call built by hand (in a handler's unit test, say) works too: its
+// Progress does nothing.
+type Call struct {
+	// TaskID is the server's task; progress and the result refer to it.
+	TaskID   string
+	ToolName string
+	// Arguments is the arguments object as JSON, already validated by the
+	// server against the tool's Parameters.
+	Arguments json.RawMessage
+	Origin    Origin
+	// HardTimeout is how long the server waits for the result; 0 means it
+	// gave none. The handler's context ends a little after it in any case.
+	HardTimeout time.Duration
+
+	// report sends progress for this call; nil for a Call built by hand.
+	report func(fraction float64, message string)
+}
+
+// Progress tells the server how far the call is: fraction from 0 to 1
+// (clamped; NaN and infinities count as 0) and a short message.
+//
+// It only queues the update and returns at once, so a handler can report as
+// often as it likes; an update not yet sent is replaced by a newer one, which
+// keeps a fast reporter from piling up messages behind a slow connection.
+// Updates are sent in order and all before the result; after the handler
+// returned, or once its context is cancelled by the server, they are dropped.
+// It is safe to call from any goroutine.
+func (c *Call) Progress(fraction float64, message string) {
+	if c.report != nil {
+		c.report(clampFraction(fraction), message)
+	}
+}
+
+// Decode unmarshals the arguments into v, as json.Unmarshal does.
+func (c *Call) Decode(v any) error {
+	if err := json.Unmarshal(c.Arguments, v); err != nil {
+		return fmt.Errorf("invalid arguments for tool %s: %w", c.ToolName, err)
+	}
+	return nil
+}
+
+// clampFraction keeps a fraction in the range the protocol allows, so a
+// handler's arithmetic slip (NaN from 0/0, an overshoot) cannot make the
+// server reject the update.
+func clampFraction(f float64) float64 {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0) || f < 0:
+		return 0
+	case f > 1:
+		return 1
+	}
+	return f
+}
+
+// newCall is the handler's view of an invocation.
+func newCall(in *pb.Invocation) *Call {
+	args := in.GetArgumentsJson()
+	if args == "" {
+		args = "{}" // "no arguments" still decodes as an object
+	}
+	o := in.GetOrigin()
+	return &Call{
+		TaskID:      in.GetTaskId(),
+		ToolName:    in.GetToolName(),
+		Arguments:   json.RawMessage(args),
+		Origin:      Origin{UserID: o.GetUserId(), ChannelID: o.GetChannelId(), Platform: o.GetPlatform()},
+		HardTimeout: time.Duration(in.GetHardTimeoutSeconds() * float64(time.Second)),
+	}
+}
