@@ -21,18 +21,22 @@ run() { # name command...
 run generated bash codegen/generate.sh --check
 run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktemp -d) && python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp" . && ls "$tmp" && rm -rf "$tmp" build *.egg-info'
 run typecheck tsc -p .
-run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts'
+run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/workers/**/*.test.ts'
 run mocha-redis env TEST_STORE=redis mocha 'test/integration/**/*.test.ts' 'test/redis/**/*.test.ts'
 run mocha-cluster env TEST_STORE=cluster mocha 'test/integration/**/*.test.ts'
 run mocha-sentinel env TEST_STORE=sentinel mocha 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
 run gotest bash -c 'set -o pipefail; cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
+run pytest-worker bash -c 'cd clients/python && python3 -m pytest -q'
+run gotest-worker bash -c 'set -o pipefail; cd clients/go && go vet ./... && go test -count=1 -race -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
 
 # One closing line across every runner.
 count() { grep -Eo "$2" "$logs/$1.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
 mocha_count() { local n=0; for f in mocha mocha-redis mocha-cluster mocha-sentinel; do n=$(( n + $(count "$f" "$1") )); done; echo "$n"; }
-passed=$(( $(mocha_count '[0-9]+ passing') + $(count pytest '[0-9]+ passed') + $(grep -c -- '^--- PASS' "$logs/gotest.log" 2>/dev/null || true) ))
-fails=$(( $(mocha_count '[0-9]+ failing') + $(count pytest '[0-9]+ failed') + $(grep -c -- '^--- FAIL' "$logs/gotest.log" 2>/dev/null || true) ))
+py_count() { echo $(( $(count pytest "$1") + $(count pytest-worker "$1") )); }
+go_count() { cat "$logs"/gotest*.log 2>/dev/null | grep -c -- "^--- $1" || true; }
+passed=$(( $(mocha_count '[0-9]+ passing') + $(py_count '[0-9]+ passed') + $(go_count PASS) ))
+fails=$(( $(mocha_count '[0-9]+ failing') + $(py_count '[0-9]+ failed') + $(go_count FAIL) ))
 echo
 if ((${#failed[@]})); then
   echo "FAILED steps: ${failed[*]}"

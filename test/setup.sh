@@ -28,7 +28,7 @@ fi
 
 step "Python packages (generator and client tests)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  -r codegen/requirements.txt -r test/clients/python/requirements.txt
+  -r codegen/requirements.txt -r test/clients/python/requirements.txt -r clients/python/requirements-test.txt
 
 GOBIN_DIR="$(go env GOPATH)/bin"
 go_tool() { # name module@version
@@ -39,5 +39,5 @@ go_tool() { # name module@version
 }
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 
-step "Go modules of the Go client tests"
-(cd test/clients/go && go mod download)
+step "Go modules of the Go client tests, the Go worker library and its fixture"
+for module in test/clients/go clients/go test/fixtures/workers/go; do (cd "$module" && go mod download); done

@@ -1,0 +1,478 @@
+"""Worker and AsyncWorker against a scripted ToolWorkerService, over real gRPC.
+
+Every test here runs twice, once per worker kind (the ``kind`` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import grpc
+import grpc.aio
+import pytest
+from harness import HARNESSES, WAIT_S, AsyncHarness, define_async_tools, wait_until
+from scripted_server import SERVER_THREAD_PREFIX, ScriptedServer
+from taskmanager.v1 import task_pb2, tool_worker_pb2 as pb
+
+from taskservice_worker import AsyncWorker, Origin, WorkerRejected
+
+
+def outcome(result: pb.InvocationResult) -> tuple[str, str]:
+    kind = result.WhichOneof("outcome")
+    return kind, getattr(result, kind)
+
+
+# -- registration ----------------------------------------------------------------------
+
+
+def test_registration_declares_the_worker_and_every_tool(server, start_worker):
+    harness = start_worker(
+        start=False, tools=False, name="reg-worker", max_concurrency=3, metadata={"authorization": "Bearer t0k"}
+    )
+    harness.add_tool(
+        name="alpha",
+        doc="Adds numbers\n    across two lines.\n\n    Not part of the description.",
+        parameters={"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+        no_background=True,
+        concurrency=2,
+        timeout=12.5,
+        hard_timeout=60,
+    )
+    harness.add_tool(name="beta", description="explicit words", doc="ignored docstring")
+    harness.start()
+
+    conn = server.next_connection()
+    register = conn.accept()
+
+    assert conn.metadata.get("authorization") == "Bearer t0k"
+    assert register.worker_name == "reg-worker"
+    assert register.max_concurrency == 3
+    alpha, beta = register.tools
+    assert alpha.name == "alpha"
+    assert alpha.description == "Adds numbers across two lines."
+    assert json.loads(alpha.parameters_json_schema) == {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+    }
+    assert alpha.no_background is True
+    assert alpha.concurrency == 2
+    assert alpha.HasField("default_timeout_seconds") and alpha.default_timeout_seconds == 12.5
+    assert alpha.HasField("hard_timeout_seconds") and alpha.hard_timeout_seconds == 60
+    assert beta.name == "beta"
+    assert beta.description == "explicit words"
+    assert json.loads(beta.parameters_json_schema) == {"type": "object"}
+    assert beta.no_background is False
+    assert beta.concurrency == 0
+    assert not beta.HasField("default_timeout_seconds")
+    assert not beta.HasField("hard_timeout_seconds")
+
+
+def test_registered_answer_sets_worker_id_and_calls_back(server, start_worker):
+    seen: list[str] = []
+    harness = start_worker(on_registered=seen.append)
+    server.next_connection().accept(worker_id="w-42")
+    wait_until(lambda: seen == ["w-42"], what="on_registered('w-42')")
+    assert harness.worker.worker_id == "w-42"
+
+
+def test_async_worker_awaits_a_coroutine_on_registered(server, probe):
+    seen: list[str] = []
+
+    async def announce(worker_id: str) -> None:
+        await asyncio.sleep(0)
+        seen.append(worker_id)
+
+    harness = AsyncHarness(server.address, probe, on_registered=announce).start()
+    try:
+        server.next_connection().accept(worker_id="w-co")
+        wait_until(lambda: seen == ["w-co"], what="the coroutine callback ran")
+    finally:
+        harness.stop()
+
+
+def test_declared_concurrency_defaults(kind, server, start_worker):
+    start_worker()
+    register = server.next_connection().accept()
+    # Worker's default is its pool size; AsyncWorker's is "no limit".
+    assert register.max_concurrency == {"sync": 8, "async": 0}[kind]
+    assert [tool.name for tool in register.tools] == ["echo", "fail", "progress", "block"]
+
+
+@pytest.mark.parametrize(
+    "code", [grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS]
+)
+def test_rejected_registration_raises_with_the_details_and_does_not_retry(server, start_worker, code):
+    harness = start_worker()
+    conn = server.next_connection()
+    conn.recv()
+    conn.abort(code, "tool 'echo': parameters differ from worker w-7's")
+
+    error = harness.join()
+
+    assert isinstance(error, WorkerRejected)
+    assert error.code == code
+    assert error.details == "tool 'echo': parameters differ from worker w-7's"
+    assert "parameters differ from worker w-7's" in str(error)
+    assert server.connection_count == 1
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ("plain text, not JSON", "plain text, not JSON"),
+        ({"words": [1, 2], "ok": True}, '{"words": [1, 2], "ok": true}'),
+        (42, "42"),
+        (None, ""),
+    ],
+)
+def test_return_value_becomes_the_result(server, start_worker, value, text):
+    start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("t-1", "echo", {"value": value})
+    result, before = conn.result_for("t-1")
+    assert before == []
+    assert outcome(result) == ("result", text)
+
+
+def test_handler_context_carries_the_invocation(server, start_worker, probe):
+    start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("t-ctx", "echo", {"value": 1}, origin=("u-9", "c-9", "slack"), hard_timeout=12.0)
+    conn.result_for("t-ctx")
+    [(_, task_id, tool_name, origin, hard_timeout)] = probe.wait_for("echo")
+    assert (task_id, tool_name, hard_timeout) == ("t-ctx", "echo", 12.0)
+    assert origin == Origin(user_id="u-9", channel_id="c-9", platform="slack")
+
+
+def test_failures_become_error_results(server, start_worker):
+    start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("e-msg", "fail", {"message": "boom"})
+    conn.invoke("e-empty", "fail", {})
+    conn.invoke("e-tool", "no_such_tool", {})
+    conn.invoke("e-args", "echo", "[1, 2]")
+    results = {task_id: outcome(result) for task_id, result in conn.results(4).items()}
+    assert results["e-msg"] == ("error", "boom")
+    assert results["e-empty"] == ("error", "ValueError")
+    assert results["e-tool"][0] == "error" and "unknown tool 'no_such_tool'" in results["e-tool"][1]
+    assert results["e-args"] == ("error", "arguments must be a JSON object, not list")
+
+
+def test_progress_arrives_in_order_before_the_result(server, start_worker, probe):
+    start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("p-1", "progress", {"steps": 3})
+    for step in (1, 2, 3):
+        progress, before = conn.recv_kind("progress")
+        assert before == []
+        assert progress.task_id == "p-1"
+        assert progress.fraction == pytest.approx(step / 3)
+        assert progress.message == f"step {step}/3"
+        probe.permits.release()
+    result, before = conn.result_for("p-1")
+    assert before == []
+    assert outcome(result) == ("result", "progressed")
+
+
+# -- cancellation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reason, name",
+    [(task_pb2.FAILURE_REASON_CANCELLED, "CANCELLED"), (task_pb2.FAILURE_REASON_HARD_TIMEOUT, "HARD_TIMEOUT")],
+)
+def test_cancellation_reaches_the_handler_and_no_result_follows(server, start_worker, probe, reason, name):
+    start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("c-1", "block")
+    probe.wait_for("started")
+
+    conn.cancel("c-1", reason, "stopped by the test")
+
+    # The async handler records this from its `except CancelledError`.
+    _, _, seen_reason, seen_message, event_set = probe.cancellation_of("c-1")
+    assert (seen_reason, seen_message, event_set) == (name, "stopped by the test", True)
+    # The handler returned "late result"; anything about c-1 would be written
+    # before the result of an invocation sent after the cancellation.
+    conn.invoke("after", "echo", {"value": "x"})
+    _, before = conn.result_for("after")
+    assert before == []
+    assert conn.quiet_for(0.3) == []
+
+
+def test_tool_concurrency_queues_locally_and_a_cancelled_waiter_never_starts(server, start_worker, probe):
+    start_worker(block_concurrency=1)
+    conn = server.next_connection()
+    conn.accept()
+    for task_id in ("q-1", "q-2", "q-3"):
+        conn.invoke(task_id, "block")
+    probe.wait_for("started")
+    conn.cancel("q-2")
+    # Other tools are not held back by block's limit.
+    conn.invoke("e-1", "echo", {"value": "free"})
+    assert outcome(conn.result_for("e-1")[0]) == ("result", "free")
+    assert [event[1] for event in probe.of_kind("started")] == ["q-1"]
+
+    probe.gate.set()
+
+    results = conn.results(2)
+    assert {task_id: outcome(result) for task_id, result in results.items()} == {
+        "q-1": ("result", "released"),
+        "q-3": ("result", "released"),
+    }
+    assert [event[1] for event in probe.of_kind("started")] == ["q-1", "q-3"]
+    assert probe.max_active == 1
+
+
+def test_max_concurrency_is_never_exceeded(server, start_worker, probe):
+    start_worker(max_concurrency=2)
+    conn = server.next_connection()
+    conn.accept()
+    task_ids = [f"m-{i}" for i in range(5)]
+    for task_id in task_ids:
+        conn.invoke(task_id, "block")
+    probe.wait_for("started", 2)
+    assert conn.quiet_for(0.3) == []
+    assert len(probe.of_kind("started")) == 2
+
+    probe.gate.set()
+
+    results = conn.results(5)
+    assert sorted(results) == task_ids
+    assert {outcome(result) for result in results.values()} == {("result", "released")}
+    assert probe.max_active == 2
+
+
+# -- liveness ------------------------------------------------------------------------------
+
+
+def test_ping_is_answered_while_every_handler_is_busy(server, start_worker, probe):
+    start_worker(max_concurrency=2)
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("b-1", "block")
+    conn.invoke("b-2", "block")
+    probe.wait_for("started", 2)
+
+    conn.send(ping=pb.Ping(sequence=7))
+
+    pong, before = conn.recv_kind("pong", timeout=2.0)
+    assert pong.sequence == 7
+    assert before == []
+    probe.gate.set()
+    assert {outcome(result) for result in conn.results(2).values()} == {("result", "released")}
+
+
+def test_pings_keep_the_stream_and_silence_makes_the_worker_reconnect(server, start_worker):
+    start_worker()
+    first = server.next_connection()
+    # The silence limit is the server's timeout (0.5 s), not a multiple of its ping interval.
+    first.accept(ping_interval=1.0, timeout=0.5)
+    for sequence in range(1, 11):  # 1 s of pings, twice the silence limit
+        first.send(ping=pb.Ping(sequence=sequence))
+        pong, _ = first.recv_kind("pong")
+        assert pong.sequence == sequence
+        time.sleep(0.1)
+    assert server.connection_count == 1
+
+    # Now the server says nothing: the worker gives the stream up and reconnects.
+    second = server.next_connection(timeout=2.5)
+    assert second.recv().WhichOneof("message") == "register"
+    first.wait_worker_done()
+
+
+# -- reconnecting ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("drop", ["unavailable", "closed"])
+def test_lost_stream_cancels_handlers_and_the_worker_reregisters(server, start_worker, probe, drop):
+    harness = start_worker()
+    first = server.next_connection()
+    register_1 = first.accept(worker_id="w-1")
+    first.invoke("lost-1", "block")
+    probe.wait_for("started")
+
+    if drop == "unavailable":
+        first.abort(grpc.StatusCode.UNAVAILABLE, "server going away")
+    else:
+        first.end()
+
+    _, _, reason, message, event_set = probe.cancellation_of("lost-1")
+    assert (reason, message, event_set) == ("WORKER_LOST", "connection lost", True)
+    second = server.next_connection()
+    register_2 = second.accept(worker_id="w-2")
+    assert register_2 == register_1
+    wait_until(lambda: harness.worker.worker_id == "w-2", what="worker_id w-2")
+    # lost-1's late result goes nowhere: not on the new stream.
+    second.invoke("new-1", "echo", {"value": "again"})
+    result, before = second.result_for("new-1")
+    assert before == []
+    assert outcome(result) == ("result", "again")
+    first.wait_worker_done()
+
+
+def test_unreachable_server_is_retried_until_it_answers(kind, probe):
+    with socket.socket() as sock:  # a free port, with nothing listening on it yet
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    harness = HARNESSES[kind](f"127.0.0.1:{port}", probe).start()
+    server = None
+    try:
+        time.sleep(0.5)  # a few failed attempts (UNAVAILABLE), which must not end run()
+        assert harness.error is None
+        server = ScriptedServer(port=port).start()
+        server.next_connection(timeout=10.0).accept(worker_id="w-late")
+        wait_until(lambda: harness.worker.worker_id == "w-late", what="registration after the server came up")
+    finally:
+        harness.stop()
+        if server is not None:
+            server.stop()
+    assert harness.error is None
+
+
+# -- stopping --------------------------------------------------------------------------------
+
+
+def _assert_closed(channel):
+    if isinstance(channel, grpc.aio.Channel):
+        assert channel._channel.closed()
+    else:
+        with pytest.raises(ValueError, match="closed channel"):
+            channel.unary_unary("/taskmanager.v1.ToolWorkerService/Connect")(b"", timeout=1)
+
+
+def test_stop_cancels_handlers_and_leaves_nothing_behind(kind, server, start_worker, probe, monkeypatch):
+    channels = []
+    api = grpc.aio if kind == "async" else grpc
+    open_channel = api.insecure_channel
+
+    def spy(*args, **kwargs):
+        channels.append(open_channel(*args, **kwargs))
+        return channels[-1]
+
+    monkeypatch.setattr(api, "insecure_channel", spy)
+    before = set(threading.enumerate())
+    harness = start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("s-1", "block")
+    probe.wait_for("started")
+
+    harness.stop()
+
+    _, _, reason, message, event_set = probe.cancellation_of("s-1", timeout=0)
+    assert (reason, message, event_set) == ("SHUTDOWN", "worker stopping", True)
+    assert conn.quiet_for(0.2) == []
+    conn.wait_worker_done()
+    assert harness.leftover_tasks == []
+    assert len(channels) == 1
+    _assert_closed(channels.pop())  # gRPC's aio poller thread lives as long as a channel object
+
+    def leftover():
+        return [
+            thread
+            for thread in threading.enumerate()
+            if thread not in before and not thread.name.startswith(SERVER_THREAD_PREFIX)
+        ]
+
+    deadline = time.monotonic() + WAIT_S
+    while leftover() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [thread.name for thread in leftover()] == []
+    assert harness.error is None
+
+
+def test_stop_from_inside_a_handler_does_not_wait_for_itself(kind, server, start_worker):
+    harness = start_worker(start=False)
+    worker = harness.worker
+    if kind == "sync":
+
+        @worker.tool
+        def quit(args, ctx):
+            worker.stop()
+            return "bye"
+
+    else:
+
+        @worker.tool
+        async def quit(args, ctx):
+            await worker.stop()
+            return "bye"
+
+    harness.start()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("q", "quit")
+    assert harness.join() is None
+    conn.wait_worker_done()
+
+
+def test_cancelling_the_task_that_runs_an_async_worker_cleans_up(server, probe):
+    async def scenario():
+        worker = AsyncWorker(server.address, name="w")
+        define_async_tools(worker, probe)
+        run = asyncio.create_task(worker.run())
+        conn = await asyncio.to_thread(server.next_connection)
+        await asyncio.to_thread(conn.accept)
+        conn.invoke("x", "block")
+        await asyncio.to_thread(probe.wait_for, "started")
+
+        run.cancel()
+
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+        await asyncio.to_thread(conn.wait_worker_done)
+
+    asyncio.run(scenario())
+    _, _, reason, message, event_set = probe.cancellation_of("x", timeout=0)
+    assert (reason, message, event_set) == ("SHUTDOWN", "worker stopping", True)
+
+
+def test_stop_waits_for_handlers_to_finish_cleaning_up(kind, server, start_worker, probe):
+    harness = start_worker(start=False)
+    worker = harness.worker
+    if kind == "sync":
+
+        @worker.tool
+        def slow_exit(args, ctx):
+            probe.record("started", ctx.task_id)
+            ctx.cancelled.wait(30)
+            time.sleep(0.3)  # clean-up after the cancellation
+            probe.record("cleaned", ctx.task_id)
+
+    else:
+
+        @worker.tool
+        async def slow_exit(args, ctx):
+            probe.record("started", ctx.task_id)
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.3)  # clean-up after the cancellation
+                probe.record("cleaned", ctx.task_id)
+                raise
+
+    harness.start()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("slow", "slow_exit")
+    probe.wait_for("started")
+
+    harness.stop()
+
+    assert probe.of_kind("cleaned") == [("cleaned", "slow")]
+    assert harness.leftover_tasks == []
