@@ -18,6 +18,8 @@ const TOOL = {
 };
 const exec = { userId: 'u', channelId: '', platform: '', requestId: '', toolName: 'far_tool' };
 
+const NO_STORE = { REDIS_URL: '', TASKSERVICE_REDIS_CLUSTER_NODES: '', TASKSERVICE_REDIS_SENTINELS: '', TASKSERVICE_REDIS_SENTINEL_MASTER: '' };
+
 /** Where the two replicas keep their state: one redis-server, or a 3-master Cluster (MULTI and MGET in one slot). */
 const BACKENDS = {
   redis: async () => {
@@ -48,7 +50,12 @@ for (const [backend, startBackend] of Object.entries(BACKENDS)) {
     after(() => redis.stop());
 
     beforeEach(async () => {
-      const env = { ...redis.env(`w${randomBytes(3).toString('hex')}`), TASKSERVICE_LEASE_TTL_SECONDS: '1' };
+      // This suite brings its own Redis: clear whatever TEST_STORE chose.
+      const env = {
+        ...NO_STORE,
+        ...redis.env(`w${randomBytes(3).toString('hex')}`),
+        TASKSERVICE_LEASE_TTL_SECONDS: '1',
+      };
       a = await startTestServer({ ...env, TASKSERVICE_INSTANCE_ID: 'replica-a' });
       b = await startTestServer({ ...env, TASKSERVICE_INSTANCE_ID: 'replica-b' });
       worker = new RawWorker(b.address);
@@ -60,8 +67,8 @@ for (const [backend, startBackend] of Object.entries(BACKENDS)) {
       });
     });
     afterEach(async () => {
-      worker.close();
-      await Promise.all([a.close(), b.close()]);
+      worker?.close();
+      await Promise.all([a?.close(), b?.close()]);
     });
 
     it('lists the other replica\'s worker tool, validates on the calling replica, and answers inline', async () => {
