@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import { eventually } from '../helpers/core.js';
+import { activeTimers } from '../helpers/resources.js';
 import { RawWorker } from '../helpers/raw-worker.js';
 import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -135,5 +136,32 @@ describe('ToolWorkerService.Connect', () => {
     await call(server.client.cancelTask, server.client, { taskId: response.task!.taskId, userId: 'u' });
     const cancellation = await worker.next('cancellation');
     expect(cancellation).to.deep.include({ taskId: response.task!.taskId, reason: FailureReason.FAILURE_REASON_CANCELLED });
+  });
+
+  it('releases every session, timer and in-flight call when 20 workers with running tasks go away', async () => {
+    // The baseline after a first call: the test client's channel keeps a timer of its own once connected.
+    await call(server.client.listTools, server.client, {});
+    const timersBefore = activeTimers();
+    const many = Array.from({ length: 20 }, (_, i) => {
+      const worker = connect();
+      worker.register({ workerName: `w${i}`, tools: [{ ...TOOL, concurrency: 1 }] });
+      return worker;
+    });
+    await Promise.all(many.map((w) => w.next('registered')));
+    expect(server.app.workers.workerCount).to.equal(20);
+    const responses = await Promise.all(
+      many.map(() => call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 0.1 })),
+    );
+    expect(responses.every((r) => r.backgrounded)).to.equal(true);
+    for (const worker of many) worker.close();
+    await eventually(() => server.app.workers.workerCount === 0);
+    for (const { task } of responses) {
+      await eventually(async () => {
+        const { task: now } = await call(server.client.getResult, server.client, { taskId: task!.taskId, userId: 'u' });
+        return now?.failureReason === FailureReason.FAILURE_REASON_WORKER_LOST;
+      });
+    }
+    expect(server.app.manager.runningHere).to.equal(0);
+    await eventually(() => activeTimers() <= timersBefore);
   });
 });
