@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Logger } from './core/logger.js';
 import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';
+import { TokenBook } from './grpc/tokens.js';
 import { RedirectDispatcher } from './redirect/dispatcher.js';
 import { createAdapters } from './redirect/adapters.js';
 import type { TaskStore } from './core/store.js';
@@ -134,6 +135,7 @@ export class App {
       {
         ...config.addr,
         reflection: config.reflection,
+        auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,
         defaults: { timeoutSeconds: config.defaultTimeoutSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },

@@ -29,6 +29,10 @@ export interface Config {
   /** A worker silent this long is lost; its in-flight tasks fail WORKER_LOST. */
   workerTimeoutSeconds: number;
   reflection: boolean;
+  /** Bearer tokens; empty: no authentication. */
+  tokens: TokenConfig[];
+  /** With tokens: whether reflection needs one too. */
+  reflectionNeedsToken: boolean;
   platforms: PlatformConfig[];
   redirectAttempts: number;
   redirectTimeoutSeconds: number;
@@ -69,6 +73,13 @@ export type PlatformConfig =
   | { name: string; kind: 'discord'; url: string; maxChars: number; longMessages: 'split' | 'truncate' }
   | { name: string; kind: 'redis-stream'; url: string; streamPrefix: string; maxLen: number; maxChars: number };
 
+/** A bearer token and the users it may act for ("*": any). */
+export interface TokenConfig {
+  name: string;
+  token: string;
+  users: string[] | '*';
+}
+
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
@@ -95,6 +106,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     workerPingSeconds: r.seconds('TASKSERVICE_WORKER_PING_SECONDS', 5, 0.05, 600),
     workerTimeoutSeconds: r.seconds('TASKSERVICE_WORKER_TIMEOUT_SECONDS', 15, 0.1, 3600),
     reflection: r.bool('TASKSERVICE_REFLECTION', true),
+    tokens: r.tokens('TASKSERVICE_AUTH_TOKENS', 'TASKSERVICE_AUTH_TOKENS_FILE'),
+    reflectionNeedsToken: r.bool('TASKSERVICE_REFLECTION_NEEDS_TOKEN', true),
     platforms: r.platforms('TASKSERVICE_PLATFORMS', 'TASKSERVICE_PLATFORMS_FILE'),
     redirectAttempts: r.integer('TASKSERVICE_REDIRECT_ATTEMPTS', 3, 1, 100),
     redirectTimeoutSeconds: r.seconds('TASKSERVICE_REDIRECT_TIMEOUT_SECONDS', 10, 0.01, 600),
@@ -236,6 +249,22 @@ class EnvReader {
 
   /** JSON inline, or a JSON file: {"name": {"kind": "webhook", "url": "...", "max_chars": 4000, "headers": {}}} */
   platforms(inlineName: string, fileName: string): PlatformConfig[] {
+    const setting = this.jsonObject(inlineName, fileName, 'platform name -> settings');
+    if (!setting) return [];
+    return Object.entries(setting.value).map(([name, raw]) => parsePlatform(setting.source, name, raw, this.env));
+  }
+
+  /** {"name": {"token" | "token_env": "...", "users": ["alice"] | "*"}}, inline or from a file. */
+  tokens(inlineName: string, fileName: string): TokenConfig[] {
+    const setting = this.jsonObject(inlineName, fileName, 'token name -> settings');
+    if (!setting) return [];
+    const tokens = Object.entries(setting.value).map(([name, raw]) => parseToken(setting.source, name, raw, this.env));
+    if (tokens.length === 0) throw new ConfigError(`${setting.source} names no token; leave it unset to turn authentication off`);
+    return tokens;
+  }
+
+  /** A JSON object given inline in one variable or as a file named by another (not both). */
+  private jsonObject(inlineName: string, fileName: string, shape: string): { source: string; value: object } | undefined {
     const inline = this.raw(inlineName);
     const file = this.raw(fileName);
     if (inline && file) throw new ConfigError(`set ${inlineName} or ${fileName}, not both`);
@@ -248,7 +277,7 @@ class EnvReader {
         throw new ConfigError(`${fileName}: cannot read ${file} (${(err as Error).message})`);
       }
     }
-    if (!text) return [];
+    if (!text) return undefined;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -256,10 +285,37 @@ class EnvReader {
       throw new ConfigError(`${source} is not valid JSON (${(err as Error).message})`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError(`${source} must be a JSON object of platform name -> settings`);
+      throw new ConfigError(`${source} must be a JSON object of ${shape}`);
     }
-    return Object.entries(parsed).map(([name, raw]) => parsePlatform(source, name, raw, this.env));
+    return { source, value: parsed };
   }
+}
+
+/** Short tokens can be guessed; 16 characters of a random token is the floor. */
+const MIN_TOKEN_LENGTH = 16;
+
+function parseToken(source: string, name: string, raw: unknown, env: Env): TokenConfig {
+  const fail = (what: string): never => {
+    throw new ConfigError(`${source}: token "${name}": ${what}`);
+  };
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) fail('the name must be 1-64 of A-Z a-z 0-9 _ . -');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be an object');
+  const p = raw as Record<string, unknown>;
+  if ((p.token === undefined) === (p.token_env === undefined)) fail('set exactly one of token and token_env');
+  let token = p.token;
+  if (p.token_env !== undefined) {
+    if (typeof p.token_env !== 'string' || !env[p.token_env]) fail(`token_env names ${String(p.token_env)}, which is not set in the environment`);
+    token = env[p.token_env as string];
+  }
+  if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    fail(`the token must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
+  }
+  const users = p.users;
+  if (users === '*') return { name, token: token as string, users: '*' };
+  if (!Array.isArray(users) || users.length === 0 || users.some((u) => typeof u !== 'string' || u === '')) {
+    fail('users must be "*" (any user) or a non-empty array of user ids');
+  }
+  return { name, token: token as string, users: users as string[] };
 }
 
 const PLATFORM_KINDS = ['webhook', 'slack', 'discord', 'redis-stream'] as const;

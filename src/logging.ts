@@ -30,6 +30,18 @@ export class StdoutSink {
   }
 }
 
+/** Keys whose values are secrets, at the top level or one or two objects down. */
+const SECRET_KEYS = ['authorization', 'token', 'password', 'secret'];
+export const REDACTED = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+
 export function createLogger(config: Pick<Config, 'logLevel' | 'instanceId'>): PinoLogger {
-  return pino({ level: config.logLevel, base: { service: 'taskservice', instance: config.instanceId } }, new StdoutSink());
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'taskservice', instance: config.instanceId },
+      // Credentials never reach the log, whatever object carries them.
+      redact: { paths: REDACTED, censor: '[redacted]' },
+    },
+    new StdoutSink(),
+  );
 }

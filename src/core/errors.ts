@@ -35,6 +35,9 @@ export class ToolNotFound extends DomainError {
   }
 }
 
+/** The caller is authenticated but may not do this (act for that user). */
+export class PermissionDenied extends DomainError {}
+
 /** The request is valid but the task's state does not allow it. */
 export class FailedPrecondition extends DomainError {}
 

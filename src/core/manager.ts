@@ -1,8 +1,9 @@
 import { watchTask, type TaskUpdate } from './await.js';
+import { ANYONE, type Caller, mayActFor } from './caller.js';
 import { detached } from './deadline.js';
 import type { HandoffPort, HandoffRequest } from './handoff.js';
 import { resolveBudgetMs } from './budget.js';
-import { InvalidArgument, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
+import { InvalidArgument, PermissionDenied, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
 import type { Logger } from './logger.js';
 import { PendingOutcomes } from './pending-outcomes.js';
@@ -51,10 +52,13 @@ export interface ExecuteCall {
   callerDeadline?: number;
   /** Fires when the caller goes away before an answer. */
   callerSignal?: AbortSignal;
+  /** Who is calling; it must be allowed to act for origin.userId. */
+  caller?: Caller;
 }
 
 export interface AwaitOptions {
   userId: string;
+  caller?: Caller;
   timeoutSeconds?: number;
   heartbeatSeconds?: number;
   signal: AbortSignal;
@@ -62,6 +66,7 @@ export interface AwaitOptions {
 
 export interface ListOptions {
   userId: string;
+  caller?: Caller;
   status?: TaskStatus;
   toolName?: string;
   pageSize?: number;
@@ -129,6 +134,10 @@ export class TaskManager {
       throw new ToolNotFound(call.toolName, this.tools.list().map((t) => t.name));
     }
     const origin = checkOrigin(call.origin);
+    const caller = call.caller ?? ANYONE;
+    if (!mayActFor(caller, origin.userId)) {
+      throw new PermissionDenied(`credentials "${caller.name}" may not act for user_id "${origin.userId}"`);
+    }
     checkExternalId(call.requestId ?? '', 'request_id');
     const args = parseArguments(call.argumentsJson);
     tool.validate(args);
@@ -402,16 +411,21 @@ export class TaskManager {
     if (task.redirect) detached(() => this.redirects.deliver(task));
   }
 
-  async get(taskId: string, userId: string): Promise<TaskRecord> {
+  /**
+   * The task, if this request may see it: NOT_FOUND alike for a missing task,
+   * another user's (when `userId` is set) and one outside the caller's users,
+   * so nothing tells them apart.
+   */
+  async get(taskId: string, userId: string, caller: Caller = ANYONE): Promise<TaskRecord> {
     checkTaskId(taskId);
     checkExternalId(userId, 'user_id');
     const task = await this.store.get(taskId);
-    if (!task || (userId && task.userId !== userId)) throw new TaskNotFound(taskId);
+    if (!task || (userId && task.userId !== userId) || !mayActFor(caller, task.userId)) throw new TaskNotFound(taskId);
     return task;
   }
 
-  async cancel(taskId: string, userId: string): Promise<TaskRecord> {
-    const task = await this.get(taskId, userId);
+  async cancel(taskId: string, userId: string, caller: Caller = ANYONE): Promise<TaskRecord> {
+    const task = await this.get(taskId, userId, caller);
     if (!isTerminal(task)) {
       const { applied, task: stored } = await this.store.finish(taskId, {
         status: TaskStatus.Failed,
@@ -428,9 +442,9 @@ export class TaskManager {
     return alreadyEnded(task);
   }
 
-  async setRedirect(taskId: string, userId: string, target: RedirectTarget): Promise<TaskRecord> {
+  async setRedirect(taskId: string, userId: string, target: RedirectTarget, caller: Caller = ANYONE): Promise<TaskRecord> {
     this.checkRedirect(target);
-    await this.get(taskId, userId);
+    await this.get(taskId, userId, caller);
     const task = await this.store.setRedirect(taskId, target);
     if (isTerminal(task)) detached(() => this.redirects.deliver(task));
     return task;
@@ -442,20 +456,41 @@ export class TaskManager {
     const timeoutSeconds = optionalSeconds(options.timeoutSeconds, 'timeout_seconds') || this.limits.awaitDefaultSeconds;
     const heartbeatSeconds =
       optionalSeconds(options.heartbeatSeconds, 'heartbeat_seconds') || this.limits.heartbeatDefaultSeconds;
-    return watchTask(this.store, taskId, {
-      userId: options.userId,
-      timeoutMs: Math.min(timeoutSeconds, this.limits.awaitMaxSeconds) * 1000,
-      heartbeatMs: Math.max(heartbeatSeconds, MIN_HEARTBEAT_SECONDS) * 1000,
-      signal: options.signal,
-    });
+    const watch = (userId: string) =>
+      watchTask(this.store, taskId, {
+        userId,
+        timeoutMs: Math.min(timeoutSeconds, this.limits.awaitMaxSeconds) * 1000,
+        heartbeatMs: Math.max(heartbeatSeconds, MIN_HEARTBEAT_SECONDS) * 1000,
+        signal: options.signal,
+      });
+    const caller = options.caller ?? ANYONE;
+    if (caller.users === null) return watch(options.userId);
+    // A limited caller: the owner is checked first, then the watch is scoped to that owner.
+    const get = () => this.get(taskId, options.userId, caller);
+    return (async function* () {
+      const task = await get();
+      yield* watch(task.userId);
+    })();
   }
 
   async list(options: ListOptions): Promise<ListPage> {
     checkExternalId(options.userId, 'user_id');
+    const caller = options.caller ?? ANYONE;
+    let userId = options.userId;
+    if (caller.users !== null) {
+      if (!userId) {
+        if (caller.users.size !== 1) {
+          throw new PermissionDenied(`credentials "${caller.name}" act for several users; set user_id to one of them`);
+        }
+        [userId] = caller.users;
+      }
+      // Another user's list looks like an unknown user's: empty.
+      if (!caller.users.has(userId!)) return { tasks: [] };
+    }
     const size = options.pageSize ?? 0;
     if (!Number.isInteger(size) || size < 0) throw new InvalidArgument('page_size', 'must be 0 (default) or positive');
     return this.store.list({
-      userId: options.userId,
+      userId: userId!,
       status: options.status,
       toolName: options.toolName || undefined,
       // Larger pages are cut to the maximum rather than refused (AIP-158).

@@ -5,7 +5,9 @@ import type {
   ServerWritableStream,
 } from '@grpc/grpc-js';
 import { withDeadline } from '../core/deadline.js';
+import type { Caller } from '../core/caller.js';
 import type { Logger } from '../core/logger.js';
+import type { Identify } from './auth.js';
 import type { CallTracker } from './call-tracker.js';
 import { toServiceError } from './status.js';
 
@@ -15,17 +17,20 @@ export interface CallContext {
   signal: AbortSignal;
   /** The client's deadline as epoch ms, if it sent one. */
   deadline?: number;
+  /** Who is calling (authentication); limits the users it may act for. */
+  caller: Caller;
 }
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-/** What every handler shares: the logger and the count of calls under way. */
+/** What every handler shares: the logger, the count of calls under way, and who the callers are. */
 export interface HandlerDeps {
   logger: Logger;
   calls: CallTracker;
+  identify: Identify;
 }
 
-function callContext(call: Call, calls: CallTracker): { context: CallContext; release: () => void } {
+function callContext(call: Call, { calls, identify }: HandlerDeps): { context: CallContext; release: () => void } {
   const finished = calls.enter();
   const controller = new AbortController();
   const onCancel = () => controller.abort();
@@ -33,7 +38,7 @@ function callContext(call: Call, calls: CallTracker): { context: CallContext; re
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : Number.isFinite(raw) ? Number(raw) : undefined;
   return {
-    context: { signal: controller.signal, ...(deadline !== undefined && { deadline }) },
+    context: { signal: controller.signal, caller: identify(call.metadata), ...(deadline !== undefined && { deadline }) },
     release: () => {
       call.off('cancelled', onCancel);
       finished();
@@ -48,12 +53,13 @@ function callContext(call: Call, calls: CallTracker): { context: CallContext; re
  */
 export function unary<Req, Res>(
   method: string,
-  { logger, calls }: HandlerDeps,
+  deps: HandlerDeps,
   handler: (request: Req, context: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
+  const { logger } = deps;
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const { context, release } = callContext(call, calls);
+    const { context, release } = callContext(call, deps);
     let answered = false;
     Promise.resolve()
       .then(() => withDeadline(context.deadline, () => handler(call.request, context)))
@@ -84,12 +90,13 @@ export function unary<Req, Res>(
  */
 export function serverStream<Req, Res>(
   method: string,
-  { logger, calls }: HandlerDeps,
+  deps: HandlerDeps,
   handler: (request: Req, context: CallContext) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
+  const { logger } = deps;
   return (call) => {
     const started = process.hrtime.bigint();
-    const { context, release } = callContext(call, calls);
+    const { context, release } = callContext(call, deps);
     const { signal } = context;
     void (async () => {
       let iterator: AsyncIterator<Res> | undefined;

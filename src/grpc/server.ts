@@ -3,7 +3,9 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../core/logger.js';
 import type { TaskManager } from '../core/manager.js';
 import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { authInterceptor, identifier } from './auth.js';
 import { CallTracker } from './call-tracker.js';
+import type { TokenBook } from './tokens.js';
 import { addReflection } from './reflection.js';
 import { taskService, type ServiceDefaults } from './service.js';
 import { toolWorkerService } from './worker-service.js';
@@ -23,6 +25,8 @@ export interface GrpcOptions {
   keepaliveTimeSeconds: number;
   keepaliveTimeoutSeconds: number;
   defaults: ServiceDefaults;
+  /** Bearer tokens (none: no authentication) and whether reflection needs one. */
+  auth: { tokens: TokenBook; reflectionNeedsToken: boolean };
   /** Serve ToolWorkerService for these workers. */
   workers?: { hub: WorkerHub; keepalive: Keepalive };
 }
@@ -44,8 +48,11 @@ export class GrpcServer {
       // a half-open connection cannot hold streams and their listeners forever.
       'grpc.keepalive_time_ms': options.keepaliveTimeSeconds * 1000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutSeconds * 1000,
+      ...(options.auth.tokens.enabled && {
+        interceptors: [authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger)],
+      }),
     });
-    const deps = { logger, calls: this.calls };
+    const deps = { logger, calls: this.calls, identify: identifier(options.auth.tokens) };
     this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps));
     if (options.workers) {
       const { hub, keepalive } = options.workers;

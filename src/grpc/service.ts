@@ -12,7 +12,7 @@ export interface ServiceDefaults {
 /** taskmanager.v1.TaskService: translation between proto messages and the TaskManager, nothing more. */
 export function taskService(manager: TaskManager, defaults: ServiceDefaults, deps: HandlerDeps): TaskServiceServer {
   return {
-    execute: unary('Execute', deps, async (req, { signal, deadline }) => {
+    execute: unary('Execute', deps, async (req, { signal, deadline, caller }) => {
       const result = await manager.execute({
         toolName: req.toolName,
         argumentsJson: req.argumentsJson,
@@ -26,18 +26,20 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, dep
         },
         callerDeadline: deadline,
         callerSignal: signal,
+        caller,
       });
       return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
     }),
 
-    getResult: unary('GetResult', deps, async (req) => {
-      const task = await manager.get(req.taskId, req.userId);
+    getResult: unary('GetResult', deps, async (req, { caller }) => {
+      const task = await manager.get(req.taskId, req.userId, caller);
       return { task: taskToPb(task), text: statusText(task) };
     }),
 
-    awaitResult: serverStream('AwaitResult', deps, (req, { signal }) => {
+    awaitResult: serverStream('AwaitResult', deps, (req, { signal, caller }) => {
       const updates = manager.watch(req.taskId, {
         userId: req.userId,
+        caller,
         timeoutSeconds: req.timeoutSeconds,
         heartbeatSeconds: req.heartbeatSeconds,
         signal,
@@ -48,9 +50,10 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, dep
       })();
     }),
 
-    listTasks: unary('ListTasks', deps, async (req) => {
+    listTasks: unary('ListTasks', deps, async (req, { caller }) => {
       const page = await manager.list({
         userId: req.userId,
+        caller,
         status: statusFilterFromPb(req.status),
         toolName: req.toolName,
         pageSize: req.pageSize,
@@ -59,16 +62,15 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, dep
       return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? '', text: listText(page.tasks) };
     }),
 
-    setOutputRedirect: unary('SetOutputRedirect', deps, async (req) => {
-      const task = await manager.setRedirect(req.taskId, req.userId, {
-        channelId: req.channelId,
-        platform: req.platform,
-        maxChars: req.maxChars,
-      });
+    setOutputRedirect: unary('SetOutputRedirect', deps, async (req, { caller }) => {
+      const target = { channelId: req.channelId, platform: req.platform, maxChars: req.maxChars };
+      const task = await manager.setRedirect(req.taskId, req.userId, target, caller);
       return { task: taskToPb(task) };
     }),
 
-    cancelTask: unary('CancelTask', deps, async (req) => ({ task: taskToPb(await manager.cancel(req.taskId, req.userId)) })),
+    cancelTask: unary('CancelTask', deps, async (req, { caller }) => ({
+      task: taskToPb(await manager.cancel(req.taskId, req.userId, caller)),
+    })),
 
     listTools: unary('ListTools', deps, async () => ({
       tools: manager.listTools().map((tool) => toolToPb(tool, defaults)),

@@ -3,6 +3,7 @@ import {
   DomainError,
   FailedPrecondition,
   InvalidArgument,
+  PermissionDenied,
   TaskNotFound,
   ToolNotFound,
   Unavailable,
@@ -15,6 +16,7 @@ const CODES: [new (...args: never[]) => DomainError, status][] = [
   [TaskNotFound, status.NOT_FOUND],
   [ToolNotFound, status.NOT_FOUND],
   [FailedPrecondition, status.FAILED_PRECONDITION],
+  [PermissionDenied, status.PERMISSION_DENIED],
   [Unavailable, status.UNAVAILABLE],
 ];
 

@@ -9,6 +9,18 @@ describe('loadConfig', () => {
     expect(config.exampleTools).to.equal(true);
     expect(config.platforms).to.deep.equal([]);
     expect(Object.isFrozen(config)).to.equal(true);
+    expect(config.tokens).to.deep.equal([]);
+  });
+
+  it('reads bearer tokens inline or from the environment, with the users each may act for', () => {
+    const config = loadConfig({
+      TASKSERVICE_AUTH_TOKENS: '{"a": {"token_env": "TOKEN_A", "users": ["alice"]}, "ops": {"token": "0123456789abcdef", "users": "*"}}',
+      TOKEN_A: 'secret-token-for-a-service',
+    });
+    expect(config.tokens).to.deep.equal([
+      { name: 'a', token: 'secret-token-for-a-service', users: ['alice'] },
+      { name: 'ops', token: '0123456789abcdef', users: '*' },
+    ]);
   });
 
   for (const [name, value, expected] of [
@@ -23,6 +35,12 @@ describe('loadConfig', () => {
     ['TASKSERVICE_PLATFORMS', '{"Bad Name": {"url": "http://x"}}', 'the name must be lowercase'],
     ['TASKSERVICE_PLATFORMS', '{"hook": {"url": "ftp://x"}}', 'url must be an http(s) URL'],
     ['TASKSERVICE_PLATFORMS', '{"hook": {"kind": "carrier-pigeon", "url": "http://x"}}', 'is not supported'],
+    ['TASKSERVICE_AUTH_TOKENS', '{"svc": {"token": "short", "users": "*"}}', 'at least 16 characters'],
+    ['TASKSERVICE_AUTH_TOKENS', '{"svc": {"token_env": "NOT_SET_ANYWHERE", "users": "*"}}', 'which is not set'],
+    ['TASKSERVICE_AUTH_TOKENS', '{"svc": {"token": "0123456789abcdef0", "users": []}}', 'users must be "*"'],
+    ['TASKSERVICE_AUTH_TOKENS', '{"svc": {"users": "*"}}', 'exactly one of token and token_env'],
+    ['TASKSERVICE_AUTH_TOKENS', '{}', 'names no token'],
+    ['TASKSERVICE_WORKER_TIMEOUT_SECONDS', '1', 'must exceed TASKSERVICE_WORKER_PING_SECONDS'],
   ]) {
     it(`stops on ${name}=${value} with a message naming the variable`, () => {
       expect(() => loadConfig({ [name]: value }))
