@@ -135,6 +135,7 @@ export class App {
       {
         ...config.addr,
         reflection: config.reflection,
+        ...(config.tls && { tls: { cert: config.tls.cert, key: config.tls.key, clientCa: config.tls.clientCa } }),
         auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,

@@ -29,6 +29,10 @@ export interface Config {
   /** A worker silent this long is lost; its in-flight tasks fail WORKER_LOST. */
   workerTimeoutSeconds: number;
   reflection: boolean;
+  /** Server certificate (PEM files) for TLS; with clientCaPath, mutual TLS. Undefined: plaintext. */
+  tls?: { certPath: string; cert: Buffer; key: Buffer; clientCaPath?: string; clientCa?: Buffer };
+  /** Plaintext on a non-loopback address, explicitly allowed. */
+  plaintext: boolean;
   /** Bearer tokens; empty: no authentication. */
   tokens: TokenConfig[];
   /** With tokens: whether reflection needs one too. */
@@ -106,6 +110,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     workerPingSeconds: r.seconds('TASKSERVICE_WORKER_PING_SECONDS', 5, 0.05, 600),
     workerTimeoutSeconds: r.seconds('TASKSERVICE_WORKER_TIMEOUT_SECONDS', 15, 0.1, 3600),
     reflection: r.bool('TASKSERVICE_REFLECTION', true),
+    tls: r.tls(),
+    plaintext: r.bool('TASKSERVICE_PLAINTEXT', false),
     tokens: r.tokens('TASKSERVICE_AUTH_TOKENS', 'TASKSERVICE_AUTH_TOKENS_FILE'),
     reflectionNeedsToken: r.bool('TASKSERVICE_REFLECTION_NEEDS_TOKEN', true),
     platforms: r.platforms('TASKSERVICE_PLATFORMS', 'TASKSERVICE_PLATFORMS_FILE'),
@@ -123,12 +129,22 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       `TASKSERVICE_DEFAULT_TIMEOUT_SECONDS (${config.defaultTimeoutSeconds}) must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS (${config.maxTimeoutSeconds})`,
     );
   }
+  if (!config.tls && !config.plaintext && !isLoopback(config.addr.host)) {
+    throw new ConfigError(
+      `TASKSERVICE_ADDR=${config.addr.host}:${config.addr.port} is not a loopback address: set TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE, or TASKSERVICE_PLAINTEXT=true to serve plaintext there on purpose`,
+    );
+  }
   if (config.workerTimeoutSeconds <= config.workerPingSeconds) {
     throw new ConfigError(
       `TASKSERVICE_WORKER_TIMEOUT_SECONDS (${config.workerTimeoutSeconds}) must exceed TASKSERVICE_WORKER_PING_SECONDS (${config.workerPingSeconds}), or every worker would be lost between two pings`,
     );
   }
   return Object.freeze(config);
+}
+
+/** Plaintext is safe by default only where nothing else can listen in. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 class EnvReader {
@@ -245,6 +261,42 @@ class EnvReader {
       expirySweepSeconds: this.seconds('TASKSERVICE_EXPIRY_SWEEP_SECONDS', 10, 0.1, 3600),
       safetyPollSeconds: this.seconds('TASKSERVICE_SAFETY_POLL_SECONDS', 5, 0.1, 600),
     };
+  }
+
+  /** TLS from PEM files: a certificate and its key (both or neither), and a client CA for mutual TLS. */
+  tls(): Config['tls'] {
+    const cert = this.binaryFile('TASKSERVICE_TLS_CERT_FILE');
+    const key = this.binaryFile('TASKSERVICE_TLS_KEY_FILE');
+    const clientCa = this.binaryFile('TASKSERVICE_TLS_CLIENT_CA_FILE');
+    if (!cert !== !key) throw new ConfigError('set both TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE, or neither');
+    if (!cert || !key) {
+      if (clientCa) throw new ConfigError('TASKSERVICE_TLS_CLIENT_CA_FILE needs TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE');
+      return undefined;
+    }
+    for (const [name, file, marker] of [
+      ['TASKSERVICE_TLS_CERT_FILE', cert, 'CERTIFICATE'],
+      ['TASKSERVICE_TLS_KEY_FILE', key, 'PRIVATE KEY'],
+      ['TASKSERVICE_TLS_CLIENT_CA_FILE', clientCa, 'CERTIFICATE'],
+    ] as const) {
+      if (file && !file.data.toString('latin1').includes(`-----BEGIN`)) throw new ConfigError(`${name}: ${file.path} is not a PEM file`);
+      if (file && !file.data.toString('latin1').includes(marker)) throw new ConfigError(`${name}: ${file.path} holds no ${marker}`);
+    }
+    return {
+      certPath: cert.path,
+      cert: cert.data,
+      key: key.data,
+      ...(clientCa && { clientCaPath: clientCa.path, clientCa: clientCa.data }),
+    };
+  }
+
+  private binaryFile(name: string): { path: string; data: Buffer } | undefined {
+    const path = this.raw(name);
+    if (path === undefined) return undefined;
+    try {
+      return { path, data: readFileSync(path) };
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read ${path} (${(err as Error).message})`);
+    }
   }
 
   /** JSON inline, or a JSON file: {"name": {"kind": "webhook", "url": "...", "max_chars": 4000, "headers": {}}} */

@@ -25,6 +25,8 @@ export interface GrpcOptions {
   keepaliveTimeSeconds: number;
   keepaliveTimeoutSeconds: number;
   defaults: ServiceDefaults;
+  /** PEM certificate and key; with a client CA, clients must present a certificate it signed. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   /** Bearer tokens (none: no authentication) and whether reflection needs one. */
   auth: { tokens: TokenBook; reflectionNeedsToken: boolean };
   /** Serve ToolWorkerService for these workers. */
@@ -70,12 +72,18 @@ export class GrpcServer {
   listen(): Promise<number> {
     const { host, port } = this.options;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+      this.server.bindAsync(`${host}:${port}`, this.credentials(), (err, bound) => {
         if (err) return reject(err);
         this.boundPort = bound;
         resolve(bound);
       });
     });
+  }
+
+  private credentials(): ServerCredentials {
+    const { tls } = this.options;
+    if (!tls) return ServerCredentials.createInsecure();
+    return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
   }
 
   setServing(serving: boolean): void {
