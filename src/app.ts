@@ -122,6 +122,11 @@ export class App {
         defaultPageSize: 50,
         maxPageSize: 500,
         pendingOutcomesMax: config.pendingOutcomesMax,
+        maxArgumentsBytes: config.limits.argumentsBytes,
+        maxJsonDepth: config.limits.jsonDepth,
+        maxResultBytes: config.limits.resultBytes,
+        maxRunning: config.limits.running,
+        maxRunningPerUser: config.limits.runningPerUser,
       },
       logger,
       this.router,
@@ -135,6 +140,9 @@ export class App {
       {
         ...config.addr,
         reflection: config.reflection,
+        streamsPerConnection: config.limits.streamsPerConnection,
+        // Room for the largest arguments or worker result plus the message around it; never below grpc's 4 MiB default.
+        maxMessageBytes: Math.max(4 * 1024 * 1024, Math.max(config.limits.argumentsBytes, config.limits.resultBytes) + 64 * 1024),
         ...(config.tls && { tls: { cert: config.tls.cert, key: config.tls.key, clientCa: config.tls.clientCa } }),
         auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,

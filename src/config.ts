@@ -46,6 +46,14 @@ export interface Config {
   redis: RedisConfig;
   /** Outcomes kept in memory while the store is unreachable, at most. */
   pendingOutcomesMax: number;
+  limits: {
+    argumentsBytes: number;
+    jsonDepth: number;
+    resultBytes: number;
+    running: number;
+    runningPerUser: number;
+    streamsPerConnection: number;
+  };
   /** Tool modules to load at start (paths). */
   toolModules: string[];
   /** HTTP tools: the file's path and its text, read at start. */
@@ -121,6 +129,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redirectDeadlineSeconds: r.seconds('TASKSERVICE_REDIRECT_DEADLINE_SECONDS', 600, 0.1, 86_400),
     redis: r.redis(),
     pendingOutcomesMax: r.integer('TASKSERVICE_PENDING_OUTCOMES_MAX', 10_000, 0, 10_000_000),
+    limits: {
+      argumentsBytes: r.integer('TASKSERVICE_MAX_ARGUMENTS_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      jsonDepth: r.integer('TASKSERVICE_MAX_JSON_DEPTH', 64, 1, 10_000),
+      resultBytes: r.integer('TASKSERVICE_MAX_RESULT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      running: r.integer('TASKSERVICE_MAX_RUNNING', 10_000, 1, 10_000_000),
+      runningPerUser: r.integer('TASKSERVICE_MAX_RUNNING_PER_USER', 1_000, 1, 10_000_000),
+      streamsPerConnection: r.integer('TASKSERVICE_MAX_STREAMS_PER_CONNECTION', 10_000, 1, 1_000_000),
+    },
     toolModules: (r.string('TASKSERVICE_TOOL_MODULES', '') || '').split(',').map((p) => p.trim()).filter(Boolean),
     httpTools: r.file('TASKSERVICE_HTTP_TOOLS_FILE'),
   };

@@ -38,6 +38,9 @@ export class ToolNotFound extends DomainError {
 /** The caller is authenticated but may not do this (act for that user). */
 export class PermissionDenied extends DomainError {}
 
+/** A limit was reached (running tools, open streams); retrying later may work. */
+export class ResourceExhausted extends DomainError {}
+
 /** The request is valid but the task's state does not allow it. */
 export class FailedPrecondition extends DomainError {}
 

@@ -10,6 +10,7 @@ import { PendingOutcomes } from './pending-outcomes.js';
 import { ProgressWriter } from './progress-writer.js';
 import type { RedirectPort } from './redirect-port.js';
 import { alreadyEnded, CALLER_GONE, type ExecuteResult, inlineAnswer, outcomeText, raceBudget, withOutcome } from './outcome.js';
+import { checkDepth, checkSize, RunningLimits, type Slot } from './limits.js';
 import { ToolRun } from './run.js';
 import { checkOrigin, optionalSeconds, parseArguments } from './validation.js';
 import type { ListPage, NewTask, TaskStore } from './store.js';
@@ -38,6 +39,15 @@ export interface ManagerLimits {
   maxPageSize: number;
   /** Outcomes buffered while the store is unreachable, at most. */
   pendingOutcomesMax: number;
+  /** arguments_json larger than this (UTF-8 bytes) is refused. */
+  maxArgumentsBytes: number;
+  /** Arguments nesting deeper than this are refused. */
+  maxJsonDepth: number;
+  /** Results (and errors) are cut to this many bytes, with a note. */
+  maxResultBytes: number;
+  /** Tools running at once in this process, overall and per user. */
+  maxRunning: number;
+  maxRunningPerUser: number;
 }
 
 export interface ExecuteCall {
@@ -86,6 +96,7 @@ export class TaskManager {
   private readonly runs = new Map<string, { run: ToolRun; unwatch: () => void; stored: Promise<unknown> }>();
   private readonly progress: ProgressWriter;
   private readonly unstored: PendingOutcomes;
+  private readonly running: RunningLimits;
   private inlineCalls = 0;
   private inlineDrained?: () => void;
   private stopping = false;
@@ -101,6 +112,7 @@ export class TaskManager {
     private readonly handoff?: HandoffPort,
   ) {
     this.progress = new ProgressWriter(store, logger);
+    this.running = new RunningLimits(limits.maxRunning, limits.maxRunningPerUser);
     this.unstored = new PendingOutcomes(
       store,
       limits.pendingOutcomesMax,
@@ -139,7 +151,10 @@ export class TaskManager {
       throw new PermissionDenied(`credentials "${caller.name}" may not act for user_id "${origin.userId}"`);
     }
     checkExternalId(call.requestId ?? '', 'request_id');
+    const { maxArgumentsBytes, maxJsonDepth } = this.limits;
+    checkSize(call.argumentsJson, maxArgumentsBytes, 'arguments_json', 'TASKSERVICE_MAX_ARGUMENTS_BYTES');
     const args = parseArguments(call.argumentsJson);
+    checkDepth(args, maxJsonDepth, 'arguments_json', 'TASKSERVICE_MAX_JSON_DEPTH');
     tool.validate(args);
     if (call.redirect) this.checkRedirect(call.redirect);
     const placement = tool.place?.() ?? HERE;
@@ -161,6 +176,8 @@ export class TaskManager {
       ...(call.redirect && { redirect: call.redirect }),
     };
 
+    // Taken before anything is stored, so a refused call leaves no trace; handed to the run it starts.
+    const slot = placement.kind === 'here' ? this.running.take(origin.userId) : undefined;
     this.inlineCalls++;
     try {
       if (placement.kind === 'replica') {
@@ -174,10 +191,12 @@ export class TaskManager {
         const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
         const claim = await this.createOrDiscard(draft);
         if (!claim.created) return await this.answerFor(claim.task, waitMs, call.callerSignal);
-        return await this.runTracked(tool, args, claim.task, draft, waitMs, call.callerSignal);
+        return await this.runTracked(tool, args, claim.task, draft, waitMs, call.callerSignal, slot);
       }
-      return await this.runUntracked(tool, args, draft, budgetMs, call.callerSignal);
+      return await this.runUntracked(tool, args, draft, budgetMs, call.callerSignal, slot);
     } finally {
+      // A no-op when a run took the slot (it releases it when the tool ends).
+      slot?.releaseIfHeld();
       if (--this.inlineCalls === 0) this.inlineDrained?.();
     }
   }
@@ -189,9 +208,10 @@ export class TaskManager {
     draft: NewTask,
     budgetMs: number,
     callerSignal?: AbortSignal,
+    slot?: Slot,
   ): Promise<ExecuteResult> {
     const startedAt = Date.now();
-    const run = this.startRun(tool, args, draft);
+    const run = this.startRun(tool, args, draft, slot);
     const settled = tool.noBackground ? await run.outcome : await raceBudget(run.outcome, budgetMs, callerSignal);
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
@@ -300,8 +320,9 @@ export class TaskManager {
     draft: NewTask,
     waitMs: number,
     callerSignal?: AbortSignal,
+    slot?: Slot,
   ): Promise<ExecuteResult> {
-    const run = this.startRun(tool, args, draft);
+    const run = this.startRun(tool, args, draft, slot);
     this.adopt(run, Promise.resolve());
     // The caller going away stops the wait, not the tracked task: its retry will find it.
     const settled = await raceBudget(run.outcome, waitMs, callerSignal);
@@ -339,20 +360,23 @@ export class TaskManager {
     return { backgrounded: false, task: current, text: outcomeText(current) };
   }
 
-  private startRun(tool: Tool, args: Record<string, unknown>, draft: NewTask): ToolRun {
+  private startRun(tool: Tool, args: Record<string, unknown>, draft: NewTask, slot?: Slot): ToolRun {
     const { taskId } = draft;
     // The tool may outlive the call: it must not inherit the call's deadline.
-    return detached(() => new ToolRun({
+    const run = detached(() => new ToolRun({
       taskId,
       tool,
       args,
       origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
       hardTimeoutMs: this.hardTimeoutMs(tool),
+      maxResultBytes: this.limits.maxResultBytes,
       logger: this.logger.child({ taskId, tool: tool.name }),
       onProgress: (progress) => {
         if (this.runs.has(taskId)) this.progress.push(taskId, progress);
       },
     }));
+    slot?.handTo(run.outcome);
+    return run;
   }
 
   private hardTimeoutMs(tool: Tool): number {

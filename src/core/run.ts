@@ -1,6 +1,10 @@
+import { capBytes } from './limits.js';
 import type { Logger } from './logger.js';
 import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
 import { type Tool, type ToolContext, ToolFailure, type ToolResult } from './tool.js';
+
+/** An error message is for reading, not a payload: longer ones are cut. */
+const MAX_ERROR_BYTES = 16 * 1024;
 
 /** The `reason` of an aborted ToolContext.signal: why the tool must stop. */
 export class ToolAbortReason extends Error {
@@ -19,6 +23,8 @@ export interface RunOptions {
   args: Record<string, unknown>;
   origin: Origin;
   hardTimeoutMs: number;
+  /** Results and errors longer than this (UTF-8 bytes) are cut, with a note saying so. */
+  maxResultBytes: number;
   logger: Logger;
   onProgress(progress: Progress): void;
 }
@@ -54,11 +60,11 @@ export class ToolRun {
     const handled = Promise.resolve()
       .then(() => options.tool.handler(options.args, this.context()))
       .then(
-        (value): Outcome => ({ status: TaskStatus.Completed, result: resultText(value) }),
+        (value): Outcome => ({ status: TaskStatus.Completed, result: capBytes(resultText(value), options.maxResultBytes) }),
         (err: unknown): Outcome => ({
           status: TaskStatus.Failed,
           reason: err instanceof ToolFailure ? err.reason : FailureReason.ToolError,
-          error: errorMessage(err),
+          error: capBytes(errorMessage(err), Math.min(options.maxResultBytes, MAX_ERROR_BYTES)),
         }),
       );
     this.outcome = Promise.race([handled, aborted]).finally(() => {

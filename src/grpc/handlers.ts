@@ -19,6 +19,8 @@ export interface CallContext {
   deadline?: number;
   /** Who is calling (authentication); limits the users it may act for. */
   caller: Caller;
+  /** The client connection's address ("ip:port"): one per HTTP/2 connection. */
+  peer: string;
 }
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
@@ -38,7 +40,12 @@ function callContext(call: Call, { calls, identify }: HandlerDeps): { context: C
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : Number.isFinite(raw) ? Number(raw) : undefined;
   return {
-    context: { signal: controller.signal, caller: identify(call.metadata), ...(deadline !== undefined && { deadline }) },
+    context: {
+      signal: controller.signal,
+      caller: identify(call.metadata),
+      peer: call.getPeer(),
+      ...(deadline !== undefined && { deadline }),
+    },
     release: () => {
       call.off('cancelled', onCancel);
       finished();

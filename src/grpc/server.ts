@@ -5,6 +5,7 @@ import type { TaskManager } from '../core/manager.js';
 import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { authInterceptor, identifier } from './auth.js';
 import { CallTracker } from './call-tracker.js';
+import { StreamsPerConnection } from './stream-limit.js';
 import type { TokenBook } from './tokens.js';
 import { addReflection } from './reflection.js';
 import { taskService, type ServiceDefaults } from './service.js';
@@ -25,6 +26,10 @@ export interface GrpcOptions {
   keepaliveTimeSeconds: number;
   keepaliveTimeoutSeconds: number;
   defaults: ServiceDefaults;
+  /** AwaitResult streams one client connection may hold open. */
+  streamsPerConnection: number;
+  /** The largest message accepted (arguments, worker results), bytes. */
+  maxMessageBytes: number;
   /** PEM certificate and key; with a client CA, clients must present a certificate it signed. */
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   /** Bearer tokens (none: no authentication) and whether reflection needs one. */
@@ -38,6 +43,8 @@ export class GrpcServer {
   readonly health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   private readonly server: Server;
   private readonly calls = new CallTracker();
+  /** AwaitResult streams per connection; `total` for leak checks. */
+  readonly streams: StreamsPerConnection;
   private boundPort = -1;
 
   constructor(
@@ -45,17 +52,19 @@ export class GrpcServer {
     private readonly options: GrpcOptions,
     logger: Logger,
   ) {
+    this.streams = new StreamsPerConnection(options.streamsPerConnection);
     this.server = new Server({
       // The server pings idle clients and drops those that stop answering, so
       // a half-open connection cannot hold streams and their listeners forever.
       'grpc.keepalive_time_ms': options.keepaliveTimeSeconds * 1000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutSeconds * 1000,
+      'grpc.max_receive_message_length': options.maxMessageBytes,
       ...(options.auth.tokens.enabled && {
         interceptors: [authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger)],
       }),
     });
     const deps = { logger, calls: this.calls, identify: identifier(options.auth.tokens) };
-    this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps));
+    this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps, this.streams));
     if (options.workers) {
       const { hub, keepalive } = options.workers;
       this.server.addService(ToolWorkerServiceService, toolWorkerService(hub, keepalive, deps));

@@ -2,6 +2,7 @@ import type { TaskManager } from '../core/manager.js';
 import { listText, statusText } from '../core/text.js';
 import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { type HandlerDeps, serverStream, unary } from './handlers.js';
+import type { StreamsPerConnection } from './stream-limit.js';
 import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 
 export interface ServiceDefaults {
@@ -10,7 +11,12 @@ export interface ServiceDefaults {
 }
 
 /** taskmanager.v1.TaskService: translation between proto messages and the TaskManager, nothing more. */
-export function taskService(manager: TaskManager, defaults: ServiceDefaults, deps: HandlerDeps): TaskServiceServer {
+export function taskService(
+  manager: TaskManager,
+  defaults: ServiceDefaults,
+  deps: HandlerDeps,
+  streams: StreamsPerConnection,
+): TaskServiceServer {
   return {
     execute: unary('Execute', deps, async (req, { signal, deadline, caller }) => {
       const result = await manager.execute({
@@ -36,17 +42,28 @@ export function taskService(manager: TaskManager, defaults: ServiceDefaults, dep
       return { task: taskToPb(task), text: statusText(task) };
     }),
 
-    awaitResult: serverStream('AwaitResult', deps, (req, { signal, caller }) => {
-      const updates = manager.watch(req.taskId, {
-        userId: req.userId,
-        caller,
-        timeoutSeconds: req.timeoutSeconds,
-        heartbeatSeconds: req.heartbeatSeconds,
-        signal,
-      });
+    awaitResult: serverStream('AwaitResult', deps, (req, { signal, caller, peer }) => {
+      const leave = streams.enter(peer);
+      let updates: ReturnType<TaskManager['watch']>;
+      try {
+        updates = manager.watch(req.taskId, {
+          userId: req.userId,
+          caller,
+          timeoutSeconds: req.timeoutSeconds,
+          heartbeatSeconds: req.heartbeatSeconds,
+          signal,
+        });
+      } catch (err) {
+        leave();
+        throw err;
+      }
       return (async function* () {
-        let sequence = 0;
-        for await (const update of updates) yield updateToPb(update, ++sequence);
+        try {
+          let sequence = 0;
+          for await (const update of updates) yield updateToPb(update, ++sequence);
+        } finally {
+          leave();
+        }
       })();
     }),
 

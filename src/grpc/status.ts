@@ -4,6 +4,7 @@ import {
   FailedPrecondition,
   InvalidArgument,
   PermissionDenied,
+  ResourceExhausted,
   TaskNotFound,
   ToolNotFound,
   Unavailable,
@@ -17,6 +18,7 @@ const CODES: [new (...args: never[]) => DomainError, status][] = [
   [ToolNotFound, status.NOT_FOUND],
   [FailedPrecondition, status.FAILED_PRECONDITION],
   [PermissionDenied, status.PERMISSION_DENIED],
+  [ResourceExhausted, status.RESOURCE_EXHAUSTED],
   [Unavailable, status.UNAVAILABLE],
 ];
 

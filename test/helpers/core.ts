@@ -19,6 +19,11 @@ export const LIMITS: ManagerLimits = {
   defaultPageSize: 50,
   maxPageSize: 500,
   pendingOutcomesMax: 100,
+  maxArgumentsBytes: 64 * 1024,
+  maxJsonDepth: 16,
+  maxResultBytes: 64 * 1024,
+  maxRunning: 1000,
+  maxRunningPerUser: 500,
 };
 
 /** A tool the test controls: it settles when the test says so, and records what it saw. */
