@@ -23,6 +23,7 @@ run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktem
 run typecheck tsc -p .
 run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/workers/**/*.test.ts'
 run mocha-redis env TEST_STORE=redis mocha 'test/integration/**/*.test.ts' 'test/redis/**/*.test.ts'
+run faults env TEST_STORE=redis mocha 'test/faults/**/*.test.ts'
 run mocha-cluster env TEST_STORE=cluster mocha 'test/integration/**/*.test.ts'
 run mocha-sentinel env TEST_STORE=sentinel mocha 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
@@ -32,7 +33,7 @@ run gotest-worker bash -c 'set -o pipefail; cd clients/go && go vet ./... && go 
 
 # One closing line across every runner.
 count() { grep -Eo "$2" "$logs/$1.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
-mocha_count() { local n=0; for f in mocha mocha-redis mocha-cluster mocha-sentinel; do n=$(( n + $(count "$f" "$1") )); done; echo "$n"; }
+mocha_count() { local n=0; for f in mocha mocha-redis faults mocha-cluster mocha-sentinel; do n=$(( n + $(count "$f" "$1") )); done; echo "$n"; }
 py_count() { echo $(( $(count pytest "$1") + $(count pytest-worker "$1") )); }
 go_count() { cat "$logs"/gotest*.log 2>/dev/null | grep -c -- "^--- $1" || true; }
 passed=$(( $(mocha_count '[0-9]+ passing') + $(py_count '[0-9]+ passed') + $(go_count PASS) ))

@@ -111,14 +111,27 @@ export class ToolRun {
 function resultText(value: ToolResult): string {
   if (typeof value === 'string') return value;
   if (value === undefined || value === null) return '';
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
+  return jsonOrString(value);
 }
 
+/** A thrown value as a message, whatever was thrown (tools throw strings, objects, even symbols). */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
-  return typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
+  if (typeof err === 'string') return err;
+  return jsonOrString(err);
+}
+
+/** JSON when the value has one, else its String(): cyclic objects, BigInt, functions and symbols have none. */
+function jsonOrString(value: unknown): string {
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    // Cyclic or BigInt: fall through.
+  }
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

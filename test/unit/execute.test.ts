@@ -212,3 +212,26 @@ describe('TaskManager.execute', () => {
     await h.close();
   });
 });
+
+describe('odd values from tools (found by the fuzz suite)', () => {
+  const odd: [string, () => unknown][] = [
+    ['a thrown BigInt', () => Promise.reject(10n)],
+    ['a thrown Symbol', () => Promise.reject(Symbol('why'))],
+    ['a thrown cyclic object', () => {
+      const o: Record<string, unknown> = {};
+      o.self = o;
+      throw o;
+    }],
+    ['a returned BigInt', () => 10n],
+    ['a returned function', () => () => 1],
+  ];
+  for (const [label, handler] of odd) {
+    it(`turns ${label} into an outcome instead of an unhandled rejection`, async () => {
+      const h = makeManager([defineTool({ name: 'odd', description: '', parameters: { type: 'object' }, handler: handler as never })]);
+      const result = await h.manager.execute({ toolName: 'odd', argumentsJson: '{}', origin: origin() });
+      expect(result.backgrounded).to.equal(false);
+      expect(result.text).to.be.a('string').and.not.equal('');
+      await h.close();
+    });
+  }
+});
