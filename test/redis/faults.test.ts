@@ -14,6 +14,9 @@ import { type Replica, startReplicas } from '../helpers/replicas.js';
 import { call } from '../helpers/server.js';
 
 const LEASE_S = 2;
+/** Execute loops and open AwaitResult streams during the Redis restart (the issue's figures). */
+const IN_FLIGHT = 200;
+const STREAMS = 100;
 const SWEEP_S = 0.5;
 const figure = (text: string) => console.log(`      FIGURE: ${text}`);
 
@@ -186,7 +189,20 @@ describe('faults with Redis', function () {
         }
       };
       const timeline = { down: 0, up: 0, recovered: 0 };
-      const load = Promise.all(Array.from({ length: 10 }, worker));
+      // 100 AwaitResult streams on the other replica, open across the outage.
+      const [, b] = replicas;
+      const watched = await startBackground(a, 'watched', STREAMS, 3);
+      const streamEnds = watched.map(
+        (taskId) =>
+          new Promise<{ code: number; terminal: boolean }>((resolve) => {
+            let terminal = false;
+            const stream = b.client.awaitResult({ taskId, userId: 'watched', timeoutSeconds: 30 }, { deadline: Date.now() + 30_000 });
+            stream.on('data', (m: AwaitResultResponse) => (terminal ||= m.kind === UpdateKind.UPDATE_KIND_TERMINAL));
+            stream.on('end', () => resolve({ code: Code.OK, terminal }));
+            stream.on('error', (err: { code: number }) => resolve({ code: err.code, terminal }));
+          }),
+      );
+      const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
       try {
         await new Promise((r) => setTimeout(r, 1000));
         await redis.kill();
@@ -208,6 +224,9 @@ describe('faults with Redis', function () {
         await load;
       }
 
+      const streams = await Promise.all(streamEnds);
+      const streamCodes = new Set(streams.map((st) => st.code));
+      expect([...streamCodes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.NOT_FOUND, Code.DEADLINE_EXCEEDED].includes(c)), `stream codes ${[...streamCodes]}`).to.equal(true);
       const codes = new Set(results.map((r) => r.code));
       const late = results.filter((r) => r.ms > deadlineMs + 100);
       expect([...codes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.NOT_FOUND].includes(c)), `codes ${[...codes]}`).to.equal(true);
@@ -242,7 +261,8 @@ describe('faults with Redis', function () {
       figure(
         `redis kill -9 + restart under load: ${results.length} Execute calls, ${count(Code.OK)} OK, ${count(Code.UNAVAILABLE)} UNAVAILABLE, ` +
           `${count(Code.DEADLINE_EXCEEDED)} DEADLINE_EXCEEDED, max RPC time ${Math.max(...results.map((r) => r.ms))} ms (deadline ${deadlineMs} ms), ` +
-          `ghost records 0/${refused.length}, answered tasks completed ${kept.length}/${kept.length}, ${buffered} outcomes buffered during the outage and written after, down ${timeline.up - timeline.down} ms, first OK Execute ${timeline.recovered - timeline.up} ms after restart`,
+          `ghost records 0/${refused.length}, answered tasks completed ${kept.length}/${kept.length}, ${buffered} outcomes buffered during the outage and written after, down ${timeline.up - timeline.down} ms, first OK Execute ${timeline.recovered - timeline.up} ms after restart; ` +
+          `${IN_FLIGHT} Execute loops in flight; ${STREAMS} AwaitResult streams across the outage: ${streams.filter((st) => st.terminal).length} got the terminal update, codes ${[...streamCodes].map((c) => Code[c]).join('/')}`,
       );
     });
 
