@@ -1,3 +1,4 @@
+import { StoreUnavailable } from './errors.js';
 import { detached } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { TaskStore } from './store.js';
@@ -31,8 +32,10 @@ export class ProgressWriter {
       try {
         await this.store.setProgress(taskId, next);
       } catch (err) {
-        // Progress is advisory: a lost update is replaced by the next one.
-        this.logger.warn({ err, taskId }, 'progress write failed');
+        // Progress is advisory: a lost update is replaced by the next one. An outage of the store
+        // is reported once by its own availability logging, not once per running task and tick.
+        if (err instanceof StoreUnavailable) this.logger.debug({ taskId }, 'progress write failed: store unavailable');
+        else this.logger.warn({ err, taskId }, 'progress write failed');
       }
       next = this.waiting.get(taskId);
       if (next) this.waiting.set(taskId, undefined);

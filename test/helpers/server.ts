@@ -68,7 +68,10 @@ export function spawnServer(env: Record<string, string> = {}): Promise<ServerPro
   });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+    if (process.env.DEBUG_SERVER_STDERR) process.stderr.write(chunk);
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
