@@ -23,7 +23,8 @@ run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktem
 run typecheck tsc -p .
 run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/workers/**/*.test.ts'
 run mocha-redis env TEST_STORE=redis mocha 'test/integration/**/*.test.ts' 'test/redis/**/*.test.ts'
-run faults env TEST_STORE=redis mocha 'test/faults/**/*.test.ts'
+# The fault suite (test/redis/faults.test.ts runs in mocha-redis above); --expose-gc for the soak's heap check.
+run faults env MALLOC_ARENA_MAX=2 TEST_STORE=redis mocha --node-option expose-gc --node-option import=tsx 'test/faults/**/*.test.ts'
 run mocha-cluster env TEST_STORE=cluster mocha 'test/integration/**/*.test.ts'
 run mocha-sentinel env TEST_STORE=sentinel mocha 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
