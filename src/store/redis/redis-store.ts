@@ -400,8 +400,14 @@ export class RedisStore implements TaskStore {
     if (taskIds.length === 0) return [];
     const pipeline = this.client.pipeline();
     for (const id of taskIds) pipeline.hgetall(this.options.keys.task(id));
-    const results = (await this.call(() => pipeline.exec())) ?? [];
-    return results.map(([err, value]) => (err ? undefined : (value as TaskHash)));
+    const results = await this.call(() => pipeline.exec());
+    if (!results) throw new StoreUnavailable(new Error('the pipeline was not run'));
+    return results.map(([err, value]) => {
+      // A command that failed because Redis was going away or loading says nothing about the
+      // task: reading it as "missing" once ended every watcher NOT_FOUND across a Redis restart.
+      if (err && !isLogicError(err)) throw new StoreUnavailable(err);
+      return err ? undefined : (value as TaskHash);
+    });
   }
 
   private onEvent(message: string): void {

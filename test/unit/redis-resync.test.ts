@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
+import { silentLogger } from '../../src/core/logger.js';
+import type { TaskRecord } from '../../src/core/task.js';
+import { RedisKeys } from '../../src/store/redis/keys.js';
+import { RedisStore, type RedisClient, type ScriptedClient } from '../../src/store/redis/redis-store.js';
+
+/**
+ * Just enough of an ioredis connection to drive RedisStore's resync: the
+ * failure it guards against (each command of a pipeline failing while Redis
+ * restarts) cannot be produced on demand with a real server. The Redis store
+ * itself is tested against real redis-servers in test/contract and test/redis.
+ */
+class ScriptedConnection extends EventEmitter {
+  status = 'ready';
+  /** What the next pipeline's exec() answers, one [error, value] per command. */
+  replies: [Error | null, unknown][] = [];
+
+  pipeline() {
+    return { hgetall: () => undefined, exec: async () => this.replies };
+  }
+
+  async subscribe(): Promise<number> {
+    return 1;
+  }
+
+  async quit(): Promise<string> {
+    return 'OK';
+  }
+
+  disconnect(): void {}
+}
+
+describe('RedisStore resync', () => {
+  it('keeps watchers waiting when the re-read fails because Redis is restarting, and reports a task really gone', async () => {
+    const client = new ScriptedConnection();
+    const subscriber = new ScriptedConnection();
+    const store = new RedisStore(
+      client as unknown as ScriptedClient,
+      subscriber as unknown as RedisClient,
+      { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs: 60_000 },
+      silentLogger,
+    );
+    const seen: (TaskRecord | null)[] = [];
+    store.subscribe('task-1', (task) => seen.push(task));
+    const resyncAfterReconnect = async () => {
+      subscriber.emit('ready');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+
+    client.replies = [[new Error('Connection is closed.'), null]];
+    await resyncAfterReconnect();
+    client.replies = [[Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), null]];
+    await resyncAfterReconnect();
+    expect(seen, 'a failed read is not a deleted task').to.deep.equal([]);
+
+    client.replies = [[null, {}]];
+    await resyncAfterReconnect();
+    expect(seen).to.deep.equal([null]);
+    await store.close();
+  });
+});
