@@ -320,12 +320,21 @@ describe('faults with Redis', function () {
       expect(a.child.exitCode).to.equal(null);
       // The server's side: each handler (and the Redis calls in it) ended by the call's deadline.
       const serverCalls = () => a.lines.slice(logStart).filter((l) => l.msg === 'rpc');
-      await eventually(() => serverCalls().length === 40); // the log lines arrive through a pipe
+      // The log lines arrive through a pipe. On a loaded machine a call can also expire before grpc-js
+      // dispatches it to a handler (it then never logs): wait until the count settles.
+      let logged = -1;
+      await eventually(async () => {
+        const before = serverCalls().length;
+        await new Promise((r) => setTimeout(r, 300));
+        logged = serverCalls().length;
+        return logged === 40 || (logged === before && logged > 0);
+      }, 10_000);
+      expect(logged, 'calls that reached a handler').to.be.at.least(30);
       expect(new Set(serverCalls().map((l) => l.code))).to.deep.equal(new Set([Code.UNAVAILABLE]));
       const serverSlowest = Math.max(...serverCalls().map((l) => Number(l.ms)));
       expect(serverSlowest, 'server-side call time').to.be.below(deadlineMs + 100);
       await eventually(async () => (await call(a.client.execute, a.client, { ...exec, userId: 'thawed', toolName: 'echo', argumentsJson: '{"text":"y"}' }, 1000).then(() => true, () => false)), 10_000);
-      figure(`redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client and ${Math.round(serverSlowest)} ms in the server, codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; service answered again after SIGCONT`);
+      figure(`redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client and ${Math.round(serverSlowest)} ms in the server (${logged}/40 reached a handler), codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; service answered again after SIGCONT`);
     });
 
     it('delivers every terminal update, once, to streams whose replica lost its pub/sub connection', async () => {
