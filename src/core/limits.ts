@@ -1,3 +1,4 @@
+import { CountsByKey } from './counts.js';
 import { InvalidArgument, ResourceExhausted } from './errors.js';
 
 /** Kept at the end of a cut result or error, so a reader knows it is not the whole text. */
@@ -67,8 +68,7 @@ export class Slot {
  * caller (or the model) decides whether to retry.
  */
 export class RunningLimits {
-  private total = 0;
-  private readonly perUser = new Map<string, number>();
+  private readonly perUser = new CountsByKey<string>();
 
   constructor(
     private readonly maxTotal: number,
@@ -76,26 +76,20 @@ export class RunningLimits {
   ) {}
 
   get running(): number {
-    return this.total;
+    return this.perUser.total;
   }
 
   take(userId: string): Slot {
-    if (this.total >= this.maxTotal) {
-      throw new ResourceExhausted(`this replica runs ${this.total} tools, its limit (TASKSERVICE_MAX_RUNNING); retry later`);
+    if (this.perUser.total >= this.maxTotal) {
+      throw new ResourceExhausted(`this replica runs ${this.perUser.total} tools, its limit (TASKSERVICE_MAX_RUNNING); retry later`);
     }
-    const mine = this.perUser.get(userId) ?? 0;
+    const mine = this.perUser.get(userId);
     if (mine >= this.maxPerUser) {
       throw new ResourceExhausted(
         `user_id "${userId}" has ${mine} tools running on this replica, the limit (TASKSERVICE_MAX_RUNNING_PER_USER); wait for one to finish`,
       );
     }
-    this.total++;
-    this.perUser.set(userId, mine + 1);
-    return new Slot(() => {
-      this.total--;
-      const left = (this.perUser.get(userId) ?? 1) - 1;
-      if (left === 0) this.perUser.delete(userId);
-      else this.perUser.set(userId, left);
-    });
+    this.perUser.add(userId);
+    return new Slot(() => this.perUser.remove(userId));
   }
 }

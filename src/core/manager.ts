@@ -178,17 +178,16 @@ export class TaskManager {
 
     // Taken before anything is stored, so a refused call leaves no trace; handed to the run it starts.
     const slot = placement.kind === 'here' ? this.running.take(origin.userId) : undefined;
+    // How long a stored call waits for its outcome. A no_background tool is awaited to the end, which its hard limit bounds.
+    const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
     this.inlineCalls++;
     try {
       if (placement.kind === 'replica') {
-        const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
         return await this.runElsewhere(placement.instanceId, args, draft, waitMs, call.callerSignal);
       }
       // An idempotency key must be claimed before the tool starts, or two
       // concurrent retries would both run it; so such calls are stored at once.
       if (draft.requestId) {
-        // A no_background tool is awaited to the end, which its hard limit bounds.
-        const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
         const claim = await this.createOrDiscard(draft);
         if (!claim.created) return await this.answerFor(claim.task, waitMs, call.callerSignal);
         return await this.runTracked(tool, args, claim.task, draft, waitMs, call.callerSignal, slot);

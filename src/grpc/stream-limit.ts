@@ -1,3 +1,4 @@
+import { CountsByKey } from '../core/counts.js';
 import { ResourceExhausted } from '../core/errors.js';
 
 /**
@@ -6,33 +7,29 @@ import { ResourceExhausted } from '../core/errors.js';
  * subscription and a heartbeat timer for each.
  */
 export class StreamsPerConnection {
-  private readonly open = new Map<string, number>();
+  private readonly open = new CountsByKey<string>();
 
   constructor(private readonly max: number) {}
 
   /** Counts one more stream for `peer`; the returned function (idempotent) ends it. */
   enter(peer: string): () => void {
-    const count = this.open.get(peer) ?? 0;
+    const count = this.open.get(peer);
     if (count >= this.max) {
       throw new ResourceExhausted(
         `this connection has ${count} AwaitResult streams open, the limit (TASKSERVICE_MAX_STREAMS_PER_CONNECTION); close some or open another connection`,
       );
     }
-    this.open.set(peer, count + 1);
+    this.open.add(peer);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      const left = (this.open.get(peer) ?? 1) - 1;
-      if (left === 0) this.open.delete(peer);
-      else this.open.set(peer, left);
+      this.open.remove(peer);
     };
   }
 
   /** Streams open across all connections (leak checks). */
   get total(): number {
-    let n = 0;
-    for (const count of this.open.values()) n += count;
-    return n;
+    return this.open.total;
   }
 }

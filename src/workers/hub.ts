@@ -6,7 +6,7 @@ import { checkRegistration, sameDefinition } from './registration.js';
 import type { Keepalive, Registration, WorkerLink, WorkerToolSpec } from './protocol.js';
 import { WorkerSession } from './session.js';
 
-/** What other replicas' workers serve (see src/store/redis/worker-directory.ts). */
+/** What other replicas' workers serve (src/store/redis/worker-router.ts implements it). */
 export interface RemoteWorkers {
   /** The tools served elsewhere, with their definitions. */
   tools(): ReadonlyMap<string, { spec: WorkerToolSpec; workers: number; instanceIds: readonly string[] }>;
@@ -155,7 +155,8 @@ export class WorkerHub implements ToolCatalog {
       spec,
       name: spec.name,
       description: spec.description,
-      parameters: JSON.parse(spec.parametersJson || '{"type":"object"}'),
+      // checkRegistration normalised it: always a JSON object's text.
+      parameters: JSON.parse(spec.parametersJson),
       noBackground: spec.noBackground,
       timeoutSeconds: spec.timeoutSeconds,
       hardTimeoutSeconds: spec.hardTimeoutSeconds,

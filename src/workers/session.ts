@@ -1,3 +1,4 @@
+import { CountsByKey } from '../core/counts.js';
 import { Unavailable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ToolAbortReason } from '../core/run.js';
@@ -23,7 +24,7 @@ interface InFlight {
 export class WorkerSession {
   readonly tools: ReadonlyMap<string, WorkerToolSpec>;
   private readonly inFlight = new Map<string, InFlight>();
-  private readonly perTool = new Map<string, number>();
+  private readonly perTool = new CountsByKey<string>();
   private readonly keepaliveTimer: NodeJS.Timeout;
   private lastHeard = Date.now();
   private pings = 0;
@@ -64,7 +65,7 @@ export class WorkerSession {
     if (!tool || this.closed) return false;
     const { maxConcurrency } = this.registration;
     if (maxConcurrency > 0 && this.inFlight.size >= maxConcurrency) return false;
-    return tool.concurrency === 0 || (this.perTool.get(toolName) ?? 0) < tool.concurrency;
+    return tool.concurrency === 0 || this.perTool.get(toolName) < tool.concurrency;
   }
 
   /**
@@ -95,7 +96,7 @@ export class WorkerSession {
         reject,
         stopListening: () => signal.removeEventListener('abort', onAbort),
       });
-      this.perTool.set(toolName, (this.perTool.get(toolName) ?? 0) + 1);
+      this.perTool.add(toolName);
       signal.addEventListener('abort', onAbort, { once: true });
       this.link.send({
         kind: 'invocation',
@@ -157,7 +158,7 @@ export class WorkerSession {
     if (!entry) return false;
     entry.stopListening();
     this.inFlight.delete(taskId);
-    this.perTool.set(entry.toolName, (this.perTool.get(entry.toolName) ?? 1) - 1);
+    this.perTool.remove(entry.toolName);
     return true;
   }
 
