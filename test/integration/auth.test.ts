@@ -93,6 +93,17 @@ describe('authentication (bearer tokens)', () => {
     expect(stdout).to.contain('taskmanager.v1.TaskService');
   });
 
+  it('opens reflection without a token when TASKSERVICE_REFLECTION_NEEDS_TOKEN=false, and nothing else', async () => {
+    const open = await startTestServer({ TASKSERVICE_AUTH_TOKENS: TOKENS, TASKSERVICE_REFLECTION_NEEDS_TOKEN: 'false' });
+    try {
+      const { stdout } = await promisify(execFile)('grpcurl', ['-plaintext', open.address, 'list']);
+      expect(stdout).to.contain('taskmanager.v1.TaskService');
+      await expectCode(as(open.client, open.client.listTools, undefined, {}), status.UNAUTHENTICATED);
+    } finally {
+      await open.close();
+    }
+  });
+
   it('lets a token limited to alice act for alice only: PERMISSION_DENIED to execute for bob', async () => {
     const err = await expectCode(as(c, c.execute, ALICE_ONLY, exec('bob')), status.PERMISSION_DENIED);
     expect(err.details).to.contain('"alice-svc"').and.contain('"bob"').and.not.contain(ALICE_ONLY);
