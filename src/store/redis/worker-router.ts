@@ -1,6 +1,6 @@
 import type { HandoffPort, HandoffRequest } from '../../core/handoff.js';
 import type { Logger } from '../../core/logger.js';
-import type { LocalWorkerTool, RemoteWorkers } from '../../workers/hub.js';
+import type { LocalWorkerTool, RemoteWorkers, WorkerHub } from '../../workers/hub.js';
 import type { WorkerToolSpec } from '../../workers/protocol.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -57,12 +57,13 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
    * Starts publishing this replica's table (from `local`, on every change and
    * every third of the lease) and taking handoffs (given to `run`).
    */
-  async start(local: { localTools(): Map<string, LocalWorkerTool>; onChange(listener: () => void): () => void }, run: (request: HandoffRequest) => void): Promise<void> {
+  async start(local: Pick<WorkerHub, 'localTools' | 'onChange'>, run: (request: HandoffRequest) => void): Promise<void> {
     const { keys } = this.store;
     const self = this.options.instanceId;
     this.run = run;
-    const publish = () => void this.publish(local.localTools()).catch((err: unknown) => this.logger.debug({ err }, 'could not publish the worker table'));
-    const drain = () => void this.drain(run);
+    const publish = () =>
+      void this.publish(local.localTools()).catch((err: unknown) => this.logger.debug({ err }, 'could not publish the worker table'));
+    const drain = () => void this.drain();
     this.stops.push(local.onChange(publish));
     // Not awaited: while Redis is unreachable the subscribe waits for it, and start-up must not.
     void this.store
@@ -115,7 +116,7 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
     clearInterval(this.timer);
     for (const stop of this.stops.splice(0)) stop();
     await this.publish(new Map()).catch(() => undefined);
-    if (this.run) await this.drain(this.run);
+    await this.drain();
     this.closed = true;
   }
 
@@ -169,8 +170,9 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
   }
 
   /** Takes every handed-off request waiting in this replica's inbox; wake-ups during a drain make it go round once more. */
-  private async drain(run: (request: HandoffRequest) => void): Promise<void> {
-    if (this.closed) return;
+  private async drain(): Promise<void> {
+    const run = this.run;
+    if (this.closed || !run) return;
     if (this.draining) {
       this.drainAgain = true;
       return;
