@@ -551,8 +551,12 @@ type Invocation struct {
 	Origin        *InvocationOrigin `protobuf:"bytes,4,opt,name=origin,proto3" json:"origin,omitempty"`
 	// The server stops waiting after this long (hard limit); the worker should too.
 	HardTimeoutSeconds float64 `protobuf:"fixed64,5,opt,name=hard_timeout_seconds,json=hardTimeoutSeconds,proto3" json:"hard_timeout_seconds,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// W3C trace context of the Execute call that started this task (empty when it sent none):
+	// pass it on, or start a child span, so the tool's work joins the caller's trace.
+	Traceparent   string `protobuf:"bytes,6,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Tracestate    string `protobuf:"bytes,7,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Invocation) Reset() {
@@ -618,6 +622,20 @@ func (x *Invocation) GetHardTimeoutSeconds() float64 {
 		return x.HardTimeoutSeconds
 	}
 	return 0
+}
+
+func (x *Invocation) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *Invocation) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
 }
 
 type InvocationProgress struct {
@@ -968,14 +986,18 @@ const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
 	"\n" +
 	"channel_id\x18\x02 \x01(\tR\tchannelId\x12\x1a\n" +
-	"\bplatform\x18\x03 \x01(\tR\bplatform\"\xd5\x01\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\"\x97\x02\n" +
 	"\n" +
 	"Invocation\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n" +
 	"\ttool_name\x18\x02 \x01(\tR\btoolName\x12%\n" +
 	"\x0earguments_json\x18\x03 \x01(\tR\rargumentsJson\x128\n" +
 	"\x06origin\x18\x04 \x01(\v2 .taskmanager.v1.InvocationOriginR\x06origin\x120\n" +
-	"\x14hard_timeout_seconds\x18\x05 \x01(\x01R\x12hardTimeoutSeconds\"c\n" +
+	"\x14hard_timeout_seconds\x18\x05 \x01(\x01R\x12hardTimeoutSeconds\x12 \n" +
+	"\vtraceparent\x18\x06 \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18\a \x01(\tR\n" +
+	"tracestate\"c\n" +
 	"\x12InvocationProgress\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1a\n" +
 	"\bfraction\x18\x02 \x01(\x01R\bfraction\x12\x18\n" +

@@ -80,18 +80,22 @@ class InvocationOrigin(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ...) -> None: ...
 
 class Invocation(_message.Message):
-    __slots__ = ("task_id", "tool_name", "arguments_json", "origin", "hard_timeout_seconds")
+    __slots__ = ("task_id", "tool_name", "arguments_json", "origin", "hard_timeout_seconds", "traceparent", "tracestate")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     HARD_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TRACESTATE_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     tool_name: str
     arguments_json: str
     origin: InvocationOrigin
     hard_timeout_seconds: float
-    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., arguments_json: _Optional[str] = ..., origin: _Optional[_Union[InvocationOrigin, _Mapping]] = ..., hard_timeout_seconds: _Optional[float] = ...) -> None: ...
+    traceparent: str
+    tracestate: str
+    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., arguments_json: _Optional[str] = ..., origin: _Optional[_Union[InvocationOrigin, _Mapping]] = ..., hard_timeout_seconds: _Optional[float] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
 
 class InvocationProgress(_message.Message):
     __slots__ = ("task_id", "fraction", "message")

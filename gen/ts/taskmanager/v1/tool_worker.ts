@@ -109,6 +109,12 @@ export interface Invocation {
     | undefined;
   /** The server stops waiting after this long (hard limit); the worker should too. */
   hardTimeoutSeconds: number;
+  /**
+   * W3C trace context of the Execute call that started this task (empty when it sent none):
+   * pass it on, or start a child span, so the tool's work joins the caller's trace.
+   */
+  traceparent: string;
+  tracestate: string;
 }
 
 export interface InvocationProgress {
@@ -953,7 +959,15 @@ export const InvocationOrigin: MessageFns<InvocationOrigin> = {
 };
 
 function createBaseInvocation(): Invocation {
-  return { taskId: "", toolName: "", argumentsJson: "", origin: undefined, hardTimeoutSeconds: 0 };
+  return {
+    taskId: "",
+    toolName: "",
+    argumentsJson: "",
+    origin: undefined,
+    hardTimeoutSeconds: 0,
+    traceparent: "",
+    tracestate: "",
+  };
 }
 
 export const Invocation: MessageFns<Invocation> = {
@@ -972,6 +986,12 @@ export const Invocation: MessageFns<Invocation> = {
     }
     if (message.hardTimeoutSeconds !== 0) {
       writer.uint32(41).double(message.hardTimeoutSeconds);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(50).string(message.traceparent);
+    }
+    if (message.tracestate !== "") {
+      writer.uint32(58).string(message.tracestate);
     }
     return writer;
   },
@@ -1029,6 +1049,22 @@ export const Invocation: MessageFns<Invocation> = {
             message.hardTimeoutSeconds = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tracestate = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1064,6 +1100,8 @@ export const Invocation: MessageFns<Invocation> = {
         : isSet(object.hard_timeout_seconds)
         ? globalThis.Number(object.hard_timeout_seconds)
         : 0,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      tracestate: isSet(object.tracestate) ? globalThis.String(object.tracestate) : "",
     };
   },
 
@@ -1084,6 +1122,12 @@ export const Invocation: MessageFns<Invocation> = {
     if (message.hardTimeoutSeconds !== 0) {
       obj.hardTimeoutSeconds = floatToJson(message.hardTimeoutSeconds);
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    if (message.tracestate !== "") {
+      obj.tracestate = message.tracestate;
+    }
     return obj;
   },
 
@@ -1099,6 +1143,8 @@ export const Invocation: MessageFns<Invocation> = {
       ? InvocationOrigin.fromPartial(object.origin)
       : undefined;
     message.hardTimeoutSeconds = object.hardTimeoutSeconds ?? 0;
+    message.traceparent = object.traceparent ?? "";
+    message.tracestate = object.tracestate ?? "";
     return message;
   },
 };
