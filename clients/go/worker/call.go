@@ -31,6 +31,12 @@ type Call struct {
 	// HardTimeout is how long the server waits for the result; 0 means it
 	// gave none. The handler's context ends a little after it in any case.
 	HardTimeout time.Duration
+	// Traceparent and Tracestate are the W3C trace context of the Execute
+	// call that started the task (both empty when the caller sent none). Pass
+	// them on, or start a child span from them, so the tool's work joins the
+	// caller's trace.
+	Traceparent string
+	Tracestate  string
 
 	// report sends progress for this call; nil for a Call built by hand.
 	report func(fraction float64, message string)
@@ -85,5 +91,7 @@ func newCall(in *pb.Invocation) *Call {
 		Arguments:   json.RawMessage(args),
 		Origin:      Origin{UserID: o.GetUserId(), ChannelID: o.GetChannelId(), Platform: o.GetPlatform()},
 		HardTimeout: time.Duration(in.GetHardTimeoutSeconds() * float64(time.Second)),
+		Traceparent: in.GetTraceparent(),
+		Tracestate:  in.GetTracestate(),
 	}
 }

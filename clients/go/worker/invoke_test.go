@@ -99,6 +99,33 @@ func TestCallCarriesTheInvocation(t *testing.T) {
 	}
 }
 
+func TestCallCarriesTheTraceContextOfTheExecuteCall(t *testing.T) {
+	const (
+		traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		tracestate  = "vendor=opaque,other=1"
+	)
+	calls := make(chan *worker.Call, 2)
+	_, c := serve(t, worker.Options{}, tool("traced", func(ctx context.Context, call *worker.Call) (any, error) {
+		calls <- call
+		return nil, nil
+	}))
+
+	c.send(&pb.ConnectResponse{Message: &pb.ConnectResponse_Invocation{Invocation: &pb.Invocation{
+		TaskId: "t1", ToolName: "traced", ArgumentsJson: "{}", Traceparent: traceparent, Tracestate: tracestate,
+	}}})
+	c.result("t1")
+	if call := recv(t, calls, "the traced call"); call.Traceparent != traceparent || call.Tracestate != tracestate {
+		t.Errorf("trace context = (%q, %q), want (%q, %q)", call.Traceparent, call.Tracestate, traceparent, tracestate)
+	}
+
+	// A call whose caller sent no trace context has none.
+	c.invoke("t2", "traced", nil)
+	c.result("t2")
+	if call := recv(t, calls, "the untraced call"); call.Traceparent != "" || call.Tracestate != "" {
+		t.Errorf("trace context = (%q, %q), want none", call.Traceparent, call.Tracestate)
+	}
+}
+
 func TestProgressArrivesInOrderBeforeTheResult(t *testing.T) {
 	type update struct {
 		fraction float64
