@@ -46,6 +46,8 @@ class BaseToolContext:
         origin: Origin,
         hard_timeout_seconds: float,
         report: ProgressSink,
+        traceparent: str = "",
+        tracestate: str = "",
     ) -> None:
         #: The task this invocation runs.
         self.task_id = task_id
@@ -56,6 +58,13 @@ class BaseToolContext:
         #: The server stops waiting after this long (0: unknown). It sends a
         #: Cancellation with reason HARD_TIMEOUT when the limit passes.
         self.hard_timeout_seconds = hard_timeout_seconds
+        #: The W3C trace context of the Execute call that started the task
+        #: ("" when the caller sent none). Pass it on with the tool's own
+        #: outgoing calls, or start a child span from it, so that the tool's
+        #: work shows up in the caller's trace.
+        self.traceparent = traceparent
+        #: The vendor part of that trace context ("" when none).
+        self.tracestate = tracestate
         self._report = report
         self._cancel_reason: str | None = None
         self._cancel_message = ""

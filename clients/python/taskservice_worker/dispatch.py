@@ -142,6 +142,8 @@ class Dispatcher:
                 tool_name=tool.name,
                 origin=origin_of(invocation),
                 hard_timeout_seconds=invocation.hard_timeout_seconds,
+                traceparent=invocation.traceparent,
+                tracestate=invocation.tracestate,
                 report=lambda fraction, text: self._report(run, fraction, text),
             )
             self._runs[task_id] = run

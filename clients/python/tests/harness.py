@@ -87,6 +87,7 @@ class Probe:
 
 def _echo(probe: Probe, args: dict[str, Any], ctx: Any) -> Any:
     probe.record("echo", ctx.task_id, ctx.tool_name, ctx.origin, ctx.hard_timeout_seconds)
+    probe.record("trace", ctx.task_id, ctx.traceparent, ctx.tracestate)
     return args.get("value")
 
 

@@ -128,6 +128,8 @@ class Connection:
         *,
         origin: tuple[str, str, str] = ("u-1", "c-1", "test"),
         hard_timeout: float = 30.0,
+        traceparent: str = "",
+        tracestate: str = "",
     ) -> None:
         """Send an Invocation; arguments is a dict (sent as JSON) or raw JSON text."""
         text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
@@ -139,6 +141,8 @@ class Connection:
                 arguments_json=text,
                 origin=pb.InvocationOrigin(user_id=user_id, channel_id=channel_id, platform=platform),
                 hard_timeout_seconds=hard_timeout,
+                traceparent=traceparent,
+                tracestate=tracestate,
             )
         )
 

@@ -154,6 +154,21 @@ def test_handler_context_carries_the_invocation(server, start_worker, probe):
     assert origin == Origin(user_id="u-9", channel_id="c-9", platform="slack")
 
 
+def test_handler_context_carries_the_trace_context_or_empty_strings(server, start_worker, probe):
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    start_worker()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("t-traced", "echo", {}, traceparent=traceparent, tracestate="vendor=1,other=2")
+    conn.result_for("t-traced")
+    conn.invoke("t-untraced", "echo", {})
+    conn.result_for("t-untraced")
+    assert probe.wait_for("trace", 2) == [
+        ("trace", "t-traced", traceparent, "vendor=1,other=2"),
+        ("trace", "t-untraced", "", ""),
+    ]
+
+
 def test_failures_become_error_results(server, start_worker):
     start_worker()
     conn = server.next_connection()
