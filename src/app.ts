@@ -18,6 +18,9 @@ import type { AnyToolSpec } from './tools/define.js';
 import { CombinedCatalog } from './tools/catalog.js';
 import { WorkerHub } from './workers/hub.js';
 import { RedisWorkerRouter } from './store/redis/worker-router.js';
+import { instrumentRedis } from './store/redis/instrument.js';
+import { Metrics } from './metrics/metrics.js';
+import { MetricsServer } from './metrics/http.js';
 
 /** A store that can also say how many subscriptions it holds (leak checks). */
 export type CountingStore = TaskStore & { readonly listenerCount: number };
@@ -45,6 +48,10 @@ export class App {
   readonly manager: TaskManager;
   readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
+  /** Counted always (cheap); served over HTTP when TASKSERVICE_METRICS_ADDR is set. */
+  readonly metrics: Metrics;
+  private readonly metricsServer?: MetricsServer;
+  private metricsBoundPort = -1;
   private closing?: Promise<void>;
 
   constructor(
@@ -52,10 +59,18 @@ export class App {
     readonly logger: Logger,
     options: AppOptions = {},
   ) {
+    this.metrics = new Metrics({
+      serving: () => this.grpc.serving,
+      awaitStreams: () => this.grpc.streams.total,
+      backgroundTasks: () => this.manager.runningHere,
+      pendingOutcomes: () => this.manager.bufferedOutcomes,
+      workers: () => this.workers.size,
+    });
     if (config.redis.mode === 'none') {
       this.store = new MemoryStore({ retentionMs: config.retentionSeconds * 1000 });
     } else {
       const { client, subscriber } = connectRedis(config.redis);
+      instrumentRedis(client, this.metrics);
       const redis = new RedisStore(
         client,
         subscriber,
@@ -98,6 +113,7 @@ export class App {
         closeGraceMs: config.shutdownGraceSeconds * 1000,
       },
       logger.child({ component: 'redirect' }),
+      this.metrics,
     );
     const keepalive = { pingMs: config.workerPingSeconds * 1000, timeoutMs: config.workerTimeoutSeconds * 1000 };
     this.workers = new WorkerHub(
@@ -129,7 +145,7 @@ export class App {
         maxRunningPerUser: config.limits.runningPerUser,
       },
       logger,
-      this.router,
+      { handoff: this.router, observer: this.metrics },
     );
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');
@@ -149,9 +165,19 @@ export class App {
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,
         defaults: { timeoutSeconds: config.defaultTimeoutSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
         ...(config.workers && { workers: { hub: this.workers, keepalive } }),
+        rpcLog: { everyCall: config.logRpcs, toolArguments: config.logToolArguments },
+        rpcObserver: this.metrics,
       },
       logger,
     );
+    if (config.metricsAddr) {
+      this.metricsServer = new MetricsServer(this.metrics, () => this.grpc.serving, logger.child({ component: 'metrics' }));
+    }
+  }
+
+  /** The port of /metrics (the real one when 0 was asked for); -1 when not served. */
+  get metricsPort(): number {
+    return this.metricsBoundPort;
   }
 
   /**
@@ -170,6 +196,10 @@ export class App {
       });
       this.housekeeper?.start();
       await this.router?.start(this.workers, (request) => this.manager.runHandedOff(request));
+    }
+    if (this.metricsServer && this.config.metricsAddr) {
+      const { host, port } = this.config.metricsAddr;
+      this.metricsBoundPort = await this.metricsServer.listen(host, port);
     }
     return this.grpc.listen();
   }
@@ -192,6 +222,8 @@ export class App {
       await drained;
       await this.housekeeper?.close();
       await this.store.close();
+      // Last: scrapes and probes still answer (NOT ready) while the rest shuts down.
+      await this.metricsServer?.close();
     })();
     return this.closing;
   }

@@ -10,6 +10,12 @@ import { hasHashTag } from './store/redis/keys.js';
 export interface Config {
   addr: { host: string; port: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** One info line per RPC; false: only failed RPCs are logged. */
+  logRpcs: boolean;
+  /** Tool arguments in log lines (Execute's line, tools' own logs); redacted when false. */
+  logToolArguments: boolean;
+  /** Prometheus /metrics, /healthz and /readyz over HTTP; undefined: not served. */
+  metricsAddr?: { host: string; port: number };
   instanceId: string;
   defaultTimeoutSeconds: number;
   maxTimeoutSeconds: number;
@@ -102,6 +108,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     addr: r.addr('TASKSERVICE_ADDR', '127.0.0.1:50051'),
     logLevel: r.oneOf('TASKSERVICE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logRpcs: r.bool('TASKSERVICE_LOG_RPCS', true),
+    logToolArguments: r.bool('TASKSERVICE_LOG_TOOL_ARGUMENTS', false),
+    metricsAddr: r.optionalAddr('TASKSERVICE_METRICS_ADDR', '0.0.0.0:9464'),
     instanceId: r.string('TASKSERVICE_INSTANCE_ID', `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
     defaultTimeoutSeconds: r.seconds('TASKSERVICE_DEFAULT_TIMEOUT_SECONDS', 10, 0.001, 86_400),
     maxTimeoutSeconds: r.seconds('TASKSERVICE_MAX_TIMEOUT_SECONDS', 300, 0.001, 86_400),
@@ -183,6 +192,12 @@ class EnvReader {
       throw new ConfigError(`${name}="${value}" must be host:port, e.g. 127.0.0.1:50051 (port 0 picks a free port)`);
     }
     return { host: match[1], port };
+  }
+
+  /** An address, or undefined when the variable is unset or empty. */
+  optionalAddr(name: string, example: string): Config['addr'] | undefined {
+    if (this.raw(name) === undefined) return undefined;
+    return this.addr(name, example);
   }
 
   seconds(name: string, fallback: number, min: number, max: number): number {

@@ -66,15 +66,18 @@ export class StdoutSink {
 
 /** Keys whose values are secrets, at the top level or one or two objects down. */
 const SECRET_KEYS = ['authorization', 'token', 'password', 'secret'];
-export const REDACTED = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+/** Keys that hold tool arguments: personal data, often; logged only when configured. */
+const ARGUMENT_KEYS = ['arguments', 'args', 'argumentsJson', 'arguments_json'];
+const atDepths = (keys: string[]) => keys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+export const REDACTED = atDepths(SECRET_KEYS);
 
-export function createLogger(config: Pick<Config, 'logLevel' | 'instanceId'>): PinoLogger {
+export function createLogger(config: Pick<Config, 'logLevel' | 'instanceId' | 'logToolArguments'>): PinoLogger {
   return pino(
     {
       level: config.logLevel,
       base: { service: 'taskservice', instance: config.instanceId },
-      // Credentials never reach the log, whatever object carries them.
-      redact: { paths: REDACTED, censor: '[redacted]' },
+      // Credentials never reach the log, whatever object carries them; tool arguments only when asked for.
+      redact: { paths: config.logToolArguments ? REDACTED : atDepths([...SECRET_KEYS, ...ARGUMENT_KEYS]), censor: '[redacted]' },
     },
     new StdoutSink(),
   );

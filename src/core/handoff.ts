@@ -1,4 +1,5 @@
 import type { Origin } from './task.js';
+import type { TraceContext } from './trace.js';
 
 /**
  * A task recorded by one replica for another to run, because the workers
@@ -12,6 +13,7 @@ export interface HandoffRequest {
   /** The validated arguments object as JSON text. */
   argumentsJson: string;
   origin: Origin;
+  trace?: TraceContext;
 }
 
 /** Sends handoffs to other replicas; the Redis worker router implements it. */

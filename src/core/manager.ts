@@ -6,6 +6,7 @@ import { resolveBudgetMs } from './budget.js';
 import { InvalidArgument, PermissionDenied, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
 import type { Logger } from './logger.js';
+import { NO_OBSERVER, type TaskObserver } from './observer.js';
 import { PendingOutcomes } from './pending-outcomes.js';
 import { ProgressWriter } from './progress-writer.js';
 import type { RedirectPort } from './redirect-port.js';
@@ -24,7 +25,8 @@ import {
   TaskStatus,
 } from './task.js';
 import { envelopeText } from './text.js';
-import { HERE, type Tool, type ToolCatalog } from './tool.js';
+import type { TraceContext } from './trace.js';
+import { HERE, type Placement, type Tool, type ToolCatalog } from './tool.js';
 
 export interface ManagerLimits {
   /** This process's id: stored as the owner of the tasks it runs. */
@@ -64,6 +66,16 @@ export interface ExecuteCall {
   callerSignal?: AbortSignal;
   /** Who is calling; it must be allowed to act for origin.userId. */
   caller?: Caller;
+  /** The caller's trace context, handed to the tool. */
+  trace?: TraceContext;
+}
+
+/** Optional collaborators of the manager. */
+export interface ManagerPorts {
+  /** Sends calls to the replica that has the tool's workers; absent with a single instance. */
+  handoff?: HandoffPort;
+  /** Counts runs and answers (metrics). */
+  observer?: TaskObserver;
 }
 
 export interface AwaitOptions {
@@ -101,6 +113,8 @@ export class TaskManager {
   private inlineDrained?: () => void;
   private stopping = false;
   private shutdownPromise?: Promise<void>;
+  private readonly handoff?: HandoffPort;
+  private readonly observer: TaskObserver;
 
   constructor(
     private readonly store: TaskStore,
@@ -108,9 +122,10 @@ export class TaskManager {
     private readonly redirects: RedirectPort,
     private readonly limits: ManagerLimits,
     private readonly logger: Logger,
-    /** Sends calls to the replica that has the tool's workers; absent with a single instance. */
-    private readonly handoff?: HandoffPort,
+    ports: ManagerPorts = {},
   ) {
+    this.handoff = ports.handoff;
+    this.observer = ports.observer ?? NO_OBSERVER;
     this.progress = new ProgressWriter(store, logger);
     this.running = new RunningLimits(limits.maxRunning, limits.maxRunningPerUser);
     this.unstored = new PendingOutcomes(
@@ -182,22 +197,35 @@ export class TaskManager {
     const waitMs = tool.noBackground ? this.hardTimeoutMs(tool) + 1000 : budgetMs;
     this.inlineCalls++;
     try {
-      if (placement.kind === 'replica') {
-        return await this.runElsewhere(placement.instanceId, args, draft, waitMs, call.callerSignal);
-      }
-      // An idempotency key must be claimed before the tool starts, or two
-      // concurrent retries would both run it; so such calls are stored at once.
-      if (draft.requestId) {
-        const claim = await this.createOrDiscard(draft);
-        if (!claim.created) return await this.answerFor(claim.task, waitMs, call.callerSignal);
-        return await this.runTracked(tool, args, claim.task, draft, waitMs, call.callerSignal, slot);
-      }
-      return await this.runUntracked(tool, args, draft, budgetMs, call.callerSignal, slot);
+      const answer = await this.answer(tool, placement, args, draft, { budgetMs, waitMs, slot, call });
+      this.observer.executeAnswered(tool.name, answer.backgrounded);
+      return answer;
     } finally {
       // A no-op when a run took the slot (it releases it when the tool ends).
       slot?.releaseIfHeld();
       if (--this.inlineCalls === 0) this.inlineDrained?.();
     }
+  }
+
+  /** Runs the call where its tool is placed, tracked or not; the answer Execute gives. */
+  private async answer(
+    tool: Tool,
+    placement: Placement,
+    args: Record<string, unknown>,
+    draft: NewTask,
+    { budgetMs, waitMs, slot, call }: { budgetMs: number; waitMs: number; slot?: Slot; call: ExecuteCall },
+  ): Promise<ExecuteResult> {
+    if (placement.kind === 'replica') {
+      return this.runElsewhere(placement.instanceId, args, draft, waitMs, call);
+    }
+    // An idempotency key must be claimed before the tool starts, or two
+    // concurrent retries would both run it; so such calls are stored at once.
+    if (draft.requestId) {
+      const claim = await this.createOrDiscard(draft);
+      if (!claim.created) return this.answerFor(claim.task, waitMs, call.callerSignal);
+      return this.runTracked(tool, args, claim.task, draft, waitMs, call, slot);
+    }
+    return this.runUntracked(tool, args, draft, budgetMs, call, slot);
   }
 
   /** The fast path: nothing is stored unless the budget runs out. */
@@ -206,17 +234,18 @@ export class TaskManager {
     args: Record<string, unknown>,
     draft: NewTask,
     budgetMs: number,
-    callerSignal?: AbortSignal,
+    { callerSignal, trace }: ExecuteCall,
     slot?: Slot,
   ): Promise<ExecuteResult> {
     const startedAt = Date.now();
-    const run = this.startRun(tool, args, draft, slot);
+    const run = this.startRun(tool, args, draft, { slot, trace });
     const settled = tool.noBackground ? await run.outcome : await raceBudget(run.outcome, budgetMs, callerSignal);
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
       return inlineAnswer(draft, await run.outcome, startedAt);
     }
     if (settled) return inlineAnswer(draft, settled, startedAt);
+    this.observer.budgetExceeded(tool.name);
     if (this.stopping) {
       run.abort(FailureReason.Shutdown, 'the server shut down');
       return inlineAnswer(draft, await run.outcome, startedAt);
@@ -243,7 +272,7 @@ export class TaskManager {
     args: Record<string, unknown>,
     draft: NewTask,
     waitMs: number,
-    callerSignal?: AbortSignal,
+    { callerSignal, trace }: ExecuteCall,
   ): Promise<ExecuteResult> {
     if (!this.handoff) throw new Unavailable(`tool "${draft.toolName}" runs on another replica, and this one cannot reach it`);
     const claim = await this.createOrDiscard({ ...draft, owner: instanceId });
@@ -253,6 +282,7 @@ export class TaskManager {
         toolName: draft.toolName,
         argumentsJson: JSON.stringify(args),
         origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
+        ...(trace && { trace }),
       };
       try {
         await this.handoff.send(instanceId, request);
@@ -288,7 +318,7 @@ export class TaskManager {
       );
     }
     const draft: NewTask = { taskId, toolName: tool.name, owner: this.limits.instanceId, ...request.origin };
-    const run = this.startRun(tool, JSON.parse(request.argumentsJson) as Record<string, unknown>, draft);
+    const run = this.startRun(tool, JSON.parse(request.argumentsJson) as Record<string, unknown>, draft, { trace: request.trace });
     this.adopt(run, Promise.resolve());
   }
 
@@ -318,10 +348,10 @@ export class TaskManager {
     task: TaskRecord,
     draft: NewTask,
     waitMs: number,
-    callerSignal?: AbortSignal,
+    { callerSignal, trace }: ExecuteCall,
     slot?: Slot,
   ): Promise<ExecuteResult> {
-    const run = this.startRun(tool, args, draft, slot);
+    const run = this.startRun(tool, args, draft, { slot, trace });
     this.adopt(run, Promise.resolve());
     // The caller going away stops the wait, not the tracked task: its retry will find it.
     const settled = await raceBudget(run.outcome, waitMs, callerSignal);
@@ -329,6 +359,7 @@ export class TaskManager {
       const finished = withOutcome(task, settled, Date.now());
       return { backgrounded: false, task: finished, text: outcomeText(finished) };
     }
+    if (settled === undefined) this.observer.budgetExceeded(tool.name);
     return { backgrounded: true, task, text: envelopeText(task) };
   }
 
@@ -355,11 +386,19 @@ export class TaskManager {
         waitSignal?.removeEventListener('abort', onCallerGone);
       }
     }
-    if (!isTerminal(current)) return { backgrounded: true, task: current, text: envelopeText(current) };
+    if (!isTerminal(current)) {
+      this.observer.budgetExceeded(current.toolName);
+      return { backgrounded: true, task: current, text: envelopeText(current) };
+    }
     return { backgrounded: false, task: current, text: outcomeText(current) };
   }
 
-  private startRun(tool: Tool, args: Record<string, unknown>, draft: NewTask, slot?: Slot): ToolRun {
+  private startRun(
+    tool: Tool,
+    args: Record<string, unknown>,
+    draft: NewTask,
+    { slot, trace }: { slot?: Slot; trace?: TraceContext } = {},
+  ): ToolRun {
     const { taskId } = draft;
     // The tool may outlive the call: it must not inherit the call's deadline.
     const run = detached(() => new ToolRun({
@@ -369,12 +408,16 @@ export class TaskManager {
       origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
       hardTimeoutMs: this.hardTimeoutMs(tool),
       maxResultBytes: this.limits.maxResultBytes,
-      logger: this.logger.child({ taskId, tool: tool.name }),
+      logger: this.logger,
+      ...(trace && { trace }),
       onProgress: (progress) => {
         if (this.runs.has(taskId)) this.progress.push(taskId, progress);
       },
     }));
     slot?.handTo(run.outcome);
+    const startedAt = performance.now();
+    this.observer.runStarted(tool.name);
+    void run.outcome.then((outcome) => this.observer.runFinished(tool.name, outcome, (performance.now() - startedAt) / 1000));
     return run;
   }
 

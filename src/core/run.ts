@@ -1,6 +1,7 @@
 import { capBytes } from './limits.js';
 import type { Logger } from './logger.js';
 import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
+import type { TraceContext } from './trace.js';
 import { type Tool, type ToolContext, ToolFailure, type ToolResult } from './tool.js';
 
 /** An error message is for reading, not a payload: longer ones are cut. */
@@ -25,7 +26,9 @@ export interface RunOptions {
   hardTimeoutMs: number;
   /** Results and errors longer than this (UTF-8 bytes) are cut, with a note saying so. */
   maxResultBytes: number;
+  /** The parent of the tool's own logger, which is made only if the tool logs. */
   logger: Logger;
+  trace?: TraceContext;
   onProgress(progress: Progress): void;
 }
 
@@ -90,14 +93,19 @@ export class ToolRun {
   }
 
   private context(): ToolContext {
-    const { taskId, tool, origin, logger } = this.options;
+    const { taskId, tool, origin, logger: parent, trace } = this.options;
+    let logger: Logger | undefined;
     return {
       taskId,
       toolName: tool.name,
       origin,
       signal: this.controller.signal,
-      logger,
+      // A child logger costs more than most tool calls; most tools never log.
+      get logger() {
+        return (logger ??= parent.child({ taskId, tool: tool.name }));
+      },
       deadline: this.deadline,
+      ...(trace && { trace }),
       progress: (fraction, message = '') => {
         if (this.settled) return;
         const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;

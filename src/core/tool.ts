@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { FailureReason, Origin } from './task.js';
+import type { TraceContext } from './trace.js';
 
 /** What a tool handler gets besides its arguments; shaped like an activity context. */
 export interface ToolContext {
@@ -8,9 +9,12 @@ export interface ToolContext {
   readonly origin: Origin;
   /** Fires on cancel, hard timeout or shutdown; `signal.reason` is a ToolAbortReason. */
   readonly signal: AbortSignal;
+  /** Bound to the task id and tool name. */
   readonly logger: Logger;
   /** When the hard runtime limit fires (epoch ms): work past it is wasted. */
   readonly deadline: number;
+  /** The caller's W3C trace context, to pass on (HTTP headers, worker invocations) so the tool's work joins its trace. */
+  readonly trace?: TraceContext;
   /** Report progress; `fraction` is clamped to 0..1. Cheap: only the latest value is kept. */
   progress(fraction: number, message?: string): void;
 }

@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import { ANYONE, type Caller } from '../core/caller.js';
 import type { Logger } from '../core/logger.js';
+import { NO_RPC_OBSERVER, type RpcObserver } from './rpc-recorder.js';
 import type { TokenBook } from './tokens.js';
 
 /** The caller of a call whose metadata the interceptor already let in. */
@@ -24,14 +25,21 @@ export function openMethod(path: string, reflectionNeedsToken: boolean): boolean
  * before its handler runs or its request is read (streams included: a worker
  * or an AwaitResult stream never opens). The token itself is never logged.
  */
-export function authInterceptor(tokens: TokenBook, reflectionNeedsToken: boolean, logger: Logger): ServerInterceptor {
+export function authInterceptor(
+  tokens: TokenBook,
+  reflectionNeedsToken: boolean,
+  logger: Logger,
+  observer: RpcObserver = NO_RPC_OBSERVER,
+): ServerInterceptor {
   return (method, call) => {
     if (openMethod(method.path, reflectionNeedsToken)) return new ServerInterceptingCall(call);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         const who = tokens.identify(headerOf(metadata));
         if ('problem' in who) {
-          logger.info({ method: method.path, code: status.UNAUTHENTICATED, details: who.problem }, 'rpc refused');
+          const [, service = '', name = ''] = method.path.split('/');
+          observer.rpcFinished(service, name, status.UNAUTHENTICATED, 0);
+          logger.info({ method: method.path, code: 'UNAUTHENTICATED', details: who.problem }, 'rpc refused');
           call.sendStatus({ code: status.UNAUTHENTICATED, details: who.problem, metadata: new Metadata() });
           return;
         }

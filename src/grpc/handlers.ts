@@ -7,8 +7,11 @@ import type {
 import { withDeadline } from '../core/deadline.js';
 import type { Caller } from '../core/caller.js';
 import type { Logger } from '../core/logger.js';
+import type { TraceContext } from '../core/trace.js';
+import { parseTraceContext } from '../tracing.js';
 import type { Identify } from './auth.js';
 import type { CallTracker } from './call-tracker.js';
+import type { RpcRecorder } from './rpc-recorder.js';
 import { toServiceError } from './status.js';
 
 /** What a handler learns about its call besides the request. */
@@ -21,15 +24,18 @@ export interface CallContext {
   caller: Caller;
   /** The client connection's address ("ip:port"): one per HTTP/2 connection. */
   peer: string;
+  /** The W3C trace context the client sent (traceparent, tracestate metadata). */
+  trace?: TraceContext;
 }
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-/** What every handler shares: the logger, the count of calls under way, and who the callers are. */
+/** What every handler shares: the logger, the count of calls under way, who the callers are, and the record of calls. */
 export interface HandlerDeps {
   logger: Logger;
   calls: CallTracker;
   identify: Identify;
+  rpcs: RpcRecorder;
 }
 
 function callContext(call: Call, { calls, identify }: HandlerDeps): { context: CallContext; release: () => void } {
@@ -39,12 +45,15 @@ function callContext(call: Call, { calls, identify }: HandlerDeps): { context: C
   call.on('cancelled', onCancel);
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : Number.isFinite(raw) ? Number(raw) : undefined;
+  const traceparent = call.metadata.get('traceparent')[0];
+  const trace = traceparent === undefined ? undefined : parseTraceContext(traceparent, call.metadata.get('tracestate')[0]);
   return {
     context: {
       signal: controller.signal,
       caller: identify(call.metadata),
       peer: call.getPeer(),
       ...(deadline !== undefined && { deadline }),
+      ...(trace && { trace }),
     },
     release: () => {
       call.off('cancelled', onCancel);
@@ -63,7 +72,7 @@ export function unary<Req, Res>(
   deps: HandlerDeps,
   handler: (request: Req, context: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
-  const { logger } = deps;
+  const { logger, rpcs } = deps;
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const { context, release } = callContext(call, deps);
@@ -75,14 +84,14 @@ export function unary<Req, Res>(
           if (answered) return;
           answered = true;
           callback(null, response);
-          logCall(logger, method, 0, started);
+          rpcs.finished(method, 0, started, call.request, response);
         },
         (err: unknown) => {
           if (answered) return;
           answered = true;
           const error = toServiceError(err, logger);
           callback(error);
-          logCall(logger, method, error.code ?? 2, started, error.details);
+          rpcs.finished(method, error.code ?? 2, started, call.request, undefined, error.details);
         },
       )
       .finally(release);
@@ -100,7 +109,7 @@ export function serverStream<Req, Res>(
   deps: HandlerDeps,
   handler: (request: Req, context: CallContext) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
-  const { logger } = deps;
+  const { logger, rpcs } = deps;
   return (call) => {
     const started = process.hrtime.bigint();
     const { context, release } = callContext(call, deps);
@@ -114,16 +123,16 @@ export function serverStream<Req, Res>(
           if (next.done || signal.aborted) break;
           if (!call.write(next.value)) await drained(call, signal);
         }
-        if (signal.aborted) logCall(logger, method, 1, started);
+        if (signal.aborted) rpcs.finished(method, 1, started, call.request);
         else {
           call.end();
-          logCall(logger, method, 0, started);
+          rpcs.finished(method, 0, started, call.request);
         }
       } catch (err) {
         if (signal.aborted) return;
         const error = toServiceError(err, logger);
         call.emit('error', error);
-        logCall(logger, method, error.code ?? 2, started, error.details);
+        rpcs.finished(method, error.code ?? 2, started, call.request, undefined, error.details);
       } finally {
         release();
         await iterator?.return?.();
@@ -142,11 +151,4 @@ function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSign
     call.on('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function logCall(logger: Logger, method: string, code: number, started: bigint, details?: string): void {
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  // OK calls at debug: a log line per inline call would cost more than the call itself.
-  if (code === 0) logger.debug({ method, code, ms }, 'rpc');
-  else logger.info({ method, code, ms, details }, 'rpc');
 }

@@ -8,13 +8,14 @@ import { CallTracker } from './call-tracker.js';
 import { StreamsPerConnection } from './stream-limit.js';
 import type { TokenBook } from './tokens.js';
 import { addReflection } from './reflection.js';
-import { taskService, type ServiceDefaults } from './service.js';
+import { SERVICE_NAME, taskService, type ServiceDefaults } from './service.js';
+import { type RpcLogOptions, type RpcObserver, RpcRecorder } from './rpc-recorder.js';
 import { toolWorkerService } from './worker-service.js';
 import type { WorkerHub } from '../workers/hub.js';
 import type { Keepalive } from '../workers/protocol.js';
 import { ToolWorkerServiceService } from '../../gen/ts/taskmanager/v1/tool_worker.js';
 
-export const SERVICE_NAME = 'taskmanager.v1.TaskService';
+export { SERVICE_NAME };
 
 /** How long answers already sent may take to leave once no call is under way. */
 const FLUSH_MS = 500;
@@ -36,6 +37,10 @@ export interface GrpcOptions {
   auth: { tokens: TokenBook; reflectionNeedsToken: boolean };
   /** Serve ToolWorkerService for these workers. */
   workers?: { hub: WorkerHub; keepalive: Keepalive };
+  /** Which calls get a log line, and with what. */
+  rpcLog: RpcLogOptions;
+  /** Counts finished calls (metrics). */
+  rpcObserver?: RpcObserver;
 }
 
 /** The gRPC face of the service: TaskService, ToolWorkerService, health and (optionally) reflection. */
@@ -46,6 +51,7 @@ export class GrpcServer {
   /** AwaitResult streams per connection; `total` for leak checks. */
   readonly streams: StreamsPerConnection;
   private boundPort = -1;
+  private isServing = true;
 
   constructor(
     manager: TaskManager,
@@ -60,14 +66,19 @@ export class GrpcServer {
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutSeconds * 1000,
       'grpc.max_receive_message_length': options.maxMessageBytes,
       ...(options.auth.tokens.enabled && {
-        interceptors: [authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger)],
+        interceptors: [authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger, options.rpcObserver)],
       }),
     });
-    const deps = { logger, calls: this.calls, identify: identifier(options.auth.tokens) };
-    this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps, this.streams));
+    const deps = (service: string) => ({
+      logger,
+      calls: this.calls,
+      identify: identifier(options.auth.tokens),
+      rpcs: new RpcRecorder(service, logger, options.rpcLog, options.rpcObserver),
+    });
+    this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps(SERVICE_NAME), this.streams));
     if (options.workers) {
       const { hub, keepalive } = options.workers;
-      this.server.addService(ToolWorkerServiceService, toolWorkerService(hub, keepalive, deps));
+      this.server.addService(ToolWorkerServiceService, toolWorkerService(hub, keepalive, deps(ToolWorkerServiceService.connect.path.split('/')[1]!)));
     }
     this.health.addToServer(this.server);
     if (options.reflection) addReflection(this.server);
@@ -95,7 +106,13 @@ export class GrpcServer {
     return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
   }
 
+  /** What health reports: false while the store is unreachable and from the start of shutdown. */
+  get serving(): boolean {
+    return this.isServing;
+  }
+
   setServing(serving: boolean): void {
+    this.isServing = serving;
     const status = serving ? 'SERVING' : 'NOT_SERVING';
     this.health.setStatus('', status);
     this.health.setStatus(SERVICE_NAME, status);

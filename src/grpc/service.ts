@@ -1,9 +1,13 @@
 import type { TaskManager } from '../core/manager.js';
 import { listText, statusText } from '../core/text.js';
 import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { errorMessage } from '../core/run.js';
+import { startCallSpan } from '../tracing.js';
 import { type HandlerDeps, serverStream, unary } from './handlers.js';
 import type { StreamsPerConnection } from './stream-limit.js';
 import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
+
+export const SERVICE_NAME = 'taskmanager.v1.TaskService';
 
 export interface ServiceDefaults {
   timeoutSeconds: number;
@@ -18,7 +22,8 @@ export function taskService(
   streams: StreamsPerConnection,
 ): TaskServiceServer {
   return {
-    execute: unary('Execute', deps, async (req, { signal, deadline, caller }) => {
+    execute: unary('Execute', deps, async (req, { signal, deadline, caller, trace }) => {
+      const span = startCallSpan(`${SERVICE_NAME}/Execute`, trace, { 'taskservice.tool': req.toolName });
       const result = await manager.execute({
         toolName: req.toolName,
         argumentsJson: req.argumentsJson,
@@ -33,7 +38,12 @@ export function taskService(
         callerDeadline: deadline,
         callerSignal: signal,
         caller,
+        ...(span.trace && { trace: span.trace }),
+      }).catch((err: unknown) => {
+        span.end(errorMessage(err));
+        throw err;
       });
+      span.end();
       return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
     }),
 

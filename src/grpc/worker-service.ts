@@ -23,8 +23,9 @@ export function toolWorkerService(hub: WorkerHub, keepalive: Keepalive, deps: Ha
   return { connect: (call: Stream) => serveWorker(call, hub, keepalive, deps) };
 }
 
-function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logger, calls }: HandlerDeps): void {
+function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logger, calls, rpcs }: HandlerDeps): void {
   const finished = calls.enter();
+  const started = process.hrtime.bigint();
   let session: WorkerSession | undefined;
   let ended = false;
   const link: WorkerLink = {
@@ -35,8 +36,10 @@ function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logge
       if (ended) return;
       ended = true;
       clearTimeout(registrationTimer);
-      if (error) call.emit('error', toServiceError(error, logger));
+      const status = error ? toServiceError(error, logger) : undefined;
+      if (status) call.emit('error', status);
       else call.end();
+      rpcs.finished('Connect', status?.code ?? 0, started, {}, undefined, status?.details);
       finished();
     },
   };
@@ -123,6 +126,8 @@ function toPb(message: ToWorker): ConnectResponse {
             argumentsJson: message.argumentsJson,
             origin: message.origin,
             hardTimeoutSeconds: message.hardTimeoutSeconds,
+            traceparent: message.traceparent,
+            tracestate: message.tracestate,
           },
         },
       };

@@ -18,6 +18,13 @@ export interface DeliveryPolicy {
   closeGraceMs: number;
 }
 
+/** Counts delivery attempts by the state they led to (metrics implement it). */
+export interface DeliveryObserver {
+  delivery(platform: string, state: 'delivered' | 'retrying' | 'failed'): void;
+}
+
+const NO_DELIVERY_OBSERVER: DeliveryObserver = { delivery() {} };
+
 /** The longest wait between two attempts, whatever the backoff or Retry-After says. */
 const MAX_DELAY_MS = 60_000;
 
@@ -47,6 +54,7 @@ export class RedirectDispatcher implements RedirectPort {
     adapters: PlatformAdapter[],
     private readonly policy: DeliveryPolicy,
     private readonly logger: Logger,
+    private readonly observer: DeliveryObserver = NO_DELIVERY_OBSERVER,
   ) {
     this.adapters = new Map(adapters.map((a) => [a.platform, a]));
   }
@@ -83,6 +91,7 @@ export class RedirectDispatcher implements RedirectPort {
     const { redirect } = task;
     const adapter = this.adapters.get(redirect.platform);
     if (!adapter) {
+      this.observer.delivery(redirect.platform, 'failed');
       await this.store.updateDelivery(taskId, {
         state: DeliveryState.Failed,
         attempts: 0,
@@ -110,6 +119,7 @@ export class RedirectDispatcher implements RedirectPort {
       this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
         await adapter.send(message, attemptAbort.signal);
+        this.observer.delivery(redirect.platform, 'delivered');
         await this.store.updateDelivery(taskId, { state: DeliveryState.Delivered, attempts: attempt, lastError: '', deliveredAt: Date.now() });
         return;
       } catch (err) {
@@ -118,6 +128,7 @@ export class RedirectDispatcher implements RedirectPort {
         const final =
           err instanceof PermanentDeliveryError || attempt >= this.policy.attempts || Date.now() + delay > giveUpAt;
         this.logger.warn({ taskId, attempt, final, err: lastError }, 'redirect delivery attempt failed');
+        this.observer.delivery(redirect.platform, final ? 'failed' : 'retrying');
         await this.store.updateDelivery(taskId, { state: final ? DeliveryState.Failed : DeliveryState.Delivering, attempts: attempt, lastError });
         if (final) return;
         await sleepUnlessStopped(delay, this.stop.signal);

@@ -1,3 +1,4 @@
+import { traceHeaders } from '../tracing.js';
 import { type AnyToolSpec, defineTool } from './define.js';
 
 /** One entry of TASKSERVICE_HTTP_TOOLS_FILE (a JSON array). */
@@ -65,7 +66,7 @@ export function httpTools(text: string, env: Record<string, string | undefined>,
         const target = withBody ? url : withQuery(url, args);
         const response = await fetch(target, {
           method,
-          headers: { ...(withBody && { 'content-type': 'application/json' }), ...headers },
+          headers: { ...(withBody && { 'content-type': 'application/json' }), ...traceHeaders(ctx.trace), ...headers },
           ...(withBody && { body: JSON.stringify(args) }),
           signal: ctx.signal,
         });

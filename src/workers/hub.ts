@@ -48,6 +48,11 @@ export class WorkerHub implements ToolCatalog {
     private readonly remote?: RemoteWorkers,
   ) {}
 
+  /** Workers connected now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
   /**
    * Admits a worker. Throws InvalidArgument for a malformed registration and
    * FailedPrecondition for a tool that clashes with one already served.

@@ -35,6 +35,9 @@ export type ToWorker =
       argumentsJson: string;
       origin: Origin;
       hardTimeoutSeconds: number;
+      /** W3C trace context of the Execute call; empty when it sent none. */
+      traceparent: string;
+      tracestate: string;
     }
   | { kind: 'cancellation'; taskId: string; reason: FailureReason; message: string }
   | { kind: 'ping'; sequence: number };

@@ -105,6 +105,8 @@ export class WorkerSession {
         argumentsJson,
         origin: ctx.origin,
         hardTimeoutSeconds: Math.max(0, (ctx.deadline - Date.now()) / 1000),
+        traceparent: ctx.trace?.traceparent ?? '',
+        tracestate: ctx.trace?.tracestate ?? '',
       });
     });
   }

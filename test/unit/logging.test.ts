@@ -7,9 +7,13 @@ import { REDACTED } from '../../src/logging.js';
  * child's real stdout (a pipe), which is what the sink must cope with.
  * `readAfterMs`: nobody reads the pipe for that long.
  */
-async function logInChild(body: string, readAfterMs = 0): Promise<{ code: number | null; out: string; stderr: string }> {
+async function logInChild(
+  body: string,
+  readAfterMs = 0,
+  logToolArguments = false,
+): Promise<{ code: number | null; out: string; stderr: string }> {
   const script = `import('./src/logging.ts').then(({ createLogger }) => {
-    const log = createLogger({ logLevel: 'info', instanceId: 'test' });
+    const log = createLogger({ logLevel: 'info', instanceId: 'test', logToolArguments: ${logToolArguments} });
     ${body}
   });`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,5 +46,14 @@ describe('the log sink', function () {
     );
     expect(out).to.contain('with secrets').and.contain('[redacted]');
     expect(out).not.to.match(/s3cret-\d/);
+  });
+
+  it('redacts tool arguments unless TASKSERVICE_LOG_TOOL_ARGUMENTS is on', async () => {
+    const body = `log.info({ arguments: 'a-private-1', call: { argumentsJson: 'a-private-2' }, args: { x: 'a-private-3' } }, 'with arguments');`;
+    const hidden = await logInChild(body);
+    expect(hidden.out).to.contain('with arguments').and.contain('[redacted]');
+    expect(hidden.out).not.to.match(/a-private-\d/);
+    const shown = await logInChild(body, 0, true);
+    expect(shown.out).to.contain('a-private-1').and.contain('a-private-2').and.contain('a-private-3');
   });
 });
