@@ -1,0 +1,44 @@
+import { UnavailableError } from './errors.js';
+
+/** How UNAVAILABLE is retried: exponential backoff with full jitter, bounded in attempts. */
+export interface RetryPolicy {
+  /** Tries in all, the first included; 1: no retry. */
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 100, maxDelayMs: 2000 };
+
+/** The wait before try `attempt + 1` (attempt counts from 1). */
+export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
+  return random() * Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+}
+
+/**
+ * Runs `call` until it succeeds, fails with something other than
+ * UNAVAILABLE, or the attempts are used up. Only for calls that are safe to
+ * repeat: a retried call may have reached the server the first time.
+ */
+export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof UnavailableError) || attempt >= policy.attempts || signal?.aborted) throw err;
+      await pause(backoffMs(policy, attempt), signal);
+    }
+  }
+}
+
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
