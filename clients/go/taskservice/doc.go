@@ -1,0 +1,45 @@
+// Package taskservice is a Go client for TaskService: it runs tools under a
+// time budget and follows the ones that outlast it.
+//
+//	client, err := taskservice.Dial("127.0.0.1:50051", taskservice.WithToken(token))
+//	...
+//	defer client.Close()
+//
+//	exec, err := client.Execute(ctx, "sleep", map[string]any{"seconds": 3},
+//		taskservice.WithUser("alice"), taskservice.WithBudget(time.Second))
+//	if err != nil {
+//		return err // the call failed: errors.Is(err, taskservice.ErrInvalidArgument), ...
+//	}
+//	fmt.Println(exec.Text) // what the model reads: the result, or the envelope with the task_id
+//	if exec.Backgrounded {
+//		for u, err := range exec.Handle.Await(ctx) {
+//			if err != nil {
+//				return err
+//			}
+//			fmt.Println(u.Kind, u.Text)
+//		}
+//	}
+//
+// # Inline or backgrounded
+//
+// Execute answers inline when the tool settles inside the budget
+// (Execution.Backgrounded false, the outcome in Task and Text); otherwise the
+// tool goes on as a tracked task and Execution.Handle follows it: Get, Await
+// (an iterator over its updates), Wait (until it finishes), Cancel, Redirect.
+// A tool that fails is not an error of Execute: the task is FAILED and
+// Execution.Err says why.
+//
+// # Errors
+//
+// Failed calls return an *Error carrying the gRPC status; errors.Is matches
+// it against ErrNotFound, ErrInvalidArgument, ErrUnavailable, ... and
+// context.Canceled / context.DeadlineExceeded, and status.FromError still
+// works on it. A task that ended FAILED is a *TaskFailedError from Wait.
+//
+// # Retries
+//
+// Calls that fail UNAVAILABLE are retried with exponential backoff and jitter
+// when a retry cannot run anything twice: Get, List, Tools, Cancel, Redirect,
+// Await (which reopens its stream) and Execute with WithRequestID. See
+// RetryPolicy.
+package taskservice
