@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/taskservice/taskservice/clients/go v0.0.0
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
@@ -16,3 +17,5 @@ require (
 )
 
 replace github.com/taskservice/taskservice/gen/go => ../../../gen/go
+
+replace github.com/taskservice/taskservice/clients/go => ../../../clients/go

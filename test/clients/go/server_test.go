@@ -32,8 +32,12 @@ const (
 	outputTailLines     = 60
 )
 
-// client is shared by every test; TestMain owns the server behind it.
-var client pb.TaskServiceClient
+// client is shared by every test; TestMain owns the server behind it, at
+// serverAddr.
+var (
+	client     pb.TaskServiceClient
+	serverAddr string
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -56,6 +60,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	client = pb.NewTaskServiceClient(conn)
+	serverAddr = srv.addr
 
 	code := m.Run()
 
@@ -102,7 +107,9 @@ type serverProcess struct {
 	waitErr error
 }
 
-func startServer() (*serverProcess, error) {
+// startServer starts the server with the in-memory store on a free loopback
+// port; env entries ("NAME=value") are added to its environment.
+func startServer(env ...string) (*serverProcess, error) {
 	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		return nil, err
@@ -131,7 +138,7 @@ func startServer() (*serverProcess, error) {
 	cmd := exec.Command("node", "--import", "tsx", "src/main.ts")
 	cmd.Dir = root
 	// Later entries win, so these override anything inherited.
-	cmd.Env = append(os.Environ(), "TASKSERVICE_ADDR=127.0.0.1:0", "TASKSERVICE_LOG_LEVEL=info")
+	cmd.Env = append(append(os.Environ(), "TASKSERVICE_ADDR=127.0.0.1:0", "TASKSERVICE_LOG_LEVEL=info"), env...)
 	cmd.Stdout = srv.stdout
 	cmd.Stderr = srv.stderr
 	// Wait also waits for the output copiers; bound that in case something the
@@ -162,6 +169,23 @@ func startServer() (*serverProcess, error) {
 		_ = srv.stop()
 		return nil, fmt.Errorf("server did not log \"listening\" within %s\n%s", startupTimeout, srv.outputTail())
 	}
+}
+
+// startTestServer starts a server of the test's own (with env added to its
+// environment, e.g. tokens or platforms) and stops it when the test ends,
+// failing the test if it does not shut down cleanly.
+func startTestServer(t *testing.T, env ...string) *serverProcess {
+	t.Helper()
+	srv, err := startServer(env...)
+	if err != nil {
+		t.Fatalf("a second TaskService did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		if problem := srv.stop().problem(); problem != "" {
+			t.Errorf("%s\n%s", problem, srv.outputTail())
+		}
+	})
+	return srv
 }
 
 type stopResult struct {
