@@ -1,0 +1,199 @@
+import { Task, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
+import { AwaitResultResponse, ToolInfo, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { Client } from '../client/client.js';
+import { common, parse, positional, seconds, UsageError } from './options.js';
+import { duration, oneLine, progressLine, statusName, table } from './render.js';
+
+/** Where a command writes; stdout's isTTY decides between a live progress bar and plain lines. */
+export interface Io {
+  out: NodeJS.WriteStream;
+  err: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Exit codes: 0 done, 1 the task failed (or is still running after the wait), 2 usage, 3 the call failed. */
+export const EXIT = { ok: 0, taskFailed: 1, usage: 2, callFailed: 3 } as const;
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const STATUS_FLAG: Record<string, TaskStatus> = {
+  running: TaskStatus.TASK_STATUS_RUNNING,
+  completed: TaskStatus.TASK_STATUS_COMPLETED,
+  failed: TaskStatus.TASK_STATUS_FAILED,
+};
+
+function json(io: Io, value: unknown): void {
+  io.out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Runs `body` with a client for the command's flags, and closes it. */
+async function withClient(values: Record<string, unknown>, io: Io, body: (client: Client, asJson: boolean) => Promise<number>) {
+  const { addr, json: asJson, client: options } = common(values, io.env);
+  const client = new Client(addr, options);
+  try {
+    return await body(client, asJson);
+  } finally {
+    client.close();
+  }
+}
+
+function exitFor(task: Task): number {
+  return task.status === TaskStatus.TASK_STATUS_COMPLETED ? EXIT.ok : EXIT.taskFailed;
+}
+
+/** Follows a task to its end: a live bar in a terminal, one line per update when piped; then the outcome. */
+async function follow(client: Client, taskId: string, io: Io, asJson: boolean, timeoutSeconds?: number): Promise<number> {
+  const started = Date.now();
+  const live = io.out.isTTY === true && !asJson;
+  let last: AwaitResultResponse | undefined;
+  const tick = live ? setInterval(() => last && draw(last), 250) : undefined;
+  const draw = (update: AwaitResultResponse) => {
+    const progress = update.task?.progress;
+    io.out.write(`\r\x1b[2K${progressLine(progress?.fraction ?? 0, Date.now() - started, oneLine(progress?.message ?? '', 60))}`);
+  };
+  try {
+    for await (const update of client.updates(taskId, timeoutSeconds === undefined ? {} : { timeoutSeconds })) {
+      last = update;
+      if (asJson) io.out.write(`${JSON.stringify(AwaitResultResponse.toJSON(update))}\n`);
+      else if (live) draw(update);
+      else if (update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
+        const p = update.task?.progress;
+        const kind = UpdateKind[update.kind].replace(/^UPDATE_KIND_/, '').toLowerCase();
+        io.out.write(`${kind} ${Math.round((p?.fraction ?? 0) * 100)}% ${duration(Date.now() - started)}${p?.message ? ` ${p.message}` : ''}\n`);
+      }
+    }
+  } finally {
+    clearInterval(tick);
+    if (live) io.out.write('\r\x1b[2K');
+  }
+  if (!last?.task) throw new Error(`AwaitResult for ${taskId} ended without an update`);
+  if (!asJson) {
+    if (last.waitTimedOut) io.out.write(`still running after ${duration(Date.now() - started)}\n`);
+    io.out.write(`${last.text}\n`);
+  }
+  return last.waitTimedOut ? EXIT.taskFailed : exitFor(last.task);
+}
+
+const exec: Command = async (args, io) => {
+  const { values, positionals } = parse(args, {
+    timeout: { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    'request-id': { type: 'string' },
+    channel: { type: 'string' },
+    platform: { type: 'string' },
+  });
+  const tool = positional(positionals, 0, 'tool');
+  const argsJson = positionals[1] ?? '{}';
+  const timeoutSeconds = seconds(values.timeout, 'timeout');
+  return withClient(values, io, async (client, asJson) => {
+    const run = await client.execute(tool, argsJson, {
+      ...(timeoutSeconds !== undefined && { timeoutSeconds }),
+      ...(values['request-id'] && { requestId: values['request-id'] }),
+      ...(values.channel && { channelId: values.channel }),
+      ...(values.platform && { platform: values.platform }),
+    });
+    if (run.backgrounded && values.wait) return follow(client, run.task.taskId, io, asJson);
+    if (asJson) json(io, { backgrounded: run.backgrounded, text: run.text, task: Task.toJSON(run.task) });
+    else io.out.write(`${run.text}\n`);
+    return run.backgrounded ? EXIT.ok : exitFor(run.task);
+  });
+};
+
+const get: Command = async (args, io) => {
+  const { values, positionals } = parse(args, {});
+  const taskId = positional(positionals, 0, 'task-id');
+  return withClient(values, io, async (client, asJson) => {
+    const { task, text } = await client.get(taskId);
+    if (asJson) json(io, { text, task: Task.toJSON(task) });
+    else io.out.write(`${text}\n`);
+    return EXIT.ok;
+  });
+};
+
+const awaitTask: Command = async (args, io) => {
+  const { values, positionals } = parse(args, { timeout: { type: 'string' } });
+  const taskId = positional(positionals, 0, 'task-id');
+  const timeoutSeconds = seconds(values.timeout, 'timeout');
+  return withClient(values, io, (client, asJson) => follow(client, taskId, io, asJson, timeoutSeconds));
+};
+
+const ls: Command = async (args, io) => {
+  const { values } = parse(args, {
+    status: { type: 'string' },
+    tool: { type: 'string' },
+    limit: { type: 'string' },
+    all: { type: 'boolean', default: false },
+  });
+  const status = values.status === undefined ? undefined : STATUS_FLAG[values.status];
+  if (values.status !== undefined && status === undefined) {
+    throw new UsageError(`--status must be one of ${Object.keys(STATUS_FLAG).join(', ')}, not "${values.status}"`);
+  }
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, not "${values.limit}"`);
+  return withClient(values, io, async (client, asJson) => {
+    const filter = { ...(status !== undefined && { status }), ...(values.tool && { toolName: values.tool }) };
+    const tasks: Task[] = [];
+    if (values.all) for await (const task of client.listAll({ ...filter, pageSize: Math.min(limit, 500) })) tasks.push(task);
+    else tasks.push(...(await client.list({ ...filter, pageSize: limit })).tasks);
+    if (asJson) {
+      json(io, tasks.map((t) => Task.toJSON(t)));
+      return EXIT.ok;
+    }
+    if (tasks.length === 0) {
+      io.out.write('no tasks\n');
+      return EXIT.ok;
+    }
+    const now = Date.now();
+    const rows = tasks.map((t) => [
+      t.taskId,
+      t.toolName,
+      statusName(t),
+      t.status === TaskStatus.TASK_STATUS_RUNNING ? `${Math.round((t.progress?.fraction ?? 0) * 100)}%` : '',
+      duration(now - (t.createdAt?.getTime() ?? now)),
+      oneLine(t.status === TaskStatus.TASK_STATUS_RUNNING ? (t.progress?.message ?? '') : t.error || t.result, 50),
+    ]);
+    io.out.write(table(['TASK ID', 'TOOL', 'STATUS', 'PROGRESS', 'AGE', 'OUTPUT'], rows));
+    return EXIT.ok;
+  });
+};
+
+const cancel: Command = async (args, io) => {
+  const { values, positionals } = parse(args, {});
+  const taskId = positional(positionals, 0, 'task-id');
+  return withClient(values, io, async (client, asJson) => {
+    const task = await client.cancel(taskId);
+    if (asJson) json(io, Task.toJSON(task));
+    else io.out.write(`${task.taskId} ${statusName(task)}${task.error ? `: ${task.error}` : ''}\n`);
+    return EXIT.ok;
+  });
+};
+
+const tools: Command = async (args, io) => {
+  const { values } = parse(args, {});
+  return withClient(values, io, async (client, asJson) => {
+    const list = await client.tools();
+    if (asJson) {
+      json(io, list.map((t) => ToolInfo.toJSON(t)));
+      return EXIT.ok;
+    }
+    const rows = list.map((t) => [
+      t.name,
+      t.source,
+      t.source === 'worker' ? String(t.workers) : '',
+      t.noBackground ? 'no' : 'yes',
+      `${t.defaultTimeoutSeconds}s`,
+      oneLine(t.description, 60),
+    ]);
+    io.out.write(table(['NAME', 'SOURCE', 'WORKERS', 'BACKGROUND', 'BUDGET', 'DESCRIPTION'], rows));
+    return EXIT.ok;
+  });
+};
+
+export const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  exec: { run: exec, usage: 'exec <tool> [arguments-json] [--timeout S] [--wait] [--request-id K] [--channel C --platform P]' },
+  get: { run: get, usage: 'get <task-id>' },
+  await: { run: awaitTask, usage: 'await <task-id> [--timeout S]' },
+  ls: { run: ls, usage: 'ls [--status running|completed|failed] [--tool NAME] [--limit N] [--all]' },
+  cancel: { run: cancel, usage: 'cancel <task-id>' },
+  tools: { run: tools, usage: 'tools' },
+};
