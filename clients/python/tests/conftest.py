@@ -17,8 +17,10 @@ for path in (REPO_ROOT / "gen" / "python", CLIENT_ROOT):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from client_bridge import Clients  # noqa: E402
 from harness import HARNESSES, Probe  # noqa: E402
 from scripted_server import ScriptedServer  # noqa: E402
+from scripted_task_service import ScriptedTaskService  # noqa: E402
 
 
 @pytest.fixture
@@ -58,3 +60,27 @@ def start_worker(kind, server, probe):
     for harness in started:
         harness.stop()
 
+
+
+# -- the client (taskservice_client) ---------------------------------------------------------
+
+
+@pytest.fixture(params=["sync", "async"])
+def client_kind(request):
+    """Runs a test once with Client ("sync") and once with AsyncClient ("async")."""
+    return request.param
+
+
+@pytest.fixture
+def clients(client_kind):
+    """clients(address, **settings) -> a Client, or an AsyncClient behind blocking calls; all closed at teardown."""
+    made = Clients(client_kind)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def task_service():
+    service = ScriptedTaskService().start()
+    yield service
+    service.stop()

@@ -1,0 +1,208 @@
+"""AsyncClient: the TaskService API over a grpc.aio channel, for asyncio programs.
+
+The same methods as Client, as coroutines (await_result and iter_tasks are
+async iterators). A grpc.aio channel belongs to the event loop it is first
+used on: create the client inside the loop that uses it, and close it
+there (``async with AsyncClient(...)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+
+from . import _calls
+from ._calls import Arguments, AwaitPlan, Call
+from ._proto import task_service_pb2_grpc
+from .base import ClientBase, EndedEarly, HandleBase
+from .errors import settled
+from .models import RedirectTarget, Result, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
+
+T = TypeVar("T")
+
+
+class AsyncClient(ClientBase):
+    """A TaskService client for asyncio; arguments as for Client (see ClientBase.__init__).
+
+    Interceptors must be grpc.aio client interceptors.
+    """
+
+    def __init__(self, address: str, **settings: Any) -> None:
+        super().__init__(address, **settings)
+        self._channel = self._open_channel(grpc.aio, interceptors=self._interceptors or None)
+        self._stub = task_service_pb2_grpc.TaskServiceStub(self._channel)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the channel; calls still under way fail with Cancelled."""
+        await self._channel.close()
+
+    # -- the API -------------------------------------------------------------------
+
+    async def execute(
+        self,
+        tool: str,
+        arguments: Arguments = None,
+        *,
+        user_id: str = "",
+        channel_id: str = "",
+        platform: str = "",
+        timeout_seconds: float | None = None,
+        request_id: str = "",
+        redirect: RedirectTarget | None = None,
+    ) -> Result | AsyncTaskHandle:
+        """Run a tool: a Result if it settled within the budget, else an AsyncTaskHandle (see Client.execute)."""
+        call = _calls.execute(
+            tool,
+            arguments,
+            user_id=user_id,
+            channel_id=channel_id,
+            platform=platform,
+            timeout_seconds=timeout_seconds,
+            request_id=request_id,
+            redirect=redirect,
+        )
+        backgrounded, result = await self._unary(call)
+        if not backgrounded:
+            return result
+        return AsyncTaskHandle(task=result.task, text=result.text, user_id=user_id, _client=self)
+
+    async def get_result(self, task_id: str, user_id: str = "") -> Result:
+        """The task now, without waiting (see Client.get_result)."""
+        return await self._unary(_calls.get_result(task_id, user_id))
+
+    async def await_result(
+        self,
+        task_id: str,
+        user_id: str = "",
+        *,
+        timeout_seconds: float | None = None,
+        heartbeat_seconds: float | None = None,
+    ) -> AsyncIterator[TaskUpdate]:
+        """The task's updates until its last, reconnecting on UNAVAILABLE (see Client.await_result).
+
+        Leaving an ``async for`` early cancels the stream only when the
+        generator is closed: use ``contextlib.aclosing`` for that.
+        """
+        plan = AwaitPlan(task_id, user_id, timeout_seconds, heartbeat_seconds)
+        attempts = self._attempts(f"AwaitResult {task_id}")
+        while True:
+            stream = self._stub.AwaitResult(plan.request(), metadata=self._metadata)
+            failure: grpc.RpcError = EndedEarly()
+            try:
+                count = 0
+                async for response in stream:
+                    update = TaskUpdate.from_pb(response)
+                    if count:
+                        attempts.reset()
+                    count += 1
+                    yield update
+                    if update.last:
+                        return
+            except grpc.RpcError as error:
+                failure = error
+            finally:
+                stream.cancel()
+            await asyncio.sleep(self._retry_delay(attempts, failure))
+
+    async def wait(self, task_id: str, user_id: str = "", *, timeout_seconds: float | None = None) -> Result:
+        """Await the task's end: its Result, or ToolFailed / WaitTimedOut (see Client.wait)."""
+        async for update in self.await_result(task_id, user_id, timeout_seconds=timeout_seconds):
+            if update.last:
+                return settled(update)
+        raise AssertionError("unreachable: await_result ends with a last update or raises")
+
+    async def list_tasks(
+        self,
+        user_id: str = "",
+        *,
+        status: TaskStatus | None = None,
+        tool_name: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> TaskPage:
+        """One page of tasks, newest first (see Client.list_tasks)."""
+        return await self._unary(_calls.list_tasks(user_id, status, tool_name, page_size, page_token))
+
+    async def iter_tasks(
+        self, user_id: str = "", *, status: TaskStatus | None = None, tool_name: str = "", page_size: int = 0
+    ) -> AsyncIterator[Task]:
+        """Every matching task, newest first, page after page (see Client.iter_tasks)."""
+        token = ""
+        while True:
+            page = await self.list_tasks(
+                user_id, status=status, tool_name=tool_name, page_size=page_size, page_token=token
+            )
+            for task in page.tasks:
+                yield task
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def cancel(self, task_id: str, user_id: str = "") -> Task:
+        """Stop a running task (see Client.cancel)."""
+        return await self._unary(_calls.cancel(task_id, user_id))
+
+    async def set_output_redirect(
+        self, task_id: str, channel_id: str, platform: str, *, max_chars: int = 0, user_id: str = ""
+    ) -> Task:
+        """Deliver the task's result to a channel when it finishes (see Client.set_output_redirect)."""
+        return await self._unary(_calls.set_output_redirect(task_id, channel_id, platform, max_chars, user_id))
+
+    async def list_tools(self) -> list[ToolInfo]:
+        """Every tool the server can run, meta-tools included."""
+        return await self._unary(_calls.list_tools())
+
+    # -- calls and retries ---------------------------------------------------------
+
+    async def _unary(self, call: Call[T]) -> T:
+        attempts = self._attempts(call.method, call.idempotent)
+        method = getattr(self._stub, call.method)
+        while True:
+            try:
+                response = await method(call.request, timeout=self._deadline(call), metadata=self._metadata)
+            except grpc.RpcError as error:
+                await asyncio.sleep(self._retry_delay(attempts, error))
+                continue
+            return call.convert(response)
+
+
+@dataclass(frozen=True)
+class AsyncTaskHandle(HandleBase):
+    """A backgrounded call of an AsyncClient; the methods of TaskHandle, as coroutines."""
+
+    _client: AsyncClient = field(repr=False, compare=False)
+
+    async def get(self) -> Result:
+        return await self._client.get_result(self.task_id, self.user_id)
+
+    def await_result(
+        self, *, timeout_seconds: float | None = None, heartbeat_seconds: float | None = None
+    ) -> AsyncIterator[TaskUpdate]:
+        return self._client.await_result(
+            self.task_id, self.user_id, timeout_seconds=timeout_seconds, heartbeat_seconds=heartbeat_seconds
+        )
+
+    async def wait(self, timeout_seconds: float | None = None) -> Result:
+        return await self._client.wait(self.task_id, self.user_id, timeout_seconds=timeout_seconds)
+
+    async def result(self, timeout_seconds: float | None = None) -> str:
+        return (await self.wait(timeout_seconds)).text
+
+    async def cancel(self) -> Task:
+        return await self._client.cancel(self.task_id, self.user_id)
+
+    async def redirect(self, channel_id: str, platform: str, max_chars: int = 0) -> Task:
+        return await self._client.set_output_redirect(
+            self.task_id, channel_id, platform, max_chars=max_chars, user_id=self.user_id
+        )

@@ -1,0 +1,232 @@
+"""Client: the TaskService API over a blocking gRPC channel.
+
+Thread-safe: one Client (one channel, one HTTP/2 connection) can serve every
+thread of a process. Retries sleep on the calling thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import grpc
+
+from . import _calls
+from ._calls import Arguments, AwaitPlan, Call
+from ._proto import task_service_pb2_grpc
+from .base import ClientBase, EndedEarly, HandleBase
+from .errors import settled
+from .models import RedirectTarget, Result, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
+
+T = TypeVar("T")
+
+
+class Client(ClientBase):
+    """A TaskService client on a blocking channel.
+
+    ``Client("127.0.0.1:50051", token=..., credentials=..., retry=..., timeout=30.0)``;
+    see ClientBase.__init__ for every argument. Use it as a context manager,
+    or call close() when done.
+    """
+
+    def __init__(self, address: str, **settings: Any) -> None:
+        super().__init__(address, **settings)
+        channel = self._open_channel(grpc)
+        self._channel = channel
+        if self._interceptors:
+            channel = grpc.intercept_channel(channel, *self._interceptors)
+        self._stub = task_service_pb2_grpc.TaskServiceStub(channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel; calls still under way fail with Cancelled."""
+        self._channel.close()
+
+    # -- the API -------------------------------------------------------------------
+
+    def execute(
+        self,
+        tool: str,
+        arguments: Arguments = None,
+        *,
+        user_id: str = "",
+        channel_id: str = "",
+        platform: str = "",
+        timeout_seconds: float | None = None,
+        request_id: str = "",
+        redirect: RedirectTarget | None = None,
+    ) -> Result | TaskHandle:
+        """Run a tool: a Result if it settled within the budget, else a TaskHandle.
+
+        arguments: a dict (sent as JSON), a model's raw JSON text, or None ({}).
+        timeout_seconds: the budget before the call is backgrounded (None: the
+        tool's default, else the server's). A tool that fails inline is a
+        Result with ``failed`` set and ``Error: ...`` as text, not an exception.
+        Retried on UNAVAILABLE only with a request_id (the server then
+        de-duplicates). Raises NotFound for an unknown tool, InvalidArgument for
+        arguments the tool's schema refuses.
+        """
+        call = _calls.execute(
+            tool,
+            arguments,
+            user_id=user_id,
+            channel_id=channel_id,
+            platform=platform,
+            timeout_seconds=timeout_seconds,
+            request_id=request_id,
+            redirect=redirect,
+        )
+        backgrounded, result = self._unary(call)
+        if not backgrounded:
+            return result
+        return TaskHandle(task=result.task, text=result.text, user_id=user_id, _client=self)
+
+    def get_result(self, task_id: str, user_id: str = "") -> Result:
+        """The task now, without waiting; text is the result, or a JSON status while running or failed."""
+        return self._unary(_calls.get_result(task_id, user_id))
+
+    def await_result(
+        self,
+        task_id: str,
+        user_id: str = "",
+        *,
+        timeout_seconds: float | None = None,
+        heartbeat_seconds: float | None = None,
+    ) -> Iterator[TaskUpdate]:
+        """The task's updates until its last: a snapshot, progress and heartbeats, then
+        TERMINAL, or WAIT_TIMED_OUT once timeout_seconds pass (None: the server's 300 s).
+
+        On UNAVAILABLE the stream is opened again (with the policy's backoff)
+        and starts with a fresh snapshot; its sequence numbers start at 1 again.
+        Stopping the iteration early cancels the stream.
+        """
+        plan = AwaitPlan(task_id, user_id, timeout_seconds, heartbeat_seconds)
+        attempts = self._attempts(f"AwaitResult {task_id}")
+        while True:
+            stream = self._stub.AwaitResult(plan.request(), metadata=self._metadata)
+            failure: grpc.RpcError = EndedEarly()
+            try:
+                for count, response in enumerate(stream):
+                    update = TaskUpdate.from_pb(response)
+                    if count:
+                        attempts.reset()
+                    yield update
+                    if update.last:
+                        return
+            except grpc.RpcError as error:
+                failure = error
+            finally:
+                stream.cancel()
+            time.sleep(self._retry_delay(attempts, failure))
+
+    def wait(self, task_id: str, user_id: str = "", *, timeout_seconds: float | None = None) -> Result:
+        """Await the task's end: its Result if it completed.
+
+        Raises ToolFailed if it ended FAILED (cancelled included), WaitTimedOut
+        if timeout_seconds passed first (the task goes on running).
+        """
+        for update in self.await_result(task_id, user_id, timeout_seconds=timeout_seconds):
+            if update.last:
+                return settled(update)
+        raise AssertionError("unreachable: await_result ends with a last update or raises")
+
+    def list_tasks(
+        self,
+        user_id: str = "",
+        *,
+        status: TaskStatus | None = None,
+        tool_name: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> TaskPage:
+        """One page of tasks, newest first (page_size 0: 50; at most 500)."""
+        return self._unary(_calls.list_tasks(user_id, status, tool_name, page_size, page_token))
+
+    def iter_tasks(
+        self, user_id: str = "", *, status: TaskStatus | None = None, tool_name: str = "", page_size: int = 0
+    ) -> Iterator[Task]:
+        """Every matching task, newest first, fetching one page after another as they are consumed."""
+        token = ""
+        while True:
+            page = self.list_tasks(user_id, status=status, tool_name=tool_name, page_size=page_size, page_token=token)
+            yield from page.tasks
+            token = page.next_page_token
+            if not token:
+                return
+
+    def cancel(self, task_id: str, user_id: str = "") -> Task:
+        """Stop a running task; it ends FAILED with reason CANCELLED (a no-op if it already was).
+
+        Raises FailedPrecondition if the task finished otherwise.
+        """
+        return self._unary(_calls.cancel(task_id, user_id))
+
+    def set_output_redirect(
+        self, task_id: str, channel_id: str, platform: str, *, max_chars: int = 0, user_id: str = ""
+    ) -> Task:
+        """Deliver the task's result to a channel of a configured platform when it finishes (at once if it has)."""
+        return self._unary(_calls.set_output_redirect(task_id, channel_id, platform, max_chars, user_id))
+
+    def list_tools(self) -> list[ToolInfo]:
+        """Every tool the server can run, meta-tools included."""
+        return self._unary(_calls.list_tools())
+
+    # -- calls and retries ---------------------------------------------------------
+
+    def _unary(self, call: Call[T]) -> T:
+        attempts = self._attempts(call.method, call.idempotent)
+        method = getattr(self._stub, call.method)
+        while True:
+            try:
+                response = method(call.request, timeout=self._deadline(call), metadata=self._metadata)
+            except grpc.RpcError as error:
+                time.sleep(self._retry_delay(attempts, error))
+                continue
+            return call.convert(response)
+
+
+@dataclass(frozen=True)
+class TaskHandle(HandleBase):
+    """A backgrounded call of a Client: the task runs on; ask, wait, cancel or redirect it.
+
+    Every method acts for the Execute call's user_id.
+    """
+
+    _client: Client = field(repr=False, compare=False)
+
+    def get(self) -> Result:
+        """The task now (see Client.get_result)."""
+        return self._client.get_result(self.task_id, self.user_id)
+
+    def await_result(
+        self, *, timeout_seconds: float | None = None, heartbeat_seconds: float | None = None
+    ) -> Iterator[TaskUpdate]:
+        """The task's updates until its last (see Client.await_result)."""
+        return self._client.await_result(
+            self.task_id, self.user_id, timeout_seconds=timeout_seconds, heartbeat_seconds=heartbeat_seconds
+        )
+
+    def wait(self, timeout_seconds: float | None = None) -> Result:
+        """The Result once the task completed; ToolFailed or WaitTimedOut otherwise (see Client.wait)."""
+        return self._client.wait(self.task_id, self.user_id, timeout_seconds=timeout_seconds)
+
+    def result(self, timeout_seconds: float | None = None) -> str:
+        """The result text once the task completed; raises like wait()."""
+        return self.wait(timeout_seconds).text
+
+    def cancel(self) -> Task:
+        """Stop the task (see Client.cancel)."""
+        return self._client.cancel(self.task_id, self.user_id)
+
+    def redirect(self, channel_id: str, platform: str, max_chars: int = 0) -> Task:
+        """Deliver the result to a channel when the task finishes (see Client.set_output_redirect)."""
+        return self._client.set_output_redirect(
+            self.task_id, channel_id, platform, max_chars=max_chars, user_id=self.user_id
+        )
