@@ -6,6 +6,7 @@ problem is a test failure (never a skip), reported with the server's output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -21,12 +22,17 @@ import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 GEN_PYTHON = REPO_ROOT / "gen" / "python"
+CLIENT_ROOT = REPO_ROOT / "clients" / "python"
 
-# The committed stubs go first on the path so the suite exercises the
-# checked-in contract even when an older copy of the package is pip-installed.
-if str(GEN_PYTHON) not in sys.path:
-    sys.path.insert(0, str(GEN_PYTHON))
+# The committed stubs and the client library's source go first on the path so
+# the suite exercises the checked-in contract and client even when older
+# copies are pip-installed. The client library's own tests lend the bridge
+# that runs one test body with both Client and AsyncClient.
+for path in (CLIENT_ROOT / "tests", CLIENT_ROOT, GEN_PYTHON):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
+from client_bridge import KINDS, Clients  # noqa: E402
 from taskmanager.v1 import task_service_pb2_grpc  # noqa: E402
 
 STARTUP_TIMEOUT_S = 20.0
@@ -49,7 +55,9 @@ class ServerProcess:
     request, and a full pipe would block the server mid-write.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        """env: settings on top of the defaults (a fixed TASKSERVICE_ADDR, tokens, platforms)."""
+        self.extra_env = dict(env or {})
         self.proc: subprocess.Popen[str] | None = None
         self.address: str | None = None
         self._stdout: list[str] = []
@@ -64,6 +72,7 @@ class ServerProcess:
             TASKSERVICE_ADDR="127.0.0.1:0",
             TASKSERVICE_LOG_LEVEL="info",
         )
+        env.update(self.extra_env)
         try:
             self.proc = subprocess.Popen(
                 ["node", "--import", "tsx", "src/main.ts"],
@@ -183,19 +192,39 @@ class ServerProcess:
         return problem
 
 
-@pytest.fixture(scope="session")
-def server():
-    srv = ServerProcess()
+@contextlib.contextmanager
+def running_server(**env: str):
+    """A ServerProcess with env on top of the defaults, from start to a checked stop.
+
+    A start that fails, or a stop that breaks the shutdown contract, fails the test.
+    """
+    srv = ServerProcess(env)
     try:
         srv.start()
         _ = srv.port  # a bad address is a startup failure, not a later test error
     except ServerStartError as exc:
         srv.stop()
         pytest.fail(f"TaskService did not start: {exc}", pytrace=False)
-    yield srv
+    try:
+        yield srv
+    except BaseException:
+        srv.stop()  # the test's own failure is the one to report
+        raise
     problem = srv.stop()
     if problem:
         pytest.fail(f"{problem}\n{srv.output_tail()}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def server():
+    with running_server() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """start_server(**env): a context manager running another server, configured by env."""
+    return running_server
 
 
 @pytest.fixture(scope="session")
@@ -230,3 +259,12 @@ def new_user_id() -> str:
 @pytest.fixture
 def user_id() -> str:
     return new_user_id()
+
+
+@pytest.fixture(params=KINDS)
+def clients(request):
+    """clients(address, **settings) -> a Client, or an AsyncClient behind blocking calls
+    (client_bridge.Synced): each test using it runs once per kind. All are closed at teardown."""
+    made = Clients(request.param)
+    yield made
+    made.close()
