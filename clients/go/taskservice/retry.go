@@ -14,7 +14,8 @@ import (
 // never retried. A zero field takes the default shown.
 type RetryPolicy struct {
 	// MaxAttempts bounds the attempts of one call, the first included
-	// (default 5). 1 turns retries off.
+	// (default 7: the six waits add up to 3-6 s, about what a restarting
+	// server takes to come back). 1 turns retries off.
 	MaxAttempts int
 	// InitialBackoff is the wait before the first retry (default 100 ms). It
 	// doubles after each retry up to MaxBackoff (default 5 s); each wait is
@@ -29,7 +30,7 @@ type RetryPolicy struct {
 }
 
 // DefaultRetryPolicy is what a Client uses without WithRetry.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 5, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 30 * time.Second}
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 7, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 30 * time.Second}
 
 // NoRetry turns retries off: WithRetry(taskservice.NoRetry).
 var NoRetry = RetryPolicy{MaxAttempts: 1}

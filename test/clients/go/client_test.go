@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -191,6 +192,34 @@ func TestClientCancellingACompletedTaskIsFailedPrecondition(t *testing.T) {
 	}
 }
 
+func TestClientExecuteWithARequestIDReturnsTheSameTaskAgain(t *testing.T) {
+	// What makes retrying such an Execute safe: the server runs the tool once.
+	c := dialClient(t, "")
+	user := newUserID(t)
+	requestID := "call-" + newUserID(t)[3:]
+	run := func(budget time.Duration) *taskservice.Execution {
+		t.Helper()
+		exec, err := c.Execute(callCtx(t, rpcTimeout), "sleep", map[string]any{"seconds": 1},
+			taskservice.WithUser(user), taskservice.WithRequestID(requestID), taskservice.WithBudget(budget))
+		if err != nil {
+			t.Fatalf("Execute with request id %s: %v", requestID, err)
+		}
+		return exec
+	}
+
+	first := run(backgroundBudget)
+	again := run(backgroundBudget)
+	if !first.Backgrounded || !again.Backgrounded || again.Handle.ID() != first.Handle.ID() || again.Task.RequestID != requestID {
+		t.Errorf("first %s (backgrounded %v), again %s (backgrounded %v, request id %q): want the same running task",
+			first.Task.ID, first.Backgrounded, again.Task.ID, again.Backgrounded, again.Task.RequestID)
+	}
+	// A retry with a longer budget waits for that same task's outcome.
+	settled := run(5 * time.Second)
+	if settled.Backgrounded || settled.Task.ID != first.Task.ID || settled.Text != "slept 1 s" {
+		t.Errorf("third call = %+v, want task %s settled inline", settled, first.Task.ID)
+	}
+}
+
 func TestClientUnknownTasksAndToolsAreNotFound(t *testing.T) {
 	c := dialClient(t, "")
 	unknown := "no-such-task-" + newUserID(t)[3:]
@@ -325,6 +354,26 @@ func TestClientToolsListsTheExampleAndMetaTools(t *testing.T) {
 		if sources[name] != source {
 			t.Errorf("tool %s has source %q, want %q", name, sources[name], source)
 		}
+	}
+}
+
+func TestClientGivesUpWithUnavailableWhenNoServerListens(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close() // nothing listens there now
+
+	policy := taskservice.RetryPolicy{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	started := time.Now()
+	_, err = dialClient(t, addr, taskservice.WithRetry(policy)).Get(callCtx(t, rpcTimeout), "t1")
+	if !errors.Is(err, taskservice.ErrUnavailable) {
+		t.Errorf("Get with no server: %v, want ErrUnavailable", err)
+	}
+	// Three attempts and two waits of at most 50 and 100 ms, not the call's 10 s deadline.
+	if took := time.Since(started); took > 3*time.Second {
+		t.Errorf("gave up after %s", took)
 	}
 }
 
