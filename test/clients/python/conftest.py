@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -248,6 +249,13 @@ def channel(server):
 @pytest.fixture(scope="session")
 def stub(channel):
     return task_service_pb2_grpc.TaskServiceStub(channel)
+
+
+def free_port() -> int:
+    """A port nothing listens on (at the moment of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def new_user_id() -> str:

@@ -9,25 +9,18 @@ a scripted server in clients/python/tests; here they meet the real thing.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
 
 import pytest
-from conftest import ServerProcess
+from conftest import ServerProcess, free_port
 
 import taskservice_client as tc
 
 # Short enough that a 1 s+ sleep is always backgrounded.
 BUDGET_S = 0.3
 TOKEN = "0123456789abcdef0123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def background_sleep(client, user_id, seconds):
