@@ -45,11 +45,13 @@ class RetryPolicy:
     max_elapsed seconds have passed since the first attempt began.
     """
 
-    max_attempts: int = 4
+    # The defaults wait 3 to 6 s in all, long enough for a server to restart,
+    # and match the Go client's.
+    max_attempts: int = 7
     initial_backoff: float = 0.1
-    max_backoff: float = 2.0
+    max_backoff: float = 5.0
     multiplier: float = 2.0
-    max_elapsed: float = 10.0
+    max_elapsed: float = 30.0
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:

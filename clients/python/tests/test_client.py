@@ -120,6 +120,14 @@ def test_backoff_doubles_to_its_cap_and_jitter_keeps_half():
     assert [policy.backoff(n, 0.0) for n in range(1, 4)] == pytest.approx([0.05, 0.1, 0.2])
 
 
+def test_the_default_policy_waits_3_to_6_seconds_in_all_enough_for_a_server_restart():
+    policy = RetryPolicy()
+    retries = range(1, policy.max_attempts)
+    assert sum(policy.backoff(n, 0.0) for n in retries) == pytest.approx(3.15)
+    assert sum(policy.backoff(n, 1.0) for n in retries) == pytest.approx(6.3)
+    assert policy.max_elapsed > 6.3
+
+
 def unavailable():
     return FakeRpcError(grpc.StatusCode.UNAVAILABLE)
 
