@@ -48,6 +48,7 @@ from taskservice_client import (  # noqa: E402
     NotFound,
     TaskHandle,
     TaskServiceError,
+    TaskUpdate,
     UpdateKind,
 )
 
@@ -196,7 +197,7 @@ class InferenceLoop:
         self.pending.clear()
 
 
-def describe(update) -> str:
+def describe(update: TaskUpdate) -> str:
     task = update.task
     if task.completed:
         return f"completed: {task.result}"

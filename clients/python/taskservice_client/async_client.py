@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 import grpc.aio
@@ -32,8 +32,7 @@ class AsyncClient(ClientBase):
     Interceptors must be grpc.aio client interceptors.
     """
 
-    def __init__(self, address: str, **settings: Any) -> None:
-        super().__init__(address, **settings)
+    def _connect(self) -> None:
         self._channel = self._open_channel(grpc.aio, interceptors=self._interceptors or None)
         self._stub = task_service_pb2_grpc.TaskServiceStub(self._channel)
 

@@ -88,6 +88,10 @@ class ClientBase:
         self._metadata = tuple(pairs)
         self._options = _channel_options(self.retry, options)
         self._interceptors = tuple(interceptors)
+        self._connect()
+
+    def _connect(self) -> None:
+        """Open the channel and make the stub, each of the subclass's kind; called last by __init__."""
 
     def _open_channel(self, api: Any, **extra: Any) -> Any:
         """A channel from api (grpc or grpc.aio), secure if credentials were given."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
@@ -31,8 +31,7 @@ class Client(ClientBase):
     or call close() when done.
     """
 
-    def __init__(self, address: str, **settings: Any) -> None:
-        super().__init__(address, **settings)
+    def _connect(self) -> None:
         channel = self._open_channel(grpc)
         self._channel = channel
         if self._interceptors:
