@@ -1,9 +1,9 @@
 """AsyncClient: the TaskService API over a grpc.aio channel, for asyncio programs.
 
 The same methods as Client, as coroutines (await_result and iter_tasks are
-async iterators). A grpc.aio channel belongs to the event loop it is first
-used on: create the client inside the loop that uses it, and close it
-there (``async with AsyncClient(...)``).
+async iterators). A grpc.aio channel belongs to one event loop, so the
+client opens its channel at its first call, on that call's loop: it can be
+created anywhere (at import time too), but used on one loop only.
 """
 
 from __future__ import annotations
@@ -33,8 +33,20 @@ class AsyncClient(ClientBase):
     """
 
     def _connect(self) -> None:
-        self._channel = self._open_channel(grpc.aio, interceptors=self._interceptors or None)
-        self._stub = task_service_pb2_grpc.TaskServiceStub(self._channel)
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: task_service_pb2_grpc.TaskServiceStub | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _stub_here(self) -> task_service_pb2_grpc.TaskServiceStub:
+        """The stub, its channel opened on the running loop at the first call."""
+        loop = asyncio.get_running_loop()
+        if self._stub is None:
+            self._channel = self._open_channel(grpc.aio, interceptors=self._interceptors or None)
+            self._stub = task_service_pb2_grpc.TaskServiceStub(self._channel)
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError("this AsyncClient is bound to the event loop of its first call; create one per loop")
+        return self._stub
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -44,7 +56,8 @@ class AsyncClient(ClientBase):
 
     async def close(self) -> None:
         """Close the channel; calls still under way fail with Cancelled."""
-        await self._channel.close()
+        if self._channel is not None:
+            await self._channel.close()
 
     # -- the API -------------------------------------------------------------------
 
@@ -96,7 +109,7 @@ class AsyncClient(ClientBase):
         plan = AwaitPlan(task_id, user_id, timeout_seconds, heartbeat_seconds)
         attempts = self._attempts(f"AwaitResult {task_id}")
         while True:
-            stream = self._stub.AwaitResult(plan.request(), metadata=self._metadata)
+            stream = self._stub_here().AwaitResult(plan.request(), metadata=self._metadata)
             failure: grpc.RpcError = EndedEarly()
             try:
                 count = 0
@@ -166,7 +179,7 @@ class AsyncClient(ClientBase):
 
     async def _unary(self, call: Call[T]) -> T:
         attempts = self._attempts(call.method, call.idempotent)
-        method = getattr(self._stub, call.method)
+        method = getattr(self._stub_here(), call.method)
         while True:
             try:
                 response = await method(call.request, timeout=self._deadline(call), metadata=self._metadata)

@@ -7,6 +7,7 @@ what is retried and how often, how a broken AwaitResult stream is resumed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timezone
 
@@ -430,3 +431,13 @@ def test_iter_tasks_follows_the_page_tokens(task_service, clients):
         ("", 2, task_pb2.TASK_STATUS_RUNNING, "u"),
         ("p2", 2, task_pb2.TASK_STATUS_RUNNING, "u"),
     ]
+
+
+def test_an_async_client_made_outside_a_loop_binds_to_the_loop_of_its_first_call(task_service):
+    task_service.script("ListTools", TOOLS, TOOLS)
+    client = tc.AsyncClient(task_service.address)  # no loop runs here
+
+    assert [t.name for t in asyncio.run(client.list_tools())] == ["echo"]
+    with pytest.raises(RuntimeError, match="event loop of its first call"):
+        asyncio.run(client.list_tools())
+    assert task_service.attempts("ListTools") == 1
