@@ -28,7 +28,7 @@ run faults env MALLOC_ARENA_MAX=2 TEST_STORE=redis mocha --node-option expose-gc
 run mocha-cluster env TEST_STORE=cluster mocha 'test/integration/**/*.test.ts'
 run mocha-sentinel env TEST_STORE=sentinel mocha 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
-run gotest bash -c 'set -o pipefail; cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
+run gotest bash -c 'set -o pipefail; (cd examples/go && go vet ./...) && cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
 run pytest-worker bash -c 'cd clients/python && python3 -m pytest -q'
 run gotest-worker bash -c 'set -o pipefail; cd clients/go && go vet ./... && go test -count=1 -race -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
 

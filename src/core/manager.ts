@@ -3,7 +3,7 @@ import { ANYONE, type Caller, mayActFor } from './caller.js';
 import { detached } from './deadline.js';
 import type { HandoffPort, HandoffRequest } from './handoff.js';
 import { resolveBudgetMs } from './budget.js';
-import { InvalidArgument, PermissionDenied, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
+import { FailedPrecondition, InvalidArgument, PermissionDenied, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
 import { checkExternalId, checkPlatform, checkTaskId, newTaskId } from './ids.js';
 import type { Logger } from './logger.js';
 import { NO_OBSERVER, type TaskObserver } from './observer.js';
@@ -222,7 +222,15 @@ export class TaskManager {
     // concurrent retries would both run it; so such calls are stored at once.
     if (draft.requestId) {
       const claim = await this.createOrDiscard(draft);
-      if (!claim.created) return this.answerFor(claim.task, waitMs, call.callerSignal);
+      if (!claim.created) {
+        // A retry must be the same call; a key reused for another tool is a client bug, not a retry.
+        if (claim.task.toolName !== draft.toolName) {
+          throw new FailedPrecondition(
+            `request_id "${draft.requestId}" was already used for tool "${claim.task.toolName}"; use a new request_id for a different call`,
+          );
+        }
+        return this.answerFor(claim.task, waitMs, call.callerSignal);
+      }
       return this.runTracked(tool, args, claim.task, draft, waitMs, call, slot);
     }
     return this.runUntracked(tool, args, draft, budgetMs, call, slot);

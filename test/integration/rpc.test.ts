@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import type { AwaitResultResponse, TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { status } from '@grpc/grpc-js';
+import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('TaskService over gRPC', () => {
   let server: TestServer;
@@ -170,5 +171,12 @@ describe('TaskService over gRPC', () => {
     expect(second.task!.taskId).to.equal(first.task!.taskId);
     expect(second.backgrounded).to.equal(false);
     expect(second.text).to.equal('slept 0.3 s');
+  });
+
+  it('refuses a request_id reused for another tool (FAILED_PRECONDITION), instead of answering with the other task', async () => {
+    const requestId = `rq-reuse-${Date.now()}`;
+    await execute({ toolName: 'echo', argumentsJson: '{"text":"a"}', userId: 'reuse', requestId });
+    const err = await expectCode(execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.01}', userId: 'reuse', requestId }), status.FAILED_PRECONDITION);
+    expect(err.details).to.include(`request_id "${requestId}" was already used for tool "echo"`);
   });
 });
