@@ -1,6 +1,6 @@
 import { UnavailableError } from './errors.js';
 
-/** How UNAVAILABLE is retried: exponential backoff with full jitter, bounded in attempts. */
+/** How UNAVAILABLE is retried: exponential backoff with equal jitter, bounded in attempts. */
 export interface RetryPolicy {
   /** Tries in all, the first included; 1: no retry. */
   attempts: number;
@@ -8,11 +8,16 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 100, maxDelayMs: 2000 };
+/**
+ * 3.1 to 6.3 s of waiting in all: enough to ride out a replica restart. The
+ * Python and Go clients use the same policy.
+ */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 7, initialDelayMs: 100, maxDelayMs: 5000 };
 
-/** The wait before try `attempt + 1` (attempt counts from 1). */
+/** The wait before try `attempt + 1` (attempt counts from 1): half fixed, half random, so clients spread out. */
 export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
-  return random() * Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+  return ceiling / 2 + random() * (ceiling / 2);
 }
 
 /**

@@ -172,11 +172,11 @@ describe('TypeScript client retries', () => {
     }
   });
 
-  it('backs off exponentially within the cap, with full jitter', () => {
+  it('backs off exponentially within the cap, with equal jitter', () => {
     const policy = { attempts: 5, initialDelayMs: 100, maxDelayMs: 1000 };
     expect(backoffMs(policy, 1, () => 1)).to.equal(100);
     expect(backoffMs(policy, 3, () => 1)).to.equal(400);
     expect(backoffMs(policy, 10, () => 1)).to.equal(1000);
-    expect(backoffMs(policy, 3, () => 0)).to.equal(0);
+    expect(backoffMs(policy, 3, () => 0)).to.equal(200);
   });
 });
