@@ -37,6 +37,7 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
   private readonly deliveries: Counter<'platform' | 'state'>;
   private readonly redisDuration: Histogram<'command'>;
   private readonly redisErrors: Counter<'command'>;
+  private readonly redisRoundTrips: Counter;
   private readonly rpcs: Counter<'grpc_service' | 'grpc_method' | 'grpc_code'>;
   private readonly rpcDuration: Histogram<'grpc_service' | 'grpc_method'>;
   private readonly children = new Map<string, unknown>();
@@ -91,6 +92,11 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
       name: 'taskservice_redis_errors_total',
       help: 'Redis commands that failed (by command) and connection errors (command="connection")',
       labelNames: ['command'],
+      registers,
+    });
+    this.redisRoundTrips = new Counter({
+      name: 'taskservice_redis_round_trips_total',
+      help: 'Waits for Redis: commands sent in one synchronous run (pipeline, MULTI, script) count once',
       registers,
     });
     this.rpcs = new Counter({
@@ -164,6 +170,10 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
   command(name: string, seconds: number, failed: boolean): void {
     this.child(`redis:${name}`, () => this.redisDuration.labels(name)).observe(seconds);
     if (failed) this.redisErrors.labels(name).inc();
+  }
+
+  roundTrip(): void {
+    this.redisRoundTrips.inc();
   }
 
   connectionError(): void {

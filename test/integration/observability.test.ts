@@ -122,6 +122,8 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     if (TEST_STORE !== 'memory') {
       // Every Redis command is timed; the background task alone needs several.
       expect(m.value('taskservice_redis_command_duration_seconds_count')).to.be.greaterThan(3);
+      const trips = m.value('taskservice_redis_round_trips_total');
+      expect(trips).to.be.greaterThan(0).and.at.most(m.value('taskservice_redis_command_duration_seconds_count'));
     }
   });
 

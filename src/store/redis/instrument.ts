@@ -3,6 +3,8 @@ import type { RedisClient } from './redis-store.js';
 /** Counts Redis commands, their latency and errors (metrics implement it). */
 export interface RedisObserver {
   command(name: string, seconds: number, failed: boolean): void;
+  /** Commands were sent with no reply awaited in between: one wait for Redis, however many commands. */
+  roundTrip(): void;
   connectionError(): void;
 }
 
@@ -19,7 +21,18 @@ interface CommandLike {
 export function instrumentRedis(client: RedisClient, observer: RedisObserver): void {
   const target = client as unknown as { sendCommand(command: CommandLike, ...rest: unknown[]): unknown };
   const send = target.sendCommand.bind(target);
+  // Commands sent in one synchronous run (a pipeline, a MULTI, or a script
+  // call) travel together and are answered together: one round trip.
+  let batchOpen = false;
+  const closeBatch = () => {
+    batchOpen = false;
+  };
   target.sendCommand = (command, ...rest) => {
+    if (!batchOpen) {
+      batchOpen = true;
+      observer.roundTrip();
+      process.nextTick(closeBatch);
+    }
     const started = performance.now();
     const sent = send(command, ...rest);
     command.promise.then(

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { healthStatus } from '../../test/helpers/health.js';
+import { freePort } from '../../test/helpers/redis.js';
+
+/** A server process the bench started: its address, its pid (for /proc), and how to stop it. */
+export interface BenchServer {
+  address: string;
+  pid: number;
+  /** Milliseconds from spawn to health SERVING. */
+  startupMs: number;
+  stop(): Promise<void>;
+  /** SIGKILL: for a server whose graceful stop is not worth waiting for. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx <script>` with `env` plus an address on a free
+ * loopback port, and waits for gRPC health to say SERVING. Its stdout goes to
+ * /dev/null: log lines are formatted and written as in production, but
+ * nobody in the bench spends CPU reading them.
+ */
+export async function startServer(script: string, env: Record<string, string>, addrVariable = 'TASKSERVICE_ADDR'): Promise<BenchServer> {
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, [addrVariable]: address },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  const deadline = Date.now() + 20_000;
+  while ((await healthStatus(address)) !== 'SERVING') {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${script} did not become SERVING: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { address, pid: child.pid!, startupMs: performance.now() - started, stop: () => stop(child), kill };
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * A load generator process (bench/load/*.ts). It prepares (connects, warms
+ * up), prints "ready", waits for a line on stdin, runs, and prints its result
+ * as one JSON line. The bench starts several at once so that one client
+ * process's CPU is not the limit, and measures the servers between "go" and
+ * the last result.
+ */
+export class LoadProcess<Result> {
+  private readonly child: ChildProcess;
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+
+  constructor(script: string, config: unknown) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], {
+      env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child.stderr!.on('data', (c) => (this.stderr += c));
+    this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private async line(): Promise<string> {
+    const next = await this.lines.next();
+    if (next.done) throw new Error(`load process ended early: ${this.stderr}`);
+    return next.value;
+  }
+
+  async ready(): Promise<void> {
+    const line = await this.line();
+    if (line !== 'ready') throw new Error(`load process said "${line}" instead of ready: ${this.stderr}`);
+  }
+
+  go(): void {
+    this.child.stdin!.write('go\n');
+  }
+
+  async result(): Promise<Result> {
+    return JSON.parse(await this.line()) as Result;
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin!.end();
+    await stop(this.child);
+  }
+}
+
+/** For load scripts: announce readiness, then wait for the go line. */
+export async function readyThenWait(): Promise<void> {
+  process.stdout.write('ready\n');
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  await lines.next();
+}

@@ -1,0 +1,71 @@
+/**
+ * Load generator: background task lifecycles. Each one is an Execute whose
+ * tool outlives its budget (so it is backgrounded and stored) and then an
+ * AwaitResult stream read until the terminal update. `inFlight` lifecycles at
+ * a time, `count` in all. Prints every lifecycle's latency (Execute sent ->
+ * terminal update received).
+ */
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { type AwaitResultResponse, TaskServiceClient, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { readyThenWait } from '../lib/procs.js';
+
+const { address, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as { address: string; count: number; inFlight: number; toolMs: number };
+const client = new TaskServiceClient(address, credentials.createInsecure());
+const request = {
+  toolName: 'wait_ms',
+  argumentsJson: JSON.stringify({ ms: toolMs }),
+  userId: `bench-${process.pid}`,
+  channelId: '',
+  platform: '',
+  requestId: '',
+  timeoutSeconds: 0.001,
+};
+
+function execute(): Promise<string> {
+  return new Promise((resolve, reject) =>
+    client.execute(request, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
+      if (err) return reject(err);
+      if (!res.backgrounded) return reject(new Error('the call was not backgrounded: raise toolMs'));
+      resolve(res.task!.taskId);
+    }),
+  );
+}
+
+function terminal(taskId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = client.awaitResult({ taskId, userId: request.userId, timeoutSeconds: 10 }, { deadline: Date.now() + 15_000 });
+    stream.on('data', (update: AwaitResultResponse) => {
+      if (update.kind === UpdateKind.UPDATE_KIND_TERMINAL) {
+        if (update.text !== 'done') reject(new Error(`task ended with ${update.text}`));
+        resolve();
+      }
+    });
+    stream.on('error', reject);
+    stream.on('end', resolve);
+  });
+}
+
+async function drive(total: number, latencies?: number[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) {
+        next++;
+        const t0 = performance.now();
+        await terminal(await execute());
+        latencies?.push(performance.now() - t0);
+      }
+    }),
+  );
+}
+
+await drive(Math.max(100, count / 10));
+await readyThenWait();
+const latencies: number[] = [];
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await drive(count, latencies);
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(`${JSON.stringify({ latencies, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+client.close();

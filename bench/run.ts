@@ -1,0 +1,186 @@
+/**
+ * `npm run bench`: every scenario, side by side with its baseline, on
+ * loopback. Prints a table and writes bench/results/<time>.json with the
+ * machine it ran on. `--smoke` (CI) runs each scenario briefly, once.
+ * `--only=inline,startup,...` picks scenarios.
+ *
+ * Bounded: every load runs a fixed count of operations with deadlines, and
+ * every process the bench starts is stopped before it exits.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { machine } from './lib/machine.js';
+import { type BenchServer, startServer } from './lib/procs.js';
+import { show, spread } from './lib/stats.js';
+import { freePort, RedisServer } from '../test/helpers/redis.js';
+import { inline } from './scenarios/inline.js';
+import { lifecycle } from './scenarios/lifecycle.js';
+import { notify } from './scenarios/notify.js';
+import { redisCost } from './scenarios/redis-cost.js';
+import { scale, type ScaleRow } from './scenarios/scale.js';
+
+const smoke = process.argv.includes('--smoke');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (name: string) => !only || only.includes(name);
+const RUNS = smoke ? 1 : 3;
+
+const TASKSERVICE_ENV = { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: '' };
+const results: Record<string, unknown> = {};
+const servers: BenchServer[] = [];
+const started = Date.now();
+const line = (text = '') => process.stdout.write(`${text}\n`);
+
+/** A TaskService process with the bench tools and a metrics port. */
+async function taskservice(env: Record<string, string> = {}) {
+  const metricsPort = await freePort();
+  const server = await startServer('src/main.ts', { ...TASKSERVICE_ENV, TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`, ...env });
+  servers.push(server);
+  return { ...server, metricsPort };
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+}
+
+const about = machine();
+line(`TaskService bench${smoke ? ' (smoke: one short run per scenario; figures are not meaningful)' : ''}`);
+line(`machine: ${about.cpu} x${about.cores}, ${about.memoryGiB} GiB, node ${about.node}, ${about.redis}`);
+
+try {
+  if (wanted('inline')) {
+    const echo = await startServer('bench/echo-server.ts', {}, 'ECHO_ADDR');
+    servers.push(echo);
+    const calls = smoke ? 1000 : 10_000;
+    const { rows, ratios } = await inline({ echo, taskservice: await taskservice() }, RUNS, calls);
+    results.inline = { calls, runs: RUNS, rows, ratios };
+    line(`\n1. Inline Execute of a trivial tool vs a bare grpc-js echo server (${calls} calls per case, ${RUNS} run(s); median (min-max))`);
+    line('target        in flight  calls/s                 p50 ms             p99 ms             server CPU us/call   client CPU us/call');
+    for (const r of rows) {
+      line(
+        `${r.target.padEnd(13)} ${String(r.inFlight).padStart(9)}  ${show(r.callsPerSecond, 0).padEnd(22)}  ${show(r.p50Ms, 3).padEnd(17)}  ${show(r.p99Ms, 3).padEnd(17)}  ${show(r.serverCpuUsPerCall, 0).padEnd(19)}  ${show(r.clientCpuUsPerCall, 0)}`,
+      );
+    }
+    for (const [n, r] of Object.entries(ratios)) {
+      line(`   ${n} in flight: throughput ${show(r.throughput)}x echo (target >= ${n === '1' ? '0.80' : '0.90'}), server CPU/call ${show(r.serverCpu)}x (target <= 1.3), p50 +${show(r.p50ExtraUs, 0)} us (target <= 100)`);
+    }
+    await stopAll();
+  }
+
+  if (wanted('lifecycle')) {
+    const redis = await RedisServer.start();
+    try {
+      const count = smoke ? 400 : 6000;
+      const { rows, ratios, toolMs, inFlight } = await lifecycle(redis, await taskservice({ REDIS_URL: redis.url }), RUNS, count);
+      results.lifecycle = { count, runs: RUNS, toolMs, inFlight, rows, ratios };
+      line(`\n2. Background lifecycle on Redis, ${inFlight} in flight, a ${toolMs} ms job (${count} per case, ${RUNS} run(s))`);
+      line('system        tasks/s              p50 ms            p99 ms            service+Redis CPU us/task   of which Redis   client CPU us/task');
+      for (const r of rows) {
+        line(
+          `${r.system.padEnd(13)} ${show(r.perSecond, 0).padEnd(20)} ${show(r.p50Ms, 2).padEnd(17)} ${show(r.p99Ms, 2).padEnd(17)} ${show(r.serviceCpuUs, 0).padEnd(27)} ${show(r.redisCpuUs, 0).padEnd(16)} ${show(r.clientCpuUs, 0)}`,
+        );
+      }
+      line(`   TaskService server+Redis CPU per task ${show(ratios.cpu)}x BullMQ worker+Redis per job (target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`);
+      await stopAll();
+    } finally {
+      await redis.stop();
+    }
+  }
+
+  if (wanted('notify')) {
+    const redis = await RedisServer.start();
+    try {
+      const env = { REDIS_URL: redis.url };
+      const [a, b] = [await taskservice(env), await taskservice(env)];
+      const rows = await notify(a, b, RUNS, smoke);
+      results.notify = { runs: RUNS, rows };
+      line(`\n3. AwaitResult notification latency: tool settles -> terminal update received (Redis store, ${RUNS} run(s))`);
+      line('path            rate    delivered/expected   notifications/s   p50 ms           p99 ms           servers CPU us/notification');
+      for (const r of rows) {
+        line(
+          `${r.path.padEnd(15)} ${r.rate.padEnd(7)} ${`${r.delivered}/${r.expected}`.padEnd(20)} ${show(r.notificationsPerSecond, 0).padEnd(17)} ${show(r.p50Ms, 2).padEnd(16)} ${show(r.p99Ms, 2).padEnd(16)} ${show(r.serverCpuUsPerNotification, 0)}`,
+        );
+      }
+      line('   targets: p50 <= 1 ms, p99 <= 5 ms up to 10k notifications/s, nothing lost');
+      await stopAll();
+    } finally {
+      await redis.stop();
+    }
+  }
+
+  if (wanted('redis-cost')) {
+    const redis = await RedisServer.start();
+    try {
+      const server = await taskservice({ REDIS_URL: redis.url });
+      const n = smoke ? 30 : 300;
+      const rows = await redisCost(redis, server, n);
+      results.redisCost = { perCase: n, rows };
+      line(`\n4. Redis cost per task lifecycle (${n} of each, one at a time; INFO commandstats, idle housekeeping subtracted)`);
+      line('lifecycle                                   commands   round trips   by command');
+      for (const r of rows) {
+        const by = Object.entries(r.byCommand).map(([k, v]) => `${k} ${v}`).join(', ');
+        line(`${r.lifecycle.padEnd(43)} ${r.commands.toFixed(2).padStart(8)}   ${(r.roundTrips?.toFixed(2) ?? 'n/a').padStart(11)}   ${by}`);
+      }
+      line('   targets: at most one round trip per state change; <= 4 per background lifecycle');
+      await stopAll();
+    } finally {
+      await redis.stop();
+    }
+  }
+
+  if (wanted('scale')) {
+    const counts = smoke ? [1000] : [10_000, 100_000];
+    const rows: ScaleRow[] = [];
+    const limits = { TASKSERVICE_MAX_RUNNING: '1000000', TASKSERVICE_MAX_RUNNING_PER_USER: '1000000' };
+    for (const store of ['memory', 'redis'] as const) {
+      for (const tasks of counts) {
+        const redis = store === 'redis' ? await RedisServer.start() : undefined;
+        try {
+          const server = await taskservice({ ...limits, ...(redis && { REDIS_URL: redis.url }) });
+          rows.push(await scale(store, server, tasks, smoke ? 50 : 1000, redis));
+          await server.kill();
+          servers.splice(servers.indexOf(server), 1);
+        } finally {
+          await redis?.stop();
+        }
+      }
+    }
+    results.scale = { rows };
+    line('\n5. Scale: running background tasks of one user, memory per task, and ListTasks (page of 50) among them');
+    line('store    tasks     started in   RSS B/task   heap B/task   Redis B/task   ListTasks p50 ms   p99 ms');
+    for (const r of rows) {
+      line(
+        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${r.list.p50.toFixed(3).padStart(16)}   ${r.list.p99.toFixed(3)}`,
+      );
+    }
+    line('   targets: <= 2 KiB per running task in-process; ListTasks p99 <= 5 ms at 100k tasks');
+  }
+
+  if (wanted('startup')) {
+    const runs = smoke ? 1 : 5;
+    const memory: number[] = [];
+    const redisTimes: number[] = [];
+    const redis = await RedisServer.start();
+    try {
+      for (let i = 0; i < runs; i++) {
+        const m = await startServer('src/main.ts', { REDIS_URL: '' });
+        memory.push(m.startupMs);
+        await m.stop();
+        const r = await startServer('src/main.ts', { REDIS_URL: redis.url });
+        redisTimes.push(r.startupMs);
+        await r.stop();
+      }
+    } finally {
+      await redis.stop();
+    }
+    results.startup = { memory: spread(memory), redis: spread(redisTimes) };
+    line(`\n6. Start-up to SERVING (spawn -> gRPC health SERVING, ms; ${runs} run(s)): memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}   target < 1000`);
+  }
+} finally {
+  await Promise.all(servers.map((s) => s.stop()));
+}
+
+const seconds = Math.round((Date.now() - started) / 1000);
+line(`\ntook ${seconds} s`);
+mkdirSync('bench/results', { recursive: true });
+const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}${smoke ? '-smoke' : ''}.json`;
+writeFileSync(file, `${JSON.stringify({ machine: about, smoke, seconds, results }, null, 2)}\n`);
+line(`results: ${file}`);

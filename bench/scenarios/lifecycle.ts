@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import type { RedisServer } from '../../test/helpers/redis.js';
+import { runLoad, type Measured } from '../lib/load.js';
+import { type BenchServer, stop } from '../lib/procs.js';
+import { type Spread, spread } from '../lib/stats.js';
+
+/** How long each lifecycle's tool runs: longer than the 1 ms budget, so every call is backgrounded. */
+const TOOL_MS = 20;
+const IN_FLIGHT = 64;
+
+export interface LifecycleRow {
+  system: 'taskservice' | 'bullmq';
+  perSecond: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  /** CPU us per task: TaskService server + Redis, or BullMQ worker + Redis. */
+  serviceCpuUs: Spread;
+  redisCpuUs: Spread;
+  clientCpuUs: Spread;
+}
+
+/** CPU seconds redis-server has used, from its own INFO (finer than /proc's ticks). */
+export async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+/** Redis CPU as a meter for runLoad: read() gives seconds since construction. */
+async function redisMeter(redis: Redis) {
+  const start = await redisCpu(redis);
+  let latest = start;
+  return {
+    async sample() {
+      latest = await redisCpu(redis);
+    },
+    read: () => ({ redis: latest - start }),
+  };
+}
+
+export async function startBullWorker(redisUrl: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bullmq-worker.ts'], {
+    env: { ...process.env, BULL_REDIS: redisUrl, MALLOC_ARENA_MAX: '2' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
+  if (first.value !== 'ready') throw new Error('the BullMQ worker did not start');
+  return { pid: child.pid!, stop: () => stop(child) };
+}
+
+/**
+ * Scenario 2: background lifecycles on one redis-server, TaskService
+ * (Execute that backgrounds + AwaitResult to the terminal update) against
+ * BullMQ (queue.add + a worker process + job.waitUntilFinished through
+ * QueueEvents), 64 in flight from two client processes each, the same 20 ms
+ * job. Redis is flushed between systems.
+ */
+export async function lifecycle(redis: RedisServer, taskservice: BenchServer, runs: number, count: number) {
+  const admin = new Redis(redis.url);
+  const samples: Record<'taskservice' | 'bullmq', Measured[]> = { taskservice: [], bullmq: [] };
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const system of run % 2 === 0 ? (['taskservice', 'bullmq'] as const) : (['bullmq', 'taskservice'] as const)) {
+        const meter = await redisMeter(admin);
+        const configs = [1, 2].map(() => ({ address: taskservice.address, redisUrl: redis.url, count: count / 2, inFlight: IN_FLIGHT / 2, toolMs: TOOL_MS }));
+        let measured: Measured;
+        if (system === 'taskservice') {
+          measured = await runLoad('bench/load/lifecycle.ts', configs, { service: taskservice.pid }, meter);
+        } else {
+          await admin.flushall();
+          const worker = await startBullWorker(redis.url);
+          try {
+            measured = await runLoad('bench/load/bullmq.ts', configs, { service: worker.pid }, meter);
+          } finally {
+            await worker.stop();
+            await admin.flushall();
+          }
+        }
+        samples[system].push(measured);
+      }
+    }
+  } finally {
+    admin.disconnect();
+  }
+  const rows: LifecycleRow[] = (['taskservice', 'bullmq'] as const).map((system) => {
+    const ms = samples[system];
+    return {
+      system,
+      perSecond: spread(ms.map((m) => m.perSecond)),
+      p50Ms: spread(ms.map((m) => m.latency.p50)),
+      p99Ms: spread(ms.map((m) => m.latency.p99)),
+      serviceCpuUs: spread(ms.map((m) => m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!)),
+      redisCpuUs: spread(ms.map((m) => m.cpuUsPerOp.redis!)),
+      clientCpuUs: spread(ms.map((m) => m.cpuUsPerOp.client!)),
+    };
+  });
+  const ratios = {
+    cpu: spread(samples.taskservice.map((m, i) => (m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!) / (samples.bullmq[i]!.cpuUsPerOp.service! + samples.bullmq[i]!.cpuUsPerOp.redis!))),
+    throughput: spread(samples.taskservice.map((m, i) => m.perSecond / samples.bullmq[i]!.perSecond)),
+  };
+  return { rows, ratios, toolMs: TOOL_MS, inFlight: IN_FLIGHT };
+}
+

@@ -1,0 +1,56 @@
+import type { BenchServer } from '../lib/procs.js';
+import { runLoad } from '../lib/load.js';
+import { type Spread, spread } from '../lib/stats.js';
+
+export interface NotifyRow {
+  path: 'same replica' | 'cross-replica';
+  /** Terminal updates delivered per second, as asked for. */
+  rate: string;
+  notificationsPerSecond: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  delivered: number;
+  expected: number;
+  serverCpuUsPerNotification: Spread;
+}
+
+/**
+ * Scenario 3: tool settles -> terminal update received by an AwaitResult
+ * client. Two replicas on one Redis: the same replica runs the tool and
+ * serves the stream, or the stream is on the other one (the change travels
+ * through Redis pub/sub). Rates above idle put several watchers on each task
+ * (a task's terminal update is one notification per watcher): a 2-core
+ * machine cannot start 10,000 tasks a second, but it can be asked to deliver
+ * 10,000 notifications a second.
+ */
+export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke: boolean) {
+  const rates = [
+    { rate: 'idle', tasksPerSecond: 20, watchers: 1, tasks: smoke ? 20 : 200 },
+    { rate: '1k/s', tasksPerSecond: 100, watchers: 10, tasks: smoke ? 50 : 300 },
+    { rate: '10k/s', tasksPerSecond: 250, watchers: 40, tasks: smoke ? 50 : 500 },
+  ];
+  const rows: NotifyRow[] = [];
+  for (const path of ['same replica', 'cross-replica'] as const) {
+    for (const r of rates) {
+      const samples = [];
+      let delivered = 0;
+      for (let run = 0; run < runs; run++) {
+        const config = { execAddress: a.address, awaitAddress: path === 'same replica' ? a.address : b.address, toolMs: 300, ...r };
+        const m = await runLoad('bench/load/notify.ts', [config], { a: a.pid, b: b.pid });
+        delivered += m.latency.count;
+        samples.push(m);
+      }
+      rows.push({
+        path,
+        rate: r.rate,
+        notificationsPerSecond: spread(samples.map((m) => m.perSecond)),
+        p50Ms: spread(samples.map((m) => m.latency.p50)),
+        p99Ms: spread(samples.map((m) => m.latency.p99)),
+        delivered,
+        expected: runs * r.tasks * r.watchers,
+        serverCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.a! + m.cpuUsPerOp.b!)),
+      });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis';
+import type { RedisServer } from '../../test/helpers/redis.js';
+import { rssBytes } from '../lib/cpu.js';
+import { LoadProcess } from '../lib/procs.js';
+import type { BenchServer } from '../lib/procs.js';
+import type { LatencySummary } from '../lib/stats.js';
+
+export interface ScaleRow {
+  store: 'memory' | 'redis';
+  tasks: number;
+  startSeconds: number;
+  /** Bytes per running task in the server process: RSS growth, and V8 heap-in-use growth. */
+  rssBytesPerTask: number;
+  heapBytesPerTask: number;
+  /** Bytes per task in Redis (used_memory growth). */
+  redisBytesPerTask?: number;
+  list: LatencySummary;
+}
+
+async function heapUsed(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+async function redisMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN);
+}
+
+/**
+ * Scenario 5: `tasks` background tasks running at once for one user, what
+ * each costs in memory, and ListTasks (page of 50) for that user among them.
+ * The server is killed afterwards: a graceful stop would end every one of
+ * them as SHUTDOWN, which is not what is measured.
+ */
+export async function scale(
+  store: 'memory' | 'redis',
+  server: BenchServer & { metricsPort: number },
+  tasks: number,
+  lists: number,
+  redis?: RedisServer,
+): Promise<ScaleRow> {
+  const admin = redis && new Redis(redis.url);
+  try {
+    const load = new LoadProcess<{ started: number; seconds: number } & LatencySummary>('bench/load/scale.ts', {
+      address: server.address,
+      tasks,
+      lists,
+      pageSize: 50,
+      userId: `scale-${store}-${tasks}`,
+    });
+    await load.ready();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = { rss: rssBytes(server.pid), heap: await heapUsed(server.metricsPort), redis: admin && (await redisMemory(admin)) };
+    load.go();
+    const { seconds } = await load.result();
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // let the last writes and GC settle
+    const after = { rss: rssBytes(server.pid), heap: await heapUsed(server.metricsPort), redis: admin && (await redisMemory(admin)) };
+    load.go();
+    const list = await load.result();
+    await load.close();
+    return {
+      store,
+      tasks,
+      startSeconds: seconds,
+      rssBytesPerTask: (after.rss - before.rss) / tasks,
+      heapBytesPerTask: (after.heap - before.heap) / tasks,
+      ...(admin && { redisBytesPerTask: (after.redis! - before.redis!) / tasks }),
+      list: { count: list.count, p50: list.p50, p99: list.p99, max: list.max },
+    };
+  } finally {
+    admin?.disconnect();
+  }
+}

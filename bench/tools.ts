@@ -1,0 +1,35 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineTool } from '../src/tools/define.js';
+
+/**
+ * The bench's tools, loaded with TASKSERVICE_TOOL_MODULES=bench/tools.ts:
+ * trivial on purpose, so that what is measured is the service around them.
+ */
+export const tools = [
+  defineTool<{ text?: string }>({
+    name: 'noop',
+    description: 'Returns its text at once.',
+    parameters: { type: 'object', properties: { text: { type: 'string' } } },
+    handler: ({ text }) => text ?? '',
+  }),
+  defineTool<{ ms: number }>({
+    name: 'wait_ms',
+    description: 'Waits ms milliseconds, then returns "done".',
+    parameters: { type: 'object', properties: { ms: { type: 'number', minimum: 0 } }, required: ['ms'] },
+    handler: async ({ ms }, ctx) => {
+      await sleep(ms, undefined, { signal: ctx.signal });
+      return 'done';
+    },
+  }),
+  defineTool<{ ms: number }>({
+    name: 'settle_stamp',
+    description: 'Waits ms milliseconds, then returns the epoch time (ms, fractional) at which it settled.',
+    parameters: { type: 'object', properties: { ms: { type: 'number', minimum: 0 } }, required: ['ms'] },
+    handler: async ({ ms }, ctx) => {
+      await sleep(ms, undefined, { signal: ctx.signal });
+      return String(performance.timeOrigin + performance.now());
+    },
+  }),
+];
+
+export default tools;
