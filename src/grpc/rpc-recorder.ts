@@ -25,6 +25,7 @@ export const CODE_NAMES: readonly string[] = Object.entries(status)
 interface Described {
   taskId?: string;
   toolName?: string;
+  requestId?: string;
   argumentsJson?: string;
   task?: { taskId?: string };
 }
@@ -52,6 +53,7 @@ export class RpcRecorder {
     const taskId = req.taskId || res.task?.taskId;
     if (taskId) line.taskId = taskId;
     if (req.toolName) line.tool = req.toolName;
+    if (req.requestId) line.requestId = req.requestId;
     if (this.options.toolArguments && req.argumentsJson !== undefined) line.arguments = req.argumentsJson;
     if (details) line.details = details;
     this.logger.info(line, 'rpc');

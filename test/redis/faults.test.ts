@@ -319,7 +319,10 @@ describe('faults with Redis', function () {
       );
       expect(a.child.exitCode).to.equal(null);
       // The server's side: each handler (and the Redis calls in it) ended by the call's deadline.
-      const serverCalls = () => a.lines.slice(logStart).filter((l) => l.msg === 'rpc');
+      const serverCalls = () =>
+        a.lines
+          .slice(logStart)
+          .filter((l) => l.msg === 'rpc' && (l.taskId === '00000000-0000-4000-8000-000000000000' || String(l.requestId).startsWith('fz')));
       // The log lines arrive through a pipe. On a loaded machine a call can also expire before grpc-js
       // dispatches it to a handler (it then never logs): wait until the count settles.
       let logged = -1;
@@ -330,7 +333,7 @@ describe('faults with Redis', function () {
         return logged === 40 || (logged === before && logged > 0);
       }, 10_000);
       expect(logged, 'calls that reached a handler').to.be.at.least(30);
-      expect(new Set(serverCalls().map((l) => l.code))).to.deep.equal(new Set([Code.UNAVAILABLE]));
+      expect(new Set(serverCalls().map((l) => l.code))).to.deep.equal(new Set(['UNAVAILABLE']));
       const serverSlowest = Math.max(...serverCalls().map((l) => Number(l.ms)));
       expect(serverSlowest, 'server-side call time').to.be.below(deadlineMs + 100);
       await eventually(async () => (await call(a.client.execute, a.client, { ...exec, userId: 'thawed', toolName: 'echo', argumentsJson: '{"text":"y"}' }, 1000).then(() => true, () => false)), 10_000);
