@@ -1,8 +1,9 @@
-import type {
-  handleServerStreamingCall,
-  handleUnaryCall,
-  ServerUnaryCall,
-  ServerWritableStream,
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  status,
 } from '@grpc/grpc-js';
 import { withDeadline } from '../core/deadline.js';
 import type { Caller } from '../core/caller.js';
@@ -84,18 +85,28 @@ export function unary<Req, Res>(
           if (answered) return;
           answered = true;
           callback(null, response);
-          rpcs.finished(method, 0, started, call.request, response);
+          rpcs.finished(method, endedEarly(context) ?? status.OK, started, call.request, response);
         },
         (err: unknown) => {
           if (answered) return;
           answered = true;
           const error = toServiceError(err, logger);
           callback(error);
-          rpcs.finished(method, error.code ?? 2, started, call.request, undefined, error.details);
+          rpcs.finished(method, endedEarly(context) ?? error.code ?? status.UNKNOWN, started, call.request, undefined, error.details);
         },
       )
       .finally(release);
   };
+}
+
+/**
+ * The status the client actually got when the call ended before the handler
+ * answered (its deadline passed, or it cancelled): grpc-js has already sent
+ * it, and the handler's late answer goes nowhere, so that is what is recorded.
+ */
+function endedEarly({ signal, deadline }: CallContext): number | undefined {
+  if (!signal.aborted) return undefined;
+  return deadline !== undefined && Date.now() >= deadline ? status.DEADLINE_EXCEEDED : status.CANCELLED;
 }
 
 /**
@@ -123,16 +134,16 @@ export function serverStream<Req, Res>(
           if (next.done || signal.aborted) break;
           if (!call.write(next.value)) await drained(call, signal);
         }
-        if (signal.aborted) rpcs.finished(method, 1, started, call.request);
+        if (signal.aborted) rpcs.finished(method, status.CANCELLED, started, call.request);
         else {
           call.end();
-          rpcs.finished(method, 0, started, call.request);
+          rpcs.finished(method, status.OK, started, call.request);
         }
       } catch (err) {
         if (signal.aborted) return;
         const error = toServiceError(err, logger);
         call.emit('error', error);
-        rpcs.finished(method, error.code ?? 2, started, call.request, undefined, error.details);
+        rpcs.finished(method, error.code ?? status.UNKNOWN, started, call.request, undefined, error.details);
       } finally {
         release();
         await iterator?.return?.();

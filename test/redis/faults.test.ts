@@ -333,7 +333,10 @@ describe('faults with Redis', function () {
         return logged === 40 || (logged === before && logged > 0);
       }, 10_000);
       expect(logged, 'calls that reached a handler').to.be.at.least(30);
-      expect(new Set(serverCalls().map((l) => l.code))).to.deep.equal(new Set(['UNAVAILABLE']));
+      // What each client got, as the server recorded it: a handler dispatched after the deadline logs DEADLINE_EXCEEDED.
+      expect([...new Set(serverCalls().map((l) => l.code))]).to.satisfy((codes: string[]) =>
+        codes.every((c) => c === 'UNAVAILABLE' || c === 'DEADLINE_EXCEEDED'),
+      );
       const serverSlowest = Math.max(...serverCalls().map((l) => Number(l.ms)));
       expect(serverSlowest, 'server-side call time').to.be.below(deadlineMs + 100);
       await eventually(async () => (await call(a.client.execute, a.client, { ...exec, userId: 'thawed', toolName: 'echo', argumentsJson: '{"text":"y"}' }, 1000).then(() => true, () => false)), 10_000);
