@@ -56,4 +56,10 @@ describe('the log sink', function () {
     const shown = await logInChild(body, 0, true);
     expect(shown.out).to.contain('a-private-1').and.contain('a-private-2').and.contain('a-private-3');
   });
+
+  it('writes the lines of a turn together, and still every one of them when the process exits at once', async () => {
+    const { code, out } = await logInChild(`for (let i = 0; i < 5; i++) log.info({ i }, 'before exit'); process.exit(3);`);
+    expect(code).to.equal(3);
+    expect(out.trim().split('\n').map((l) => JSON.parse(l).i)).to.deep.equal([0, 1, 2, 3, 4]);
+  });
 });
