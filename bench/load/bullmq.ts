@@ -10,7 +10,8 @@ import { readyThenWait } from '../lib/procs.js';
 const { redisUrl, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as { redisUrl: string; count: number; inFlight: number; toolMs: number };
 const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const queue = new Queue('bench', { connection });
-const events = new QueueEvents('bench', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) });
+const eventsConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+const events = new QueueEvents('bench', { connection: eventsConnection });
 await events.waitUntilReady();
 
 async function drive(total: number, latencies?: number[]): Promise<void> {
@@ -41,4 +42,5 @@ process.stdout.write(`${JSON.stringify({ latencies, seconds, cpuSeconds: (cpu.us
 await queue.close();
 await events.close();
 await connection.quit();
+await eventsConnection.quit();
 process.exit(0);

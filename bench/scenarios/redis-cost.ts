@@ -97,8 +97,10 @@ export async function redisCost(redisServer: RedisServer, server: BenchServer & 
 
     await redis.flushall();
     const worker = await startBullWorker(redisServer.url);
-    const queue = new Queue('bench', { connection: new Redis(redisServer.url, { maxRetriesPerRequest: null }) });
-    const events = new QueueEvents('bench', { connection: new Redis(redisServer.url, { maxRetriesPerRequest: null }) });
+    // BullMQ leaves connections it was given open: these are closed below.
+    const connections = [1, 2].map(() => new Redis(redisServer.url, { maxRetriesPerRequest: null }));
+    const queue = new Queue('bench', { connection: connections[0]! });
+    const events = new QueueEvents('bench', { connection: connections[1]! });
     await events.waitUntilReady();
     try {
       const job = async () => {
@@ -109,6 +111,7 @@ export async function redisCost(redisServer: RedisServer, server: BenchServer & 
     } finally {
       await queue.close();
       await events.close();
+      for (const c of connections) c.disconnect();
       await worker.stop();
     }
   } finally {

@@ -73,7 +73,8 @@ export class GrpcServer {
       logger,
       calls: this.calls,
       identify: identifier(options.auth.tokens),
-      rpcs: new RpcRecorder(service, logger, options.rpcLog, options.rpcObserver),
+      // RPC lines hold only fields the recorder picks (no secrets; arguments only when asked for): no redaction walk.
+      rpcs: new RpcRecorder(service, logger.child({}, { redact: [] }), options.rpcLog, options.rpcObserver),
     });
     this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps(SERVICE_NAME), this.streams));
     if (options.workers) {

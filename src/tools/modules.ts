@@ -13,6 +13,7 @@ export async function loadToolModules(paths: readonly string[]): Promise<{ path:
   for (const path of paths) {
     let exports: Record<string, unknown>;
     try {
+      if (/\.[cm]?ts$/.test(path)) await loadTypeScript();
       exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
     } catch (err) {
       throw new Error(`tool module ${path} failed to load: ${(err as Error).message}`, { cause: err });
@@ -24,4 +25,17 @@ export async function loadToolModules(paths: readonly string[]): Promise<{ path:
     loaded.push({ path, tools: unique });
   }
   return loaded;
+}
+
+let typeScript: Promise<void> | undefined;
+
+/**
+ * Lets `import()` load TypeScript. Under tsx (tests, `npm run dev`) it already
+ * can; the bundle `npm start` runs (dist/main.mjs) starts without tsx, which
+ * halves start-up time, and registers it only when a .ts tool module needs it.
+ */
+function loadTypeScript(): Promise<void> {
+  if (import.meta.url.endsWith('.ts')) return Promise.resolve();
+  typeScript ??= import('tsx/esm/api').then(({ register }) => void register());
+  return typeScript;
 }

@@ -19,7 +19,9 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
     ...(config.password && { password: config.password }),
     ...(config.tls && { tls: {} }),
   };
-  const commands: RedisOptions = { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 };
+  // Auto-pipelining: the commands of concurrent calls issued in one tick go out in one write;
+  // a write(2) per command was the largest single cost of a background task (bench/, docs/PERFORMANCE.md).
+  const commands: RedisOptions = { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true };
   const listening: RedisOptions = { ...common, enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null };
   switch (config.mode) {
     case 'single':
@@ -36,6 +38,7 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
         client: withScripts(
           new Cluster(config.nodes, {
             enableOfflineQueue: false,
+            enableAutoPipelining: true,
             redisOptions: commands,
             clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
           }),
