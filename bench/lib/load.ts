@@ -15,6 +15,8 @@ export interface Measured {
   latency: LatencySummary;
   /** CPU microseconds per operation, by process name ("client" = all load processes). */
   cpuUsPerOp: Record<string, number>;
+  /** Other numbers the load scripts reported, summed over them (e.g. missedSettle). */
+  counts: Record<string, number>;
 }
 
 /**
@@ -38,6 +40,12 @@ export async function runLoad(
   const cpu = { ...meter.read(), ...extraCpu?.read() };
   await Promise.all(loads.map((l) => l.close()));
   const latencies = results.flatMap((r) => r.latencies);
+  const counts: Record<string, number> = {};
+  for (const r of results) {
+    for (const [key, value] of Object.entries(r)) {
+      if (typeof value === 'number' && !['seconds', 'cpuSeconds'].includes(key)) counts[key] = (counts[key] ?? 0) + value;
+    }
+  }
   const ops = latencies.length;
   const perOp = (s: number) => (s * 1e6) / ops;
   return {
@@ -48,5 +56,6 @@ export async function runLoad(
       ...Object.fromEntries(Object.entries(cpu).map(([name, s]) => [name, perOp(s)])),
       client: perOp(results.reduce((sum, r) => sum + r.cpuSeconds, 0)),
     },
+    counts,
   };
 }

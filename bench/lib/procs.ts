@@ -15,7 +15,7 @@ export interface BenchServer {
 }
 
 /**
- * Starts `node --import tsx <script>` with `env` plus an address on a free
+ * Starts `node <script>` (through tsx for a .ts file) with `env` plus an address on a free
  * loopback port, and waits for gRPC health to say SERVING. Its stdout goes to
  * /dev/null: log lines are formatted and written as in production, but
  * nobody in the bench spends CPU reading them.
@@ -24,7 +24,7 @@ export async function startServer(script: string, env: Record<string, string>, a
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script], {
     env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, [addrVariable]: address },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

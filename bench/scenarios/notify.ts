@@ -10,6 +10,8 @@ export interface NotifyRow {
   p50Ms: Spread;
   p99Ms: Spread;
   delivered: number;
+  /** Streams that opened only after their task had settled (the machine fell behind): they got the terminal snapshot, not a notification. */
+  late: number;
   expected: number;
   serverCpuUsPerNotification: Spread;
 }
@@ -34,10 +36,12 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
     for (const r of rates) {
       const samples = [];
       let delivered = 0;
+      let late = 0;
       for (let run = 0; run < runs; run++) {
         const config = { execAddress: a.address, awaitAddress: path === 'same replica' ? a.address : b.address, toolMs: 300, ...r };
         const m = await runLoad('bench/load/notify.ts', [config], { a: a.pid, b: b.pid });
         delivered += m.latency.count;
+        late += m.counts.missedSettle ?? 0;
         samples.push(m);
       }
       rows.push({
@@ -47,6 +51,7 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
         p50Ms: spread(samples.map((m) => m.latency.p50)),
         p99Ms: spread(samples.map((m) => m.latency.p99)),
         delivered,
+        late,
         expected: runs * r.tasks * r.watchers,
         serverCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.a! + m.cpuUsPerOp.b!)),
       });
