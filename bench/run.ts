@@ -26,6 +26,12 @@ const RUNS = smoke ? 1 : 3;
 
 const TASKSERVICE_ENV = { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: '' };
 const results: Record<string, unknown> = {};
+const resultsFile = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}${smoke ? '-smoke' : ''}.json`;
+/** Written after every scenario, so a run that fails later keeps what it measured. */
+function save(): void {
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify({ machine: about, smoke, seconds: Math.round((Date.now() - started) / 1000), results }, null, 2)}\n`);
+}
 const servers: BenchServer[] = [];
 const started = Date.now();
 const line = (text = '') => process.stdout.write(`${text}\n`);
@@ -57,6 +63,7 @@ try {
     const calls = smoke ? 1000 : 10_000;
     const { rows, ratios } = await inline({ echo, taskservice: await taskservice() }, RUNS, calls);
     results.inline = { calls, runs: RUNS, rows, ratios };
+    save();
     line(`\n1. Inline Execute of a trivial tool vs a bare grpc-js echo server (${calls} calls per case, ${RUNS} run(s); median (min-max))`);
     line('target        in flight  calls/s                 p50 ms             p99 ms             server CPU us/call   client CPU us/call');
     for (const r of rows) {
@@ -76,6 +83,7 @@ try {
       const count = smoke ? 400 : 6000;
       const { rows, ratios, toolMs, inFlight } = await lifecycle(redis, await taskservice({ REDIS_URL: redis.url }), RUNS, count);
       results.lifecycle = { count, runs: RUNS, toolMs, inFlight, rows, ratios };
+    save();
       line(`\n2. Background lifecycle on Redis, ${inFlight} in flight, a ${toolMs} ms job (${count} per case, ${RUNS} run(s))`);
       line('system        tasks/s              p50 ms            p99 ms            service+Redis CPU us/task   of which Redis   client CPU us/task');
       for (const r of rows) {
@@ -97,6 +105,7 @@ try {
       const [a, b] = [await taskservice(env), await taskservice(env)];
       const rows = await notify(a, b, RUNS, smoke);
       results.notify = { runs: RUNS, rows };
+    save();
       line(`\n3. AwaitResult notification latency: tool settles -> terminal update received (Redis store, ${RUNS} run(s))`);
       line('path            rate    heard+late/expected  notifications/s   p50 ms           p99 ms           servers CPU us/notification');
       for (const r of rows) {
@@ -118,6 +127,7 @@ try {
       const n = smoke ? 30 : 300;
       const rows = await redisCost(redis, server, n);
       results.redisCost = { perCase: n, rows };
+    save();
       line(`\n4. Redis cost per task lifecycle (${n} of each, one at a time; INFO commandstats, idle housekeeping subtracted)`);
       line('lifecycle                                   commands   round trips   by command');
       for (const r of rows) {
@@ -141,6 +151,8 @@ try {
         try {
           const server = await taskservice({ ...limits, ...(redis && { REDIS_URL: redis.url }) });
           rows.push(await scale(store, server, tasks, smoke ? 50 : 1000, redis));
+          results.scale = { rows };
+          save();
           await server.kill();
           servers.splice(servers.indexOf(server), 1);
         } finally {
@@ -149,11 +161,12 @@ try {
       }
     }
     results.scale = { rows };
+    save();
     line('\n5. Scale: running background tasks of one user, memory per task, and ListTasks (page of 50) among them');
-    line('store    tasks     started in   RSS B/task   heap B/task   Redis B/task   ListTasks p50 ms   p99 ms');
+    line('store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ListTasks p50 ms   p99 ms');
     for (const r of rows) {
       line(
-        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${r.list.p50.toFixed(3).padStart(16)}   ${r.list.p99.toFixed(3)}`,
+        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${String(r.unavailable).padStart(7)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${r.list.p50.toFixed(3).padStart(16)}   ${r.list.p99.toFixed(3)}`,
       );
     }
     line('   targets: <= 2 KiB per running task in-process; ListTasks p99 <= 5 ms at 100k tasks');
@@ -181,15 +194,13 @@ try {
       await redis.stop();
     }
     results.startup = { memory: spread(memory), redis: spread(redisTimes), fromSource: spread(fromSource) };
+    save();
     line(`\n6. Start-up to SERVING (spawn -> gRPC health SERVING, ms; ${runs} run(s)): npm start's bundle: memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}; from source through tsx ${show(spread(fromSource), 0)}   target < 1000`);
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
 }
 
-const seconds = Math.round((Date.now() - started) / 1000);
-line(`\ntook ${seconds} s`);
-mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}${smoke ? '-smoke' : ''}.json`;
-writeFileSync(file, `${JSON.stringify({ machine: about, smoke, seconds, results }, null, 2)}\n`);
-line(`results: ${file}`);
+save();
+line(`\ntook ${Math.round((Date.now() - started) / 1000)} s`);
+line(`results: ${resultsFile}`);

@@ -73,7 +73,10 @@ export class LoadProcess<Result> {
       env: { ...process.env, MALLOC_ARENA_MAX: '2' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    this.child.stderr!.on('data', (c) => (this.stderr += c));
+    this.child.stderr!.on('data', (c) => {
+      this.stderr += c;
+      process.stderr.write(c); // what a load script says about its run belongs in the bench's output
+    });
     this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
 

@@ -21,11 +21,20 @@ const request = {
   timeoutSeconds: 0.001,
 };
 
-function execute(): Promise<string> {
+/** Calls answered inline after all (none expected: the tool outlives its budget 20 times over). */
+let inline = 0;
+let firstInline = '';
+
+/** The task id, or undefined when the call was answered inline. */
+function execute(): Promise<string | undefined> {
   return new Promise((resolve, reject) =>
     client.execute(request, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
       if (err) return reject(err);
-      if (!res.backgrounded) return reject(new Error('the call was not backgrounded: raise toolMs'));
+      if (!res.backgrounded) {
+        inline++;
+        firstInline ||= JSON.stringify({ text: res.text, status: res.task?.status, reason: res.task?.failureReason });
+        return resolve(undefined);
+      }
       resolve(res.task!.taskId);
     }),
   );
@@ -52,7 +61,9 @@ async function drive(total: number, latencies?: number[]): Promise<void> {
       while (next < total) {
         next++;
         const t0 = performance.now();
-        await terminal(await execute());
+        const taskId = await execute();
+        if (taskId === undefined) continue;
+        await terminal(taskId);
         latencies?.push(performance.now() - t0);
       }
     }),
@@ -67,5 +78,6 @@ const t0 = performance.now();
 await drive(count, latencies);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ latencies, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+if (firstInline) process.stderr.write(`answered inline ${inline} times, e.g. ${firstInline}\n`);
+process.stdout.write(`${JSON.stringify({ latencies, inline, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
 client.close();

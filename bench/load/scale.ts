@@ -40,16 +40,26 @@ const list = (pageToken: string) =>
 process.stdout.write('ready\n');
 await lines.next();
 let next = 0;
+/** Calls refused UNAVAILABLE (the store did not answer in time) and tried again. */
+let unavailable = 0;
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: 64 }, async () => {
     while (next < tasks) {
       next++;
-      await execute();
+      for (;;) {
+        try {
+          await execute();
+          break;
+        } catch (err) {
+          if ((err as { code?: number }).code !== 14 || ++unavailable > 1000) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
     }
   }),
 );
-process.stdout.write(`${JSON.stringify({ started: tasks, seconds: (performance.now() - t0) / 1000 })}\n`);
+process.stdout.write(`${JSON.stringify({ started: tasks, unavailable, seconds: (performance.now() - t0) / 1000 })}\n`);
 await lines.next();
 // First pages and later ones: a page token from the previous answer, restarting at the top now and then.
 const latencies: number[] = [];

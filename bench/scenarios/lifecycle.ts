@@ -58,24 +58,26 @@ export async function startBullWorker(redisUrl: string) {
  * job. Redis is flushed between systems.
  */
 export async function lifecycle(redis: RedisServer, taskservice: BenchServer, runs: number, count: number) {
-  const admin = new Redis(redis.url);
+  // BullMQ gets a database of its own on the same server, so clearing it between runs leaves TaskService's keys alone.
+  const bullUrl = `${redis.url}/1`;
+  const admin = new Redis(bullUrl);
   const samples: Record<'taskservice' | 'bullmq', Measured[]> = { taskservice: [], bullmq: [] };
   try {
     for (let run = 0; run < runs; run++) {
       for (const system of run % 2 === 0 ? (['taskservice', 'bullmq'] as const) : (['bullmq', 'taskservice'] as const)) {
         const meter = await redisMeter(admin);
-        const configs = [1, 2].map(() => ({ address: taskservice.address, redisUrl: redis.url, count: count / 2, inFlight: IN_FLIGHT / 2, toolMs: TOOL_MS }));
+        const configs = [1, 2].map(() => ({ address: taskservice.address, redisUrl: bullUrl, count: count / 2, inFlight: IN_FLIGHT / 2, toolMs: TOOL_MS }));
         let measured: Measured;
         if (system === 'taskservice') {
           measured = await runLoad('bench/load/lifecycle.ts', configs, { service: taskservice.pid }, meter);
         } else {
-          await admin.flushall();
-          const worker = await startBullWorker(redis.url);
+          await admin.flushdb();
+          const worker = await startBullWorker(bullUrl);
           try {
             measured = await runLoad('bench/load/bullmq.ts', configs, { service: worker.pid }, meter);
           } finally {
             await worker.stop();
-            await admin.flushall();
+            await admin.flushdb();
           }
         }
         samples[system].push(measured);

@@ -95,7 +95,6 @@ export async function redisCost(redisServer: RedisServer, server: BenchServer & 
     ];
     for (const [lifecycle, body] of cases) rows.push({ lifecycle, ...(await measure(redis, n, body, trips)) });
 
-    await redis.flushall();
     const worker = await startBullWorker(redisServer.url);
     // BullMQ leaves connections it was given open: these are closed below.
     const connections = [1, 2].map(() => new Redis(redisServer.url, { maxRetriesPerRequest: null }));

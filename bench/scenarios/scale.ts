@@ -9,6 +9,8 @@ export interface ScaleRow {
   store: 'memory' | 'redis';
   tasks: number;
   startSeconds: number;
+  /** Execute calls answered UNAVAILABLE on the way (the store did not answer within its command timeout) and retried. */
+  unavailable: number;
   /** Bytes per running task in the server process: RSS growth, and V8 heap-in-use growth. */
   rssBytesPerTask: number;
   heapBytesPerTask: number;
@@ -41,7 +43,7 @@ export async function scale(
 ): Promise<ScaleRow> {
   const admin = redis && new Redis(redis.url);
   try {
-    const load = new LoadProcess<{ started: number; seconds: number } & LatencySummary>('bench/load/scale.ts', {
+    const load = new LoadProcess<{ started: number; unavailable: number; seconds: number } & LatencySummary>('bench/load/scale.ts', {
       address: server.address,
       tasks,
       lists,
@@ -52,7 +54,7 @@ export async function scale(
     await new Promise((resolve) => setTimeout(resolve, 500));
     const before = { rss: rssBytes(server.pid), heap: await heapUsed(server.metricsPort), redis: admin && (await redisMemory(admin)) };
     load.go();
-    const { seconds } = await load.result();
+    const { seconds, unavailable } = await load.result();
     await new Promise((resolve) => setTimeout(resolve, 1000)); // let the last writes and GC settle
     const after = { rss: rssBytes(server.pid), heap: await heapUsed(server.metricsPort), redis: admin && (await redisMemory(admin)) };
     load.go();
@@ -62,6 +64,7 @@ export async function scale(
       store,
       tasks,
       startSeconds: seconds,
+      unavailable,
       rssBytesPerTask: (after.rss - before.rss) / tasks,
       heapBytesPerTask: (after.heap - before.heap) / tasks,
       ...(admin && { redisBytesPerTask: (after.redis! - before.redis!) / tasks }),
