@@ -7,7 +7,7 @@
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { type AwaitResultResponse, TaskServiceClient, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { readyThenWait } from '../lib/procs.js';
+import { drive, measureRun } from '../lib/drive.js';
 
 const { address, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as { address: string; count: number; inFlight: number; toolMs: number };
 const client = new TaskServiceClient(address, credentials.createInsecure());
@@ -54,30 +54,17 @@ function terminal(taskId: string): Promise<void> {
   });
 }
 
-async function drive(total: number, latencies?: number[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < total) {
-        next++;
-        const t0 = performance.now();
-        const taskId = await execute();
-        if (taskId === undefined) continue;
-        await terminal(taskId);
-        latencies?.push(performance.now() - t0);
-      }
-    }),
-  );
+async function lifecycle(): Promise<boolean> {
+  const taskId = await execute();
+  if (taskId === undefined) return false;
+  await terminal(taskId);
+  return true;
 }
 
-await drive(Math.max(100, count / 10));
-await readyThenWait();
-const latencies: number[] = [];
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-await drive(count, latencies);
-const seconds = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
+await measureRun(
+  () => drive(Math.max(100, count / 10), inFlight, lifecycle),
+  (latencies) => drive(count, inFlight, lifecycle, latencies),
+  () => ({ inline }),
+);
 if (firstInline) process.stderr.write(`answered inline ${inline} times, e.g. ${firstInline}\n`);
-process.stdout.write(`${JSON.stringify({ latencies, inline, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
 client.close();

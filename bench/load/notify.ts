@@ -8,7 +8,7 @@
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { type AwaitResultResponse, TaskServiceClient, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { readyThenWait } from '../lib/procs.js';
+import { measureRun } from '../lib/drive.js';
 
 const config = JSON.parse(process.argv[2]!) as {
   execAddress: string;
@@ -55,7 +55,8 @@ async function one(latencies?: number[]): Promise<void> {
   latencies?.push(...heard);
 }
 
-async function drive(tasks: number, latencies?: number[]): Promise<void> {
+/** Starts `tasks` tasks at the configured rate (an open loop: a slow answer does not slow the starts). */
+async function paced(tasks: number, latencies?: number[]): Promise<void> {
   const interval = 1000 / config.tasksPerSecond;
   const t0 = performance.now();
   const pending: Promise<void>[] = [];
@@ -68,15 +69,18 @@ async function drive(tasks: number, latencies?: number[]): Promise<void> {
   await Promise.all(pending);
 }
 
-await drive(Math.min(50, config.tasks));
-await readyThenWait();
-const latencies: number[] = [];
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-await drive(config.tasks, latencies);
-const seconds = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
-const heard = latencies.filter((l) => !Number.isNaN(l));
-process.stdout.write(`${JSON.stringify({ latencies: heard, missedSettle: latencies.length - heard.length, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+let missedSettle = 0;
+await measureRun(
+  () => paced(Math.min(50, config.tasks)),
+  async (latencies) => {
+    const all: number[] = [];
+    await paced(config.tasks, all);
+    for (const l of all) {
+      if (Number.isNaN(l)) missedSettle++;
+      else latencies.push(l);
+    }
+  },
+  () => ({ missedSettle }),
+);
 exec.close();
 watch.close();

@@ -5,7 +5,7 @@
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { readyThenWait } from '../lib/procs.js';
+import { drive, measureRun } from '../lib/drive.js';
 
 const { address, calls, inFlight, tool } = JSON.parse(process.argv[2]!) as { address: string; calls: number; inFlight: number; tool: string };
 const client = new TaskServiceClient(address, credentials.createInsecure());
@@ -21,27 +21,8 @@ function once(): Promise<void> {
   );
 }
 
-async function drive(count: number, latencies?: number[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < count) {
-        next++;
-        const t0 = performance.now();
-        await once();
-        latencies?.push(performance.now() - t0);
-      }
-    }),
-  );
-}
-
-await drive(Math.min(2000, Math.max(200, calls / 5))); // warm-up: JIT, connection, pools
-await readyThenWait();
-const latencies: number[] = [];
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-await drive(calls, latencies);
-const seconds = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ latencies, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+await measureRun(
+  () => drive(Math.min(2000, Math.max(200, calls / 5)), inFlight, once), // warm-up: JIT, connection, pools
+  (latencies) => drive(calls, inFlight, once, latencies),
+);
 client.close();
