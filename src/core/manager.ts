@@ -447,12 +447,18 @@ export class TaskManager {
     void recorded.then(
       () => {
         if (this.runs.get(taskId) !== entry) return;
-        entry.unwatch = this.store.subscribe(taskId, (task) => {
-          if (!task || !isTerminal(task)) return;
-          if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
-            this.logger.info({ taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
-          }
-        });
+        // Without the safety poll: one per running task would re-read them all every few seconds,
+        // and a lost cancel event only lets the tool run on (its outcome is then refused).
+        entry.unwatch = this.store.subscribe(
+          taskId,
+          (task) => {
+            if (!task || !isTerminal(task)) return;
+            if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
+              this.logger.info({ taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
+            }
+          },
+          { safetyPoll: false },
+        );
       },
       () => undefined,
     );

@@ -73,8 +73,13 @@ export interface TaskStore {
   updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord>;
   get(taskId: string): Promise<TaskRecord | undefined>;
   list(query: ListQuery): Promise<ListPage>;
-  /** Calls `listener` with every later version of the task. Returns the unsubscribe function. */
-  subscribe(taskId: string, listener: TaskListener): () => void;
+  /**
+   * Calls `listener` with every later version of the task. Returns the
+   * unsubscribe function. `safetyPoll: false`: the subscriber can afford to
+   * hear of a change late if its event is lost (a store may re-read polled
+   * tasks every few seconds; it re-reads every subscription after a reconnect).
+   */
+  subscribe(taskId: string, listener: TaskListener, options?: { safetyPoll?: boolean }): () => void;
   /**
    * Tells `listener` whenever the store becomes reachable or unreachable
    * (health reports it). Stores that cannot become unreachable never call it.

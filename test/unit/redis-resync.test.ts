@@ -15,9 +15,18 @@ class ScriptedConnection extends EventEmitter {
   status = 'ready';
   /** What the next pipeline's exec() answers, one [error, value] per command. */
   replies: [Error | null, unknown][] = [];
+  /** The keys each pipeline read. */
+  readonly reads: string[][] = [];
 
   pipeline() {
-    return { hgetall: () => undefined, exec: async () => this.replies };
+    const keys: string[] = [];
+    return {
+      hgetall: (key: string) => void keys.push(key),
+      exec: async () => {
+        this.reads.push(keys);
+        return keys.map((_, i) => this.replies[i] ?? [null, {}]);
+      },
+    };
   }
 
   async subscribe(): Promise<number> {
@@ -57,6 +66,33 @@ describe('RedisStore resync', () => {
     client.replies = [[null, {}]];
     await resyncAfterReconnect();
     expect(seen).to.deep.equal([null]);
+    await store.close();
+  });
+
+  it('re-reads on its safety poll only the subscriptions that asked for it, and every one after a reconnect', async () => {
+    const client = new ScriptedConnection();
+    const subscriber = new ScriptedConnection();
+    const store = new RedisStore(
+      client as unknown as ScriptedClient,
+      subscriber as unknown as RedisClient,
+      { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs: 30 },
+      silentLogger,
+    );
+    const watcher = store.subscribe('watched', () => {});
+    const runner = store.subscribe('running', () => {}, { safetyPoll: false });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const polls = client.reads.splice(0);
+    expect(polls.length).to.be.greaterThan(0);
+    for (const keys of polls) expect(keys).to.deep.equal(['t:task:watched']);
+    subscriber.emit('ready');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(client.reads.some((keys) => keys.length === 2 && keys.includes('t:task:running'))).to.equal(true);
+    watcher();
+    watcher(); // idempotent: the poll count of another subscription must not drop
+    runner();
+    client.reads.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(client.reads).to.deep.equal([]);
     await store.close();
   });
 });

@@ -75,6 +75,8 @@ export function withScripts(client: RedisClient): ScriptedClient {
  */
 export class RedisStore implements TaskStore {
   private readonly listeners = new Map<string, Set<TaskListener>>();
+  /** Tasks re-read by the safety poll: how many of their subscriptions asked for it. */
+  private readonly polled = new Map<string, number>();
   private readonly availability = new Set<(available: boolean) => void>();
   private readonly channels = new Map<string, (message: string) => void>();
   private readonly pollTimer: NodeJS.Timeout;
@@ -95,7 +97,7 @@ export class RedisStore implements TaskStore {
       else this.channels.get(channel)?.(message);
     });
     // After a reconnect, events sent meanwhile are lost: re-read what is watched.
-    subscriber.on('ready', () => void this.resync());
+    subscriber.on('ready', () => void this.resync([...this.listeners.keys()]));
     client.on('ready', () => this.setAvailable(true));
     client.on('close', () => this.setAvailable(false));
     client.on('end', () => this.setAvailable(false));
@@ -106,7 +108,8 @@ export class RedisStore implements TaskStore {
       () => undefined,
       (err: unknown) => this.logger.warn({ err }, 'subscribe failed; will retry on reconnect'),
     );
-    this.pollTimer = setInterval(() => void this.resync(), options.safetyPollMs);
+    // Only what asked for it: re-reading every running task of a busy replica each time starved Redis (docs/PERFORMANCE.md).
+    this.pollTimer = setInterval(() => void this.resync([...this.polled.keys()]), options.safetyPollMs);
     this.pollTimer.unref();
     if ((client as { status?: string }).status === 'ready') this.available = true;
   }
@@ -297,13 +300,23 @@ export class RedisStore implements TaskStore {
     return { tasks, nextCursor: encodeCursor(CURSOR_TAG, after!) };
   }
 
-  subscribe(taskId: string, listener: TaskListener): () => void {
+  subscribe(taskId: string, listener: TaskListener, options: { safetyPoll?: boolean } = {}): () => void {
     let set = this.listeners.get(taskId);
     if (!set) this.listeners.set(taskId, (set = new Set()));
     set.add(listener);
+    const polled = options.safetyPoll !== false;
+    if (polled) this.polled.set(taskId, (this.polled.get(taskId) ?? 0) + 1);
+    let subscribed = true;
     return () => {
+      if (!subscribed) return;
+      subscribed = false;
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(taskId) === set) this.listeners.delete(taskId);
+      if (polled) {
+        const left = (this.polled.get(taskId) ?? 1) - 1;
+        if (left > 0) this.polled.set(taskId, left);
+        else this.polled.delete(taskId);
+      }
     };
   }
 
@@ -421,8 +434,8 @@ export class RedisStore implements TaskStore {
   }
 
   /** Re-reads every watched task and hands listeners what they may have missed. */
-  private async resync(): Promise<void> {
-    const ids = [...this.listeners.keys()];
+  /** Re-reads these tasks and tells their listeners, in case an event about them was lost. */
+  private async resync(ids: string[]): Promise<void> {
     if (ids.length === 0 || !this.available) return;
     try {
       const hashes = await this.readMany(ids);
