@@ -40,16 +40,22 @@ class ScriptedConnection extends EventEmitter {
   disconnect(): void {}
 }
 
+/** A RedisStore on scripted connections, with keys under `t:`. */
+function scriptedStore(safetyPollMs: number) {
+  const client = new ScriptedConnection();
+  const subscriber = new ScriptedConnection();
+  const store = new RedisStore(
+    client as unknown as ScriptedClient,
+    subscriber as unknown as RedisClient,
+    { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs },
+    silentLogger,
+  );
+  return { client, subscriber, store };
+}
+
 describe('RedisStore resync', () => {
   it('keeps watchers waiting when the re-read fails because Redis is restarting, and reports a task really gone', async () => {
-    const client = new ScriptedConnection();
-    const subscriber = new ScriptedConnection();
-    const store = new RedisStore(
-      client as unknown as ScriptedClient,
-      subscriber as unknown as RedisClient,
-      { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs: 60_000 },
-      silentLogger,
-    );
+    const { client, subscriber, store } = scriptedStore(60_000);
     const seen: (TaskRecord | null)[] = [];
     store.subscribe('task-1', (task) => seen.push(task));
     const resyncAfterReconnect = async () => {
@@ -70,14 +76,7 @@ describe('RedisStore resync', () => {
   });
 
   it('re-reads on its safety poll only the subscriptions that asked for it, and every one after a reconnect', async () => {
-    const client = new ScriptedConnection();
-    const subscriber = new ScriptedConnection();
-    const store = new RedisStore(
-      client as unknown as ScriptedClient,
-      subscriber as unknown as RedisClient,
-      { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs: 30 },
-      silentLogger,
-    );
+    const { client, subscriber, store } = scriptedStore(30);
     const watcher = store.subscribe('watched', () => {});
     const runner = store.subscribe('running', () => {}, { safetyPoll: false });
     await new Promise((resolve) => setTimeout(resolve, 100));
