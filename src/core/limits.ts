@@ -37,17 +37,22 @@ export function checkDepth(value: unknown, maxDepth: number, field: string, sett
   }
 }
 
-/** A place among the running calls: taken before a call stores anything, freed when its run ends, or at once if none starts. */
+/**
+ * A place among the running calls: taken before a call stores anything,
+ * freed when its run ends, or at once if none starts. It knows its limits and
+ * user rather than holding a closure: one lives as long as each running task.
+ */
 export class Slot {
   private state: 'held' | 'handed' | 'freed' = 'held';
 
-  constructor(private readonly free: () => void) {}
+  constructor(
+    private readonly limits: RunningLimits,
+    private readonly userId: string,
+  ) {}
 
-  /** The run that started owns it now: freed when `done` settles. */
-  handTo(done: Promise<unknown>): void {
-    if (this.state !== 'held') return;
-    this.state = 'handed';
-    void done.finally(() => this.release());
+  /** A run that started owns it now: only `release()` frees it, when the run ends. */
+  handOver(): void {
+    if (this.state === 'held') this.state = 'handed';
   }
 
   /** Frees it unless a run took it. */
@@ -55,10 +60,10 @@ export class Slot {
     if (this.state === 'held') this.release();
   }
 
-  private release(): void {
+  release(): void {
     if (this.state === 'freed') return;
     this.state = 'freed';
-    this.free();
+    this.limits.free(this.userId);
   }
 }
 
@@ -90,6 +95,11 @@ export class RunningLimits {
       );
     }
     this.perUser.add(userId);
-    return new Slot(() => this.perUser.remove(userId));
+    return new Slot(this, userId);
+  }
+
+  /** Called by a Slot, once. */
+  free(userId: string): void {
+    this.perUser.remove(userId);
   }
 }

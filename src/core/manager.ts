@@ -10,9 +10,9 @@ import { NO_OBSERVER, type TaskObserver } from './observer.js';
 import { PendingOutcomes } from './pending-outcomes.js';
 import { ProgressWriter } from './progress-writer.js';
 import type { RedirectPort } from './redirect-port.js';
-import { alreadyEnded, CALLER_GONE, type ExecuteResult, inlineAnswer, outcomeText, raceBudget, withOutcome } from './outcome.js';
+import { alreadyEnded, type ExecuteResult, inlineAnswer, outcomeText, withOutcome } from './outcome.js';
 import { checkDepth, checkSize, RunningLimits, type Slot } from './limits.js';
-import { ToolRun } from './run.js';
+import { CALLER_GONE, type RunOwner, ToolRun } from './run.js';
 import { checkOrigin, optionalSeconds, parseArguments } from './validation.js';
 import type { ListPage, NewTask, TaskStore } from './store.js';
 import {
@@ -95,6 +95,20 @@ export interface ListOptions {
   pageToken?: string;
 }
 
+/**
+ * A background run this process answers for until its outcome is stored.
+ * There is one per running task, so it holds state, not closures.
+ */
+interface Adopted {
+  run: ToolRun;
+  /** The record exists, so the outcome can be stored. */
+  recorded: boolean;
+  /** Ends the store subscription that stops the tool when its task is ended elsewhere. */
+  unwatch?: () => void;
+  /** Set by shutdown, which waits for the outcome to be stored. */
+  onDone?: () => void;
+}
+
 /** The smallest heartbeat interval accepted, so a stream cannot be made to spin. */
 const MIN_HEARTBEAT_SECONDS = 0.05;
 
@@ -105,7 +119,19 @@ const MIN_HEARTBEAT_SECONDS = 0.05;
  */
 export class TaskManager {
   /** Background runs of this process, by task id. */
-  private readonly runs = new Map<string, { run: ToolRun; unwatch: () => void; stored: Promise<unknown> }>();
+  private readonly runs = new Map<string, Adopted>();
+  /** Told by every run of its progress and outcome. */
+  private readonly runOwner: RunOwner = {
+    progressed: (run, progress) => {
+      if (this.runs.has(run.taskId)) this.progress.push(run.taskId, progress);
+    },
+    settled: (run, outcome) => {
+      this.observer.runFinished(run.tool.name, outcome, (performance.now() - run.startedAt) / 1000);
+      const adopted = this.runs.get(run.taskId);
+      // Stored now if the record exists; otherwise once it does (see recorded()).
+      if (adopted?.run === run && adopted.recorded) void detached(() => this.settle(run.taskId, outcome));
+    },
+  };
   private readonly progress: ProgressWriter;
   private readonly unstored: PendingOutcomes;
   private readonly running: RunningLimits;
@@ -247,7 +273,7 @@ export class TaskManager {
   ): Promise<ExecuteResult> {
     const startedAt = Date.now();
     const run = this.startRun(tool, args, draft, { slot, trace });
-    const settled = tool.noBackground ? await run.outcome : await raceBudget(run.outcome, budgetMs, callerSignal);
+    const settled = tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, callerSignal);
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
       return inlineAnswer(draft, await run.outcome, startedAt);
@@ -258,15 +284,16 @@ export class TaskManager {
       run.abort(FailureReason.Shutdown, 'the server shut down');
       return inlineAnswer(draft, await run.outcome, startedAt);
     }
-    const recorded = this.createOrDiscard({ ...draft, startedAt, progress: run.progress });
-    this.adopt(run, recorded);
+    const adopted = this.adopt(run);
     let task: TaskRecord;
     try {
-      ({ task } = await recorded);
+      ({ task } = await this.createOrDiscard({ ...draft, startedAt, progress: run.progress }));
     } catch (err) {
+      this.forget(adopted);
       run.abort(FailureReason.ToolError, 'the task could not be recorded');
       throw err;
     }
+    this.recorded(adopted);
     return { backgrounded: true, task, text: envelopeText(task) };
   }
 
@@ -327,7 +354,7 @@ export class TaskManager {
     }
     const draft: NewTask = { taskId, toolName: tool.name, owner: this.limits.instanceId, ...request.origin };
     const run = this.startRun(tool, JSON.parse(request.argumentsJson) as Record<string, unknown>, draft, { trace: request.trace });
-    this.adopt(run, Promise.resolve());
+    this.recorded(this.adopt(run));
   }
 
   /**
@@ -360,9 +387,9 @@ export class TaskManager {
     slot?: Slot,
   ): Promise<ExecuteResult> {
     const run = this.startRun(tool, args, draft, { slot, trace });
-    this.adopt(run, Promise.resolve());
+    this.recorded(this.adopt(run));
     // The caller going away stops the wait, not the tracked task: its retry will find it.
-    const settled = await raceBudget(run.outcome, waitMs, callerSignal);
+    const settled = await run.waitFor(waitMs, callerSignal);
     if (settled && settled !== CALLER_GONE) {
       const finished = withOutcome(task, settled, Date.now());
       return { backgrounded: false, task: finished, text: outcomeText(finished) };
@@ -407,26 +434,19 @@ export class TaskManager {
     draft: NewTask,
     { slot, trace }: { slot?: Slot; trace?: TraceContext } = {},
   ): ToolRun {
-    const { taskId } = draft;
+    this.observer.runStarted(tool.name);
     // The tool may outlive the call: it must not inherit the call's deadline.
-    const run = detached(() => new ToolRun({
-      taskId,
+    return detached(() => new ToolRun({
+      taskId: draft.taskId,
       tool,
-      args,
       origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
       hardTimeoutMs: this.hardTimeoutMs(tool),
       maxResultBytes: this.limits.maxResultBytes,
       logger: this.logger,
       ...(trace && { trace }),
-      onProgress: (progress) => {
-        if (this.runs.has(taskId)) this.progress.push(taskId, progress);
-      },
-    }));
-    slot?.handTo(run.outcome);
-    const startedAt = performance.now();
-    this.observer.runStarted(tool.name);
-    void run.outcome.then((outcome) => this.observer.runFinished(tool.name, outcome, (performance.now() - startedAt) / 1000));
-    return run;
+      ...(slot && { slot }),
+      owner: this.runOwner,
+    }, args));
   }
 
   private hardTimeoutMs(tool: Tool): number {
@@ -435,39 +455,44 @@ export class TaskManager {
 
   /**
    * This process now answers for the run until its outcome is stored. The
-   * outcome is stored only once the record exists (`recorded`); if it never
-   * comes to exist, the run is dropped. While the run lasts, the task may be
-   * ended elsewhere (CancelTask, on any replica): the subscription stops the
-   * tool when it is.
+   * outcome is stored only once the record exists (`recorded()`); if it never
+   * comes to exist, the run is forgotten (`forget()`).
    */
-  private adopt(run: ToolRun, recorded: Promise<unknown>): void {
-    const { taskId } = run;
-    const entry = { run, unwatch: () => {}, stored: Promise.resolve() };
-    this.runs.set(taskId, entry);
-    void recorded.then(
-      () => {
-        if (this.runs.get(taskId) !== entry) return;
-        // Without the safety poll: one per running task would re-read them all every few seconds,
-        // and a lost cancel event only lets the tool run on (its outcome is then refused).
-        entry.unwatch = this.store.subscribe(
-          taskId,
-          (task) => {
-            if (!task || !isTerminal(task)) return;
-            if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
-              this.logger.info({ taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
-            }
-          },
-          { safetyPoll: false },
-        );
-      },
-      () => undefined,
-    );
-    entry.stored = Promise.all([run.outcome, recorded]).then(
-      ([outcome]) => detached(() => this.settle(taskId, outcome)),
-      () => {
-        this.runs.delete(taskId);
-      },
-    );
+  private adopt(run: ToolRun): Adopted {
+    const adopted: Adopted = { run, recorded: false };
+    this.runs.set(run.taskId, adopted);
+    return adopted;
+  }
+
+  /**
+   * The run's record exists. While the run lasts, the task may be ended
+   * elsewhere (CancelTask, on any replica): the subscription stops the tool
+   * when it is. If the run already settled, its outcome is stored now.
+   */
+  private recorded(adopted: Adopted): void {
+    if (this.runs.get(adopted.run.taskId) !== adopted) return;
+    adopted.recorded = true;
+    const { run } = adopted;
+    if (run.settled) {
+      void detached(() => this.settle(run.taskId, run.settled!));
+      return;
+    }
+    // Without the safety poll: one per running task would re-read them all every few seconds,
+    // and a lost cancel event only lets the tool run on (its outcome is then refused).
+    adopted.unwatch = this.store.subscribe(run.taskId, (task) => this.endedElsewhere(run, task), { safetyPoll: false });
+  }
+
+  /** The record never came to exist: nobody will store the outcome. */
+  private forget(adopted: Adopted): void {
+    if (this.runs.get(adopted.run.taskId) === adopted) this.runs.delete(adopted.run.taskId);
+    adopted.onDone?.();
+  }
+
+  private endedElsewhere(run: ToolRun, task: TaskRecord | null): void {
+    if (!task || !isTerminal(task)) return;
+    if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
+      this.logger.info({ taskId: run.taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
+    }
   }
 
   private async settle(taskId: string, outcome: Outcome): Promise<void> {
@@ -482,8 +507,12 @@ export class TaskManager {
         this.logger.error({ err, taskId }, 'could not store the outcome of a task');
       }
     } finally {
-      this.runs.get(taskId)?.unwatch();
-      this.runs.delete(taskId);
+      const adopted = this.runs.get(taskId);
+      if (adopted) {
+        this.runs.delete(taskId);
+        adopted.unwatch?.();
+        adopted.onDone?.();
+      }
     }
   }
 
@@ -601,8 +630,9 @@ export class TaskManager {
     }
     const outcome: Outcome = { status: TaskStatus.Failed, reason: FailureReason.Shutdown, error: 'the server shut down' };
     const pending = [...this.runs.values()];
+    const stored = pending.map((adopted) => new Promise<void>((resolve) => (adopted.onDone = resolve)));
     for (const { run } of pending) run.abort(outcome.reason, outcome.error);
-    await Promise.all(pending.map(({ stored }) => stored));
+    await Promise.all(stored);
     // One last try for outcomes that waited for the store; what still fails is logged.
     await this.unstored.flush().catch(() => undefined);
     this.unstored.close();

@@ -4,8 +4,8 @@ import { FailedPrecondition } from './errors.js';
 import { errorText } from './text.js';
 
 /**
- * How a settled run becomes Execute's answer, and the race of a run against
- * its budget. Split from manager.ts, which decides when each applies.
+ * How a settled run becomes Execute's answer. Split from manager.ts, which
+ * decides when each applies.
  */
 
 /** What Execute answers (the manager's result type). */
@@ -15,36 +15,6 @@ export interface ExecuteResult {
   task: TaskRecord;
   /** What the model reads. */
   text: string;
-}
-
-/** Returned by raceBudget when the caller went away first. */
-export const CALLER_GONE = Symbol('caller gone');
-
-/** The outcome if it settles within the budget; undefined when the budget runs out first. */
-export async function raceBudget(
-  outcome: Promise<Outcome>,
-  budgetMs: number,
-  callerSignal?: AbortSignal,
-): Promise<Outcome | undefined | typeof CALLER_GONE> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      outcome,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), budgetMs);
-      }),
-      new Promise<typeof CALLER_GONE>((resolve) => {
-        if (!callerSignal) return;
-        onAbort = () => resolve(CALLER_GONE);
-        if (callerSignal.aborted) onAbort();
-        else callerSignal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) callerSignal?.removeEventListener('abort', onAbort);
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { capBytes } from './limits.js';
+import { capBytes, type Slot } from './limits.js';
 import type { Logger } from './logger.js';
 import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
 import type { TraceContext } from './trace.js';
@@ -6,6 +6,9 @@ import { type Tool, type ToolContext, ToolFailure, type ToolResult } from './too
 
 /** An error message is for reading, not a payload: longer ones are cut. */
 const MAX_ERROR_BYTES = 16 * 1024;
+
+/** What `ToolRun.waitFor` returns when the caller went away first. */
+export const CALLER_GONE = Symbol('caller gone');
 
 /** The `reason` of an aborted ToolContext.signal: why the tool must stop. */
 export class ToolAbortReason extends Error {
@@ -21,7 +24,6 @@ export class ToolAbortReason extends Error {
 export interface RunOptions {
   taskId: string;
   tool: Tool;
-  args: Record<string, unknown>;
   origin: Origin;
   hardTimeoutMs: number;
   /** Results and errors longer than this (UTF-8 bytes) are cut, with a note saying so. */
@@ -29,91 +31,231 @@ export interface RunOptions {
   /** The parent of the tool's own logger, which is made only if the tool logs. */
   logger: Logger;
   trace?: TraceContext;
-  onProgress(progress: Progress): void;
+  /** The run's place among the running calls, given back when it ends. */
+  slot?: Slot;
+  /** Told of the run's progress and, once, of its outcome. */
+  owner: RunOwner;
 }
 
 /**
- * One execution of a tool handler. Owns the AbortController that every reason
- * to stop goes through, and the hard-timeout timer. `outcome` settles at the
- * first of: the handler returning, the handler throwing, or an abort, so a
- * tool that ignores its signal still ends on time. It never rejects.
+ * Who a run reports to. One object serves every run (the manager's), so a
+ * run holds no callbacks of its own.
+ */
+export interface RunOwner {
+  progressed(run: ToolRun, progress: Progress): void;
+  /** Called once, as soon as the outcome is known (before `outcome`'s own callbacks run). */
+  settled(run: ToolRun, outcome: Outcome): void;
+}
+
+/**
+ * One execution of a tool handler. It settles at the first of: the handler
+ * returning, the handler throwing, or `abort()` (cancel, hard timeout,
+ * shutdown), so a tool that ignores its signal still ends on time.
+ *
+ * A run can stay alive for hours and there can be 100,000 of them, so it is
+ * kept small: a handler that returns at once settles without a timer or a
+ * promise; the AbortController is made only when the tool asks for its
+ * signal; the hard limit's timer holds no closure; and nothing waiting on
+ * the run stays attached to it once it has stopped waiting.
  */
 export class ToolRun {
-  readonly outcome: Promise<Outcome>;
-  private readonly controller = new AbortController();
-  private readonly deadline: number;
-  private settled = false;
+  /** When the hard runtime limit fires (epoch ms). */
+  readonly deadline: number;
+  /** performance.now() when the tool started, for its duration. */
+  readonly startedAt = performance.now();
+  private settledWith?: Outcome;
+  /** Told the outcome once it is known; each removes itself if it stops waiting first. */
+  private waiters?: ((outcome: Outcome) => void)[];
+  private abortReason?: ToolAbortReason;
+  private controller?: AbortController;
+  private hardTimer?: NodeJS.Timeout;
   private latestProgress?: Progress;
 
-  constructor(private readonly options: RunOptions) {
-    const { signal } = this.controller;
+  /** `args` go to the handler and are not kept: they can be large, and the run can be long. */
+  constructor(
+    private readonly options: RunOptions,
+    args: Record<string, unknown>,
+  ) {
+    options.slot?.handOver();
     this.deadline = Date.now() + options.hardTimeoutMs;
-    let onAbort: () => void = () => {};
-    const aborted = new Promise<Outcome>((resolve) => {
-      onAbort = () => {
-        const why = signal.reason as ToolAbortReason;
-        resolve({ status: TaskStatus.Failed, reason: why.reason, error: why.message });
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const hardTimer = setTimeout(
-      () => this.abort(FailureReason.HardTimeout, `exceeded its hard runtime limit of ${options.hardTimeoutMs / 1000} s`),
-      options.hardTimeoutMs,
-    );
-    const handled = Promise.resolve()
-      .then(() => options.tool.handler(options.args, this.context()))
-      .then(
-        (value): Outcome => ({ status: TaskStatus.Completed, result: capBytes(resultText(value), options.maxResultBytes) }),
-        (err: unknown): Outcome => ({
-          status: TaskStatus.Failed,
-          reason: err instanceof ToolFailure ? err.reason : FailureReason.ToolError,
-          error: capBytes(errorMessage(err), Math.min(options.maxResultBytes, MAX_ERROR_BYTES)),
-        }),
-      );
-    this.outcome = Promise.race([handled, aborted]).finally(() => {
-      this.settled = true;
-      clearTimeout(hardTimer);
-      signal.removeEventListener('abort', onAbort);
-    });
+    this.invoke(args);
+    if (!this.settledWith) this.hardTimer = setTimeout(hardTimeout, options.hardTimeoutMs, this);
   }
 
   get taskId(): string {
     return this.options.taskId;
   }
 
+  get tool(): Tool {
+    return this.options.tool;
+  }
+
   get progress(): Progress | undefined {
     return this.latestProgress;
   }
 
+  /** The outcome once known; undefined while the tool runs. */
+  get settled(): Outcome | undefined {
+    return this.settledWith;
+  }
+
+  /** The outcome, whenever it comes. Never rejects. */
+  get outcome(): Promise<Outcome> {
+    if (this.settledWith) return Promise.resolve(this.settledWith);
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+
+  /**
+   * The outcome if it comes within `budgetMs`; undefined when the budget runs
+   * out first; CALLER_GONE when `callerSignal` fires first.
+   */
+  waitFor(budgetMs: number, callerSignal?: AbortSignal): Promise<Outcome | undefined | typeof CALLER_GONE> {
+    if (this.settledWith) return Promise.resolve(this.settledWith);
+    if (callerSignal?.aborted) return Promise.resolve(CALLER_GONE);
+    return new Promise((resolve) => {
+      const done = (first: Outcome | undefined | typeof CALLER_GONE) => {
+        clearTimeout(timer);
+        callerSignal?.removeEventListener('abort', onCallerGone);
+        const i = this.waiters?.indexOf(done) ?? -1;
+        if (i >= 0) this.waiters!.splice(i, 1);
+        resolve(first);
+      };
+      const onCallerGone = () => done(CALLER_GONE);
+      const timer = setTimeout(done, budgetMs, undefined);
+      callerSignal?.addEventListener('abort', onCallerGone, { once: true });
+      (this.waiters ??= []).push(done);
+    });
+  }
+
+  /** The tool's signal, made on first use: most tools that return at once never ask for it. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
   /** Stops the tool; the first reason wins. A no-op (false) once the run has settled or been stopped. */
   abort(reason: FailureReason, message: string): boolean {
-    if (this.settled || this.controller.signal.aborted) return false;
-    this.controller.abort(new ToolAbortReason(reason, message));
+    if (this.settledWith || this.abortReason) return false;
+    this.abortReason = new ToolAbortReason(reason, message);
+    this.settle({ status: TaskStatus.Failed, reason, error: message });
+    this.controller?.abort(this.abortReason);
     return true;
   }
 
-  private context(): ToolContext {
-    const { taskId, tool, origin, logger: parent, trace } = this.options;
-    let logger: Logger | undefined;
-    return {
-      taskId,
-      toolName: tool.name,
-      origin,
-      signal: this.controller.signal,
-      // A child logger costs more than most tool calls; most tools never log.
-      get logger() {
-        return (logger ??= parent.child({ taskId, tool: tool.name }));
-      },
-      deadline: this.deadline,
-      ...(trace && { trace }),
-      progress: (fraction, message = '') => {
-        if (this.settled) return;
-        const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
-        this.latestProgress = { fraction: clamped, message: String(message), updatedAt: Date.now() };
-        this.options.onProgress(this.latestProgress);
-      },
-    };
+  /** The hard runtime limit passed (called by the run's own timer). */
+  hitHardLimit(): void {
+    this.abort(FailureReason.HardTimeout, `exceeded its hard runtime limit of ${this.options.hardTimeoutMs / 1000} s`);
   }
+
+  /** Called by the tool's context. */
+  reportProgress(fraction: number, message: unknown): void {
+    if (this.settledWith) return;
+    const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+    this.latestProgress = { fraction: clamped, message: String(message), updatedAt: Date.now() };
+    this.options.owner.progressed(this, this.latestProgress);
+  }
+
+  private invoke(args: Record<string, unknown>): void {
+    const { tool, maxResultBytes } = this.options;
+    let value: ReturnType<Tool['handler']>;
+    try {
+      value = tool.handler(args, new RunContext(this, this.options));
+    } catch (err) {
+      this.settle(failedWith(err, maxResultBytes));
+      return;
+    }
+    if (isThenable(value)) {
+      Promise.resolve(value).then(
+        (result) => this.settle(completedWith(result, maxResultBytes)),
+        (err: unknown) => this.settle(failedWith(err, maxResultBytes)),
+      );
+    } else {
+      this.settle(completedWith(value, maxResultBytes));
+    }
+  }
+
+  private settle(outcome: Outcome): void {
+    if (this.settledWith) return;
+    this.settledWith = outcome;
+    clearTimeout(this.hardTimer);
+    this.options.slot?.release();
+    this.options.owner.settled(this, outcome);
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter(outcome);
+  }
+}
+
+/** The hard limit's timer callback: a plain function given the run, so the timer holds no closure. */
+function hardTimeout(run: ToolRun): void {
+  run.hitHardLimit();
+}
+
+/**
+ * What the handler sees. A class rather than an object literal, so that every
+ * run's context shares one shape; everything it reads comes from the run.
+ */
+class RunContext implements ToolContext {
+  private childLogger?: Logger;
+  private progressFn?: ToolContext['progress'];
+
+  constructor(
+    private readonly run: ToolRun,
+    private readonly options: RunOptions,
+  ) {}
+
+  get taskId(): string {
+    return this.options.taskId;
+  }
+
+  get toolName(): string {
+    return this.options.tool.name;
+  }
+
+  get origin(): Origin {
+    return this.options.origin;
+  }
+
+  get signal(): AbortSignal {
+    return this.run.signal;
+  }
+
+  get deadline(): number {
+    return this.run.deadline;
+  }
+
+  get trace(): TraceContext | undefined {
+    return this.options.trace;
+  }
+
+  // A child logger costs more than most tool calls; most tools never log.
+  get logger(): Logger {
+    return (this.childLogger ??= this.options.logger.child({ taskId: this.options.taskId, tool: this.options.tool.name }));
+  }
+
+  // A function of its own, so `const { progress } = ctx` still works.
+  get progress(): ToolContext['progress'] {
+    return (this.progressFn ??= (fraction, message = '') => this.run.reportProgress(fraction, message));
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<ToolResult> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function completedWith(value: ToolResult, maxResultBytes: number): Outcome {
+  return { status: TaskStatus.Completed, result: capBytes(resultText(value), maxResultBytes) };
+}
+
+function failedWith(err: unknown, maxResultBytes: number): Outcome {
+  return {
+    status: TaskStatus.Failed,
+    reason: err instanceof ToolFailure ? err.reason : FailureReason.ToolError,
+    error: capBytes(errorMessage(err), Math.min(maxResultBytes, MAX_ERROR_BYTES)),
+  };
 }
 
 function resultText(value: ToolResult): string {

@@ -20,6 +20,7 @@ import {
   TaskStatus,
 } from '../core/task.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { TaskListeners } from './listeners.js';
 
 export interface MemoryStoreOptions {
   /** How long a finished task stays readable. */
@@ -49,7 +50,7 @@ export class MemoryStore implements TaskStore {
   private all: Entry[] = [];
   private byUser = new Map<string, Entry[]>();
   private readonly requestIds = new Map<string, string>();
-  private readonly listeners = new Map<string, Set<TaskListener>>();
+  private readonly listeners = new TaskListeners();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly now: () => number;
   private seq = 0;
@@ -67,9 +68,7 @@ export class MemoryStore implements TaskStore {
 
   /** Subscriptions open; tests use it to prove nothing leaks. */
   get listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    return this.listeners.size;
   }
 
   async create(draft: NewTask): Promise<CreateResult> {
@@ -195,13 +194,7 @@ export class MemoryStore implements TaskStore {
   }
 
   subscribe(taskId: string, listener: TaskListener): () => void {
-    let set = this.listeners.get(taskId);
-    if (!set) this.listeners.set(taskId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.listeners.get(taskId) === set) this.listeners.delete(taskId);
-    };
+    return this.listeners.add(taskId, listener);
   }
 
   /** Always reachable: nothing to report. */
@@ -222,7 +215,7 @@ export class MemoryStore implements TaskStore {
       this.entries.delete(taskId);
       const { requestId, userId } = entry.task;
       if (requestId) this.requestIds.delete(`${userId}\u0000${requestId}`);
-      for (const listener of [...(this.listeners.get(taskId) ?? [])]) listener(null);
+      this.listeners.notify(taskId, null);
       removed++;
     }
     if (removed === 0) return;
@@ -255,10 +248,7 @@ export class MemoryStore implements TaskStore {
   private changed(entry: Entry): TaskRecord {
     entry.task.version++;
     entry.task.updatedAt = this.now();
-    const listeners = this.listeners.get(entry.task.taskId);
-    if (listeners) {
-      for (const listener of [...listeners]) listener(cloneTask(entry.task));
-    }
+    this.listeners.notify(entry.task.taskId, entry.task, cloneTask);
     return cloneTask(entry.task);
   }
 }

@@ -14,6 +14,7 @@ import type {
 } from '../../core/store.js';
 import { type Outcome, type Progress, type RedirectTarget, type TaskRecord, TaskStatus } from '../../core/task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { TaskListeners } from '../listeners.js';
 import { hashFromFlat, initialFields, type TaskHash, taskFromHash } from './codec.js';
 import type { RedisKeys } from './keys.js';
 import { loadScripts } from './scripts.js';
@@ -74,7 +75,7 @@ export function withScripts(client: RedisClient): ScriptedClient {
  * to be replayed later; `subscriber` only listens.
  */
 export class RedisStore implements TaskStore {
-  private readonly listeners = new Map<string, Set<TaskListener>>();
+  private readonly listeners = new TaskListeners();
   /** Tasks re-read by the safety poll: how many of their subscriptions asked for it. */
   private readonly polled = new Map<string, number>();
   private readonly availability = new Set<(available: boolean) => void>();
@@ -97,7 +98,7 @@ export class RedisStore implements TaskStore {
       else this.channels.get(channel)?.(message);
     });
     // After a reconnect, events sent meanwhile are lost: re-read what is watched.
-    subscriber.on('ready', () => void this.resync([...this.listeners.keys()]));
+    subscriber.on('ready', () => void this.resync(this.listeners.taskIds()));
     client.on('ready', () => this.setAvailable(true));
     client.on('close', () => this.setAvailable(false));
     client.on('end', () => this.setAvailable(false));
@@ -124,9 +125,7 @@ export class RedisStore implements TaskStore {
 
   /** Subscriptions open; tests use it to prove nothing leaks. */
   get listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    return this.listeners.size;
   }
 
   async create(draft: NewTask): Promise<CreateResult> {
@@ -301,22 +300,17 @@ export class RedisStore implements TaskStore {
   }
 
   subscribe(taskId: string, listener: TaskListener, options: { safetyPoll?: boolean } = {}): () => void {
-    let set = this.listeners.get(taskId);
-    if (!set) this.listeners.set(taskId, (set = new Set()));
-    set.add(listener);
-    const polled = options.safetyPoll !== false;
-    if (polled) this.polled.set(taskId, (this.polled.get(taskId) ?? 0) + 1);
+    const unsubscribe = this.listeners.add(taskId, listener);
+    if (options.safetyPoll === false) return unsubscribe;
+    this.polled.set(taskId, (this.polled.get(taskId) ?? 0) + 1);
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
-      set.delete(listener);
-      if (set.size === 0 && this.listeners.get(taskId) === set) this.listeners.delete(taskId);
-      if (polled) {
-        const left = (this.polled.get(taskId) ?? 1) - 1;
-        if (left > 0) this.polled.set(taskId, left);
-        else this.polled.delete(taskId);
-      }
+      unsubscribe();
+      const left = (this.polled.get(taskId) ?? 1) - 1;
+      if (left > 0) this.polled.set(taskId, left);
+      else this.polled.delete(taskId);
     };
   }
 
@@ -426,14 +420,11 @@ export class RedisStore implements TaskStore {
   private onEvent(message: string): void {
     const space = message.indexOf(' ');
     const taskId = message.slice(0, space);
-    const listeners = this.listeners.get(taskId);
-    if (!listeners) return;
+    if (!this.listeners.has(taskId)) return;
     const body = message.slice(space + 1);
-    const task = body === '-' ? null : taskFromHash(JSON.parse(body) as TaskHash);
-    for (const listener of [...listeners]) listener(task);
+    this.listeners.notify(taskId, body === '-' ? null : taskFromHash(JSON.parse(body) as TaskHash));
   }
 
-  /** Re-reads every watched task and hands listeners what they may have missed. */
   /** Re-reads these tasks and tells their listeners, in case an event about them was lost. */
   private async resync(ids: string[]): Promise<void> {
     if (ids.length === 0 || !this.available) return;
@@ -442,7 +433,7 @@ export class RedisStore implements TaskStore {
       ids.forEach((id, i) => {
         const hash = hashes[i];
         const task = hash?.task_id ? taskFromHash(hash) : null;
-        for (const listener of [...(this.listeners.get(id) ?? [])]) listener(task);
+        this.listeners.notify(id, task);
       });
     } catch (err) {
       this.logger.debug({ err }, 'resync failed; the next poll retries');

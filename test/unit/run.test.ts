@@ -1,0 +1,142 @@
+import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RunningLimits } from '../../src/core/limits.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { CALLER_GONE, type RunOwner, ToolAbortReason, ToolRun } from '../../src/core/run.js';
+import { FailureReason, type Outcome, TaskStatus } from '../../src/core/task.js';
+import type { Tool, ToolContext } from '../../src/core/tool.js';
+
+function tool(handler: Tool['handler']): Tool {
+  return { name: 't', description: '', parameters: {}, noBackground: false, source: 'test', validate() {}, handler };
+}
+
+/** Records what the run tells its owner. */
+class Owner implements RunOwner {
+  readonly settledWith: Outcome[] = [];
+  readonly progress: number[] = [];
+  progressed(_run: ToolRun, progress: { fraction: number }): void {
+    this.progress.push(progress.fraction);
+  }
+  settled(_run: ToolRun, outcome: Outcome): void {
+    this.settledWith.push(outcome);
+  }
+}
+
+function start(handler: Tool['handler'], extra: { hardTimeoutMs?: number; limits?: RunningLimits } = {}) {
+  const owner = new Owner();
+  const slot = extra.limits?.take('u');
+  const run = new ToolRun(
+    {
+      taskId: 'task-1',
+      tool: tool(handler),
+      origin: { userId: 'u', channelId: 'c', platform: 'p' },
+      hardTimeoutMs: extra.hardTimeoutMs ?? 30_000,
+      maxResultBytes: 1024,
+      logger: silentLogger,
+      owner,
+      ...(slot && { slot }),
+    },
+    { x: 1 },
+  );
+  return { run, owner };
+}
+
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+describe('ToolRun', () => {
+  it('settles a handler that returns at once before the constructor returns, with no timer left behind', () => {
+    const before = timers();
+    const { run, owner } = start((args) => `got ${JSON.stringify(args)}`);
+    expect(run.settled).to.deep.equal({ status: TaskStatus.Completed, result: 'got {"x":1}' });
+    expect(owner.settledWith).to.have.length(1);
+    expect(timers()).to.equal(before);
+  });
+
+  it('turns a synchronous throw, a rejection and a non-Error rejection into failures', async () => {
+    const thrown = start(() => {
+      throw new Error('boom');
+    });
+    expect(thrown.run.settled).to.include({ status: TaskStatus.Failed, reason: FailureReason.ToolError, error: 'boom' });
+    const rejected = start(() => Promise.reject(new Error('later')));
+    expect(await rejected.run.outcome).to.include({ status: TaskStatus.Failed, error: 'later' });
+    const odd = start(() => Promise.reject({ code: 7 }));
+    expect(await odd.run.outcome).to.include({ status: TaskStatus.Failed, error: '{"code":7}' });
+  });
+
+  it('makes the signal only when the tool asks, and hands out an aborted one after an abort', async () => {
+    let ctx: ToolContext | undefined;
+    const { run, owner } = start((_args, c) => {
+      ctx = c;
+      return new Promise(() => {});
+    });
+    expect(run.abort(FailureReason.Cancelled, 'stop')).to.equal(true);
+    expect(run.abort(FailureReason.Shutdown, 'again')).to.equal(false);
+    expect(ctx!.signal.aborted).to.equal(true);
+    expect(ctx!.signal.reason).to.be.instanceOf(ToolAbortReason).and.include({ reason: FailureReason.Cancelled });
+    expect(await run.outcome).to.deep.equal({ status: TaskStatus.Failed, reason: FailureReason.Cancelled, error: 'stop' });
+    expect(owner.settledWith).to.have.length(1);
+  });
+
+  it('aborts a signal already handed out, first reason winning over the handler settling afterwards', async () => {
+    const { run } = start(
+      (_args, ctx) =>
+        new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('too late'), { once: true })),
+    );
+    run.abort(FailureReason.Shutdown, 'the server shut down');
+    await sleep(1);
+    expect(run.settled).to.include({ status: TaskStatus.Failed, reason: FailureReason.Shutdown });
+  });
+
+  it('fails at the hard limit even when the tool ignores its signal', async () => {
+    const { run } = start(() => new Promise(() => {}), { hardTimeoutMs: 20 });
+    expect(await run.outcome).to.include({ status: TaskStatus.Failed, reason: FailureReason.HardTimeout });
+  });
+
+  it('waits up to a budget, for the caller, or for the outcome, and leaves no timer or listener behind', async () => {
+    let finish: (value: string) => void = () => {};
+    const { run } = start(() => new Promise<string>((resolve) => (finish = resolve)));
+    const caller = new AbortController();
+    await sleep(0); // mocha's own timeout timer starts once the test is under way
+    const before = timers();
+    expect(await run.waitFor(10, caller.signal)).to.equal(undefined);
+    expect(getEventListeners(caller.signal, 'abort')).to.have.length(0);
+    expect(timers()).to.equal(before);
+
+    const waiting = run.waitFor(10_000, caller.signal);
+    caller.abort();
+    expect(await waiting).to.equal(CALLER_GONE);
+    expect(timers()).to.equal(before);
+
+    const third = run.waitFor(10_000);
+    finish('done');
+    expect(await third).to.deep.equal({ status: TaskStatus.Completed, result: 'done' });
+    expect(await run.waitFor(0)).to.deep.equal({ status: TaskStatus.Completed, result: 'done' });
+  });
+
+  it('passes progress to its owner while running and ignores it afterwards; a destructured progress works', async () => {
+    let report: ToolContext['progress'] = () => {};
+    let finish: () => void = () => {};
+    const { run, owner } = start((_args, ctx) => {
+      ({ progress: report } = ctx);
+      report(2);
+      return new Promise<string>((resolve) => (finish = () => resolve('ok')));
+    });
+    report(0.5, 'half');
+    expect(run.progress).to.include({ fraction: 0.5, message: 'half' });
+    finish();
+    await run.outcome;
+    report(0.9);
+    expect(owner.progress).to.deep.equal([1, 0.5]);
+  });
+
+  it('gives its slot back when it settles, however it settles', async () => {
+    const limits = new RunningLimits(10, 10);
+    start(() => 'now', { limits });
+    expect(limits.running).to.equal(0);
+    const { run } = start(() => new Promise(() => {}), { limits });
+    expect(limits.running).to.equal(1);
+    run.abort(FailureReason.Cancelled, 'stop');
+    expect(limits.running).to.equal(0);
+  });
+});
