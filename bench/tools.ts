@@ -12,6 +12,12 @@ export const tools = [
     parameters: { type: 'object', properties: { text: { type: 'string' } } },
     handler: ({ text }) => text ?? '',
   }),
+  defineTool({
+    name: 'idle',
+    description: 'Runs until it is stopped (cancel, hard limit, shutdown), holding nothing: its own state is one promise.',
+    parameters: { type: 'object' },
+    handler: () => new Promise<string>(() => {}),
+  }),
   defineTool<{ ms: number }>({
     name: 'wait_ms',
     description: 'Waits ms milliseconds, then returns "done".',

@@ -68,8 +68,8 @@ export class LoadProcess<Result> {
   private readonly lines: AsyncIterator<string>;
   private stderr = '';
 
-  constructor(script: string, config: unknown) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], {
+  constructor(script: string, config: unknown, nodeOptions: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', script, JSON.stringify(config)], {
       env: { ...process.env, MALLOC_ARENA_MAX: '2' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

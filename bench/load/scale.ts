@@ -1,8 +1,8 @@
 /**
- * Load generator, scenario 5: starts `tasks` background tasks that run for
- * ten minutes (the `wait_ms` tool with a 1 ms budget), 64 calls at a time,
- * for one user; then, on the next go line, times `lists` ListTasks calls of
- * `pageSize` for that user, one at a time.
+ * Load generator, scenario 5: starts `tasks` background tasks that run
+ * until stopped (the `idle` tool, which holds nothing, with a 1 ms budget),
+ * 64 calls at a time, for one user; then, on the next go line, times
+ * `lists` ListTasks calls of `pageSize` for that user, one at a time.
  */
 import { createInterface } from 'node:readline';
 import { credentials, Metadata } from '@grpc/grpc-js';
@@ -19,7 +19,7 @@ const { address, tasks, lists, pageSize, userId } = JSON.parse(process.argv[2]!)
 };
 const client = new TaskServiceClient(address, credentials.createInsecure());
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const request = { toolName: 'wait_ms', argumentsJson: '{"ms":600000}', userId, channelId: '', platform: '', requestId: '', timeoutSeconds: 0.001 };
+const request = { toolName: 'idle', argumentsJson: '{}', userId, channelId: '', platform: '', requestId: '', timeoutSeconds: 0.001 };
 
 const execute = () =>
   new Promise<void>((resolve, reject) =>

@@ -19,6 +19,34 @@ export interface ScaleRow {
   list: LatencySummary;
 }
 
+export interface HeapRow {
+  store: 'memory' | 'redis';
+  tool: string;
+  tasks: number;
+  heapBytesPerTask: number;
+}
+
+/**
+ * The heap per running task with garbage collected before each reading
+ * (bench/load/heap.ts, in process). `idle` holds nothing of its own, so its
+ * figure is TaskService's; `wait_ms` adds a timer and the AbortSignal it asks for.
+ */
+export async function heapPerTask(store: 'memory' | 'redis', tool: 'idle' | 'wait_ms', tasks: number, redis?: RedisServer): Promise<HeapRow> {
+  const probe = new LoadProcess<{ running: number; heapBytesPerTask: number }>(
+    'bench/load/heap.ts',
+    { tasks, tool, ...(redis && { redisUrl: redis.url }) },
+    ['--expose-gc'],
+  );
+  try {
+    await probe.ready();
+    probe.go();
+    const { heapBytesPerTask } = await probe.result();
+    return { store, tool, tasks, heapBytesPerTask };
+  } finally {
+    await probe.close();
+  }
+}
+
 async function heapUsed(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
