@@ -23,6 +23,8 @@ export interface WatchOptions {
   heartbeatMs: number;
   /** Ends the watch at once and releases everything (the client went away). */
   signal: AbortSignal;
+  /** Bounds the first read of the task (epoch ms; a unary caller's deadline). */
+  readDeadline?: number;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
   });
   signal.addEventListener('abort', poke);
   try {
-    const first = await store.get(taskId);
+    const first = await store.get(taskId, options.readDeadline);
     if (!first || (options.userId && first.userId !== options.userId)) throw new TaskNotFound(taskId);
     let current = newest && newest.version > first.version ? newest : first;
     const deadline = Date.now() + options.timeoutMs;

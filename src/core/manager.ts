@@ -1,6 +1,5 @@
 import { watchTask, type TaskUpdate } from './await.js';
 import { ANYONE, type Caller, mayActFor } from './caller.js';
-import { detached } from './deadline.js';
 import type { HandoffPort, HandoffRequest } from './handoff.js';
 import { resolveBudgetMs } from './budget.js';
 import { FailedPrecondition, InvalidArgument, PermissionDenied, StoreUnavailable, TaskNotFound, ToolNotFound, Unavailable } from './errors.js';
@@ -93,6 +92,8 @@ export interface ListOptions {
   toolName?: string;
   pageSize?: number;
   pageToken?: string;
+  /** The caller's deadline (epoch ms), which bounds the store's work. */
+  deadline?: number;
 }
 
 /**
@@ -129,7 +130,7 @@ export class TaskManager {
       this.observer.runFinished(run.tool.name, outcome, (performance.now() - run.startedAt) / 1000);
       const adopted = this.runs.get(run.taskId);
       // Stored now if the record exists; otherwise once it does (see recorded()).
-      if (adopted?.run === run && adopted.recorded) void detached(() => this.settle(run.taskId, outcome));
+      if (adopted?.run === run && adopted.recorded) void this.settle(run.taskId, outcome);
     },
   };
   private readonly progress: ProgressWriter;
@@ -247,7 +248,7 @@ export class TaskManager {
     // An idempotency key must be claimed before the tool starts, or two
     // concurrent retries would both run it; so such calls are stored at once.
     if (draft.requestId) {
-      const claim = await this.createOrDiscard(draft);
+      const claim = await this.createOrDiscard(draft, call.callerDeadline);
       if (!claim.created) {
         // A retry must be the same call; a key reused for another tool is a client bug, not a retry.
         if (claim.task.toolName !== draft.toolName) {
@@ -255,7 +256,7 @@ export class TaskManager {
             `request_id "${draft.requestId}" was already used for tool "${claim.task.toolName}"; use a new request_id for a different call`,
           );
         }
-        return this.answerFor(claim.task, waitMs, call.callerSignal);
+        return this.answerFor(claim.task, waitMs, call);
       }
       return this.runTracked(tool, args, claim.task, draft, waitMs, call, slot);
     }
@@ -268,7 +269,7 @@ export class TaskManager {
     args: Record<string, unknown>,
     draft: NewTask,
     budgetMs: number,
-    { callerSignal, trace }: ExecuteCall,
+    { callerSignal, callerDeadline, trace }: ExecuteCall,
     slot?: Slot,
   ): Promise<ExecuteResult> {
     const startedAt = Date.now();
@@ -287,7 +288,7 @@ export class TaskManager {
     const adopted = this.adopt(run);
     let task: TaskRecord;
     try {
-      ({ task } = await this.createOrDiscard({ ...draft, startedAt, progress: run.progress }));
+      ({ task } = await this.createOrDiscard({ ...draft, startedAt, progress: run.progress }, callerDeadline));
     } catch (err) {
       this.forget(adopted);
       run.abort(FailureReason.ToolError, 'the task could not be recorded');
@@ -307,10 +308,11 @@ export class TaskManager {
     args: Record<string, unknown>,
     draft: NewTask,
     waitMs: number,
-    { callerSignal, trace }: ExecuteCall,
+    call: ExecuteCall,
   ): Promise<ExecuteResult> {
+    const { trace, callerDeadline } = call;
     if (!this.handoff) throw new Unavailable(`tool "${draft.toolName}" runs on another replica, and this one cannot reach it`);
-    const claim = await this.createOrDiscard({ ...draft, owner: instanceId });
+    const claim = await this.createOrDiscard({ ...draft, owner: instanceId }, callerDeadline);
     if (claim.created) {
       const request: HandoffRequest = {
         taskId: draft.taskId,
@@ -331,7 +333,7 @@ export class TaskManager {
         throw err;
       }
     }
-    return this.answerFor(claim.task, waitMs, callerSignal);
+    return this.answerFor(claim.task, waitMs, call);
   }
 
   /**
@@ -342,8 +344,7 @@ export class TaskManager {
   runHandedOff(request: HandoffRequest): void {
     const { taskId } = request;
     if (this.runs.has(taskId)) return;
-    const fail = (reason: FailureReason, error: string) =>
-      void detached(() => this.settle(taskId, { status: TaskStatus.Failed, reason, error }));
+    const fail = (reason: FailureReason, error: string) => void this.settle(taskId, { status: TaskStatus.Failed, reason, error });
     if (this.stopping) return fail(FailureReason.Shutdown, 'the server shut down');
     const tool = this.tools.get(request.toolName);
     if (!tool || (tool.place?.() ?? HERE).kind !== 'here') {
@@ -362,9 +363,9 @@ export class TaskManager {
    * still have landed (the reply lost on the way): the caller is answered
    * UNAVAILABLE, so that record is discarded once the store is back.
    */
-  private async createOrDiscard(draft: NewTask) {
+  private async createOrDiscard(draft: NewTask, deadline?: number) {
     try {
-      return await this.store.create(draft);
+      return await this.store.create(draft, deadline);
     } catch (err) {
       if (err instanceof StoreUnavailable) this.unstored.discard(draft);
       throw err;
@@ -402,7 +403,7 @@ export class TaskManager {
   private async answerFor(
     task: TaskRecord,
     budgetMs: number,
-    waitSignal?: AbortSignal,
+    { callerSignal: waitSignal, callerDeadline }: ExecuteCall,
   ): Promise<ExecuteResult> {
     let current = task;
     if (!isTerminal(current)) {
@@ -415,6 +416,7 @@ export class TaskManager {
           timeoutMs: budgetMs,
           heartbeatMs: budgetMs + 1000,
           signal: stop.signal,
+          ...(callerDeadline !== undefined && { readDeadline: callerDeadline }),
         });
         for await (const update of updates) current = update.task;
       } finally {
@@ -435,18 +437,20 @@ export class TaskManager {
     { slot, trace }: { slot?: Slot; trace?: TraceContext } = {},
   ): ToolRun {
     this.observer.runStarted(tool.name);
-    // The tool may outlive the call: it must not inherit the call's deadline.
-    return detached(() => new ToolRun({
-      taskId: draft.taskId,
-      tool,
-      origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
-      hardTimeoutMs: this.hardTimeoutMs(tool),
-      maxResultBytes: this.limits.maxResultBytes,
-      logger: this.logger,
-      ...(trace && { trace }),
-      ...(slot && { slot }),
-      owner: this.runOwner,
-    }, args));
+    return new ToolRun(
+      {
+        taskId: draft.taskId,
+        tool,
+        origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
+        hardTimeoutMs: this.hardTimeoutMs(tool),
+        maxResultBytes: this.limits.maxResultBytes,
+        logger: this.logger,
+        ...(trace && { trace }),
+        ...(slot && { slot }),
+        owner: this.runOwner,
+      },
+      args,
+    );
   }
 
   private hardTimeoutMs(tool: Tool): number {
@@ -474,7 +478,7 @@ export class TaskManager {
     adopted.recorded = true;
     const { run } = adopted;
     if (run.settled) {
-      void detached(() => this.settle(run.taskId, run.settled!));
+      void this.settle(run.taskId, run.settled);
       return;
     }
     // Without the safety poll: one per running task would re-read them all every few seconds,
@@ -517,7 +521,7 @@ export class TaskManager {
   }
 
   private afterFinish(task: TaskRecord): void {
-    if (task.redirect) detached(() => this.redirects.deliver(task));
+    if (task.redirect) this.redirects.deliver(task);
   }
 
   /**
@@ -525,22 +529,19 @@ export class TaskManager {
    * another user's (when `userId` is set) and one outside the caller's users,
    * so nothing tells them apart.
    */
-  async get(taskId: string, userId: string, caller: Caller = ANYONE): Promise<TaskRecord> {
+  async get(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
     checkTaskId(taskId);
     checkExternalId(userId, 'user_id');
-    const task = await this.store.get(taskId);
+    const task = await this.store.get(taskId, deadline);
     if (!task || (userId && task.userId !== userId) || !mayActFor(caller, task.userId)) throw new TaskNotFound(taskId);
     return task;
   }
 
-  async cancel(taskId: string, userId: string, caller: Caller = ANYONE): Promise<TaskRecord> {
-    const task = await this.get(taskId, userId, caller);
+  async cancel(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
+    const task = await this.get(taskId, userId, caller, deadline);
     if (!isTerminal(task)) {
-      const { applied, task: stored } = await this.store.finish(taskId, {
-        status: TaskStatus.Failed,
-        reason: FailureReason.Cancelled,
-        error: 'cancelled by request',
-      });
+      const cancelled: Outcome = { status: TaskStatus.Failed, reason: FailureReason.Cancelled, error: 'cancelled by request' };
+      const { applied, task: stored } = await this.store.finish(taskId, cancelled, deadline);
       if (applied) {
         this.runs.get(taskId)?.run.abort(FailureReason.Cancelled, 'cancelled by request');
         this.afterFinish(stored);
@@ -551,11 +552,17 @@ export class TaskManager {
     return alreadyEnded(task);
   }
 
-  async setRedirect(taskId: string, userId: string, target: RedirectTarget, caller: Caller = ANYONE): Promise<TaskRecord> {
+  async setRedirect(
+    taskId: string,
+    userId: string,
+    target: RedirectTarget,
+    caller: Caller = ANYONE,
+    deadline?: number,
+  ): Promise<TaskRecord> {
     this.checkRedirect(target);
-    await this.get(taskId, userId, caller);
-    const task = await this.store.setRedirect(taskId, target);
-    if (isTerminal(task)) detached(() => this.redirects.deliver(task));
+    await this.get(taskId, userId, caller, deadline);
+    const task = await this.store.setRedirect(taskId, target, deadline);
+    if (isTerminal(task)) this.redirects.deliver(task);
     return task;
   }
 
@@ -605,6 +612,7 @@ export class TaskManager {
       // Larger pages are cut to the maximum rather than refused (AIP-158).
       limit: Math.min(size || this.limits.defaultPageSize, this.limits.maxPageSize),
       cursor: options.pageToken || undefined,
+      deadline: options.deadline,
     });
   }
 

@@ -1,4 +1,3 @@
-import { detached } from './deadline.js';
 import { StoreUnavailable, TaskNotFound } from './errors.js';
 import type { Logger } from './logger.js';
 import type { NewTask, TaskStore } from './store.js';
@@ -89,10 +88,10 @@ export class PendingOutcomes {
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = detached(() => setTimeout(() => {
+    this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush().catch((err: unknown) => this.logger.error({ err }, 'flushing buffered outcomes failed'));
-    }, this.retryMs));
+    }, this.retryMs);
     this.timer.unref();
   }
 }

@@ -1,5 +1,4 @@
 import { StoreUnavailable } from './errors.js';
-import { detached } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { TaskStore } from './store.js';
 import type { Progress } from './task.js';
@@ -23,7 +22,7 @@ export class ProgressWriter {
       return;
     }
     this.waiting.set(taskId, undefined);
-    void detached(() => this.write(taskId, progress));
+    void this.write(taskId, progress);
   }
 
   private async write(taskId: string, progress: Progress): Promise<void> {

@@ -31,6 +31,8 @@ export interface ListQuery {
   limit: number;
   /** Opaque, from a previous page's nextCursor. */
   cursor?: string;
+  /** The caller's deadline (see TaskStore). */
+  deadline?: number;
 }
 
 export interface ListPage {
@@ -49,10 +51,14 @@ export type TaskListener = (task: TaskRecord | null) => void;
  * running task turns terminal exactly once whoever tries, and every change is
  * announced to the task's subscribers. Errors: TaskNotFound, InvalidArgument
  * (bad cursor), FailedPrecondition, StoreUnavailable.
+ *
+ * `deadline` (epoch ms), where a method takes one, is the deadline of the
+ * call being served: past it the answer is worthless, so a store that waits
+ * on I/O gives up then (StoreUnavailable). Background work passes none.
  */
 export interface TaskStore {
   /** Creates a RUNNING task, or returns the task that already holds (userId, requestId). */
-  create(task: NewTask): Promise<CreateResult>;
+  create(task: NewTask, deadline?: number): Promise<CreateResult>;
   /**
    * Deletes a running task of `draft` that was never reported to anyone: its
    * create may have reached the store while the answer was lost. Only the
@@ -60,18 +66,18 @@ export interface TaskStore {
    */
   discard(draft: NewTask): Promise<void>;
   /** running -> terminal, once. Later calls get applied=false and the stored task. */
-  finish(taskId: string, outcome: Outcome): Promise<FinishResult>;
+  finish(taskId: string, outcome: Outcome, deadline?: number): Promise<FinishResult>;
   /** Latest progress of a running task; ignored once terminal. */
   setProgress(taskId: string, progress: Progress): Promise<void>;
   /** Sets or replaces the redirect target; FailedPrecondition once delivery has begun. */
-  setRedirect(taskId: string, target: RedirectTarget): Promise<TaskRecord>;
+  setRedirect(taskId: string, target: RedirectTarget, deadline?: number): Promise<TaskRecord>;
   /**
    * Claims a finished task's pending delivery for one deliverer (pending -> delivering).
    * Returns the task when this caller won the claim, undefined otherwise.
    */
   claimDelivery(taskId: string): Promise<TaskRecord | undefined>;
   updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord>;
-  get(taskId: string): Promise<TaskRecord | undefined>;
+  get(taskId: string, deadline?: number): Promise<TaskRecord | undefined>;
   list(query: ListQuery): Promise<ListPage>;
   /**
    * Calls `listener` with every later version of the task. Returns the

@@ -5,7 +5,6 @@ import {
   type ServerWritableStream,
   status,
 } from '@grpc/grpc-js';
-import { withDeadline } from '../core/deadline.js';
 import type { Caller } from '../core/caller.js';
 import type { Logger } from '../core/logger.js';
 import type { TraceContext } from '../core/trace.js';
@@ -79,7 +78,7 @@ export function unary<Req, Res>(
     const { context, release } = callContext(call, deps);
     let answered = false;
     Promise.resolve()
-      .then(() => withDeadline(context.deadline, () => handler(call.request, context)))
+      .then(() => handler(call.request, context))
       .then(
         (response) => {
           if (answered) return;

@@ -47,8 +47,8 @@ export function taskService(
       return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
     }),
 
-    getResult: unary('GetResult', deps, async (req, { caller }) => {
-      const task = await manager.get(req.taskId, req.userId, caller);
+    getResult: unary('GetResult', deps, async (req, { caller, deadline }) => {
+      const task = await manager.get(req.taskId, req.userId, caller, deadline);
       return { task: taskToPb(task), text: statusText(task) };
     }),
 
@@ -77,7 +77,7 @@ export function taskService(
       })();
     }),
 
-    listTasks: unary('ListTasks', deps, async (req, { caller }) => {
+    listTasks: unary('ListTasks', deps, async (req, { caller, deadline }) => {
       const page = await manager.list({
         userId: req.userId,
         caller,
@@ -85,18 +85,19 @@ export function taskService(
         toolName: req.toolName,
         pageSize: req.pageSize,
         pageToken: req.pageToken,
+        deadline,
       });
       return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? '', text: listText(page.tasks) };
     }),
 
-    setOutputRedirect: unary('SetOutputRedirect', deps, async (req, { caller }) => {
+    setOutputRedirect: unary('SetOutputRedirect', deps, async (req, { caller, deadline }) => {
       const target = { channelId: req.channelId, platform: req.platform, maxChars: req.maxChars };
-      const task = await manager.setRedirect(req.taskId, req.userId, target, caller);
+      const task = await manager.setRedirect(req.taskId, req.userId, target, caller, deadline);
       return { task: taskToPb(task) };
     }),
 
-    cancelTask: unary('CancelTask', deps, async (req, { caller }) => ({
-      task: taskToPb(await manager.cancel(req.taskId, req.userId, caller)),
+    cancelTask: unary('CancelTask', deps, async (req, { caller, deadline }) => ({
+      task: taskToPb(await manager.cancel(req.taskId, req.userId, caller, deadline)),
     })),
 
     listTools: unary('ListTools', deps, async () => ({

@@ -1,5 +1,4 @@
 import type { Cluster, Redis } from 'ioredis';
-import { currentDeadline } from '../../core/deadline.js';
 import { FailedPrecondition, StoreUnavailable, TaskNotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
@@ -128,18 +127,20 @@ export class RedisStore implements TaskStore {
     return this.listeners.size;
   }
 
-  async create(draft: NewTask): Promise<CreateResult> {
-    const [code, payload] = await this.call(() =>
-      this.client.createTask(
-        ...this.ownedKeys(draft),
-        draft.taskId,
-        JSON.stringify(initialFields(draft)),
-        draft.requestId ?? '',
-        draft.startedAt ?? '',
-      ),
+  async create(draft: NewTask, deadline?: number): Promise<CreateResult> {
+    const [code, payload] = await this.call(
+      () =>
+        this.client.createTask(
+          ...this.ownedKeys(draft),
+          draft.taskId,
+          JSON.stringify(initialFields(draft)),
+          draft.requestId ?? '',
+          draft.startedAt ?? '',
+        ),
+      deadline,
     );
     if (code === 1) return { created: true, task: taskFromHash(hashFromFlat(payload as string[])) };
-    const earlier = await this.get(payload as string);
+    const earlier = await this.get(payload as string, deadline);
     if (!earlier) throw new StoreUnavailable(new Error(`request id claimed by task ${String(payload)}, which is gone`));
     return { created: false, task: earlier };
   }
@@ -160,8 +161,8 @@ export class RedisStore implements TaskStore {
     ];
   }
 
-  finish(taskId: string, outcome: Outcome): Promise<FinishResult> {
-    return this.finishAs(taskId, outcome, this.options.instanceId, { onlyOwner: false });
+  finish(taskId: string, outcome: Outcome, deadline?: number): Promise<FinishResult> {
+    return this.finishAs(taskId, outcome, this.options.instanceId, { onlyOwner: false }, deadline);
   }
 
   /**
@@ -174,25 +175,28 @@ export class RedisStore implements TaskStore {
     outcome: Outcome,
     runningOf: string,
     guard: { onlyOwner: boolean; whileLapsed?: boolean },
+    deadline?: number,
   ): Promise<FinishResult> {
     const { keys, retentionMs } = this.options;
     const completed = outcome.status === TaskStatus.Completed;
-    const [code, payload] = await this.call(() =>
-      this.client.finishTask(
-        keys.task(taskId),
-        keys.running(runningOf),
-        keys.expiring,
-        keys.instances,
-        keys.delivering(this.options.instanceId),
-        taskId,
-        outcome.status,
-        completed ? outcome.result : outcome.error,
-        completed ? '' : outcome.reason,
-        retentionMs,
-        keys.events,
-        guard.onlyOwner ? runningOf : '',
-        guard.whileLapsed ? '1' : '',
-      ),
+    const [code, payload] = await this.call(
+      () =>
+        this.client.finishTask(
+          keys.task(taskId),
+          keys.running(runningOf),
+          keys.expiring,
+          keys.instances,
+          keys.delivering(this.options.instanceId),
+          taskId,
+          outcome.status,
+          completed ? outcome.result : outcome.error,
+          completed ? '' : outcome.reason,
+          retentionMs,
+          keys.events,
+          guard.onlyOwner ? runningOf : '',
+          guard.whileLapsed ? '1' : '',
+        ),
+      deadline,
     );
     if (code === -1) throw new TaskNotFound(taskId);
     return { applied: code === 1, task: taskFromHash(hashFromFlat(payload as string[])) };
@@ -203,10 +207,11 @@ export class RedisStore implements TaskStore {
     await this.call(() => this.client.setProgress(keys.task(taskId), progress.fraction, progress.message, keys.events));
   }
 
-  async setRedirect(taskId: string, target: RedirectTarget): Promise<TaskRecord> {
+  async setRedirect(taskId: string, target: RedirectTarget, deadline?: number): Promise<TaskRecord> {
     const { keys } = this.options;
-    const [code, payload] = await this.call(() =>
-      this.client.setRedirect(keys.task(taskId), target.channelId, target.platform, target.maxChars, keys.events),
+    const [code, payload] = await this.call(
+      () => this.client.setRedirect(keys.task(taskId), target.channelId, target.platform, target.maxChars, keys.events),
+      deadline,
     );
     if (code === -1) throw new TaskNotFound(taskId);
     if (code === -2) {
@@ -262,8 +267,8 @@ export class RedisStore implements TaskStore {
     return code === 1 ? taskFromHash(hashFromFlat(payload as string[])) : undefined;
   }
 
-  async get(taskId: string): Promise<TaskRecord | undefined> {
-    const hash = (await this.call(() => this.client.hgetall(this.options.keys.task(taskId)))) as TaskHash;
+  async get(taskId: string, deadline?: number): Promise<TaskRecord | undefined> {
+    const hash = (await this.call(() => this.client.hgetall(this.options.keys.task(taskId)), deadline)) as TaskHash;
     return hash.task_id ? taskFromHash(hash) : undefined;
   }
 
@@ -277,12 +282,13 @@ export class RedisStore implements TaskStore {
     // scan and hand back a cursor where it stopped (a short page is allowed).
     let budget = 20 * batch;
     while (budget > 0) {
-      const members = (await this.call(() =>
-        this.client.zrange(index, after === undefined ? '-' : `(${after}`, '+', 'BYLEX', 'LIMIT', 0, batch),
+      const members = (await this.call(
+        () => this.client.zrange(index, after === undefined ? '-' : `(${after}`, '+', 'BYLEX', 'LIMIT', 0, batch),
+        query.deadline,
       )) as string[];
       if (members.length === 0) return { tasks };
       budget -= members.length;
-      const hashes = await this.readMany(members.map((m) => m.slice(14)));
+      const hashes = await this.readMany(members.map((m) => m.slice(14)), query.deadline);
       for (let i = 0; i < members.length; i++) {
         const hash = hashes[i];
         if (!hash?.task_id) continue; // expired between index and read; the sweep removes the entry
@@ -383,9 +389,8 @@ export class RedisStore implements TaskStore {
     return this.closing;
   }
 
-  /** Runs one Redis call bounded by the caller's deadline (or the command timeout). */
-  async call<T>(run: () => Promise<T>): Promise<T> {
-    const deadline = currentDeadline();
+  /** Runs one Redis call bounded by the command timeout, and by `deadline` (epoch ms) if given. */
+  async call<T>(run: () => Promise<T>, deadline?: number): Promise<T> {
     const budget = Math.min(this.options.commandTimeoutMs, deadline === undefined ? Infinity : deadline - Date.now());
     if (budget <= 0) throw new StoreUnavailable(new Error('no time left before the call deadline'));
     let timer: NodeJS.Timeout | undefined;
@@ -403,11 +408,11 @@ export class RedisStore implements TaskStore {
     }
   }
 
-  private async readMany(taskIds: string[]): Promise<(TaskHash | undefined)[]> {
+  private async readMany(taskIds: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
     if (taskIds.length === 0) return [];
     const pipeline = this.client.pipeline();
     for (const id of taskIds) pipeline.hgetall(this.options.keys.task(id));
-    const results = await this.call(() => pipeline.exec());
+    const results = await this.call(() => pipeline.exec(), deadline);
     if (!results) throw new StoreUnavailable(new Error('the pipeline was not run'));
     return results.map(([err, value]) => {
       // A command that failed because Redis was going away or loading says nothing about the
