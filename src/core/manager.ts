@@ -61,8 +61,8 @@ export interface ExecuteCall {
   redirect?: RedirectTarget;
   /** The caller's deadline (epoch ms): the budget ends early enough to answer before it. */
   callerDeadline?: number;
-  /** Fires when the caller goes away before an answer. */
-  callerSignal?: AbortSignal;
+  /** Fires when the caller goes away before an answer. Read only when a wait begins (it may be made on first read). */
+  readonly callerSignal?: AbortSignal;
   /** Who is calling; it must be allowed to act for origin.userId. */
   caller?: Caller;
   /** The caller's trace context, handed to the tool. */
@@ -269,12 +269,14 @@ export class TaskManager {
     args: Record<string, unknown>,
     draft: NewTask,
     budgetMs: number,
-    { callerSignal, callerDeadline, trace }: ExecuteCall,
+    call: ExecuteCall,
     slot?: Slot,
   ): Promise<ExecuteResult> {
     const startedAt = Date.now();
+    const { callerDeadline, trace } = call;
     const run = this.startRun(tool, args, draft, { slot, trace });
-    const settled = tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, callerSignal);
+    // A tool that settled at once needs no wait, nor the caller's signal.
+    const settled = run.settled ?? (tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, call.callerSignal));
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
       return inlineAnswer(draft, await run.outcome, startedAt);

@@ -22,19 +22,26 @@ export interface ExecuteResult {
  * so there is nothing a later GetResult could find.
  */
 export function inlineAnswer(draft: NewTask, outcome: Outcome, startedAt: number): ExecuteResult {
-  const unstored: TaskRecord = {
+  // Built field by field, not spread from a draft record: this runs once per inline call.
+  const now = Date.now();
+  const task: TaskRecord = {
     taskId: '',
     toolName: draft.toolName,
     userId: draft.userId,
     channelId: draft.channelId,
     platform: draft.platform,
     owner: draft.owner,
-    status: TaskStatus.Running,
+    status: outcome.status,
     createdAt: startedAt,
-    updatedAt: startedAt,
+    updatedAt: now,
+    finishedAt: now,
     version: 1,
   };
-  const task = withOutcome(unstored, outcome, Date.now());
+  if (outcome.status === TaskStatus.Completed) task.result = outcome.result;
+  else {
+    task.failureReason = outcome.reason;
+    task.error = outcome.error;
+  }
   return { backgrounded: false, task, text: outcomeText(task) };
 }
 

@@ -22,7 +22,8 @@ export function taskService(
   streams: StreamsPerConnection,
 ): TaskServiceServer {
   return {
-    execute: unary('Execute', deps, async (req, { signal, deadline, caller, trace }) => {
+    execute: unary('Execute', deps, async (req, context) => {
+      const { deadline, caller, trace } = context;
       const span = startCallSpan(`${SERVICE_NAME}/Execute`, trace, { 'taskservice.tool': req.toolName });
       const result = await manager.execute({
         toolName: req.toolName,
@@ -36,7 +37,10 @@ export function taskService(
           maxChars: req.redirect.maxChars,
         },
         callerDeadline: deadline,
-        callerSignal: signal,
+        // Read only if the tool does not settle at once: the signal is made on first use.
+        get callerSignal() {
+          return context.signal;
+        },
         caller,
         ...(span.trace && { trace: span.trace }),
       }).catch((err: unknown) => {
