@@ -22,7 +22,7 @@ const config = loadConfig({
   ...(redisUrl && { REDIS_URL: redisUrl }),
 });
 // Logs go to stderr: stdout is the bench's line protocol.
-const app = new App(config, pino({ level: 'warn' }, pino.destination(2)), { tools });
+const app = new App(config, pino({ level: 'error' }, pino.destination(2)), { tools });
 await app.start();
 const execute = () =>
   app.manager.execute({
