@@ -16,6 +16,7 @@ const server = new Server({
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.max_receive_message_length': 4 * 1024 * 1024 + 64 * 1024,
+  'grpc.enable_channelz': 0,
 });
 const unimplemented = (_call: unknown, callback: (err: unknown) => void) => callback({ code: 12, details: 'not in the echo server' });
 server.addService(TaskServiceService, {

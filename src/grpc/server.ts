@@ -65,6 +65,9 @@ export class GrpcServer {
       'grpc.keepalive_time_ms': options.keepaliveTimeSeconds * 1000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutSeconds * 1000,
       'grpc.max_receive_message_length': options.maxMessageBytes,
+      // Channelz (per-call counters, timestamps and trace events for a channelz
+      // service) is on by default in grpc-js; nothing here serves or reads it.
+      'grpc.enable_channelz': 0,
       ...(options.auth.tokens.enabled && {
         interceptors: [authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger, options.rpcObserver)],
       }),
