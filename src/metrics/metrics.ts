@@ -1,9 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { TaskObserver } from '../core/observer.js';
 import type { Outcome } from '../core/task.js';
 import type { DeliveryObserver } from '../redirect/dispatcher.js';
 import { CODE_NAMES, type RpcObserver } from '../grpc/rpc-recorder.js';
 import type { RedisObserver } from '../store/redis/instrument.js';
+import { CounterFamily, GaugeFamily, HistogramFamily } from './families.js';
 
 /** Values read when Prometheus scrapes, from whoever holds them. */
 export interface MetricSources {
@@ -24,94 +25,93 @@ const REDIS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
  * Prometheus conventions: `taskservice_` prefix, base units, `_total` on
  * counters. README "Metrics" lists them.
  *
- * Label children are cached per tool and method: prom-client hashes the
- * label values on every inc() otherwise, and this runs on every call.
+ * The labelled ones are families (src/metrics/families.ts): they run on
+ * every call, and prom-client's own hash their labels on every update.
  */
 export class Metrics implements TaskObserver, RpcObserver, RedisObserver, DeliveryObserver {
   readonly registry = new Registry();
-  private readonly started: Counter<'tool' | 'mode'>;
-  private readonly finished: Counter<'tool' | 'status' | 'reason'>;
-  private readonly running: Gauge<'tool'>;
-  private readonly duration: Histogram<'tool' | 'status'>;
-  private readonly budgetHits: Counter<'tool'>;
-  private readonly deliveries: Counter<'platform' | 'state'>;
-  private readonly redisDuration: Histogram<'command'>;
-  private readonly redisErrors: Counter<'command'>;
+  private readonly started: CounterFamily;
+  private readonly finished: CounterFamily;
+  private readonly running: GaugeFamily;
+  private readonly duration: HistogramFamily;
+  private readonly budgetHits: CounterFamily;
+  private readonly deliveries: CounterFamily;
+  private readonly redisDuration: HistogramFamily;
+  private readonly redisErrors: CounterFamily;
   private readonly redisRoundTrips: Counter;
-  private readonly rpcs: Counter<'grpc_service' | 'grpc_method' | 'grpc_code'>;
-  private readonly rpcDuration: Histogram<'grpc_service' | 'grpc_method'>;
-  private readonly children = new Map<string, unknown>();
+  private readonly rpcs: CounterFamily;
+  private readonly rpcDuration: HistogramFamily;
 
   constructor(sources: MetricSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.started = new Counter({
-      name: 'taskservice_tasks_started_total',
-      help: 'Execute calls that ran a tool, by how they were answered: inline (the outcome) or background (an envelope)',
-      labelNames: ['tool', 'mode'],
-      registers,
-    });
-    this.finished = new Counter({
-      name: 'taskservice_tool_runs_finished_total',
-      help: 'Tool runs in this process that ended, by status and failure reason (empty when completed)',
-      labelNames: ['tool', 'status', 'reason'],
-      registers,
-    });
-    this.running = new Gauge({
-      name: 'taskservice_tool_runs_running',
-      help: 'Tool runs under way in this process, inline and background',
-      labelNames: ['tool'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'taskservice_tool_run_duration_seconds',
-      help: 'How long tool runs took, from start to outcome',
-      labelNames: ['tool', 'status'],
-      buckets: RUN_BUCKETS,
-      registers,
-    });
-    this.budgetHits = new Counter({
-      name: 'taskservice_execute_budget_exceeded_total',
-      help: 'Execute calls whose budget ran out before the tool settled (the tool went on in the background)',
-      labelNames: ['tool'],
-      registers,
-    });
-    this.deliveries = new Counter({
-      name: 'taskservice_redirect_deliveries_total',
-      help: 'Output redirect delivery attempts, by platform and resulting state (delivered, retrying, failed)',
-      labelNames: ['platform', 'state'],
-      registers,
-    });
-    this.redisDuration = new Histogram({
-      name: 'taskservice_redis_command_duration_seconds',
-      help: 'Redis commands sent, by command, from send to reply',
-      labelNames: ['command'],
-      buckets: REDIS_BUCKETS,
-      registers,
-    });
-    this.redisErrors = new Counter({
-      name: 'taskservice_redis_errors_total',
-      help: 'Redis commands that failed (by command) and connection errors (command="connection")',
-      labelNames: ['command'],
-      registers,
-    });
+    this.started = new CounterFamily(
+      this.registry,
+      'taskservice_tasks_started_total',
+      'Execute calls that ran a tool, by how they were answered: inline (the outcome) or background (an envelope)',
+      ['tool', 'mode'],
+    );
+    this.finished = new CounterFamily(
+      this.registry,
+      'taskservice_tool_runs_finished_total',
+      'Tool runs in this process that ended, by status and failure reason (empty when completed)',
+      ['tool', 'status', 'reason'],
+    );
+    this.running = new GaugeFamily(
+      this.registry,
+      'taskservice_tool_runs_running',
+      'Tool runs under way in this process, inline and background',
+      ['tool'],
+    );
+    this.duration = new HistogramFamily(
+      this.registry,
+      'taskservice_tool_run_duration_seconds',
+      'How long tool runs took, from start to outcome',
+      ['tool', 'status'],
+      RUN_BUCKETS,
+    );
+    this.budgetHits = new CounterFamily(
+      this.registry,
+      'taskservice_execute_budget_exceeded_total',
+      'Execute calls whose budget ran out before the tool settled (the tool went on in the background)',
+      ['tool'],
+    );
+    this.deliveries = new CounterFamily(
+      this.registry,
+      'taskservice_redirect_deliveries_total',
+      'Output redirect delivery attempts, by platform and resulting state (delivered, retrying, failed)',
+      ['platform', 'state'],
+    );
+    this.redisDuration = new HistogramFamily(
+      this.registry,
+      'taskservice_redis_command_duration_seconds',
+      'Redis commands sent, by command, from send to reply',
+      ['command'],
+      REDIS_BUCKETS,
+    );
+    this.redisErrors = new CounterFamily(
+      this.registry,
+      'taskservice_redis_errors_total',
+      'Redis commands that failed (by command) and connection errors (command="connection")',
+      ['command'],
+    );
     this.redisRoundTrips = new Counter({
       name: 'taskservice_redis_round_trips_total',
       help: 'Waits for Redis: commands sent in one synchronous run (pipeline, MULTI, script) count once',
       registers,
     });
-    this.rpcs = new Counter({
-      name: 'taskservice_grpc_server_handled_total',
-      help: 'gRPC calls finished, by service, method and status code',
-      labelNames: ['grpc_service', 'grpc_method', 'grpc_code'],
-      registers,
-    });
-    this.rpcDuration = new Histogram({
-      name: 'taskservice_grpc_server_handling_seconds',
-      help: 'How long gRPC calls took, by service and method (streams: until they ended)',
-      labelNames: ['grpc_service', 'grpc_method'],
-      buckets: RPC_BUCKETS,
-      registers,
-    });
+    this.rpcs = new CounterFamily(
+      this.registry,
+      'taskservice_grpc_server_handled_total',
+      'gRPC calls finished, by service, method and status code',
+      ['grpc_service', 'grpc_method', 'grpc_code'],
+    );
+    this.rpcDuration = new HistogramFamily(
+      this.registry,
+      'taskservice_grpc_server_handling_seconds',
+      'How long gRPC calls took, by service and method (streams: until they ended)',
+      ['grpc_service', 'grpc_method'],
+      RPC_BUCKETS,
+    );
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -141,35 +141,33 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
   }
 
   runStarted(tool: string): void {
-    this.child(`running:${tool}`, () => this.running.labels(tool)).inc();
+    this.running.add([tool], 1);
   }
 
   runFinished(tool: string, outcome: Outcome, seconds: number): void {
-    this.child(`running:${tool}`, () => this.running.labels(tool)).dec();
+    this.running.add([tool], -1);
     const { status } = outcome;
     const reason = 'reason' in outcome ? outcome.reason : '';
-    this.child(`finished:${tool}:${status}:${reason}`, () => this.finished.labels(tool, status, reason)).inc();
-    this.child(`duration:${tool}:${status}`, () => this.duration.labels(tool, status)).observe(seconds);
+    this.finished.inc([tool, status, reason]);
+    this.duration.observe([tool, status], seconds);
   }
 
   executeAnswered(tool: string, backgrounded: boolean): void {
-    const mode = backgrounded ? 'background' : 'inline';
-    this.child(`started:${tool}:${mode}`, () => this.started.labels(tool, mode)).inc();
+    this.started.inc([tool, backgrounded ? 'background' : 'inline']);
   }
 
   budgetExceeded(tool: string): void {
-    this.child(`budget:${tool}`, () => this.budgetHits.labels(tool)).inc();
+    this.budgetHits.inc([tool]);
   }
 
   rpcFinished(service: string, method: string, code: number, seconds: number): void {
-    const codeName = CODE_NAMES[code] ?? String(code);
-    this.child(`rpc:${service}:${method}:${codeName}`, () => this.rpcs.labels(service, method, codeName)).inc();
-    this.child(`rpcs:${service}:${method}`, () => this.rpcDuration.labels(service, method)).observe(seconds);
+    this.rpcs.inc([service, method, CODE_NAMES[code] ?? String(code)]);
+    this.rpcDuration.observe([service, method], seconds);
   }
 
   command(name: string, seconds: number, failed: boolean): void {
-    this.child(`redis:${name}`, () => this.redisDuration.labels(name)).observe(seconds);
-    if (failed) this.redisErrors.labels(name).inc();
+    this.redisDuration.observe([name], seconds);
+    if (failed) this.redisErrors.inc([name]);
   }
 
   roundTrip(): void {
@@ -177,16 +175,10 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
   }
 
   connectionError(): void {
-    this.redisErrors.labels('connection').inc();
+    this.redisErrors.inc(['connection']);
   }
 
   delivery(platform: string, state: 'delivered' | 'retrying' | 'failed'): void {
-    this.deliveries.labels(platform, state).inc();
-  }
-
-  private child<T>(key: string, make: () => T): T {
-    let child = this.children.get(key) as T | undefined;
-    if (!child) this.children.set(key, (child = make()));
-    return child;
+    this.deliveries.inc([platform, state]);
   }
 }
