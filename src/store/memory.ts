@@ -92,10 +92,10 @@ export class MemoryStore implements TaskStore {
       platform: draft.platform,
       owner: draft.owner,
       version: 1,
-      ...(draft.requestId && { requestId: draft.requestId }),
-      ...(draft.progress && { progress: { ...draft.progress } }),
-      ...(draft.redirect && { redirect: pendingRedirect(draft.redirect) }),
     };
+    if (draft.requestId) task.requestId = draft.requestId;
+    if (draft.progress) task.progress = { ...draft.progress };
+    if (draft.redirect) task.redirect = pendingRedirect(draft.redirect);
     const entry: Entry = { seq: ++this.seq, task };
     this.entries.set(task.taskId, entry);
     this.all.push(entry);
