@@ -51,6 +51,9 @@ async function stopAll(): Promise<void> {
 // What `npm start` runs: the bundle.
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 const SERVER = 'dist/main.mjs';
+// The Go ListTasks client of scenario 5.
+const LIST_TASKS_GO = 'dist/bench-listtasks';
+execFileSync('go', ['build', '-o', `../../${LIST_TASKS_GO}`, './listtasks'], { cwd: 'bench/go', stdio: 'inherit' });
 
 const about = machine();
 line(`TaskService bench${smoke ? ' (smoke: one short run per scenario; figures are not meaningful)' : ''}`);
@@ -150,7 +153,7 @@ try {
         const redis = store === 'redis' ? await RedisServer.start() : undefined;
         try {
           const server = await taskservice({ ...limits, ...(redis && { REDIS_URL: redis.url }) });
-          rows.push(await scale(store, server, tasks, smoke ? 50 : 1000, redis));
+          rows.push(await scale(store, server, tasks, smoke ? 50 : 1000, LIST_TASKS_GO, redis));
           results.scale = { rows };
           save();
           await server.kill();
@@ -174,10 +177,10 @@ try {
     results.scale = { rows, heap };
     save();
     line('\n5. Scale: running background tasks of one user, memory per task, and ListTasks (page of 50) among them');
-    line('store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ListTasks p50 ms   p99 ms');
+    line('store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ListTasks p50/p99 ms: Node client   Go client');
     for (const r of rows) {
       line(
-        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${String(r.unavailable).padStart(7)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${r.list.p50.toFixed(3).padStart(16)}   ${r.list.p99.toFixed(3)}`,
+        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${String(r.unavailable).padStart(7)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${`${r.list.p50.toFixed(3)} / ${r.list.p99.toFixed(3)}`.padStart(30)}   ${r.listGo.p50.toFixed(3)} / ${r.listGo.p99.toFixed(3)}`,
       );
     }
     line('   heap per running task with GC forced (in process, bench/load/heap.ts):');

@@ -40,4 +40,4 @@ go_tool() { # name module@version
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 
 step "Go modules of the Go client tests, the Go client and worker library, the Go example and the worker fixture"
-for module in test/clients/go clients/go examples/go test/fixtures/workers/go; do (cd "$module" && go mod download); done
+for module in test/clients/go clients/go examples/go test/fixtures/workers/go bench/go; do (cd "$module" && go mod download); done

@@ -57,9 +57,9 @@ export async function stop(child: ChildProcess): Promise<void> {
 }
 
 /**
- * A load generator process (bench/load/*.ts). It prepares (connects, warms
- * up), prints "ready", waits for a line on stdin, runs, and prints its result
- * as one JSON line. The bench starts several at once so that one client
+ * A load generator process (bench/load/*.ts, or a program from bench/go).
+ * It prepares (connects, warms up), prints "ready", waits for a line on
+ * stdin, runs, and prints its result as one JSON line. The bench starts several at once so that one client
  * process's CPU is not the limit, and measures the servers between "go" and
  * the last result.
  */
@@ -68,8 +68,12 @@ export class LoadProcess<Result> {
   private readonly lines: AsyncIterator<string>;
   private stderr = '';
 
-  constructor(script: string, config: unknown, nodeOptions: string[] = []) {
-    this.child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', script, JSON.stringify(config)], {
+  /** `script` is a TypeScript file run by Node, or (`program: true`) an executable. */
+  constructor(script: string, config: unknown, options: { nodeOptions?: string[]; program?: boolean } = {}) {
+    const [command, args] = options.program
+      ? [script, [JSON.stringify(config)]]
+      : [process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', script, JSON.stringify(config)]];
+    this.child = spawn(command, args, {
       env: { ...process.env, MALLOC_ARENA_MAX: '2' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

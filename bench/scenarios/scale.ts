@@ -16,7 +16,9 @@ export interface ScaleRow {
   heapBytesPerTask: number;
   /** Bytes per task in Redis (used_memory growth). */
   redisBytesPerTask?: number;
+  /** ListTasks timed by the Node load generator, then by a Go client (bench/go/listtasks), whose GC pauses are far shorter. */
   list: LatencySummary;
+  listGo: LatencySummary;
 }
 
 export interface HeapRow {
@@ -35,7 +37,7 @@ export async function heapPerTask(store: 'memory' | 'redis', tool: 'idle' | 'wai
   const probe = new LoadProcess<{ running: number; heapBytesPerTask: number }>(
     'bench/load/heap.ts',
     { tasks, tool, ...(redis && { redisUrl: redis.url }) },
-    ['--expose-gc'],
+    { nodeOptions: ['--expose-gc'] },
   );
   try {
     await probe.ready();
@@ -58,7 +60,8 @@ async function redisMemory(redis: Redis): Promise<number> {
 
 /**
  * Scenario 5: `tasks` background tasks running at once for one user, what
- * each costs in memory, and ListTasks (page of 50) for that user among them.
+ * each costs in memory, and ListTasks (page of 50) for that user among them,
+ * timed from Node and from Go (`listTasksProgram`, built by the bench).
  * The server is killed afterwards: a graceful stop would end every one of
  * them as SHUTDOWN, which is not what is measured.
  */
@@ -67,6 +70,7 @@ export async function scale(
   server: BenchServer & { metricsPort: number },
   tasks: number,
   lists: number,
+  listTasksProgram: string,
   redis?: RedisServer,
 ): Promise<ScaleRow> {
   const admin = redis && new Redis(redis.url);
@@ -88,6 +92,15 @@ export async function scale(
     load.go();
     const list = await load.result();
     await load.close();
+    const goClient = new LoadProcess<LatencySummary>(
+      listTasksProgram,
+      { address: server.address, userId: `scale-${store}-${tasks}`, lists, pageSize: 50 },
+      { program: true },
+    );
+    await goClient.ready();
+    goClient.go();
+    const listGo = await goClient.result();
+    await goClient.close();
     return {
       store,
       tasks,
@@ -97,6 +110,7 @@ export async function scale(
       heapBytesPerTask: (after.heap - before.heap) / tasks,
       ...(admin && { redisBytesPerTask: (after.redis! - before.redis!) / tasks }),
       list: { count: list.count, p50: list.p50, p99: list.p99, max: list.max },
+      listGo,
     };
   } finally {
     admin?.disconnect();
