@@ -12,10 +12,15 @@ import { type RedisClient, type ScriptedClient, withScripts } from './redis-stor
  * Subscriber: queues its SUBSCRIBE until connected and resubscribes after
  * every reconnect.
  */
+/** The longest wait between two reconnect attempts (ms). */
+export const RECONNECT_BACKOFF_MAX_MS = 1000;
+
+const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_BACKOFF_MAX_MS);
+
 export function connectRedis(config: RedisConfig): { client: ScriptedClient; subscriber: RedisClient } {
   const common: RedisOptions = {
     connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+    retryStrategy: backoff,
     ...(config.password && { password: config.password }),
     ...(config.tls && { tls: {} }),
   };
@@ -40,7 +45,7 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
             enableOfflineQueue: false,
             enableAutoPipelining: true,
             redisOptions: commands,
-            clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+            clusterRetryStrategy: backoff,
           }),
         ),
         subscriber: new Cluster(config.nodes, { enableOfflineQueue: true, redisOptions: listening }),

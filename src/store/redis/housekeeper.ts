@@ -1,6 +1,7 @@
 import { TaskNotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
+import { RECONNECT_BACKOFF_MAX_MS } from './connect.js';
 import type { RedisStore } from './redis-store.js';
 
 /**
@@ -58,9 +59,11 @@ export class Housekeeper {
     // After Redis comes back from an outage longer than the lease, every
     // lease has lapsed, live replicas' included. Sweeping at once would fail
     // their running tasks as worker_lost, so each replica first renews and
-    // then waits one lease time, in which every live replica renews too.
+    // then waits one lease time plus the longest reconnect backoff: a live
+    // replica may reconnect that much later than this one, and renews at once.
+    // (With one lease alone, a 1 s lease lost that race in a CI run.)
     const regained = () => {
-      this.sweepNotBefore = Date.now() + this.options.leaseTtlMs;
+      this.sweepNotBefore = Date.now() + this.options.leaseTtlMs + RECONNECT_BACKOFF_MAX_MS;
       void this.once('lease', () => this.renewLease());
     };
     regained();
