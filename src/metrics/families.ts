@@ -62,12 +62,9 @@ abstract class Family<Cell> {
   }
 }
 
-export class CounterFamily extends Family<{ value: number }> {
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, 'counter', labelNames, registry);
-  }
-
-  inc(values: readonly string[], by = 1): void {
+/** One number per label set: what counters and gauges share. */
+abstract class ValueFamily extends Family<{ value: number }> {
+  add(values: readonly string[], by: number): void {
     this.cellOf(values).value += by;
   }
 
@@ -80,21 +77,19 @@ export class CounterFamily extends Family<{ value: number }> {
   }
 }
 
-export class GaugeFamily extends Family<{ value: number }> {
+export class CounterFamily extends ValueFamily {
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+    super(name, help, 'counter', labelNames, registry);
+  }
+
+  inc(values: readonly string[], by = 1): void {
+    this.add(values, by);
+  }
+}
+
+export class GaugeFamily extends ValueFamily {
   constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
     super(name, help, 'gauge', labelNames, registry);
-  }
-
-  add(values: readonly string[], by: number): void {
-    this.cellOf(values).value += by;
-  }
-
-  protected newCell() {
-    return { value: 0 };
-  }
-
-  protected samples(labels: Labels, cell: { value: number }): Sample[] {
-    return [{ labels, value: cell.value }];
   }
 }
 
