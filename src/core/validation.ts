@@ -1,22 +1,15 @@
 import { InvalidArgument } from './errors.js';
 import { checkExternalId, checkPlatform } from './ids.js';
-import { errorMessage } from './run.js';
+import { parseJsonObject } from './json.js';
 import type { Origin } from './task.js';
 
 /** Checks of request fields that are not ids (ids: ids.ts). Each throws InvalidArgument naming the field. */
 
 export function parseArguments(text: string): Record<string, unknown> {
   if (!text.trim()) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgument('arguments_json', `is not valid JSON (${errorMessage(err)})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgument('arguments_json', 'must be a JSON object, like {"text": "hi"}');
-  }
-  return value as Record<string, unknown>;
+  const parsed = parseJsonObject(text, 'a JSON object, like {"text": "hi"}');
+  if (!parsed.ok) throw new InvalidArgument('arguments_json', parsed.problem);
+  return parsed.value;
 }
 
 export function checkOrigin(origin: Origin): Origin {

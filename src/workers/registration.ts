@@ -1,4 +1,5 @@
 import { InvalidArgument } from '../core/errors.js';
+import { parseJsonObject } from '../core/json.js';
 import type { Tool } from '../core/tool.js';
 import { type ArgumentSchemas, toolNameProblem } from '../tools/schema.js';
 import type { Registration, WorkerToolSpec } from './protocol.js';
@@ -75,16 +76,9 @@ export function sameDefinition(a: WorkerToolSpec, b: WorkerToolSpec): boolean {
 
 function parseSchema(text: string, field: string): object {
   if (text.trim() === '') return { type: 'object' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgument(field, `is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidArgument(field, 'must be a JSON object (a JSON Schema)');
-  }
-  return parsed;
+  const parsed = parseJsonObject(text, 'a JSON object (a JSON Schema)');
+  if (!parsed.ok) throw new InvalidArgument(field, parsed.problem);
+  return parsed.value;
 }
 
 function checkCount(value: number, field: string): void {
