@@ -163,7 +163,7 @@ export class App {
         auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,
-        defaults: { timeoutSeconds: config.defaultTimeoutSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
+        defaults: { budgetSeconds: config.defaultTimeoutSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
         ...(config.workers && { workers: { hub: this.workers, keepalive } }),
         rpcLog: { everyCall: config.logRpcs, toolArguments: config.logToolArguments },
         rpcObserver: this.metrics,

@@ -29,7 +29,7 @@ const execute = () =>
     toolName: tool,
     argumentsJson: tool === 'wait_ms' ? '{"ms":600000}' : '{}',
     origin: { userId: 'heap', channelId: '', platform: '' },
-    timeoutSeconds: 0.001,
+    budgetSeconds: 0.001,
   });
 const startBatch = async (count: number) => {
   for (let i = 0; i < count; i += 100) {

@@ -76,6 +76,8 @@ async function follow(client: Client, taskId: string, io: Io, asJson: boolean, t
 
 const exec: Command = async (args, io) => {
   const { values, positionals } = parse(args, {
+    budget: { type: 'string' },
+    // The old name of --budget, still accepted.
     timeout: { type: 'string' },
     wait: { type: 'boolean', default: false },
     'request-id': { type: 'string' },
@@ -84,10 +86,10 @@ const exec: Command = async (args, io) => {
   });
   const tool = positional(positionals, 0, 'tool');
   const argsJson = positionals[1] ?? '{}';
-  const timeoutSeconds = seconds(values.timeout, 'timeout');
+  const budgetSeconds = values.budget === undefined ? seconds(values.timeout, 'timeout') : seconds(values.budget, 'budget');
   return withClient(values, io, async (client, asJson) => {
     const run = await client.execute(tool, argsJson, {
-      ...(timeoutSeconds !== undefined && { timeoutSeconds }),
+      ...(budgetSeconds !== undefined && { budgetSeconds }),
       ...(values['request-id'] && { requestId: values['request-id'] }),
       ...(values.channel && { channelId: values.channel }),
       ...(values.platform && { platform: values.platform }),
@@ -190,7 +192,7 @@ const tools: Command = async (args, io) => {
 };
 
 export const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  exec: { run: exec, usage: 'exec <tool> [arguments-json] [--timeout S] [--wait] [--request-id K] [--channel C --platform P]' },
+  exec: { run: exec, usage: 'exec <tool> [arguments-json] [--budget S] [--wait] [--request-id K] [--channel C --platform P]' },
   get: { run: get, usage: 'get <task-id>' },
   await: { run: awaitTask, usage: 'await <task-id> [--timeout S]' },
   ls: { run: ls, usage: 'ls [--status running|completed|failed] [--tool NAME] [--limit N] [--all]' },

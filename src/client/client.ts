@@ -33,6 +33,8 @@ export interface ExecuteOptions extends Scope {
   channelId?: string;
   platform?: string;
   /** The budget (seconds): past it the tool goes on in the background. Default: the tool's or server's. */
+  budgetSeconds?: number;
+  /** @deprecated The old name of `budgetSeconds` (the proto field is `timeout_seconds`); read when `budgetSeconds` is absent. */
   timeoutSeconds?: number;
   /** An idempotency key: a retry with the same key gets the same task, never a second run. Makes Execute retryable. */
   requestId?: string;
@@ -91,6 +93,7 @@ export class Client {
    * retry could run the tool twice.
    */
   async execute(tool: string, args: object | string = {}, options: ExecuteOptions = {}): Promise<Execution> {
+    const budgetSeconds = options.budgetSeconds ?? options.timeoutSeconds;
     const request = {
       toolName: tool,
       argumentsJson: typeof args === 'string' ? args : JSON.stringify(args),
@@ -98,14 +101,14 @@ export class Client {
       channelId: options.channelId ?? '',
       platform: options.platform ?? '',
       requestId: options.requestId ?? '',
-      ...(options.timeoutSeconds !== undefined && { timeoutSeconds: options.timeoutSeconds }),
+      ...(budgetSeconds !== undefined && { timeoutSeconds: budgetSeconds }),
       ...(options.redirect && { redirect: { maxChars: 0, ...options.redirect } }),
     };
     const metadata = this.metadata();
     if (options.traceparent) metadata.set('traceparent', options.traceparent);
     if (options.tracestate) metadata.set('tracestate', options.tracestate);
     // The server answers before its budget ends; the deadline leaves room for that.
-    const budgetMs = (options.timeoutSeconds ?? 300) * 1000;
+    const budgetMs = (budgetSeconds ?? 300) * 1000;
     const send = () => this.unary(this.stub.execute, request, options.signal, this.callTimeoutMs + budgetMs, metadata);
     const response = await (options.requestId ? withRetry(this.retry, send, options.signal) : send());
     const task = response.task!;

@@ -56,7 +56,8 @@ export interface ExecuteCall {
   /** The model's raw arguments text: one JSON object; empty means {}. */
   argumentsJson: string;
   origin: Origin;
-  timeoutSeconds?: number;
+  /** The budget asked for (seconds): past it the tool goes on in the background. 0 or absent: the tool's or server's default. */
+  budgetSeconds?: number;
   requestId?: string;
   redirect?: RedirectTarget;
   /** The caller's deadline (epoch ms): the budget ends early enough to answer before it. */
@@ -202,8 +203,8 @@ export class TaskManager {
     const placement = tool.place?.() ?? HERE;
     if (placement.kind === 'nowhere') throw new Unavailable(placement.why);
     const budgetMs = resolveBudgetMs({
-      requestedSeconds: call.timeoutSeconds,
-      toolDefaultSeconds: tool.timeoutSeconds,
+      requestedSeconds: call.budgetSeconds,
+      toolDefaultSeconds: tool.budgetSeconds,
       serverDefaultSeconds: this.limits.defaultBudgetSeconds,
       serverMaxSeconds: this.limits.maxBudgetSeconds,
       callerDeadline: call.callerDeadline,

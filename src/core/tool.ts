@@ -30,7 +30,7 @@ export interface Tool {
   /** Always awaited to completion: its side effects must be seen by the model in order. */
   readonly noBackground: boolean;
   /** Budget when the call gives none (seconds); undefined = the server default. */
-  readonly timeoutSeconds?: number;
+  readonly budgetSeconds?: number;
   /** Runtime limit (seconds); undefined = the server default. */
   readonly hardTimeoutSeconds?: number;
   /** "example", "meta", "module", "http" or "worker", shown by ListTools. */

@@ -104,13 +104,13 @@ export function updateToPb(update: TaskUpdate, sequence: number): AwaitResultRes
   };
 }
 
-export function toolToPb(tool: Tool, serverDefaults: { timeoutSeconds: number; hardTimeoutSeconds: number }): ToolInfo {
+export function toolToPb(tool: Tool, serverDefaults: { budgetSeconds: number; hardTimeoutSeconds: number }): ToolInfo {
   return {
     name: tool.name,
     description: tool.description,
     parametersJsonSchema: JSON.stringify(tool.parameters),
     noBackground: tool.noBackground,
-    defaultTimeoutSeconds: tool.timeoutSeconds ?? serverDefaults.timeoutSeconds,
+    defaultTimeoutSeconds: tool.budgetSeconds ?? serverDefaults.budgetSeconds,
     hardTimeoutSeconds: tool.hardTimeoutSeconds ?? serverDefaults.hardTimeoutSeconds,
     source: tool.source,
     workers: tool.workerCount?.() ?? 0,

@@ -10,7 +10,7 @@ import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js
 export const SERVICE_NAME = 'taskmanager.v1.TaskService';
 
 export interface ServiceDefaults {
-  timeoutSeconds: number;
+  budgetSeconds: number;
   hardTimeoutSeconds: number;
 }
 
@@ -29,7 +29,7 @@ export function taskService(
         toolName: req.toolName,
         argumentsJson: req.argumentsJson,
         origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
-        timeoutSeconds: req.timeoutSeconds,
+        budgetSeconds: req.timeoutSeconds,
         requestId: req.requestId,
         redirect: req.redirect && {
           channelId: req.redirect.channelId,

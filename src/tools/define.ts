@@ -9,7 +9,9 @@ export interface ToolSpec<Args = Record<string, unknown>> {
   parameters: object;
   /** Always awaited to completion, never backgrounded. */
   noBackground?: boolean;
-  /** Default budget in seconds before the call is backgrounded. */
+  /** Default budget in seconds: how long a call waits inline before the tool goes on in the background. */
+  budget?: number;
+  /** @deprecated The old name of `budget`; still read when `budget` is absent. */
   timeout?: number;
   /** Runtime limit in seconds; past it the signal fires and the task fails HARD_TIMEOUT. */
   hardTimeout?: number;

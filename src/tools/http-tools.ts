@@ -58,7 +58,7 @@ export function httpTools(text: string, env: Record<string, string | undefined>,
       description: e.description,
       parameters: e.parameters,
       noBackground: e.no_background ?? false,
-      timeout: e.budget_seconds,
+      budget: e.budget_seconds,
       hardTimeout: e.timeout_seconds,
       concurrency: e.concurrency,
       async handler(args, ctx) {

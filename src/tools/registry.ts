@@ -19,7 +19,7 @@ export class ToolRegistry implements ToolCatalog {
         `tool "${spec.name}" is registered twice (${this.tools.get(spec.name)!.source} and ${source}${origin ? ` in ${origin}` : ''})`,
       );
     }
-    for (const [key, value] of [['timeout', spec.timeout], ['hardTimeout', spec.hardTimeout]] as const) {
+    for (const [key, value] of [['budget', spec.budget], ['timeout', spec.timeout], ['hardTimeout', spec.hardTimeout]] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
         throw new Error(`tool "${spec.name}": ${key} must be a positive number of seconds`);
       }
@@ -33,7 +33,7 @@ export class ToolRegistry implements ToolCatalog {
       description: spec.description,
       parameters: spec.parameters,
       noBackground: spec.noBackground ?? false,
-      timeoutSeconds: spec.timeout,
+      budgetSeconds: spec.budget ?? spec.timeout,
       hardTimeoutSeconds: spec.hardTimeout,
       source,
       validate,

@@ -163,7 +163,7 @@ export class WorkerHub implements ToolCatalog {
       // checkRegistration normalised it: always a JSON object's text.
       parameters: JSON.parse(spec.parametersJson),
       noBackground: spec.noBackground,
-      timeoutSeconds: spec.timeoutSeconds,
+      budgetSeconds: spec.timeoutSeconds,
       hardTimeoutSeconds: spec.hardTimeoutSeconds,
       source: 'worker',
       validate,

@@ -15,6 +15,7 @@ export interface WorkerToolSpec {
   noBackground: boolean;
   /** Invocations at once on one worker; 0: no limit of its own. */
   concurrency: number;
+  /** The tool's default budget (the proto's default_timeout_seconds; the wire keeps its name). */
   timeoutSeconds?: number;
   hardTimeoutSeconds?: number;
 }

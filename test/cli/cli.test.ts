@@ -61,7 +61,7 @@ describe('CLI (npx taskservice)', function () {
   });
 
   it('exec --wait follows a backgrounded call to its result', async () => {
-    const { code, out } = await runCli(['exec', 'sleep', '{"seconds":0.5}', '--timeout', '0.05', '--wait', ...addr]);
+    const { code, out } = await runCli(['exec', 'sleep', '{"seconds":0.5}', '--budget', '0.05', '--wait', ...addr]);
     expect(code).to.equal(0);
     expect(out.trim().split('\n').at(-1)).to.equal('slept 0.5 s');
   });

@@ -9,7 +9,7 @@ describe('TaskManager.watch (AwaitResult)', () => {
   async function setup() {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
-    const { task } = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 0.02 });
+    const { task } = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 0.02 });
     return { gate, h, task, ctx: gate.contexts[0] };
   }
 

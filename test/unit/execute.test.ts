@@ -21,7 +21,7 @@ describe('TaskManager.execute', () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
     const started = Date.now();
-    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 0.1 });
+    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 0.1 });
     expect(Date.now() - started).to.be.within(90, 400);
     expect(result.backgrounded).to.equal(true);
     expect(result.task.status).to.equal(TaskStatus.Running);
@@ -37,7 +37,7 @@ describe('TaskManager.execute', () => {
   it('keeps running a backgrounded tool exactly once (the tool is not restarted)', async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
-    await h.manager.execute({ toolName: 'gate', argumentsJson: '{}', origin: origin(), timeoutSeconds: 0.05 });
+    await h.manager.execute({ toolName: 'gate', argumentsJson: '{}', origin: origin(), budgetSeconds: 0.05 });
     gate.release();
     await sleep(20);
     expect(gate.calls).to.equal(1);
@@ -56,7 +56,7 @@ describe('TaskManager.execute', () => {
       },
     });
     const h = makeManager([slow]);
-    const result = await h.manager.execute({ toolName: 'slow_inline', argumentsJson: '', origin: origin(), timeoutSeconds: 0.01 });
+    const result = await h.manager.execute({ toolName: 'slow_inline', argumentsJson: '', origin: origin(), budgetSeconds: 0.01 });
     expect(result.backgrounded).to.equal(false);
     expect(result.text).to.equal('finished');
     expect(h.store.size).to.equal(0);
@@ -75,7 +75,7 @@ describe('TaskManager.execute', () => {
       },
     });
     const h = makeManager([slow]);
-    const call = { toolName: 'slow_tracked', argumentsJson: '', origin: origin(), timeoutSeconds: 0.01, requestId: 'nb-1' };
+    const call = { toolName: 'slow_tracked', argumentsJson: '', origin: origin(), budgetSeconds: 0.01, requestId: 'nb-1' };
     const result = await h.manager.execute(call);
     expect(result).to.deep.include({ backgrounded: false, text: 'tracked and finished' });
     expect((await h.manager.execute(call)).task.taskId).to.equal(result.task.taskId);
@@ -103,7 +103,7 @@ describe('TaskManager.execute', () => {
   it('fails a background task as hard_timeout and aborts its signal even when the tool ignores it', async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool('stubborn', { hardTimeout: 0.2 })]);
-    const result = await h.manager.execute({ toolName: 'stubborn', argumentsJson: '', origin: origin(), timeoutSeconds: 0.05 });
+    const result = await h.manager.execute({ toolName: 'stubborn', argumentsJson: '', origin: origin(), budgetSeconds: 0.05 });
     await eventually(async () => (await h.manager.get(result.task.taskId, '')).status === TaskStatus.Failed);
     const task = await h.manager.get(result.task.taskId, '');
     expect(task.failureReason).to.equal(FailureReason.HardTimeout);
@@ -139,10 +139,10 @@ describe('TaskManager.execute', () => {
     });
   }
 
-  for (const timeoutSeconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-    it(`rejects timeout_seconds=${timeoutSeconds}`, async () => {
+  for (const budgetSeconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    it(`rejects timeout_seconds=${budgetSeconds}`, async () => {
       const h = makeManager([echo]);
-      const call = { toolName: 'echo', argumentsJson: '{"text":"x"}', origin: origin(), timeoutSeconds };
+      const call = { toolName: 'echo', argumentsJson: '{"text":"x"}', origin: origin(), budgetSeconds };
       const err = await h.manager.execute(call).catch((e) => e);
       expect(err).to.be.instanceOf(InvalidArgument);
       expect(err.field).to.equal('timeout_seconds');
@@ -154,7 +154,7 @@ describe('TaskManager.execute', () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()], { limits: { maxBudgetSeconds: 0.1 } });
     const started = Date.now();
-    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 60 });
+    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 60 });
     expect(result.backgrounded).to.equal(true);
     expect(Date.now() - started).to.be.below(1000);
     await h.close();
@@ -168,7 +168,7 @@ describe('TaskManager.execute', () => {
       toolName: 'gate',
       argumentsJson: '',
       origin: origin(),
-      timeoutSeconds: 10,
+      budgetSeconds: 10,
       callerDeadline: Date.now() + 300,
     });
     expect(result.backgrounded).to.equal(true);
@@ -180,7 +180,7 @@ describe('TaskManager.execute', () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
     const caller = new AbortController();
-    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 5, callerSignal: caller.signal });
+    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 5, callerSignal: caller.signal });
     await eventually(() => gate.calls === 1);
     caller.abort();
     const result = await pending;
@@ -193,7 +193,7 @@ describe('TaskManager.execute', () => {
   it('stores progress reported before and after backgrounding', async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
-    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 0.1 });
+    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 0.1 });
     await eventually(() => gate.calls === 1);
     gate.contexts[0].progress(0.25, 'early');
     const { task } = await pending;

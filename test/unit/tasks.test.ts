@@ -11,7 +11,7 @@ describe('TaskManager tasks', () => {
       toolName: 'gate',
       argumentsJson: '',
       origin: origin(userId),
-      timeoutSeconds: 0.02,
+      budgetSeconds: 0.02,
       requestId,
     });
     expect(result.backgrounded).to.equal(true);
@@ -87,7 +87,7 @@ describe('TaskManager tasks', () => {
       const gate = new Gate();
       const h = makeManager([gate.tool()]);
       const first = await background(h, 'alice', 'req-1');
-      const again = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin('alice'), timeoutSeconds: 0.02, requestId: 'req-1' });
+      const again = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin('alice'), budgetSeconds: 0.02, requestId: 'req-1' });
       expect(again.task.taskId).to.equal(first.taskId);
       expect(again.backgrounded).to.equal(true);
       expect(gate.calls).to.equal(1);
@@ -111,7 +111,7 @@ describe('TaskManager tasks', () => {
     it('lets concurrent retries share one run', async () => {
       const gate = new Gate();
       const h = makeManager([gate.tool()]);
-      const call = { toolName: 'gate', argumentsJson: '', origin: origin(), timeoutSeconds: 2, requestId: 'r-3' };
+      const call = { toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 2, requestId: 'r-3' };
       const both = Promise.all([h.manager.execute(call), h.manager.execute(call)]);
       await eventually(() => gate.calls === 1);
       gate.release('shared');
@@ -184,7 +184,7 @@ describe('TaskManager tasks', () => {
       const inlineGate = new Gate();
       const h = makeManager([gate.tool(), inlineGate.tool('inline_gate')]);
       const bg = await background(h);
-      const inline = h.manager.execute({ toolName: 'inline_gate', argumentsJson: '', origin: origin(), timeoutSeconds: 2 });
+      const inline = h.manager.execute({ toolName: 'inline_gate', argumentsJson: '', origin: origin(), budgetSeconds: 2 });
       await eventually(() => inlineGate.calls === 1);
       const stopped = h.manager.shutdown(2000);
       await sleep(50);

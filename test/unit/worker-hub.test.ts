@@ -73,8 +73,8 @@ function setup(keepalive = { pingMs: 1000, timeoutMs: 5000 }) {
   };
 }
 
-const run = (manager: TaskManager, args = '{}', timeoutSeconds = 5) =>
-  manager.execute({ toolName: 'work', argumentsJson: args, origin: origin(), timeoutSeconds });
+const run = (manager: TaskManager, args = '{}', budgetSeconds = 5) =>
+  manager.execute({ toolName: 'work', argumentsJson: args, origin: origin(), budgetSeconds });
 
 describe('WorkerHub', () => {
   it('answers inline with the worker\'s result, arguments validated and passed as JSON', async () => {
@@ -152,7 +152,7 @@ describe('WorkerHub', () => {
     const h = setup();
     const worker = h.connect({ tools: [spec('work'), spec('other')], maxConcurrency: 1 });
     const first = run(h.manager);
-    const second = h.manager.execute({ toolName: 'other', argumentsJson: '{}', origin: origin(), timeoutSeconds: 5 });
+    const second = h.manager.execute({ toolName: 'other', argumentsJson: '{}', origin: origin(), budgetSeconds: 5 });
     await eventually(() => worker.invocations().length === 1);
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(worker.invocations()).to.have.length(1);
