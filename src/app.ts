@@ -63,7 +63,7 @@ export class App {
       serving: () => this.grpc.serving,
       awaitStreams: () => this.grpc.streams.total,
       backgroundTasks: () => this.manager.runningHere,
-      pendingOutcomes: () => this.manager.bufferedOutcomes,
+      pendingOutcomes: () => this.manager.pendingOutcomes,
       workers: () => this.workers.size,
     });
     if (config.redis.mode === 'none') {

@@ -31,3 +31,8 @@ export function resolveBudgetMs(inputs: BudgetInputs): number {
   }
   return budget;
 }
+
+/** A tool's runtime limit in milliseconds: its own, else the server's. */
+export function hardTimeoutMs(tool: { readonly hardTimeoutSeconds?: number }, serverDefaultSeconds: number): number {
+  return (tool.hardTimeoutSeconds ?? serverDefaultSeconds) * 1000;
+}

@@ -1,13 +1,14 @@
 import { StoreUnavailable, TaskNotFound } from './errors.js';
 import type { Logger } from './logger.js';
 import type { NewTask, TaskStore } from './store.js';
+import { RerunningJob } from './rerunning-job.js';
 import type { Outcome, TaskRecord } from './task.js';
 
 /** A write the store missed: a finished task's outcome, or a record to take back. */
 type Repair = { kind: 'finish'; outcome: Outcome } | { kind: 'discard'; draft: NewTask };
 
 /**
- * Writes the store missed while it was unreachable:
+ * Pending outcomes: writes the store missed while it was unreachable:
  * - outcomes of tasks that finished meanwhile;
  * - records whose create may have reached the store although the caller was
  *   answered UNAVAILABLE (the reply was lost): they are discarded, so no
@@ -18,7 +19,8 @@ type Repair = { kind: 'finish'; outcome: Outcome } | { kind: 'discard'; draft: N
 export class PendingOutcomes {
   private readonly pending = new Map<string, Repair>();
   private timer?: NodeJS.Timeout;
-  private flushing = false;
+  /** A flush asked for during one runs once more after it: outcomes added meanwhile are written too. */
+  private readonly flusher = new RerunningJob(() => this.writeAll());
 
   constructor(
     private readonly store: TaskStore,
@@ -54,10 +56,12 @@ export class PendingOutcomes {
     this.schedule();
   }
 
-  /** Tries to write every buffered outcome now. */
-  async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+  /** Tries to write every pending outcome now. */
+  flush(): Promise<void> {
+    return this.flusher.request();
+  }
+
+  private async writeAll(): Promise<void> {
     try {
       for (const [taskId, repair] of [...this.pending]) {
         try {
@@ -76,7 +80,6 @@ export class PendingOutcomes {
         }
       }
     } finally {
-      this.flushing = false;
       if (this.pending.size > 0) this.schedule();
     }
   }
@@ -90,7 +93,7 @@ export class PendingOutcomes {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush().catch((err: unknown) => this.logger.error({ err }, 'flushing buffered outcomes failed'));
+      this.flush().catch((err: unknown) => this.logger.error({ err }, 'writing pending outcomes failed'));
     }, this.retryMs);
     this.timer.unref();
   }

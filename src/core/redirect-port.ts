@@ -20,3 +20,8 @@ export const noRedirects: RedirectPort = {
   deliver() {},
   async close() {},
 };
+
+/** A task that just ended goes to its redirect target, if it has one. */
+export function deliverIfRedirected(redirects: RedirectPort, task: TaskRecord): void {
+  if (task.redirect) redirects.deliver(task);
+}

@@ -1,4 +1,5 @@
-import { capBytes, type Slot } from './limits.js';
+import type { Slot } from './running-limits.js';
+import { capBytes } from './truncate.js';
 import type { Logger } from './logger.js';
 import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
 import type { TraceContext } from './trace.js';

@@ -1,7 +1,8 @@
 import { InvalidArgument } from './errors.js';
 import { checkExternalId, checkPlatform } from './ids.js';
 import { parseJsonObject } from './json.js';
-import type { Origin } from './task.js';
+import type { RedirectPort } from './redirect-port.js';
+import type { Origin, RedirectTarget } from './task.js';
 
 /** Checks of request fields that are not ids (ids: ids.ts). Each throws InvalidArgument naming the field. */
 
@@ -19,9 +20,37 @@ export function checkOrigin(origin: Origin): Origin {
   return { userId: origin.userId, channelId: origin.channelId, platform: origin.platform };
 }
 
+/** An output redirect's target, as Execute and SetOutputRedirect take it; the platform must be configured. */
+export function checkRedirect(target: RedirectTarget, redirects: RedirectPort): void {
+  if (!target.channelId) throw new InvalidArgument('channel_id', 'is required for an output redirect');
+  checkExternalId(target.channelId, 'channel_id');
+  if (!target.platform) throw new InvalidArgument('platform', 'is required for an output redirect');
+  checkPlatform(target.platform);
+  if (!Number.isInteger(target.maxChars) || target.maxChars < 0) {
+    throw new InvalidArgument('max_chars', 'must be 0 (the platform limit) or a positive integer');
+  }
+  redirects.validateTarget(target);
+}
+
 export function optionalSeconds(value: number | undefined, field: string): number {
   if (value === undefined) return 0;
   if (!Number.isFinite(value) || value < 0) throw new InvalidArgument(field, 'must be a finite number >= 0 (0 means the default)');
   return value;
 }
 
+/** Throws InvalidArgument naming the field and the limit when `text` is larger than `maxBytes`. */
+export function checkSize(text: string, maxBytes: number, field: string, setting: string): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) throw new InvalidArgument(field, `is ${bytes} bytes; the limit is ${maxBytes} (${setting})`);
+}
+
+/** Throws InvalidArgument when a parsed JSON value nests deeper than `maxDepth` (walked without recursion). */
+export function checkDepth(value: unknown, maxDepth: number, field: string, setting: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > maxDepth) throw new InvalidArgument(field, `nests deeper than ${maxDepth} levels (${setting})`);
+    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+}

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RunningLimits } from '../../src/core/limits.js';
+import { RunningLimits } from '../../src/core/running-limits.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { CALLER_GONE, type RunOwner, ToolAbortReason, ToolRun } from '../../src/core/run.js';
 import { FailureReason, type Outcome, TaskStatus } from '../../src/core/task.js';

@@ -1,41 +1,5 @@
 import { CountsByKey } from './counts.js';
-import { InvalidArgument, ResourceExhausted } from './errors.js';
-
-/** Kept at the end of a cut result or error, so a reader knows it is not the whole text. */
-export function truncationNote(kept: number, total: number): string {
-  return `\n…[truncated by TaskService: ${kept} of ${total} bytes kept]`;
-}
-
-/**
- * `text` cut to at most `maxBytes` of UTF-8 (marker included), never in the
- * middle of a character. Unchanged when it fits.
- */
-export function capBytes(text: string, maxBytes: number): string {
-  const total = Buffer.byteLength(text, 'utf8');
-  if (total <= maxBytes) return text;
-  const note = truncationNote(0, total);
-  const room = Math.max(0, maxBytes - Buffer.byteLength(note, 'utf8') - 8);
-  // Decoding a cut buffer can end in a partial character: drop it.
-  const head = Buffer.from(text, 'utf8').subarray(0, room).toString('utf8').replace(/\uFFFD+$/, '');
-  return head + truncationNote(Buffer.byteLength(head, 'utf8'), total);
-}
-
-/** Throws InvalidArgument naming the field and the limit when `text` is larger than `maxBytes`. */
-export function checkSize(text: string, maxBytes: number, field: string, setting: string): void {
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > maxBytes) throw new InvalidArgument(field, `is ${bytes} bytes; the limit is ${maxBytes} (${setting})`);
-}
-
-/** Throws InvalidArgument when a parsed JSON value nests deeper than `maxDepth` (walked without recursion). */
-export function checkDepth(value: unknown, maxDepth: number, field: string, setting: string): void {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > maxDepth) throw new InvalidArgument(field, `nests deeper than ${maxDepth} levels (${setting})`);
-    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-  }
-}
+import { ResourceExhausted } from './errors.js';
 
 /**
  * A place among the running calls: taken before a call stores anything,

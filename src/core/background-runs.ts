@@ -1,0 +1,229 @@
+import { hardTimeoutMs } from './budget.js';
+import { StoreUnavailable } from './errors.js';
+import type { Logger } from './logger.js';
+import type { TaskObserver } from './observer.js';
+import { PendingOutcomes } from './pending-outcomes.js';
+import { ProgressWriter } from './progress-writer.js';
+import { deliverIfRedirected, type RedirectPort } from './redirect-port.js';
+import type { Slot } from './running-limits.js';
+import { type RunOwner, ToolRun } from './run.js';
+import type { NewTask, TaskStore } from './store.js';
+import { FailureReason, isTerminal, type Outcome, type TaskRecord, TaskStatus } from './task.js';
+import type { Tool } from './tool.js';
+import type { TraceContext } from './trace.js';
+
+export interface BackgroundRunLimits {
+  /** Runtime limit of a tool that sets none (seconds). */
+  hardTimeoutSeconds: number;
+  /** Results (and errors) are cut to this many bytes, with a note. */
+  maxResultBytes: number;
+  /** Outcomes kept while the store is unreachable, at most. */
+  pendingOutcomesMax: number;
+}
+
+/** How often pending outcomes are retried while the store is unreachable. */
+const PENDING_RETRY_MS = 500;
+
+/**
+ * A background run this process answers for until its outcome is stored.
+ * There is one per running task, so it holds state, not closures.
+ */
+export interface Adopted {
+  run: ToolRun;
+  /** The record exists, so the outcome can be stored. */
+  recorded: boolean;
+  /** Ends the store subscription that stops the tool when its task is ended elsewhere. */
+  unwatch?: () => void;
+  /** Set by shutdown, which waits for the outcome to be stored. */
+  onDone?: () => void;
+}
+
+/**
+ * Owns the tool runs of this process from their start until their outcome
+ * is in the store: starts them, adopts the ones that outlive their budget,
+ * writes their progress and outcome, stops them when their task is ended
+ * elsewhere (cancel, sweep), keeps outcomes the store could not take
+ * (pending outcomes) and ends every run at shutdown.
+ *
+ * The life of an adopted run: `adopt()` (this process answers for it),
+ * `recorded()` (the record exists: the outcome can be stored), then
+ * `settle()` (the outcome is stored, or pending) — or `forget()` if the
+ * record never came to exist.
+ */
+export class BackgroundRuns {
+  /** Background runs of this process, by task id. */
+  private readonly adopted = new Map<string, Adopted>();
+  /** Told by every run of its progress and outcome. */
+  private readonly runOwner: RunOwner = {
+    progressed: (run, progress) => {
+      if (this.adopted.has(run.taskId)) this.progress.push(run.taskId, progress);
+    },
+    settled: (run, outcome) => {
+      this.observer.runFinished(run.tool.name, outcome, (performance.now() - run.startedAt) / 1000);
+      const adopted = this.adopted.get(run.taskId);
+      // Stored now if the record exists; otherwise once it does (see recorded()).
+      if (adopted?.run === run && adopted.recorded) void this.settle(run.taskId, outcome);
+    },
+  };
+  private readonly progress: ProgressWriter;
+  private readonly pending: PendingOutcomes;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly redirects: RedirectPort,
+    private readonly limits: BackgroundRunLimits,
+    private readonly logger: Logger,
+    private readonly observer: TaskObserver,
+  ) {
+    this.progress = new ProgressWriter(store, logger);
+    this.pending = new PendingOutcomes(
+      store,
+      limits.pendingOutcomesMax,
+      PENDING_RETRY_MS,
+      (task, applied) => {
+        if (applied) deliverIfRedirected(this.redirects, task);
+      },
+      logger,
+    );
+  }
+
+  /** Background runs of this process. */
+  get size(): number {
+    return this.adopted.size;
+  }
+
+  /** Outcomes (and discards) waiting for the store to come back. */
+  get pendingOutcomes(): number {
+    return this.pending.size;
+  }
+
+  has(taskId: string): boolean {
+    return this.adopted.has(taskId);
+  }
+
+  /** Starts the tool now; the run is nobody's background run until `adopt()`. */
+  start(
+    tool: Tool,
+    args: Record<string, unknown>,
+    draft: NewTask,
+    { slot, trace }: { slot?: Slot; trace?: TraceContext } = {},
+  ): ToolRun {
+    this.observer.runStarted(tool.name);
+    return new ToolRun(
+      {
+        taskId: draft.taskId,
+        tool,
+        origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
+        hardTimeoutMs: hardTimeoutMs(tool, this.limits.hardTimeoutSeconds),
+        maxResultBytes: this.limits.maxResultBytes,
+        logger: this.logger,
+        ...(trace && { trace }),
+        ...(slot && { slot }),
+        owner: this.runOwner,
+      },
+      args,
+    );
+  }
+
+  /**
+   * This process now answers for the run until its outcome is stored. The
+   * outcome is stored only once the record exists (`recorded()`); if it never
+   * comes to exist, the run is forgotten (`forget()`).
+   */
+  adopt(run: ToolRun): Adopted {
+    const adopted: Adopted = { run, recorded: false };
+    this.adopted.set(run.taskId, adopted);
+    return adopted;
+  }
+
+  /**
+   * The run's record exists. While the run lasts, the task may be ended
+   * elsewhere (CancelTask, on any replica): the subscription stops the tool
+   * when it is. If the run already settled, its outcome is stored now.
+   */
+  recorded(adopted: Adopted): void {
+    if (this.adopted.get(adopted.run.taskId) !== adopted) return;
+    adopted.recorded = true;
+    const { run } = adopted;
+    if (run.settled) {
+      void this.settle(run.taskId, run.settled);
+      return;
+    }
+    // Without the safety poll: one per running task would re-read them all every few seconds,
+    // and a lost cancel event only lets the tool run on (its outcome is then refused).
+    adopted.unwatch = this.store.subscribe(run.taskId, (task) => this.endedElsewhere(run, task), { safetyPoll: false });
+  }
+
+  /** The record never came to exist: nobody will store the outcome. */
+  forget(adopted: Adopted): void {
+    if (this.adopted.get(adopted.run.taskId) === adopted) this.adopted.delete(adopted.run.taskId);
+    adopted.onDone?.();
+  }
+
+  /**
+   * Creates the record. If the store could not be reached, the create may
+   * still have landed (the reply lost on the way): the caller is answered
+   * UNAVAILABLE, so that record is discarded once the store is back.
+   */
+  async createRecord(draft: NewTask, deadline?: number) {
+    try {
+      return await this.store.create(draft, deadline);
+    } catch (err) {
+      if (err instanceof StoreUnavailable) this.pending.discard(draft);
+      throw err;
+    }
+  }
+
+  /** Stops this process's run of the task, if it has one (its task was cancelled here). */
+  abort(taskId: string, reason: FailureReason, message: string): void {
+    this.adopted.get(taskId)?.run.abort(reason, message);
+  }
+
+  /**
+   * Stores the outcome of a task (exactly once, whoever else tries), then
+   * delivers its result if it has a redirect. While the store is
+   * unreachable the outcome is kept as a pending outcome.
+   */
+  async settle(taskId: string, outcome: Outcome): Promise<void> {
+    try {
+      const { applied, task } = await this.store.finish(taskId, outcome);
+      if (applied) deliverIfRedirected(this.redirects, task);
+    } catch (err) {
+      if (err instanceof StoreUnavailable) {
+        this.logger.warn({ taskId }, 'store unreachable: outcome kept in memory until it is back');
+        this.pending.add(taskId, outcome);
+      } else {
+        this.logger.error({ err, taskId }, 'could not store the outcome of a task');
+      }
+    } finally {
+      const adopted = this.adopted.get(taskId);
+      if (adopted) {
+        this.adopted.delete(taskId);
+        adopted.unwatch?.();
+        adopted.onDone?.();
+      }
+    }
+  }
+
+  /**
+   * Ends every background run with SHUTDOWN and waits until each outcome is
+   * stored (or pending), then gives the pending outcomes one last try.
+   */
+  async shutdown(): Promise<void> {
+    const outcome = { status: TaskStatus.Failed, reason: FailureReason.Shutdown, error: 'the server shut down' } as const;
+    const runs = [...this.adopted.values()];
+    const stored = runs.map((adopted) => new Promise<void>((resolve) => (adopted.onDone = resolve)));
+    for (const { run } of runs) run.abort(outcome.reason, outcome.error);
+    await Promise.all(stored);
+    await this.pending.flush().catch(() => undefined);
+    this.pending.close();
+    if (this.pending.size > 0) this.logger.error({ outcomes: this.pending.size }, 'shut down with outcomes the store never took');
+  }
+
+  private endedElsewhere(run: ToolRun, task: TaskRecord | null): void {
+    if (!task || !isTerminal(task)) return;
+    if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
+      this.logger.info({ taskId: run.taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { type TaskUpdate, watchTask } from './await.js';
+import type { BackgroundRuns } from './background-runs.js';
+import { ANYONE, type Caller, mayActFor } from './caller.js';
+import { InvalidArgument, PermissionDenied, TaskNotFound } from './errors.js';
+import { checkExternalId, checkTaskId } from './ids.js';
+import { alreadyEnded } from './outcome.js';
+import { deliverIfRedirected, type RedirectPort } from './redirect-port.js';
+import type { ListPage, TaskStore } from './store.js';
+import { FailureReason, isTerminal, type Outcome, type RedirectTarget, type TaskRecord, TaskStatus } from './task.js';
+import { checkRedirect, optionalSeconds } from './validation.js';
+
+export interface AwaitOptions {
+  userId: string;
+  caller?: Caller;
+  timeoutSeconds?: number;
+  heartbeatSeconds?: number;
+  signal: AbortSignal;
+}
+
+export interface ListOptions {
+  userId: string;
+  caller?: Caller;
+  status?: TaskStatus;
+  toolName?: string;
+  pageSize?: number;
+  pageToken?: string;
+  /** The caller's deadline (epoch ms), which bounds the store's work. */
+  deadline?: number;
+}
+
+export interface AccessLimits {
+  awaitDefaultSeconds: number;
+  awaitMaxSeconds: number;
+  heartbeatDefaultSeconds: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+/** The smallest heartbeat interval accepted, so a stream cannot be made to spin. */
+const MIN_HEARTBEAT_SECONDS = 0.05;
+
+/**
+ * What callers may do with tasks that exist: read, watch, list, cancel and
+ * redirect them. Every request is scoped first: a task the caller may not
+ * see (another user's, one outside the caller's credentials) is NOT_FOUND
+ * exactly like a missing one, so nothing tells them apart.
+ */
+export class TaskAccess {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly redirects: RedirectPort,
+    private readonly runs: BackgroundRuns,
+    private readonly limits: AccessLimits,
+  ) {}
+
+  /** The task, if this request may see it (`userId` set: only that user's). */
+  async get(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
+    checkTaskId(taskId);
+    checkExternalId(userId, 'user_id');
+    const task = await this.store.get(taskId, deadline);
+    if (!task || (userId && task.userId !== userId) || !mayActFor(caller, task.userId)) throw new TaskNotFound(taskId);
+    return task;
+  }
+
+  async cancel(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
+    const task = await this.get(taskId, userId, caller, deadline);
+    if (isTerminal(task)) return alreadyEnded(task);
+    const cancelled: Outcome = { status: TaskStatus.Failed, reason: FailureReason.Cancelled, error: 'cancelled by request' };
+    const { applied, task: stored } = await this.store.finish(taskId, cancelled, deadline);
+    if (!applied) return alreadyEnded(stored);
+    // Stopped here at once; a run on another replica stops when the change reaches it.
+    this.runs.abort(taskId, FailureReason.Cancelled, 'cancelled by request');
+    deliverIfRedirected(this.redirects, stored);
+    return stored;
+  }
+
+  async setRedirect(
+    taskId: string,
+    userId: string,
+    target: RedirectTarget,
+    caller: Caller = ANYONE,
+    deadline?: number,
+  ): Promise<TaskRecord> {
+    checkRedirect(target, this.redirects);
+    await this.get(taskId, userId, caller, deadline);
+    const task = await this.store.setRedirect(taskId, target, deadline);
+    if (isTerminal(task)) this.redirects.deliver(task);
+    return task;
+  }
+
+  watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate> {
+    checkTaskId(taskId);
+    checkExternalId(options.userId, 'user_id');
+    const { awaitDefaultSeconds, awaitMaxSeconds, heartbeatDefaultSeconds } = this.limits;
+    const timeoutSeconds = optionalSeconds(options.timeoutSeconds, 'timeout_seconds') || awaitDefaultSeconds;
+    const heartbeatSeconds = optionalSeconds(options.heartbeatSeconds, 'heartbeat_seconds') || heartbeatDefaultSeconds;
+    const watch = (userId: string) =>
+      watchTask(this.store, taskId, {
+        userId,
+        timeoutMs: Math.min(timeoutSeconds, awaitMaxSeconds) * 1000,
+        heartbeatMs: Math.max(heartbeatSeconds, MIN_HEARTBEAT_SECONDS) * 1000,
+        signal: options.signal,
+      });
+    const caller = options.caller ?? ANYONE;
+    if (caller.users === null) return watch(options.userId);
+    // A limited caller: the owner is checked first, then the watch is scoped to that owner.
+    const get = () => this.get(taskId, options.userId, caller);
+    return (async function* () {
+      const task = await get();
+      yield* watch(task.userId);
+    })();
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    checkExternalId(options.userId, 'user_id');
+    const caller = options.caller ?? ANYONE;
+    let userId = options.userId;
+    if (caller.users !== null) {
+      if (!userId) {
+        if (caller.users.size !== 1) {
+          throw new PermissionDenied(`credentials "${caller.name}" act for several users; set user_id to one of them`);
+        }
+        [userId] = caller.users;
+      }
+      // Another user's list looks like an unknown user's: empty.
+      if (!caller.users.has(userId!)) return { tasks: [] };
+    }
+    const size = options.pageSize ?? 0;
+    if (!Number.isInteger(size) || size < 0) throw new InvalidArgument('page_size', 'must be 0 (default) or positive');
+    return this.store.list({
+      userId: userId!,
+      status: options.status,
+      toolName: options.toolName || undefined,
+      // Larger pages are cut to the maximum rather than refused (AIP-158).
+      limit: Math.min(size || this.limits.defaultPageSize, this.limits.maxPageSize),
+      cursor: options.pageToken || undefined,
+      deadline: options.deadline,
+    });
+  }
+}
