@@ -4,7 +4,7 @@ import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';
 import { TokenBook } from './grpc/tokens.js';
 import { RedirectDispatcher } from './redirect/dispatcher.js';
-import { createAdapters } from './redirect/adapters.js';
+import { createAdapters } from './redirect/platforms.js';
 import type { TaskStore } from './core/store.js';
 import { MemoryStore } from './store/memory.js';
 import { connectRedis } from './store/redis/connect.js';

@@ -7,7 +7,8 @@ import {
   UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { TaskFailedError, toClientError, UnavailableError } from './errors.js';
-import { DEFAULT_RETRY, pause, backoffMs, type RetryPolicy, withRetry } from './retry.js';
+import { pause } from './backoff.js';
+import { backoffMs, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
 
 export interface ClientOptions {
   /** Bearer token, sent as `authorization: Bearer <token>` on every call. */

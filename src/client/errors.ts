@@ -1,6 +1,5 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { FailureReason, type Task } from '../../gen/ts/taskmanager/v1/task.js';
-import { CODE_NAMES } from '../grpc/rpc-recorder.js';
 
 /**
  * A call the server refused or could not answer. `code` is the gRPC status;
@@ -16,14 +15,20 @@ export class TaskServiceError extends Error {
     readonly details: string,
     reason = '',
   ) {
-    super(`${CODE_NAMES[code] ?? code}: ${details}`);
+    super(`${codeName(code)}: ${details}`);
     this.name = new.target.name;
     this.reason = reason;
   }
 
   get codeName(): string {
-    return CODE_NAMES[this.code] ?? String(this.code);
+    return codeName(this.code);
   }
+}
+
+/** grpc-js's name of a status code ("NOT_FOUND"), or the number when it has none. */
+function codeName(code: status): string {
+  // A numeric enum maps numbers back to names.
+  return (status as unknown as Record<number, string | undefined>)[code] ?? String(code);
 }
 
 export class InvalidArgumentError extends TaskServiceError {}

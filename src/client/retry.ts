@@ -1,3 +1,4 @@
+import { jitteredBackoffMs, pause } from './backoff.js';
 import { UnavailableError } from './errors.js';
 
 /** How UNAVAILABLE is retried: exponential backoff with equal jitter, bounded in attempts. */
@@ -16,8 +17,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 7, initialDelayMs: 100, ma
 
 /** The wait before try `attempt + 1` (attempt counts from 1): half fixed, half random, so clients spread out. */
 export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
-  return ceiling / 2 + random() * (ceiling / 2);
+  return jitteredBackoffMs(policy.initialDelayMs, policy.maxDelayMs, attempt, random);
 }
 
 /**
@@ -34,16 +34,4 @@ export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>, 
       await pause(backoffMs(policy, attempt), signal);
     }
   }
-}
-
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -4,7 +4,7 @@ import { FailedPrecondition } from './errors.js';
 import { errorText } from './text.js';
 
 /**
- * How a settled run becomes Execute's answer. Split from manager.ts, which
+ * How a settled run becomes Execute's answer. Split from execute-flow.ts, which
  * decides when each applies.
  */
 

@@ -3,7 +3,7 @@ import { listText, statusText } from '../core/text.js';
 import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { errorMessage } from '../core/run.js';
 import { startCallSpan } from '../tracing.js';
-import { type HandlerDeps, serverStream, unary } from './handlers.js';
+import { type HandlerDeps, serverStream, unary } from './call-adapters.js';
 import type { StreamsPerConnection } from './stream-limit.js';
 import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 

@@ -9,7 +9,7 @@ import type {
   RegisterWorker,
   ToolWorkerServiceServer,
 } from '../../gen/ts/taskmanager/v1/tool_worker.js';
-import type { HandlerDeps } from './handlers.js';
+import type { HandlerDeps } from './call-adapters.js';
 import { REASON_TO_PB } from './mapping.js';
 import { toServiceError } from './status.js';
 

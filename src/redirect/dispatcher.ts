@@ -1,10 +1,11 @@
+import { jitteredBackoffMs, pause } from '../client/backoff.js';
 import { errorMessage } from '../core/run.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RedirectPort } from '../core/redirect-port.js';
 import type { TaskStore } from '../core/store.js';
 import { DeliveryState, type RedirectTarget, type TaskRecord } from '../core/task.js';
-import { PermanentDeliveryError, type PlatformAdapter, RetryableDeliveryError } from './adapter.js';
+import { PermanentDeliveryError, type PlatformAdapter, RetryableDeliveryError } from './platform-adapter.js';
 import { formatResult, truncate } from './format.js';
 
 export interface DeliveryPolicy {
@@ -35,8 +36,7 @@ const MAX_DELAY_MS = 60_000;
  */
 export function retryDelay(policy: DeliveryPolicy, attempt: number, err: unknown, random = Math.random): number {
   if (err instanceof RetryableDeliveryError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, MAX_DELAY_MS);
-  const exponential = Math.min(policy.backoffMs * 2 ** (attempt - 1), MAX_DELAY_MS);
-  return exponential / 2 + random() * (exponential / 2);
+  return jitteredBackoffMs(policy.backoffMs, MAX_DELAY_MS, attempt, random);
 }
 
 /**
@@ -131,7 +131,7 @@ export class RedirectDispatcher implements RedirectPort {
         this.observer.delivery(redirect.platform, final ? 'failed' : 'retrying');
         await this.store.updateDelivery(taskId, { state: final ? DeliveryState.Failed : DeliveryState.Delivering, attempts: attempt, lastError });
         if (final) return;
-        await sleepUnlessStopped(delay, this.stop.signal);
+        await pause(delay, this.stop.signal);
       } finally {
         clearTimeout(timer);
         this.stop.signal.removeEventListener('abort', onStop);
@@ -140,16 +140,4 @@ export class RedirectDispatcher implements RedirectPort {
     // Only reached when shutdown interrupted the retries.
     await this.store.updateDelivery(taskId, { state: DeliveryState.Failed, attempts: attempt, lastError });
   }
-}
-
-function sleepUnlessStopped(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

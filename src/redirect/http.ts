@@ -1,4 +1,4 @@
-import { PermanentDeliveryError, RetryableDeliveryError } from './adapter.js';
+import { PermanentDeliveryError, RetryableDeliveryError } from './platform-adapter.js';
 
 /** How much of a failing response's body goes into last_error. */
 const BODY_EXCERPT = 200;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { OutgoingMessage, PlatformAdapter } from './adapter.js';
+import type { OutgoingMessage, PlatformAdapter } from './platform-adapter.js';
 
 export interface RedisStreamConfig {
   platform: string;

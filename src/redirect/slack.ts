@@ -1,4 +1,4 @@
-import type { OutgoingMessage, PlatformAdapter } from './adapter.js';
+import type { OutgoingMessage, PlatformAdapter } from './platform-adapter.js';
 import { channelUrl, post } from './http.js';
 
 export interface SlackConfig {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { OutgoingMessage, PlatformAdapter } from './adapter.js';
+import type { OutgoingMessage, PlatformAdapter } from './platform-adapter.js';
 import { channelUrl, post } from './http.js';
 
 export interface WebhookConfig {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../src/core/logger.js';
 import { DeliveryState, TaskStatus } from '../../src/core/task.js';
-import { type OutgoingMessage, PermanentDeliveryError, type PlatformAdapter } from '../../src/redirect/adapter.js';
+import { type OutgoingMessage, PermanentDeliveryError, type PlatformAdapter } from '../../src/redirect/platform-adapter.js';
 import { RedirectDispatcher } from '../../src/redirect/dispatcher.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { eventually } from '../helpers/core.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
-import { RetryableDeliveryError } from '../../src/redirect/adapter.js';
+import { RetryableDeliveryError } from '../../src/redirect/platform-adapter.js';
 import { type DeliveryPolicy, retryDelay } from '../../src/redirect/dispatcher.js';
 import { splitText } from '../../src/redirect/format.js';
 import { retryAfterMs } from '../../src/redirect/http.js';

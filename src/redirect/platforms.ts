@@ -1,5 +1,5 @@
 import type { PlatformConfig } from '../config.js';
-import type { PlatformAdapter } from './adapter.js';
+import type { PlatformAdapter } from './platform-adapter.js';
 import { DiscordAdapter } from './discord.js';
 import { RedisStreamAdapter } from './redis-stream.js';
 import { SlackAdapter } from './slack.js';
