@@ -44,13 +44,13 @@ export class PendingOutcomes {
 
   private enqueue(taskId: string, repair: Repair): void {
     if (this.max === 0) {
-      this.logger.error({ taskId }, 'outcome lost: the store is unreachable and buffering is off');
+      this.logger.error({ taskId }, 'outcome lost: the store is unreachable and TASKSERVICE_PENDING_OUTCOMES_MAX is 0');
       return;
     }
     if (this.pending.size >= this.max) {
       const [oldest] = this.pending.keys();
       this.pending.delete(oldest);
-      this.logger.error({ taskId: oldest, max: this.max }, 'outcome buffer full: dropped the oldest outcome');
+      this.logger.error({ taskId: oldest, max: this.max }, 'too many pending outcomes: dropped the oldest');
     }
     this.pending.set(taskId, repair);
     this.schedule();
