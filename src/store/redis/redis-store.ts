@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { FailedPrecondition, StoreUnavailable, TaskNotFound } from '../../core/errors.js';
+import { StoreUnavailable, TaskNotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   CreateResult,
@@ -13,6 +13,7 @@ import type {
 } from '../../core/store.js';
 import { type Outcome, type Progress, type RedirectTarget, type TaskRecord, TaskStatus } from '../../core/task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { noRedirect, redirectSettled } from '../errors.js';
 import { TaskListeners } from '../listeners.js';
 import { hashFromFlat, initialFields, type TaskHash, taskFromHash } from './codec.js';
 import type { RedisKeys } from './keys.js';
@@ -214,9 +215,7 @@ export class RedisStore implements TaskStore {
       deadline,
     );
     if (code === -1) throw new TaskNotFound(taskId);
-    if (code === -2) {
-      throw new FailedPrecondition(`the result of task ${taskId} is already ${String(payload)}; its redirect can no longer change`);
-    }
+    if (code === -2) throw redirectSettled(taskId, String(payload));
     return taskFromHash(hashFromFlat(payload as string[]));
   }
 
@@ -242,7 +241,7 @@ export class RedisStore implements TaskStore {
         keys.events,
       ),
     );
-    if (code === -1) throw new FailedPrecondition(`task ${taskId} has no output redirect`);
+    if (code === -1) throw noRedirect(taskId);
     return taskFromHash(hashFromFlat(payload as string[]));
   }
 
