@@ -1,7 +1,6 @@
 import type { HandoffPort, HandoffRequest } from '../../core/handoff.js';
 import type { Logger } from '../../core/logger.js';
-import type { LocalWorkerTool, RemoteWorkers, WorkerHub } from '../../workers/hub.js';
-import type { WorkerToolSpec } from '../../workers/protocol.js';
+import type { LocalWorkers, LocalWorkerTool, RemoteWorkers, WorkerToolSpec } from '../../core/worker-tools.js';
 import type { RedisStore } from './redis-store.js';
 
 export interface WorkerRouterOptions {
@@ -57,7 +56,7 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
    * Starts publishing this replica's table (from `local`, on every change and
    * every third of the lease) and taking handoffs (given to `run`).
    */
-  async start(local: Pick<WorkerHub, 'localTools' | 'onChange'>, run: (request: HandoffRequest) => void): Promise<void> {
+  async start(local: LocalWorkers, run: (request: HandoffRequest) => void): Promise<void> {
     const { keys } = this.store;
     const self = this.options.instanceId;
     this.run = run;
