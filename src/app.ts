@@ -85,14 +85,14 @@ export class App {
       );
       this.store = redis;
       this.router = new RedisWorkerRouter(
-        redis,
-        { instanceId: config.instanceId, leaseTtlMs: config.redis.leaseTtlSeconds * 1000 },
+        redis.workerDirectory,
+        { leaseTtlMs: config.redis.leaseTtlSeconds * 1000 },
         logger.child({ component: 'worker-router' }),
       );
       this.housekeeper = new Housekeeper(
+        redis.leases,
         redis,
         {
-          instanceId: config.instanceId,
           leaseTtlMs: config.redis.leaseTtlSeconds * 1000,
           sweepIntervalMs: config.redis.sweepIntervalSeconds * 1000,
           expirySweepMs: config.redis.expirySweepSeconds * 1000,

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { silentLogger } from '../../src/core/logger.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
-import { RedisStore, withScripts } from '../../src/store/redis/redis-store.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { withScripts } from '../../src/store/redis/scripts.js';
 import type { CountingStore } from '../../src/app.js';
 
 /** A store under test plus what the contract suite needs to drive it. */
@@ -27,7 +28,7 @@ export function redisFactory(url: () => string): StoreFactory {
     const store = redisStore(url(), { retentionMs, instanceId });
     await waitUntil(() => store.isAvailable);
     await store.subscribed;
-    return { store, sweep: async () => void (await store.sweepExpired()), close: () => store.close() };
+    return { store, sweep: async () => void (await store.leases.sweepExpired()), close: () => store.close() };
   };
 }
 

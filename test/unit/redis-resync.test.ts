@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { silentLogger } from '../../src/core/logger.js';
 import type { TaskRecord } from '../../src/core/task.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
-import { RedisStore, type RedisClient, type ScriptedClient } from '../../src/store/redis/redis-store.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import type { RedisClient, ScriptedClient } from '../../src/store/redis/scripts.js';
 
 /**
  * Just enough of an ioredis connection to drive RedisStore's resync: the

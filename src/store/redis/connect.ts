@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisConfig } from '../../config.js';
-import { type RedisClient, type ScriptedClient, withScripts } from './redis-store.js';
+import { type RedisClient, type ScriptedClient, withScripts } from './scripts.js';
 
 /**
  * The two connections a RedisStore needs, from configuration.
@@ -52,5 +53,27 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
       };
     default:
       throw new Error('connectRedis needs a Redis configuration');
+  }
+}
+
+/** How long close waits for Redis to answer QUIT. */
+const QUIT_GRACE_MS = 500;
+
+/**
+ * Closes connections: QUIT waits for an answer (the subscriber's even queues
+ * while Redis is down), so give it a moment, then drop them regardless.
+ */
+export async function closeConnections(...connections: RedisClient[]): Promise<void> {
+  await waitAtMost(Promise.allSettled(connections.map((c) => c.quit())), QUIT_GRACE_MS);
+  for (const c of connections) c.disconnect();
+}
+
+/** Waits for `promise` to settle, or `ms` at most; the timer is cleared either way. */
+export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  const settled = new AbortController();
+  try {
+    await Promise.race([promise, sleep(ms, undefined, { signal: settled.signal })]);
+  } finally {
+    settled.abort();
   }
 }
