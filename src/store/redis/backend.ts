@@ -68,7 +68,11 @@ export function createRedisBackend(
     },
     logger.child({ component: 'redis' }),
   );
-  const router = new RedisWorkerRouter(store.workerDirectory, { leaseTtlMs }, logger.child({ component: 'worker-router' }));
+  const router = new RedisWorkerRouter(
+    store.workerDirectory,
+    { leaseTtlMs },
+    logger.child({ component: 'worker-router' }),
+  );
   const housekeeper = new Housekeeper(
     store.leases,
     store,

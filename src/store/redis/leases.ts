@@ -45,7 +45,8 @@ export class Leases {
       reason: FailureReason.WorkerLost,
       error: `the instance running it (${instance}) stopped answering`,
     };
-    return finishTask(this.commands, this.scope, taskId, outcome, { runningOf: instance, onlyOwner: true, whileLapsed: true });
+    const guard = { runningOf: instance, onlyOwner: true, whileLapsed: true };
+    return finishTask(this.commands, this.scope, taskId, outcome, guard);
   }
 
   /** The deliveries an instance owed: claimed and unfinished, or finished by it and never claimed. */
@@ -77,7 +78,9 @@ export class Leases {
   /** Drops a lapsed instance from the lease table with its running and owed sets, once its work is taken care of. */
   async forget(instance: string): Promise<void> {
     const { keys } = this.scope;
-    await this.commands.call((c) => c.forgetInstance(keys.instances, keys.running(instance), keys.delivering(instance), instance));
+    await this.commands.call((c) =>
+      c.forgetInstance(keys.instances, keys.running(instance), keys.delivering(instance), instance),
+    );
   }
 
   /** Gives up this instance's lease, but only with nothing running: a task still listed must stay sweepable. */

@@ -32,6 +32,7 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
   private readonly draining: RerunningJob;
   private closed = false;
   private stopping = false;
+  private closing?: Promise<void>;
   private run?: (request: HandoffRequest) => void;
 
   constructor(
@@ -67,8 +68,7 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
    */
   async start(local: LocalWorkers, run: (request: HandoffRequest) => void): Promise<void> {
     this.run = run;
-    const publish = () =>
-      void this.publish(local).catch((err: unknown) => this.logger.debug({ err }, 'could not publish the worker table'));
+    const publish = () => void this.publish(local);
     const drain = () => void this.drain();
     this.stops.push(local.onChange(publish));
     // Not awaited: while Redis is unreachable the subscribe waits for it, and start-up must not.
@@ -103,18 +103,25 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
    * already in the inbox go to `run` one last time (a stopping manager fails
    * them SHUTDOWN) rather than waiting for the lease sweep.
    */
-  async close(): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    clearInterval(this.timer);
-    for (const stop of this.stops.splice(0)) stop();
-    await this.directory.publish([], this.options.leaseTtlMs).catch(() => undefined);
-    await this.drain();
-    this.closed = true;
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopping = true;
+      clearInterval(this.timer);
+      for (const stop of this.stops.splice(0)) stop();
+      await this.directory.publish([], this.options.leaseTtlMs).catch(() => undefined);
+      await this.drain();
+      this.closed = true;
+    })();
+    return this.closing;
   }
 
+  /** Failures wait for the next change or tick. */
   private async publish(local: LocalWorkers): Promise<void> {
-    await this.directory.publish([...local.localTools().values()], this.options.leaseTtlMs);
+    try {
+      await this.directory.publish([...local.localTools().values()], this.options.leaseTtlMs);
+    } catch (err) {
+      this.logger.debug({ err }, 'could not publish the worker table');
+    }
   }
 
   private refresh(): Promise<void> {
