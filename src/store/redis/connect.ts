@@ -3,6 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisConfig } from '../../config.js';
 import { type RedisClient, type ScriptedClient, withScripts } from './scripts.js';
 
+/** The longest wait between two reconnect attempts (ms). */
+export const RECONNECT_BACKOFF_MAX_MS = 1000;
+
+const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_BACKOFF_MAX_MS);
+
 /**
  * The two connections a RedisStore needs, from configuration.
  *
@@ -13,11 +18,6 @@ import { type RedisClient, type ScriptedClient, withScripts } from './scripts.js
  * Subscriber: queues its SUBSCRIBE until connected and resubscribes after
  * every reconnect.
  */
-/** The longest wait between two reconnect attempts (ms). */
-export const RECONNECT_BACKOFF_MAX_MS = 1000;
-
-const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_BACKOFF_MAX_MS);
-
 export function connectRedis(config: RedisConfig): { client: ScriptedClient; subscriber: RedisClient } {
   const common: RedisOptions = {
     connectTimeout: 2000,
@@ -68,7 +68,7 @@ export async function closeConnections(...connections: RedisClient[]): Promise<v
   for (const c of connections) c.disconnect();
 }
 
-/** Waits for `promise` to settle, or `ms` at most; the timer is cleared either way. */
+/** Waits for `promise` (its rejection is thrown), or `ms` at most; the timer is cleared either way. */
 export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
   const settled = new AbortController();
   try {
