@@ -7,18 +7,13 @@ import { RedirectDispatcher } from './redirect/dispatcher.js';
 import { createAdapters } from './redirect/platforms.js';
 import type { TaskStore } from './core/store.js';
 import { MemoryStore } from './store/memory.js';
-import { connectRedis } from './store/redis/connect.js';
-import { Housekeeper } from './store/redis/housekeeper.js';
-import { RedisKeys } from './store/redis/keys.js';
-import { RedisStore } from './store/redis/redis-store.js';
+import { createRedisBackend, type RedisBackend } from './store/redis/backend.js';
 import { exampleTools } from './tools/examples.js';
 import { metaTools } from './tools/meta.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { AnyToolSpec } from './tools/define.js';
 import { CombinedCatalog } from './tools/catalog.js';
 import { WorkerHub } from './workers/hub.js';
-import { RedisWorkerRouter } from './store/redis/worker-router.js';
-import { instrumentRedis } from './store/redis/instrument.js';
 import { Metrics } from './metrics/metrics.js';
 import { MetricsServer } from './metrics/http.js';
 
@@ -38,13 +33,11 @@ export interface AppOptions {
  */
 export class App {
   readonly store: CountingStore;
-  /** Lease, worker-lost sweep and expiry sweep: only with Redis. */
-  readonly housekeeper?: Housekeeper;
+  /** The store, the lease and sweeps, and workers on other replicas: only with Redis. */
+  readonly redis?: RedisBackend;
   readonly tools = new ToolRegistry();
   /** Tool workers connected to this replica (ToolWorkerService). */
   readonly workers: WorkerHub;
-  /** Workers on other replicas, and handoffs to them: only with Redis. */
-  readonly router?: RedisWorkerRouter;
   readonly manager: TaskManager;
   readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
@@ -69,38 +62,13 @@ export class App {
     if (config.redis.mode === 'none') {
       this.store = new MemoryStore({ retentionMs: config.retentionSeconds * 1000 });
     } else {
-      const { client, subscriber } = connectRedis(config.redis);
-      instrumentRedis(client, this.metrics);
-      const redis = new RedisStore(
-        client,
-        subscriber,
-        {
-          keys: new RedisKeys(config.redis.prefix),
-          instanceId: config.instanceId,
-          retentionMs: config.retentionSeconds * 1000,
-          commandTimeoutMs: config.redis.commandTimeoutSeconds * 1000,
-          safetyPollMs: config.redis.safetyPollSeconds * 1000,
-        },
-        logger.child({ component: 'redis' }),
-      );
-      this.store = redis;
-      this.router = new RedisWorkerRouter(
-        redis,
-        { instanceId: config.instanceId, leaseTtlMs: config.redis.leaseTtlSeconds * 1000 },
-        logger.child({ component: 'worker-router' }),
-      );
-      this.housekeeper = new Housekeeper(
-        redis,
-        {
-          instanceId: config.instanceId,
-          leaseTtlMs: config.redis.leaseTtlSeconds * 1000,
-          sweepIntervalMs: config.redis.sweepIntervalSeconds * 1000,
-          expirySweepMs: config.redis.expirySweepSeconds * 1000,
-        },
-        logger.child({ component: 'housekeeper' }),
+      this.redis = createRedisBackend(config, {
+        logger,
+        observer: this.metrics,
         // Called only once started, when this.redirects exists.
-        (task, alreadyClaimed) => this.redirects.deliver(task, alreadyClaimed),
-      );
+        deliver: (task, alreadyClaimed) => this.redirects.deliver(task, alreadyClaimed),
+      });
+      this.store = this.redis.store;
     }
     this.redirects = new RedirectDispatcher(
       this.store,
@@ -121,7 +89,7 @@ export class App {
       (name) => this.tools.get(name)?.source,
       keepalive,
       logger.child({ component: 'workers' }),
-      this.router,
+      this.redis?.router,
     );
     this.manager = new TaskManager(
       this.store,
@@ -145,7 +113,7 @@ export class App {
         maxRunningPerUser: config.limits.runningPerUser,
       },
       logger,
-      { handoff: this.router, observer: this.metrics },
+      { handoff: this.redis?.router, observer: this.metrics },
     );
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');
@@ -186,16 +154,14 @@ export class App {
    * UNAVAILABLE and reports NOT_SERVING until it is.
    */
   async start(): Promise<number> {
-    if (this.store instanceof RedisStore) {
-      const redis = this.store;
-      await waitFor(() => redis.isAvailable, 5000);
-      await Promise.race([redis.subscribed, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-      this.grpc.setServing(redis.isAvailable);
-      redis.watchAvailability((available) => {
+    if (this.redis) {
+      const { store } = this.redis;
+      await this.redis.waitUntilConnected();
+      this.grpc.setServing(store.isAvailable);
+      store.watchAvailability((available) => {
         if (!this.closing) this.grpc.setServing(available);
       });
-      this.housekeeper?.start();
-      await this.router?.start(this.workers, (request) => this.manager.runHandedOff(request));
+      await this.redis.start(this.workers, (request) => this.manager.runHandedOff(request));
     }
     if (this.metricsServer && this.config.metricsAddr) {
       const { host, port } = this.config.metricsAddr;
@@ -215,21 +181,17 @@ export class App {
       this.grpc.setServing(false);
       const drained = this.grpc.close(graceMs);
       // Other replicas stop sending calls for our workers; what was already sent ends SHUTDOWN.
-      await this.router?.close();
+      await this.redis?.stopHandoffs();
       await this.manager.shutdown(graceMs);
       // After the manager: inline calls of worker tools needed their workers until now.
       this.workers.close();
       await drained;
-      await this.housekeeper?.close();
-      await this.store.close();
+      // With Redis: the lease goes (nothing runs any more), then the store.
+      if (this.redis) await this.redis.close();
+      else await this.store.close();
       // Last: scrapes and probes still answer (NOT ready) while the rest shuts down.
       await this.metricsServer?.close();
     })();
     return this.closing;
   }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -1,4 +1,4 @@
-import { FailedPrecondition, TaskNotFound } from '../core/errors.js';
+import { TaskNotFound } from '../core/errors.js';
 import type {
   CreateResult,
   DeliveryUpdate,
@@ -20,6 +20,7 @@ import {
   TaskStatus,
 } from '../core/task.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { noRedirect, redirectSettled } from './errors.js';
 import { TaskListeners } from './listeners.js';
 
 export interface MemoryStoreOptions {
@@ -145,9 +146,7 @@ export class MemoryStore implements TaskStore {
     const current = entry.task.redirect;
     if (current && current.state !== DeliveryState.Pending) {
       if (sameTarget(current, target)) return cloneTask(entry.task);
-      throw new FailedPrecondition(
-        `the result of task ${taskId} is already ${current.state}; its redirect can no longer change`,
-      );
+      throw redirectSettled(taskId, current.state);
     }
     entry.task.redirect = pendingRedirect(target);
     return this.changed(entry);
@@ -164,7 +163,7 @@ export class MemoryStore implements TaskStore {
   async updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord> {
     const entry = this.mustGet(taskId);
     const redirect = entry.task.redirect;
-    if (!redirect) throw new FailedPrecondition(`task ${taskId} has no output redirect`);
+    if (!redirect) throw noRedirect(taskId);
     Object.assign(redirect, update);
     return this.changed(entry);
   }

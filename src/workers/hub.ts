@@ -1,22 +1,11 @@
 import { FailedPrecondition, Unavailable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { HERE, type Placement, type Tool, type ToolCatalog, type ToolContext } from '../core/tool.js';
+import type { LocalWorkers, LocalWorkerTool, RemoteWorkers, WorkerToolSpec } from '../core/worker-tools.js';
 import type { ArgumentSchemas } from '../tools/schema.js';
 import { checkRegistration, sameDefinition } from './registration.js';
-import type { Keepalive, Registration, WorkerLink, WorkerToolSpec } from './protocol.js';
+import type { Keepalive, Registration, WorkerLink } from './protocol.js';
 import { WorkerSession } from './session.js';
-
-/** What other replicas' workers serve (src/store/redis/worker-router.ts implements it). */
-export interface RemoteWorkers {
-  /** The tools served elsewhere, with their definitions. */
-  tools(): ReadonlyMap<string, { spec: WorkerToolSpec; workers: number; instanceIds: readonly string[] }>;
-}
-
-/** One worker tool as this replica hosts it: the definition and the workers serving it here. */
-export interface LocalWorkerTool {
-  spec: WorkerToolSpec;
-  workers: number;
-}
 
 interface Waiter {
   /** Starts the call on `session` at once, so the slot is taken before the next pick. */
@@ -29,7 +18,7 @@ interface Waiter {
  * never past a worker's declared concurrency: calls beyond it wait in order
  * for a free slot, within their own budget and hard limit.
  */
-export class WorkerHub implements ToolCatalog {
+export class WorkerHub implements ToolCatalog, LocalWorkers {
   private readonly sessions = new Set<WorkerSession>();
   /** Every worker tool this replica has seen, kept after its workers leave so a call gets UNAVAILABLE, not NOT_FOUND. */
   private readonly known = new Map<string, Tool & { spec: WorkerToolSpec }>();

@@ -1,4 +1,5 @@
 import type { FailureReason, Origin } from '../core/task.js';
+import type { WorkerToolSpec } from '../core/worker-tools.js';
 
 /**
  * The worker conversation in plain types. src/grpc/worker-service.ts maps
@@ -6,19 +7,8 @@ import type { FailureReason, Origin } from '../core/task.js';
  * hub can be driven (and tested) without gRPC.
  */
 
-/** A tool as a worker declares it. */
-export interface WorkerToolSpec {
-  name: string;
-  description: string;
-  /** The JSON Schema of the arguments object as JSON text; empty means any object. */
-  parametersJson: string;
-  noBackground: boolean;
-  /** Invocations at once on one worker; 0: no limit of its own. */
-  concurrency: number;
-  /** The tool's default budget (the proto's default_timeout_seconds; the wire keeps its name). */
-  timeoutSeconds?: number;
-  hardTimeoutSeconds?: number;
-}
+/** A tool as a worker declares it: the core's type (src/core/worker-tools.ts), since replicas share it. */
+export type { WorkerToolSpec };
 
 export interface Registration {
   workerName: string;

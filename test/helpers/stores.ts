@@ -3,8 +3,10 @@ import { Redis } from 'ioredis';
 import { silentLogger } from '../../src/core/logger.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
-import { RedisStore, withScripts } from '../../src/store/redis/redis-store.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { withScripts } from '../../src/store/redis/scripts.js';
 import type { CountingStore } from '../../src/app.js';
+import { eventually } from './core.js';
 
 /** A store under test plus what the contract suite needs to drive it. */
 export interface StoreUnderTest {
@@ -25,9 +27,9 @@ export const memoryFactory: StoreFactory = async ({ retentionMs }) => {
 export function redisFactory(url: () => string): StoreFactory {
   return async ({ retentionMs, instanceId = 'test-instance' }) => {
     const store = redisStore(url(), { retentionMs, instanceId });
-    await waitUntil(() => store.isAvailable);
+    await eventually(() => store.isAvailable, 5000);
     await store.subscribed;
-    return { store, sweep: async () => void (await store.sweepExpired()), close: () => store.close() };
+    return { store, sweep: async () => void (await store.leases.sweepExpired()), close: () => store.close() };
   };
 }
 
@@ -49,12 +51,4 @@ export function redisStore(
     },
     silentLogger,
   );
-}
-
-export async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import { silentLogger } from '../../src/core/logger.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Logger, silentLogger } from '../../src/core/logger.js';
 import type { TaskRecord } from '../../src/core/task.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
-import { RedisStore, type RedisClient, type ScriptedClient } from '../../src/store/redis/redis-store.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import type { RedisClient, ScriptedClient } from '../../src/store/redis/scripts.js';
+import { eventually } from '../helpers/core.js';
 
 /**
  * Just enough of an ioredis connection to drive RedisStore's resync: the
@@ -41,37 +44,46 @@ class ScriptedConnection extends EventEmitter {
 }
 
 /** A RedisStore on scripted connections, with keys under `t:`. */
-function scriptedStore(safetyPollMs: number) {
+function scriptedStore(safetyPollMs: number, logger: Logger = silentLogger) {
   const client = new ScriptedConnection();
   const subscriber = new ScriptedConnection();
   const store = new RedisStore(
     client as unknown as ScriptedClient,
     subscriber as unknown as RedisClient,
     { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs },
-    silentLogger,
+    logger,
   );
   return { client, subscriber, store };
 }
 
 describe('RedisStore resync', () => {
   it('keeps watchers waiting when the re-read fails because Redis is restarting, and reports a task really gone', async () => {
-    const { client, subscriber, store } = scriptedStore(60_000);
+    // Each failed re-read is logged once it has been handled: wait for that, not for a guessed time.
+    let failedResyncs = 0;
+    const logger: Logger = {
+      ...silentLogger,
+      debug(_fields, message) {
+        if (message?.startsWith('resync failed')) failedResyncs++;
+      },
+      child: () => logger,
+    };
+    const { client, subscriber, store } = scriptedStore(60_000, logger);
     const seen: (TaskRecord | null)[] = [];
     store.subscribe('task-1', (task) => seen.push(task));
-    const resyncAfterReconnect = async () => {
-      subscriber.emit('ready');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    };
 
     client.replies = [[new Error('Connection is closed.'), null]];
-    await resyncAfterReconnect();
+    subscriber.emit('ready');
+    await eventually(() => failedResyncs === 1);
     client.replies = [[Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), null]];
-    await resyncAfterReconnect();
+    subscriber.emit('ready');
+    await eventually(() => failedResyncs === 2);
     expect(seen, 'a failed read is not a deleted task').to.deep.equal([]);
 
     client.replies = [[null, {}]];
-    await resyncAfterReconnect();
+    subscriber.emit('ready');
+    await eventually(() => seen.length > 0);
     expect(seen).to.deep.equal([null]);
+    expect(failedResyncs).to.equal(2);
     await store.close();
   });
 
@@ -79,18 +91,17 @@ describe('RedisStore resync', () => {
     const { client, subscriber, store } = scriptedStore(30);
     const watcher = store.subscribe('watched', () => {});
     const runner = store.subscribe('running', () => {}, { safetyPoll: false });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => client.reads.length >= 2);
     const polls = client.reads.splice(0);
-    expect(polls.length).to.be.greaterThan(0);
     for (const keys of polls) expect(keys).to.deep.equal(['t:task:watched']);
     subscriber.emit('ready');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(client.reads.some((keys) => keys.length === 2 && keys.includes('t:task:running'))).to.equal(true);
+    await eventually(() => client.reads.some((keys) => keys.length === 2 && keys.includes('t:task:running')));
     watcher();
     watcher(); // idempotent: the poll count of another subscription must not drop
     runner();
     client.reads.length = 0;
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    // A window of several polls in which nothing may be read (a slow machine only polls less).
+    await sleep(80);
     expect(client.reads).to.deep.equal([]);
     await store.close();
   });

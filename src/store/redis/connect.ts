@@ -1,6 +1,12 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisConfig } from '../../config.js';
-import { type RedisClient, type ScriptedClient, withScripts } from './redis-store.js';
+import { type RedisClient, type ScriptedClient, withScripts } from './scripts.js';
+
+/** The longest wait between two reconnect attempts (ms). */
+export const RECONNECT_BACKOFF_MAX_MS = 1000;
+
+const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_BACKOFF_MAX_MS);
 
 /**
  * The two connections a RedisStore needs, from configuration.
@@ -12,11 +18,6 @@ import { type RedisClient, type ScriptedClient, withScripts } from './redis-stor
  * Subscriber: queues its SUBSCRIBE until connected and resubscribes after
  * every reconnect.
  */
-/** The longest wait between two reconnect attempts (ms). */
-export const RECONNECT_BACKOFF_MAX_MS = 1000;
-
-const backoff = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_BACKOFF_MAX_MS);
-
 export function connectRedis(config: RedisConfig): { client: ScriptedClient; subscriber: RedisClient } {
   const common: RedisOptions = {
     connectTimeout: 2000,
@@ -52,5 +53,27 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
       };
     default:
       throw new Error('connectRedis needs a Redis configuration');
+  }
+}
+
+/** How long close waits for Redis to answer QUIT. */
+const QUIT_GRACE_MS = 500;
+
+/**
+ * Closes connections: QUIT waits for an answer (the subscriber's even queues
+ * while Redis is down), so give it a moment, then drop them regardless.
+ */
+export async function closeConnections(...connections: RedisClient[]): Promise<void> {
+  await waitAtMost(Promise.allSettled(connections.map((c) => c.quit())), QUIT_GRACE_MS);
+  for (const c of connections) c.disconnect();
+}
+
+/** Waits for `promise` (its rejection is thrown), or `ms` at most; the timer is cleared either way. */
+export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  const settled = new AbortController();
+  try {
+    await Promise.race([promise, sleep(ms, undefined, { signal: settled.signal })]);
+  } finally {
+    settled.abort();
   }
 }

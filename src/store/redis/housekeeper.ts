@@ -1,8 +1,9 @@
 import { TaskNotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
+import type { TaskStore } from '../../core/store.js';
+import type { TaskRecord } from '../../core/task.js';
 import { RECONNECT_BACKOFF_MAX_MS } from './connect.js';
-import type { RedisStore } from './redis-store.js';
+import type { Leases } from './leases.js';
 
 /**
  * Hands over a result to deliver: a task the sweep failed as worker_lost
@@ -12,7 +13,6 @@ import type { RedisStore } from './redis-store.js';
 export type OwedDelivery = (task: TaskRecord, alreadyClaimed: boolean) => void;
 
 export interface HousekeeperOptions {
-  instanceId: string;
   /** A replica silent this long is presumed dead. */
   leaseTtlMs: number;
   /** How often to look for dead replicas. */
@@ -29,18 +29,21 @@ const SWEEP_BATCH = 100;
  * - renew this instance's lease (every third of its time to live);
  * - fail, as WORKER_LOST, the running tasks of instances whose lease lapsed
  *   (every replica sweeps, but not within one lease time of (re)gaining
- *   Redis, so live replicas renew after an outage before anyone sweeps; the finish script makes each transition happen
- *   once, and only while the lease is still lapsed, so a paused replica that
- *   wakes and renews is not swept any more);
+ *   Redis, so live replicas renew after an outage before anyone sweeps; the
+ *   finish script makes each transition happen once, and only while the
+ *   lease is still lapsed, so a paused replica that wakes and renews is not
+ *   swept any more);
  * - take over the redirect deliveries a lost instance owed (claimed and
  *   unfinished, or finished by it and never claimed);
  * - delete tasks whose retention has passed, with their index entries.
- * Tasks are never rerun: a lost task fails, and its caller decides.
+ * Tasks are never rerun: a lost task fails, and its caller decides. The
+ * Redis commands behind each duty are in leases.ts.
  */
 export class Housekeeper {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly busy = new Set<string>();
   private stopped = false;
+  private closing?: Promise<void>;
   private renewed = false;
   private unwatch?: () => void;
   /** No sweep before this time (ms): see start(). */
@@ -49,7 +52,9 @@ export class Housekeeper {
   workerLost = 0;
 
   constructor(
-    private readonly store: RedisStore,
+    private readonly leases: Leases,
+    /** Tells when Redis comes back (the store's availability). */
+    private readonly availability: Pick<TaskStore, 'watchAvailability'>,
     private readonly options: HousekeeperOptions,
     private readonly logger: Logger,
     private readonly deliver: OwedDelivery = () => {},
@@ -67,7 +72,7 @@ export class Housekeeper {
       void this.once('lease', () => this.renewLease());
     };
     regained();
-    this.unwatch = this.store.watchAvailability((available) => {
+    this.unwatch = this.availability.watchAvailability((available) => {
       if (available) regained();
     });
     const every = (ms: number, name: string, job: () => Promise<unknown>) => {
@@ -77,17 +82,14 @@ export class Housekeeper {
     };
     every(Math.max(100, Math.floor(this.options.leaseTtlMs / 3)), 'lease', () => this.renewLease());
     every(this.options.sweepIntervalMs, 'lost', () => this.sweepLost());
-    every(this.options.expirySweepMs, 'expired', () => this.store.sweepExpired());
+    every(this.options.expirySweepMs, 'expired', () => this.leases.sweepExpired());
   }
 
   async renewLease(): Promise<void> {
-    const { keys } = this.store;
-    const inTime = await this.store.call(() =>
-      this.store.client.renewLease(keys.instances, this.options.instanceId, this.options.leaseTtlMs),
-    );
+    const inTime = await this.leases.renew(this.options.leaseTtlMs);
     const wasRenewedBefore = this.renewed;
     this.renewed = true;
-    if (inTime === 0 && wasRenewedBefore) {
+    if (!inTime && wasRenewedBefore) {
       this.logger.warn({}, 'this instance\'s lease had lapsed; its running tasks may have been failed as worker_lost');
     }
   }
@@ -95,21 +97,12 @@ export class Housekeeper {
   /** Fails the running tasks of every lapsed instance. Returns how many this call ended. */
   async sweepLost(): Promise<number> {
     if (Date.now() < this.sweepNotBefore) return 0;
-    const { keys, client } = this.store;
-    const lapsed = (await this.store.call(() => client.lapsedInstances(keys.instances))).filter(
-      (id) => id !== this.options.instanceId,
-    );
     let ended = 0;
-    for (const instance of lapsed) {
-      const taskIds = (await this.store.call(() => client.smembers(keys.running(instance)))) as string[];
+    for (const instance of await this.leases.lapsedOthers()) {
+      const taskIds = await this.leases.runningOn(instance);
       const failOne = async (taskId: string) => {
         try {
-          const { applied, task } = await this.store.finishAs(
-            taskId,
-            { status: TaskStatus.Failed, reason: FailureReason.WorkerLost, error: `the instance running it (${instance}) stopped answering` },
-            instance,
-            { onlyOwner: true, whileLapsed: true },
-          );
+          const { applied, task } = await this.leases.failLost(taskId, instance);
           if (applied) {
             ended++;
             if (task.redirect) this.deliver(task, false);
@@ -122,15 +115,13 @@ export class Housekeeper {
       // waiting for each reply in turn made a dead replica's 1,000 tasks take a second or more.
       for (let i = 0; i < taskIds.length; i += SWEEP_BATCH) await Promise.all(taskIds.slice(i, i + SWEEP_BATCH).map(failOne));
       // Deliveries it claimed and never finished, or owed and never claimed.
-      const owed = (await this.store.call(() => client.smembers(keys.delivering(instance)))) as string[];
+      const owed = await this.leases.owedBy(instance);
       for (const taskId of owed) {
-        const task = await this.store.reclaimDelivery(taskId, instance);
+        const task = await this.leases.reclaimDelivery(taskId, instance);
         if (task) this.deliver(task, true);
       }
       if (owed.length) this.logger.warn({ lost: instance, deliveries: owed.length }, 'took over the deliveries of a lost instance');
-      await this.store.call(() =>
-        client.forgetInstance(keys.instances, keys.running(instance), keys.delivering(instance), instance),
-      );
+      await this.leases.forget(instance);
       if (taskIds.length) this.logger.warn({ lost: instance, tasks: taskIds.length }, 'failed the tasks of a lost instance');
     }
     this.workerLost += ended;
@@ -138,18 +129,14 @@ export class Housekeeper {
   }
 
   /** Stops the duties and gives up the lease (no task of ours is left running by then). */
-  async close(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.timers.forEach(clearInterval);
-    this.unwatch?.();
-    const { keys, client } = this.store;
-    // Leave only with nothing running: a task still listed must stay sweepable.
-    await this.store
-      .call(async () => {
-        if ((await client.scard(keys.running(this.options.instanceId))) === 0) await client.zrem(keys.instances, this.options.instanceId);
-      })
-      .catch(() => undefined);
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopped = true;
+      this.timers.forEach(clearInterval);
+      this.unwatch?.();
+      await this.leases.leaveIfIdle().catch(() => undefined);
+    })();
+    return this.closing;
   }
 
   /** Runs a duty unless its previous run is still going; failures wait for the next tick. */

@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis-store.js';
+import type { RedisClient } from './scripts.js';
 
 /** Counts Redis commands, their latency and errors (metrics implement it). */
 export interface RedisObserver {

@@ -1,11 +1,38 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Cluster, Redis } from 'ioredis';
+
+/** A connection to one Redis (alone or behind Sentinel) or to a Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Script replies: [code, payload]. The caller of each script maps its codes to outcomes in one place. */
+export type Reply = [number, string[] | string | undefined];
+
+/** Commands the scripts register on the client (see withScripts). */
+export interface ScriptCommands {
+  createTask(...args: (string | number)[]): Promise<Reply>;
+  finishTask(...args: (string | number)[]): Promise<Reply>;
+  setProgress(...args: (string | number)[]): Promise<number>;
+  setRedirect(...args: (string | number)[]): Promise<Reply>;
+  claimDelivery(...args: (string | number)[]): Promise<Reply>;
+  updateDelivery(...args: (string | number)[]): Promise<Reply>;
+  expireTask(...args: (string | number)[]): Promise<number>;
+  discardTask(...args: (string | number)[]): Promise<number>;
+  reclaimDelivery(...args: (string | number)[]): Promise<Reply>;
+  dueExpired(...args: (string | number)[]): Promise<string[]>;
+  renewLease(...args: (string | number)[]): Promise<number>;
+  lapsedInstances(...args: (string | number)[]): Promise<string[]>;
+  forgetInstance(...args: (string | number)[]): Promise<number>;
+}
+
+/** The command connection, with the scripts registered as commands. */
+export type ScriptedClient = RedisClient & ScriptCommands;
 
 /**
  * The Lua scripts of lua/, loaded once. A script file is named for what it
- * does and how many keys it takes (`finish-task-4.lua`); `--@include lib`
- * splices in lua/lib.lua. ioredis runs them with EVALSHA, falling back to
- * EVAL when the server does not know the script yet.
+ * does and how many keys it takes (`finish-task-5.lua` takes five);
+ * `--@include lib` splices in lua/lib.lua. ioredis runs them with EVALSHA,
+ * falling back to EVAL when the server does not know the script yet.
  */
 const NAMES = [
   'create-task-5',
@@ -45,4 +72,12 @@ export function loadScripts(): ScriptSource[] {
     const lua = read(`${name}.lua`).replace('--@include lib', lib);
     return { name, command, numberOfKeys, lua };
   });
+}
+
+/** Registers the Lua scripts as commands on a client. */
+export function withScripts(client: RedisClient): ScriptedClient {
+  for (const script of loadScripts()) {
+    client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  return client as ScriptedClient;
 }

@@ -1,26 +1,16 @@
 import type { HandoffPort, HandoffRequest } from '../../core/handoff.js';
 import type { Logger } from '../../core/logger.js';
-import type { LocalWorkerTool, RemoteWorkers, WorkerHub } from '../../workers/hub.js';
-import type { WorkerToolSpec } from '../../workers/protocol.js';
-import type { RedisStore } from './redis-store.js';
+import { RerunningJob } from '../../core/rerunning-job.js';
+import type { LocalWorkers, RemoteWorkers } from '../../core/worker-tools.js';
+import type { RemoteTable, WorkerDirectory } from './worker-directory.js';
 
 export interface WorkerRouterOptions {
-  instanceId: string;
   /** The worker table expires with this (the instance lease time). */
   leaseTtlMs: number;
 }
 
-/** What one replica publishes about its workers. */
-interface PublishedTable {
-  tools: LocalWorkerTool[];
-}
-
-type RemoteTable = Map<string, { spec: WorkerToolSpec; workers: number; instanceIds: string[] }>;
-
 /** Handed-off requests taken from the inbox per round trip. */
 const INBOX_BATCH = 100;
-/** An inbox nobody drains (its replica died) goes away on its own. */
-const INBOX_TTL_MS = 24 * 3600 * 1000;
 
 /**
  * Lets workers connect to any replica. Each replica publishes the tools its
@@ -30,24 +20,43 @@ const INBOX_TTL_MS = 24 * 3600 * 1000;
  * workers are elsewhere is recorded here with that replica as its owner and
  * pushed onto that replica's inbox list: a list, not a bare pub/sub message,
  * so a handoff survives the receiver's reconnect and is taken exactly once.
+ * The Redis commands are in worker-directory.ts.
  */
 export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
   private remote: RemoteTable = new Map();
   private timer?: NodeJS.Timeout;
   private readonly stops: (() => void)[] = [];
-  private refreshing?: Promise<void>;
-  private refreshAgain = false;
-  private draining = false;
-  private drainAgain = false;
+  /** Re-reads every other replica's table; asks during a read make one more. */
+  private readonly refreshing: RerunningJob;
+  /** Takes every handed-off request waiting in the inbox; wake-ups during a drain make it go round once more. */
+  private readonly draining: RerunningJob;
   private closed = false;
   private stopping = false;
+  private closing?: Promise<void>;
   private run?: (request: HandoffRequest) => void;
 
   constructor(
-    private readonly store: RedisStore,
+    private readonly directory: WorkerDirectory,
     private readonly options: WorkerRouterOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const open = () => !this.closed;
+    this.refreshing = new RerunningJob(async () => {
+      try {
+        this.remote = await this.directory.readOthers();
+      } catch (err) {
+        this.logger.debug({ err }, 'could not read the worker tables; keeping the last one');
+      }
+    }, open);
+    this.draining = new RerunningJob(async () => {
+      try {
+        await this.takeInbox();
+      } catch (err) {
+        this.logger.debug({ err }, 'could not read the handoff inbox; retrying on the next tick');
+        throw err; // ends the reruns asked meanwhile, as the next tick retries anyway
+      }
+    }, open);
+  }
 
   tools(): RemoteTable {
     return this.remote;
@@ -57,30 +66,23 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
    * Starts publishing this replica's table (from `local`, on every change and
    * every third of the lease) and taking handoffs (given to `run`).
    */
-  async start(local: Pick<WorkerHub, 'localTools' | 'onChange'>, run: (request: HandoffRequest) => void): Promise<void> {
-    const { keys } = this.store;
-    const self = this.options.instanceId;
+  async start(local: LocalWorkers, run: (request: HandoffRequest) => void): Promise<void> {
     this.run = run;
-    const publish = () =>
-      void this.publish(local.localTools()).catch((err: unknown) => this.logger.debug({ err }, 'could not publish the worker table'));
+    const publish = () => void this.publish(local);
     const drain = () => void this.drain();
     this.stops.push(local.onChange(publish));
     // Not awaited: while Redis is unreachable the subscribe waits for it, and start-up must not.
-    void this.store
-      .listen(keys.workersChannel, (message) => {
-        const [kind, instanceId] = message.split(' ');
-        if (kind === 'handoff' && instanceId === self) drain();
-        else if (kind === 'changed' && instanceId !== self) void this.refresh();
-      })
-      .then(
-        (stop) => (this.stopping ? stop() : this.stops.push(stop)),
-        (err: unknown) => this.logger.warn({ err }, 'could not subscribe to the workers channel'),
-      );
+    void this.directory.watch({ handoff: drain, tableChanged: () => void this.refresh() }).then(
+      (stop) => (this.stopping ? stop() : this.stops.push(stop)),
+      (err: unknown) => this.logger.warn({ err }, 'could not subscribe to the workers channel'),
+    );
     // Messages sent while the subscriber was reconnecting are lost: catch up.
-    this.stops.push(this.store.onResubscribed(() => {
-      drain();
-      void this.refresh();
-    }));
+    this.stops.push(
+      this.directory.onResubscribed(() => {
+        drain();
+        void this.refresh();
+      }),
+    );
     this.timer = setInterval(() => {
       publish();
       drain();
@@ -92,17 +94,8 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
   }
 
   /** One round trip: the request onto the inbox, and the wake-up. */
-  async send(instanceId: string, request: HandoffRequest): Promise<void> {
-    const { keys } = this.store;
-    const inbox = keys.inbox(instanceId);
-    await this.store.call(() =>
-      this.store.client
-        .multi()
-        .rpush(inbox, JSON.stringify(request))
-        .pexpire(inbox, INBOX_TTL_MS)
-        .publish(keys.workersChannel, `handoff ${instanceId}`)
-        .exec(),
-    );
+  send(instanceId: string, request: HandoffRequest): Promise<void> {
+    return this.directory.send(instanceId, request);
   }
 
   /**
@@ -110,89 +103,43 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
    * already in the inbox go to `run` one last time (a stopping manager fails
    * them SHUTDOWN) rather than waiting for the lease sweep.
    */
-  async close(): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    clearInterval(this.timer);
-    for (const stop of this.stops.splice(0)) stop();
-    await this.publish(new Map()).catch(() => undefined);
-    await this.drain();
-    this.closed = true;
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopping = true;
+      clearInterval(this.timer);
+      for (const stop of this.stops.splice(0)) stop();
+      await this.directory.publish([], this.options.leaseTtlMs).catch(() => undefined);
+      await this.drain();
+      this.closed = true;
+    })();
+    return this.closing;
   }
 
-  private async publish(local: Map<string, LocalWorkerTool>): Promise<void> {
-    const { keys } = this.store;
-    const key = keys.workers(this.options.instanceId);
-    const table: PublishedTable = { tools: [...local.values()] };
-    const multi = this.store.client.multi();
-    if (table.tools.length === 0) multi.del(key);
-    else multi.set(key, JSON.stringify(table), 'PX', this.options.leaseTtlMs);
-    await this.store.call(() => multi.publish(keys.workersChannel, `changed ${this.options.instanceId}`).exec());
-  }
-
-  /** Re-reads every other replica's table; calls during a refresh coalesce into one more. */
-  private refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return this.refreshing;
-    }
-    this.refreshing = (async () => {
-      do {
-        this.refreshAgain = false;
-        try {
-          this.remote = await this.readTables();
-        } catch (err) {
-          this.logger.debug({ err }, 'could not read the worker tables; keeping the last one');
-        }
-      } while (this.refreshAgain && !this.closed);
-    })().finally(() => (this.refreshing = undefined));
-    return this.refreshing;
-  }
-
-  private async readTables(): Promise<RemoteTable> {
-    const { keys } = this.store;
-    const instances = (await this.store.call(() => this.store.client.zrange(keys.instances, '0', '-1'))).filter(
-      (id) => id !== this.options.instanceId,
-    );
-    const table: RemoteTable = new Map();
-    if (instances.length === 0) return table;
-    const values = await this.store.call(() => this.store.client.mget(instances.map((id) => keys.workers(id))));
-    values.forEach((value, i) => {
-      if (!value) return;
-      for (const { spec, workers } of (JSON.parse(value) as PublishedTable).tools) {
-        const entry = table.get(spec.name) ?? { spec, workers: 0, instanceIds: [] };
-        entry.workers += workers;
-        entry.instanceIds.push(instances[i]!);
-        table.set(spec.name, entry);
-      }
-    });
-    return table;
-  }
-
-  /** Takes every handed-off request waiting in this replica's inbox; wake-ups during a drain make it go round once more. */
-  private async drain(): Promise<void> {
-    const run = this.run;
-    if (this.closed || !run) return;
-    if (this.draining) {
-      this.drainAgain = true;
-      return;
-    }
-    this.draining = true;
-    const inbox = this.store.keys.inbox(this.options.instanceId);
+  /** Failures wait for the next change or tick. */
+  private async publish(local: LocalWorkers): Promise<void> {
     try {
-      do {
-        this.drainAgain = false;
-        for (;;) {
-          const batch = await this.store.call(() => this.store.client.lpop(inbox, INBOX_BATCH));
-          if (!batch || batch.length === 0) break;
-          for (const item of batch) run(JSON.parse(item) as HandoffRequest);
-          if (batch.length < INBOX_BATCH) break;
-        }
-      } while (this.drainAgain && !this.closed);
+      await this.directory.publish([...local.localTools().values()], this.options.leaseTtlMs);
     } catch (err) {
-      this.logger.debug({ err }, 'could not read the handoff inbox; retrying on the next tick');
-    } finally {
-      this.draining = false;
+      this.logger.debug({ err }, 'could not publish the worker table');
+    }
+  }
+
+  private refresh(): Promise<void> {
+    return this.refreshing.request();
+  }
+
+  private drain(): Promise<void> {
+    if (this.closed || !this.run) return Promise.resolve();
+    // Logged in the job, once however many asked.
+    return this.draining.request().catch(() => undefined);
+  }
+
+  private async takeInbox(): Promise<void> {
+    const run = this.run!;
+    for (;;) {
+      const batch = await this.directory.take(INBOX_BATCH);
+      for (const request of batch) run(request);
+      if (batch.length < INBOX_BATCH) return;
     }
   }
 }

@@ -1,0 +1,59 @@
+import { StoreUnavailable } from '../../core/errors.js';
+import type { TaskHash } from './codec.js';
+import type { ScriptedClient } from './scripts.js';
+
+/**
+ * The command connection, reached only through a bound: every call ends
+ * within the command timeout, and within the caller's deadline (epoch ms)
+ * when one is given. The parts of the store get this object, never the
+ * client itself, so none of their commands can wait on Redis unbounded.
+ * A failure that means "Redis is not there" becomes StoreUnavailable; an
+ * error of a script's own logic (a bug) stays itself.
+ */
+export class BoundedCommands {
+  constructor(
+    private readonly client: ScriptedClient,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Runs one Redis call (a command, a script, a MULTI or a pipeline) on the client. */
+  async call<T>(run: (client: ScriptedClient) => Promise<T>, deadline?: number): Promise<T> {
+    const budget = Math.min(this.timeoutMs, deadline === undefined ? Infinity : deadline - Date.now());
+    if (budget <= 0) throw new StoreUnavailable(new Error('no time left before the call deadline'));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run(this.client),
+        // Not timers/promises: this runs on every call, and an AbortController per call would be its only use.
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`redis call took longer than ${Math.round(budget)} ms`)), budget);
+        }),
+      ]);
+    } catch (err) {
+      throw isLogicError(err) ? err : new StoreUnavailable(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** HGETALL of each key, in one pipeline: a hash per key, undefined where a command failed on its own. */
+  async readHashes(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const key of keys) pipeline.hgetall(key);
+    const results = await this.call(() => pipeline.exec(), deadline);
+    if (!results) throw new StoreUnavailable(new Error('the pipeline was not run'));
+    return results.map(([err, value]) => {
+      // A command that failed because Redis was going away or loading says nothing about the
+      // task: reading it as "missing" once ended every watcher NOT_FOUND across a Redis restart.
+      if (err && !isLogicError(err)) throw new StoreUnavailable(err);
+      return err ? undefined : (value as TaskHash);
+    });
+  }
+}
+
+/** Errors from a script's own logic (bugs) stay themselves; anything else means Redis is not there. */
+function isLogicError(err: unknown): boolean {
+  if (!(err instanceof Error) || err.name !== 'ReplyError') return false;
+  return !/^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOSCRIPT|BUSY)/.test(err.message);
+}
