@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { Logger } from './core/logger.js';
 import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';

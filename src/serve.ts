@@ -1,5 +1,5 @@
 import { App } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logging.js';
 import { httpTools } from './tools/http-tools.js';
 import { loadToolModules } from './tools/modules.js';

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/index.js';
 import { type RedisClient, type ScriptedClient, withScripts } from './redis-store.js';
 
 /**
