@@ -121,7 +121,9 @@ export class EnvReader {
     const value = this.raw(s.name as SettingName);
     if (value === undefined) return s.default as number;
     const n = Number(value);
-    if (!valid(n) || n < s.min! || n > s.max!) throw new ConfigError(`${s.name}="${value}" must be ${what} from ${s.min} to ${s.max}`);
+    if (!valid(n) || n < s.min! || n > s.max!) {
+      throw new ConfigError(`${s.name}="${value}" must be ${what} from ${s.min} to ${s.max}`);
+    }
     return n;
   }
 }

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+/** The ```json blocks of README.md that contain `marker`. */
+function readmeJson(marker: string): string[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  return [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((block) => block.includes(marker));
+}
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -64,5 +73,88 @@ describe('loadConfig', () => {
     expect(config.platforms).to.deep.equal([
       { name: 'chat', kind: 'webhook', url: 'http://127.0.0.1:9/{channel_id}', maxChars: 100, headers: { 'x-k': 'v' } },
     ]);
+  });
+
+  describe('JSON settings (checked by JSON Schemas)', () => {
+    const stops = (env: Record<string, string>, message: string) =>
+      expect(() => loadConfig(env)).to.throw(ConfigError).with.property('message', message);
+
+    it('names the variable, the platform and the field, and says what to write there', () => {
+      const platform = (entry: object, env: Record<string, string> = {}) => ({
+        TASKSERVICE_PLATFORMS: JSON.stringify({ hook: entry }),
+        ...env,
+      });
+      const where = 'TASKSERVICE_PLATFORMS: platform "hook":';
+      stops(platform({ url: 'http://x', max_chars: 5 }), `${where} max_chars must be a whole number >= 20`);
+      stops(platform({ url: 'http://x', headers: { 'x-k': 5 } }), `${where} headers.x-k must be a string`);
+      stops(platform({ url: 'http://x', url_env: 'HOOK_URL' }), `${where} set exactly one of url and url_env`);
+      const fromEnv = platform({ url_env: 'HOOK_URL' }, { HOOK_URL: 'ftp://x' });
+      stops(fromEnv, `${where} url (from HOOK_URL) must be an http(s) URL`);
+      const stream = { kind: 'redis-stream', url: 'redis://h', max_len: 0 };
+      stops(platform(stream), `${where} max_len must be a positive whole number`);
+      stops({ TASKSERVICE_PLATFORMS: '{"hook": "http://x"}' }, `${where} must be an object`);
+    });
+
+    it('names the variable, the token and the field', () => {
+      const token = (entry: object, env: Record<string, string> = {}) => ({
+        TASKSERVICE_AUTH_TOKENS: JSON.stringify({ svc: entry }),
+        ...env,
+      });
+      const where = 'TASKSERVICE_AUTH_TOKENS: token "svc":';
+      stops(token({ token: '0123456789abcdef0' }), `${where} users is required`);
+      stops(
+        token({ token: '0123456789abcdef0', users: ['alice', ''] }),
+        `${where} users must be "*" (any user) or a non-empty array of user ids`,
+      );
+      stops(
+        token({ token_env: 'SVC_TOKEN', users: '*' }, { SVC_TOKEN: 'short' }),
+        `${where} token (from SVC_TOKEN) must be at least 16 characters without whitespace`,
+      );
+    });
+
+    it('refuses a key it does not know, naming it and the keys it knows', () => {
+      stops(
+        { TASKSERVICE_PLATFORMS: '{"hook": {"url": "http://x", "max_char": 100}}' },
+        'TASKSERVICE_PLATFORMS: platform "hook": max_char is not a known key (known: kind, max_chars, url, secret, headers, url_env, secret_env)',
+      );
+      // A key of another kind is unknown too: slack signs nothing.
+      stops(
+        { TASKSERVICE_PLATFORMS: '{"chat": {"kind": "slack", "url": "http://x", "secret": "s"}}' },
+        'TASKSERVICE_PLATFORMS: platform "chat": secret is not a known key (known: kind, max_chars, url, url_env)',
+      );
+      stops(
+        { TASKSERVICE_AUTH_TOKENS: '{"svc": {"token": "0123456789abcdef0", "users": "*", "user": "alice"}}' },
+        'TASKSERVICE_AUTH_TOKENS: token "svc": user is not a known key (known: token, token_env, users)',
+      );
+    });
+
+    it('names the file a setting came from', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'taskservice-config-'));
+      try {
+        const file = join(dir, 'platforms.json');
+        writeFileSync(file, '{"hook": {"url": "http://x", "header": {}}}');
+        expect(() => loadConfig({ TASKSERVICE_PLATFORMS_FILE: file })).to.throw(
+          ConfigError,
+          `TASKSERVICE_PLATFORMS_FILE (${file}): platform "hook": header is not a known key`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('accepts the platform and token examples of README.md', () => {
+      const [platforms] = readmeJson('"kind"');
+      const secrets = { HOOK_SECRET: 'h', SLACK_WEBHOOK_URL: 'https://s.example', DISCORD_WEBHOOK_URL: 'https://d' };
+      expect(loadConfig({ TASKSERVICE_PLATFORMS: platforms!, ...secrets }).platforms.map((p) => p.kind)).to.deep.equal([
+        'webhook',
+        'slack',
+        'discord',
+        'redis-stream',
+      ]);
+      const [tokens] = readmeJson('"token_env"');
+      const secret = 'x'.repeat(48);
+      const config = loadConfig({ TASKSERVICE_AUTH_TOKENS: tokens!, INFERENCE_A_TOKEN: secret, OPS_TOKEN: secret });
+      expect(config.tokens.map((t) => t.name)).to.deep.equal(['inference-a', 'operators']);
+    });
   });
 });
