@@ -23,7 +23,9 @@ export async function serve(): Promise<void> {
     const modules = await loadToolModules(config.toolModules);
     app = new App(config, logger, {
       tools: modules.flatMap((m) => m.tools),
-      httpTools: config.httpTools ? httpTools(config.httpTools.text, process.env, config.httpTools.path) : [],
+      httpTools: config.httpTools
+        ? httpTools(config.httpTools.text, process.env, config.httpTools.path, (message) => logger.warn({}, message))
+        : [],
     });
   } catch (err) {
     // Tool modules, HTTP tools, duplicate names: say what to fix, on stderr too.

@@ -1,16 +1,11 @@
 import { isJsonObject } from '../core/json.js';
 import type { EnvReader } from './env-reader.js';
-import { ENV_NAME, failAt, HTTP_URL, inlineOrEnv, oneOfKeys, schemaCheck } from './schema.js';
+import { ENV_NAME, failAt, HEADERS, HTTP_URL, inlineOrEnv, oneOfKeys, schemaCheck } from './schema.js';
 import type { Env, PlatformConfig } from './types.js';
 
 const MAX_CHARS = { type: 'integer', minimum: 20, description: 'must be a whole number >= 20' };
 const REDIS_URL = { type: 'string', pattern: '^rediss?://', description: 'must be a redis:// or rediss:// URL' };
 const TEXT = { type: 'string' };
-const HEADERS = {
-  type: 'object',
-  additionalProperties: { type: 'string', description: 'must be a string' },
-  description: 'must be an object of strings',
-};
 const LONG_MESSAGES = { enum: ['split', 'truncate'], description: 'must be "split" or "truncate"' };
 const MAX_LEN = { type: 'integer', minimum: 1, description: 'must be a positive whole number' };
 

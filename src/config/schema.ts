@@ -83,11 +83,21 @@ export const ENV_NAME = { type: 'string', minLength: 1, description: 'must name 
 
 export const HTTP_URL = { type: 'string', pattern: '^https?://', description: 'must be an http(s) URL' };
 
-/** A schema part: `a` and `b` (say `url` and `url_env`) may not both be set; with `required`, one must be. */
-export function oneOfKeys(a: string, b: string, required: boolean): object {
+/** HTTP headers: name -> value. */
+export const HEADERS = {
+  type: 'object',
+  additionalProperties: { type: 'string', description: 'must be a string' },
+  description: 'must be an object of strings',
+};
+
+/**
+ * A schema part: `a` and `b` (say `url` and `url_env`) may not both be set;
+ * with `required`, one of them must be. `note` ends the message.
+ */
+export function oneOfKeys(a: string, b: string, required: boolean, note = ''): object {
   return required
-    ? { oneOf: [{ required: [a] }, { required: [b] }], description: `set exactly one of ${a} and ${b}` }
-    : { not: { required: [a, b] }, description: `set ${a} or ${b}, not both` };
+    ? { oneOf: [{ required: [a] }, { required: [b] }], description: `set exactly one of ${a} and ${b}${note}` }
+    : { not: { required: [a, b] }, description: `set ${a} or ${b}, not both${note}` };
 }
 
 /**
