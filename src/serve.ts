@@ -18,6 +18,9 @@ export async function serve(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
+  for (const { name, use } of config.deprecatedVariables) {
+    logger.warn({ variable: name, use }, `${name} is deprecated and still read: set ${use} instead`);
+  }
   let app: App;
   try {
     const modules = await loadToolModules(config.toolModules);

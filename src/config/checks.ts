@@ -1,11 +1,11 @@
+import type { EnvReader } from './env-reader.js';
 import { type Config, ConfigError } from './types.js';
 
 /** Settings that are each valid alone but not together; throws ConfigError naming both variables. */
-export function checkTogether(config: Config): void {
-  if (config.defaultTimeoutSeconds > config.maxTimeoutSeconds) {
-    throw new ConfigError(
-      `TASKSERVICE_DEFAULT_TIMEOUT_SECONDS (${config.defaultTimeoutSeconds}) must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS (${config.maxTimeoutSeconds})`,
-    );
+export function checkTogether(config: Config, r: EnvReader): void {
+  if (config.defaultBudgetSeconds > config.maxBudgetSeconds) {
+    const [fallback, max] = [r.variable('TASKSERVICE_DEFAULT_BUDGET_SECONDS'), r.variable('TASKSERVICE_MAX_BUDGET_SECONDS')];
+    throw new ConfigError(`${fallback} (${config.defaultBudgetSeconds}) must not exceed ${max} (${config.maxBudgetSeconds})`);
   }
   if (!config.tls && !config.plaintext && !isLoopback(config.addr.host)) {
     throw new ConfigError(

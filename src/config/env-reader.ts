@@ -3,6 +3,12 @@ import { parseJsonObject } from '../core/json.js';
 import { type DefaultedName, type EnumValue, type Setting, type SettingName, setting } from './settings.js';
 import { type Addr, ConfigError, type Env } from './types.js';
 
+/** An old name that was set, and the name to use instead. */
+export interface Deprecated {
+  name: string;
+  use: string;
+}
+
 /** What a setting with no default reads as when unset. */
 type Maybe<N, T> = N extends DefaultedName ? T : T | undefined;
 
@@ -14,12 +20,19 @@ const ADDR = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
  * variable counts as unset. Every error is a ConfigError naming the variable.
  */
 export class EnvReader {
+  /** Old names that were set, each with the name to use instead: serve warns about them at start. */
+  readonly deprecated: Deprecated[] = [];
+
   constructor(readonly env: Env) {}
 
-  /** The variable's text, trimmed; undefined when unset or empty. */
+  /** The setting's text, trimmed, from its variable or an old name of it; undefined when unset or empty. */
   raw(name: SettingName): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === '' ? undefined : value;
+    return this.lookup(name)?.value;
+  }
+
+  /** The variable that set a setting, an old name if that was the one set: what a message about it names. */
+  variable(name: SettingName): string {
+    return this.lookup(name)?.variable ?? name;
   }
 
   seconds(name: SettingName<'seconds'>): number {
@@ -35,14 +48,16 @@ export class EnvReader {
     if (value === undefined) return setting(name).default as boolean;
     if (['1', 'true', 'yes', 'on'].includes(value)) return true;
     if (['0', 'false', 'no', 'off'].includes(value)) return false;
-    throw new ConfigError(`${name}="${value}" must be true or false`);
+    throw new ConfigError(`${this.variable(name)}="${value}" must be true or false`);
   }
 
   oneOf<N extends SettingName<'enum'>>(name: N): EnumValue<N> {
     const { values, default: fallback } = setting(name);
     const value = this.raw(name);
     if (value === undefined) return fallback as EnumValue<N>;
-    if (!values!.includes(value)) throw new ConfigError(`${name}="${value}" must be one of ${values!.join(', ')}`);
+    if (!values!.includes(value)) {
+      throw new ConfigError(`${this.variable(name)}="${value}" must be one of ${values!.join(', ')}`);
+    }
     return value as EnumValue<N>;
   }
 
@@ -52,7 +67,8 @@ export class EnvReader {
     const match = ADDR.exec(value);
     const port = match ? Number(match[2]) : -1;
     if (!match || port > 65_535) {
-      throw new ConfigError(`${name}="${value}" must be host:port, e.g. 127.0.0.1:50051 (port 0 picks a free port)`);
+      const example = 'e.g. 127.0.0.1:50051 (port 0 picks a free port)';
+      throw new ConfigError(`${this.variable(name)}="${value}" must be host:port, ${example}`);
     }
     return { host: match[1]!, port };
   }
@@ -63,7 +79,9 @@ export class EnvReader {
     if (value === undefined) return [];
     return value.split(',').map((item) => {
       const match = ADDR.exec(item.trim());
-      if (!match) throw new ConfigError(`${name}="${value}" must be a comma-separated list of host:port`);
+      if (!match) {
+        throw new ConfigError(`${this.variable(name)}="${value}" must be a comma-separated list of host:port`);
+      }
       return { host: match[1]!, port: Number(match[2]) };
     });
   }
@@ -74,7 +92,7 @@ export class EnvReader {
     const value = this.raw(name) ?? fallback(s);
     if (value !== undefined && s.pattern && !s.pattern.test(value)) {
       const shown = s.kind === 'url' ? '' : `="${value}"`;
-      throw new ConfigError(`${name}${shown} must be ${plain(s.accepts!)}`);
+      throw new ConfigError(`${this.variable(name)}${shown} must be ${plain(s.accepts!)}`);
     }
     return value as Maybe<N, string>;
   }
@@ -91,7 +109,7 @@ export class EnvReader {
     try {
       return { path, data: readFileSync(path) };
     } catch (err) {
-      throw new ConfigError(`${name}: cannot read ${path} (${(err as Error).message})`);
+      throw new ConfigError(`${this.variable(name)}: cannot read ${path} (${(err as Error).message})`);
     }
   }
 
@@ -122,9 +140,26 @@ export class EnvReader {
     if (value === undefined) return s.default as number;
     const n = Number(value);
     if (!valid(n) || n < s.min! || n > s.max!) {
-      throw new ConfigError(`${s.name}="${value}" must be ${what} from ${s.min} to ${s.max}`);
+      const variable = this.variable(s.name as SettingName);
+      throw new ConfigError(`${variable}="${value}" must be ${what} from ${s.min} to ${s.max}`);
     }
     return n;
+  }
+
+  private lookup(name: SettingName): { variable: string; value: string } | undefined {
+    const set = [name, ...(setting(name).deprecatedNames ?? [])].flatMap((variable) => {
+      const value = this.env[variable]?.trim();
+      return value ? [{ variable, value }] : [];
+    });
+    if (set.length > 1) {
+      const old = set.filter((v) => v.variable !== name).map((v) => v.variable);
+      throw new ConfigError(`set ${name} or its deprecated name ${old.join(' or ')}, not both`);
+    }
+    const [found] = set;
+    if (found && found.variable !== name && !this.deprecated.some((d) => d.name === found.variable)) {
+      this.deprecated.push({ name: found.variable, use: name });
+    }
+    return found;
   }
 }
 

@@ -22,8 +22,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logToolArguments: r.bool('TASKSERVICE_LOG_TOOL_ARGUMENTS'),
     metricsAddr: r.addr('TASKSERVICE_METRICS_ADDR'),
     instanceId: r.text('TASKSERVICE_INSTANCE_ID'),
-    defaultTimeoutSeconds: r.seconds('TASKSERVICE_DEFAULT_TIMEOUT_SECONDS'),
-    maxTimeoutSeconds: r.seconds('TASKSERVICE_MAX_TIMEOUT_SECONDS'),
+    defaultBudgetSeconds: r.seconds('TASKSERVICE_DEFAULT_BUDGET_SECONDS'),
+    maxBudgetSeconds: r.seconds('TASKSERVICE_MAX_BUDGET_SECONDS'),
     hardTimeoutSeconds: r.seconds('TASKSERVICE_HARD_TIMEOUT_SECONDS'),
     awaitDefaultSeconds: r.seconds('TASKSERVICE_AWAIT_DEFAULT_SECONDS'),
     awaitMaxSeconds: r.seconds('TASKSERVICE_AWAIT_MAX_SECONDS'),
@@ -58,7 +58,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     toolModules: r.paths('TASKSERVICE_TOOL_MODULES'),
     httpTools: r.textFile('TASKSERVICE_HTTP_TOOLS_FILE'),
+    deprecatedVariables: r.deprecated,
   };
-  checkTogether(config);
+  checkTogether(config, r);
   return Object.freeze(config);
 }

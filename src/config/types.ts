@@ -26,8 +26,10 @@ export interface Config {
   /** Prometheus /metrics, /healthz and /readyz over HTTP; undefined: not served. */
   metricsAddr?: Addr;
   instanceId: string;
-  defaultTimeoutSeconds: number;
-  maxTimeoutSeconds: number;
+  /** The budget (inline wait) when neither the call nor the tool gives one. */
+  defaultBudgetSeconds: number;
+  /** Cap on any requested budget. */
+  maxBudgetSeconds: number;
   hardTimeoutSeconds: number;
   awaitDefaultSeconds: number;
   awaitMaxSeconds: number;
@@ -73,6 +75,8 @@ export interface Config {
   toolModules: string[];
   /** HTTP tools: the file's path and its text, read at start. */
   httpTools?: { path: string; text: string };
+  /** Old variable names that were set (still read): one warning each at start. */
+  deprecatedVariables: readonly { name: string; use: string }[];
 }
 
 /** Where task state lives. `none`: the in-memory store of one instance. */

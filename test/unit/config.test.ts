@@ -14,7 +14,9 @@ describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
     expect(config.addr).to.deep.equal({ host: '127.0.0.1', port: 50051 });
-    expect(config.defaultTimeoutSeconds).to.equal(10);
+    expect(config.defaultBudgetSeconds).to.equal(10);
+    expect(config.maxBudgetSeconds).to.equal(300);
+    expect(config.deprecatedVariables).to.deep.equal([]);
     expect(config.exampleTools).to.equal(true);
     expect(config.platforms).to.deep.equal([]);
     expect(Object.isFrozen(config)).to.equal(true);
@@ -37,6 +39,7 @@ describe('loadConfig', () => {
     ['TASKSERVICE_ADDR', '127.0.0.1:70000', 'must be host:port'],
     ['TASKSERVICE_DEFAULT_TIMEOUT_SECONDS', 'ten', 'must be a number of seconds'],
     ['TASKSERVICE_DEFAULT_TIMEOUT_SECONDS', '-1', 'must be a number of seconds'],
+    ['TASKSERVICE_DEFAULT_BUDGET_SECONDS', '0', 'must be a number of seconds from 0.001 to 86400'],
     ['TASKSERVICE_LOG_LEVEL', 'loud', 'must be one of'],
     ['TASKSERVICE_EXAMPLE_TOOLS', 'maybe', 'must be true or false'],
     ['TASKSERVICE_REDIRECT_ATTEMPTS', '1.5', 'must be a whole number'],
@@ -60,6 +63,51 @@ describe('loadConfig', () => {
     });
   }
 
+  const stops = (env: Record<string, string>, message: string) =>
+    expect(() => loadConfig(env)).to.throw(ConfigError).with.property('message', message);
+
+  it('refuses a Redis Cluster key prefix without a hash tag', () => {
+    const nodes = { TASKSERVICE_REDIS_CLUSTER_NODES: '10.0.0.1:7000' };
+    stops(
+      nodes,
+      'TASKSERVICE_REDIS_PREFIX="sg:" needs a hash tag in Redis Cluster, e.g. "{sg}:", so that the keys one script touches share a slot',
+    );
+    const tagged = loadConfig({ ...nodes, TASKSERVICE_REDIS_PREFIX: '{sg}:' });
+    expect(tagged.redis).to.include({ mode: 'cluster', prefix: '{sg}:' });
+  });
+
+  it('reads the budget settings under their old names too, and says which were used', () => {
+    const config = loadConfig({ TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: '2', TASKSERVICE_MAX_TIMEOUT_SECONDS: '20' });
+    expect(config).to.include({ defaultBudgetSeconds: 2, maxBudgetSeconds: 20 });
+    expect(config.deprecatedVariables).to.deep.equal([
+      { name: 'TASKSERVICE_DEFAULT_TIMEOUT_SECONDS', use: 'TASKSERVICE_DEFAULT_BUDGET_SECONDS' },
+      { name: 'TASKSERVICE_MAX_TIMEOUT_SECONDS', use: 'TASKSERVICE_MAX_BUDGET_SECONDS' },
+    ]);
+    const current = loadConfig({ TASKSERVICE_DEFAULT_BUDGET_SECONDS: '3', TASKSERVICE_MAX_BUDGET_SECONDS: '30' });
+    expect(current).to.include({ defaultBudgetSeconds: 3, maxBudgetSeconds: 30 });
+    expect(current.deprecatedVariables).to.deep.equal([]);
+  });
+
+  it('refuses a budget setting under both its name and its old name, naming both', () => {
+    for (const [name, old] of [
+      ['TASKSERVICE_DEFAULT_BUDGET_SECONDS', 'TASKSERVICE_DEFAULT_TIMEOUT_SECONDS'],
+      ['TASKSERVICE_MAX_BUDGET_SECONDS', 'TASKSERVICE_MAX_TIMEOUT_SECONDS'],
+    ]) {
+      stops({ [name]: '3', [old]: '3' }, `set ${name} or its deprecated name ${old}, not both`);
+    }
+  });
+
+  it('names the variables as set when the default budget exceeds the maximum', () => {
+    stops(
+      { TASKSERVICE_DEFAULT_BUDGET_SECONDS: '400' },
+      'TASKSERVICE_DEFAULT_BUDGET_SECONDS (400) must not exceed TASKSERVICE_MAX_BUDGET_SECONDS (300)',
+    );
+    stops(
+      { TASKSERVICE_DEFAULT_BUDGET_SECONDS: '20', TASKSERVICE_MAX_TIMEOUT_SECONDS: '5' },
+      'TASKSERVICE_DEFAULT_BUDGET_SECONDS (20) must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS (5)',
+    );
+  });
+
   it('refuses a default budget above the maximum', () => {
     expect(() => loadConfig({ TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: '20', TASKSERVICE_MAX_TIMEOUT_SECONDS: '5' })).to.throw(
       /must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS/,
@@ -76,9 +124,6 @@ describe('loadConfig', () => {
   });
 
   describe('JSON settings (checked by JSON Schemas)', () => {
-    const stops = (env: Record<string, string>, message: string) =>
-      expect(() => loadConfig(env)).to.throw(ConfigError).with.property('message', message);
-
     it('names the variable, the platform and the field, and says what to write there', () => {
       const platform = (entry: object, env: Record<string, string> = {}) => ({
         TASKSERVICE_PLATFORMS: JSON.stringify({ hook: entry }),

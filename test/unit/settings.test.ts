@@ -53,6 +53,13 @@ describe('SETTINGS and README.md', () => {
     expect(differences).to.deep.equal([]);
   });
 
+  it('names each old name of a setting in its README row', () => {
+    const missing = settings.flatMap((s) =>
+      (s.deprecatedNames ?? []).filter((old) => !rows.find((r) => r.name === s.name)?.meaning.includes(`\`${old}\``)),
+    );
+    expect(missing).to.deep.equal([]);
+  });
+
   it('keeps each default inside its own range, and names each variable once', () => {
     for (const s of settings) {
       if (s.min !== undefined) expect(s.default as number, s.name).to.be.within(s.min, s.max!);
@@ -79,5 +86,6 @@ describe('taskservice serve --help', () => {
       expect(head!.replace(/`/g, ''), s.name).to.contain(shownAccepts(s).replace(/`/g, ''));
     }
     expect(out).to.contain('  TASKSERVICE_METRICS_ADDR (no default)');
+    expect(out).to.contain('      (old name, still read: TASKSERVICE_DEFAULT_TIMEOUT_SECONDS)');
   });
 });
