@@ -4,7 +4,9 @@ import { type Config, ConfigError } from './types.js';
 /** Settings that are each valid alone but not together; throws ConfigError naming both variables. */
 export function checkTogether(config: Config, r: EnvReader): void {
   if (config.defaultBudgetSeconds > config.maxBudgetSeconds) {
-    const [fallback, max] = [r.variable('TASKSERVICE_DEFAULT_BUDGET_SECONDS'), r.variable('TASKSERVICE_MAX_BUDGET_SECONDS')];
+    // Named as set: an old name if that is the one in the environment.
+    const fallback = r.variable('TASKSERVICE_DEFAULT_BUDGET_SECONDS');
+    const max = r.variable('TASKSERVICE_MAX_BUDGET_SECONDS');
     throw new ConfigError(`${fallback} (${config.defaultBudgetSeconds}) must not exceed ${max} (${config.maxBudgetSeconds})`);
   }
   if (!config.tls && !config.plaintext && !isLoopback(config.addr.host)) {

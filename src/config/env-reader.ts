@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseJsonObject } from '../core/json.js';
 import { type DefaultedName, type EnumValue, type Setting, type SettingName, setting } from './settings.js';
-import { type Addr, ConfigError, type Env } from './types.js';
-
-/** An old name that was set, and the name to use instead. */
-export interface Deprecated {
-  name: string;
-  use: string;
-}
+import { type Addr, ConfigError, type DeprecatedVariable, type Env } from './types.js';
 
 /** What a setting with no default reads as when unset. */
 type Maybe<N, T> = N extends DefaultedName ? T : T | undefined;
@@ -21,7 +15,7 @@ const ADDR = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
  */
 export class EnvReader {
   /** Old names that were set, each with the name to use instead: serve warns about them at start. */
-  readonly deprecated: Deprecated[] = [];
+  readonly deprecated: DeprecatedVariable[] = [];
 
   constructor(readonly env: Env) {}
 
@@ -36,11 +30,11 @@ export class EnvReader {
   }
 
   seconds(name: SettingName<'seconds'>): number {
-    return this.number(setting(name), 'a number of seconds', Number.isFinite);
+    return this.number(name, 'a number of seconds', Number.isFinite);
   }
 
   integer(name: SettingName<'integer'>): number {
-    return this.number(setting(name), 'a whole number', Number.isInteger);
+    return this.number(name, 'a whole number', Number.isInteger);
   }
 
   bool(name: SettingName<'bool'>): boolean {
@@ -135,13 +129,13 @@ export class EnvReader {
     return { source, value: parsed.value };
   }
 
-  private number(s: Setting, what: string, valid: (n: number) => boolean): number {
-    const value = this.raw(s.name as SettingName);
-    if (value === undefined) return s.default as number;
+  private number(name: SettingName<'seconds' | 'integer'>, what: string, valid: (n: number) => boolean): number {
+    const { default: fallback, min, max } = setting(name);
+    const value = this.raw(name);
+    if (value === undefined) return fallback as number;
     const n = Number(value);
-    if (!valid(n) || n < s.min! || n > s.max!) {
-      const variable = this.variable(s.name as SettingName);
-      throw new ConfigError(`${variable}="${value}" must be ${what} from ${s.min} to ${s.max}`);
+    if (!valid(n) || n < min! || n > max!) {
+      throw new ConfigError(`${this.variable(name)}="${value}" must be ${what} from ${min} to ${max}`);
     }
     return n;
   }
@@ -168,6 +162,6 @@ function fallback(s: Setting): string | undefined {
 }
 
 /** README Markdown in a plain-text message: `code` becomes "code". */
-export function plain(markdown: string): string {
+function plain(markdown: string): string {
   return markdown.replace(/`([^`]*)`/g, '"$1"');
 }

@@ -7,7 +7,7 @@ import { readTokens } from './tokens.js';
 import type { Config, Env } from './types.js';
 
 export { ConfigError } from './types.js';
-export type { Addr, Config, Env, PlatformConfig, RedisConfig, TokenConfig } from './types.js';
+export type { Addr, Config, DeprecatedVariable, Env, PlatformConfig, RedisConfig, TokenConfig } from './types.js';
 
 /**
  * Reads and validates the environment into one frozen Config; throws

@@ -76,7 +76,13 @@ export interface Config {
   /** HTTP tools: the file's path and its text, read at start. */
   httpTools?: { path: string; text: string };
   /** Old variable names that were set (still read): one warning each at start. */
-  deprecatedVariables: readonly { name: string; use: string }[];
+  deprecatedVariables: readonly DeprecatedVariable[];
+}
+
+/** An old name of a variable that was set, and the name to use instead. */
+export interface DeprecatedVariable {
+  name: string;
+  use: string;
 }
 
 /** Where task state lives. `none`: the in-memory store of one instance. */
