@@ -31,7 +31,7 @@ export function failAt(where: string): (problem: string) => never {
  * stops at the first failing keyword, and reports anyOf / oneOf after the
  * errors of their branches: the last error is the one that decided.
  */
-export function schemaProblem(errors: readonly ErrorObject[]): string {
+function schemaProblem(errors: readonly ErrorObject[]): string {
   const error = errors.at(-1);
   if (!error) return 'is not valid';
   const field = fieldName(error.instancePath);
