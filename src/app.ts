@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { Logger } from './core/logger.js';
 import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';
@@ -97,8 +97,8 @@ export class App {
       this.redirects,
       {
         instanceId: config.instanceId,
-        defaultBudgetSeconds: config.defaultTimeoutSeconds,
-        maxBudgetSeconds: config.maxTimeoutSeconds,
+        defaultBudgetSeconds: config.defaultBudgetSeconds,
+        maxBudgetSeconds: config.maxBudgetSeconds,
         hardTimeoutSeconds: config.hardTimeoutSeconds,
         awaitDefaultSeconds: config.awaitDefaultSeconds,
         awaitMaxSeconds: config.awaitMaxSeconds,
@@ -131,7 +131,7 @@ export class App {
         auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,
-        defaults: { budgetSeconds: config.defaultTimeoutSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
+        defaults: { budgetSeconds: config.defaultBudgetSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
         ...(config.workers && { workers: { hub: this.workers, keepalive } }),
         rpcLog: { everyCall: config.logRpcs, toolArguments: config.logToolArguments },
         rpcObserver: this.metrics,

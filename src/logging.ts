@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { pino, type Logger as PinoLogger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 
 /** How long one write may wait for a full pipe before its lines are dropped (and counted). */
 const FULL_PIPE_WAIT_MS = 200;

@@ -1,5 +1,5 @@
 import { App } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logging.js';
 import { httpTools } from './tools/http-tools.js';
 import { loadToolModules } from './tools/modules.js';
@@ -18,12 +18,17 @@ export async function serve(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
+  for (const { name, use } of config.deprecatedVariables) {
+    logger.warn({ variable: name, use }, `${name} is deprecated and still read: set ${use} instead`);
+  }
   let app: App;
   try {
     const modules = await loadToolModules(config.toolModules);
     app = new App(config, logger, {
       tools: modules.flatMap((m) => m.tools),
-      httpTools: config.httpTools ? httpTools(config.httpTools.text, process.env, config.httpTools.path) : [],
+      httpTools: config.httpTools
+        ? httpTools(config.httpTools.text, process.env, config.httpTools.path, (message) => logger.warn({}, message))
+        : [],
     });
   } catch (err) {
     // Tool modules, HTTP tools, duplicate names: say what to fix, on stderr too.

@@ -7,7 +7,7 @@
  */
 import pino from 'pino';
 import { App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { readyThenWait } from '../lib/procs.js';
 import { tools } from '../tools.js';
 

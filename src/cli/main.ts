@@ -1,10 +1,11 @@
 import { TaskServiceError } from '../client/errors.js';
+import { settingsHelp } from '../config/describe.js';
 import { COMMANDS, EXIT, type Io } from './commands.js';
 import { UsageError } from './options.js';
 
 const USAGE = `Usage: taskservice <command> [options]
 
-  serve                 run the server (configured by TASKSERVICE_* variables; README: Configuration)
+  serve                 run the server, configured by environment variables (serve --help lists them)
 ${Object.values(COMMANDS)
   .map(({ usage }) => `  ${usage}`)
   .join('\n')}
@@ -27,6 +28,10 @@ export async function cli(argv: string[], io: Io): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === 'serve') {
+    if (args.includes('--help') || args.includes('-h')) {
+      io.out.write(`Usage: taskservice serve\n\n${settingsHelp()}`);
+      return EXIT.ok;
+    }
     const { serve } = await import('../serve.js');
     await serve();
     return new Promise(() => {}); // serve() exits the process itself on SIGTERM

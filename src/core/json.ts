@@ -5,21 +5,26 @@
  * ConfigError naming a variable), so the wording of the two failures is
  * shared and the error type stays the caller's.
  */
-export type JsonObjectParse = { ok: true; value: Record<string, unknown> } | { ok: false; problem: string };
+export type JsonParse<T> = { ok: true; value: T } | { ok: false; problem: string };
+export type JsonObjectParse = JsonParse<Record<string, unknown>>;
 
 /**
  * Parses `text`; `ok: false` says why it is not one JSON object: "is not
  * valid JSON (...)" or "must be <shape>".
  */
 export function parseJsonObject(text: string, shape = 'a JSON object'): JsonObjectParse {
-  let value: unknown;
+  const parsed = parseJson(text);
+  if (parsed.ok && !isJsonObject(parsed.value)) return { ok: false, problem: `must be ${shape}` };
+  return parsed as JsonObjectParse;
+}
+
+/** Parses `text` as any JSON value (the HTTP tools file is an array); `ok: false`: "is not valid JSON (...)". */
+export function parseJson(text: string): JsonParse<unknown> {
   try {
-    value = JSON.parse(text);
+    return { ok: true, value: JSON.parse(text) };
   } catch (err) {
     return { ok: false, problem: `is not valid JSON (${(err as Error).message})` };
   }
-  if (!isJsonObject(value)) return { ok: false, problem: `must be ${shape}` };
-  return { ok: true, value };
 }
 
 /** True for a plain JSON object: not null, not an array. */

@@ -1,4 +1,4 @@
-import type { PlatformConfig } from '../config.js';
+import type { PlatformConfig } from '../config/index.js';
 import type { PlatformAdapter } from './platform-adapter.js';
 import { DiscordAdapter } from './discord.js';
 import { RedisStreamAdapter } from './redis-stream.js';

@@ -149,6 +149,14 @@ describe('CLI (npx taskservice)', function () {
     }
   });
 
+  it('serve --help lists the settings with their defaults and exits 0 without starting a server', async () => {
+    const { code, out, err } = await runCli(['serve', '--help'], { env: { TASKSERVICE_ADDR: 'not an address' } });
+    expect({ code, err }).to.deep.equal({ code: 0, err: '' });
+    expect(out).to.match(/^Usage: taskservice serve\n/);
+    expect(out).to.match(/^ {2}TASKSERVICE_ADDR=127\.0\.0\.1:50051 +host:port \(port 0 = a free port\)$/m);
+    expect(out).to.match(/^ {2}TASKSERVICE_REDIS_PREFIX=sg: +1–64 chars, no spaces or \*$/m);
+  });
+
   it('serve runs the server until SIGTERM', async () => {
     const child = spawn(process.execPath, ['bin/taskservice.mjs', 'serve'], {
       env: { ...process.env, TASKSERVICE_ADDR: '127.0.0.1:0', REDIS_URL: '' },

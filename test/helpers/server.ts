@@ -2,7 +2,7 @@ import { type CallOptions, credentials, Metadata, type ServiceError } from '@grp
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { App, type AppOptions } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { storeEnv } from './test-store.js';

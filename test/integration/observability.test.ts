@@ -3,7 +3,7 @@ import { type Context, type SpanContext, SpanStatusCode, trace, type TracerProvi
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/logger.js';
 import { defineTool } from '../../src/tools/define.js';
 import { httpTools } from '../../src/tools/http-tools.js';

@@ -1,6 +1,9 @@
 import { credentials } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import { TaskServiceClient, UpdateKind, type AwaitResultResponse } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { call, spawnServer } from '../helpers/server.js';
@@ -70,6 +73,32 @@ describe('the server process', () => {
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code).to.equal(2);
     expect(stderr).to.contain('TASKSERVICE_DEFAULT_TIMEOUT_SECONDS="soon" must be a number of seconds');
+  });
+
+  it('still reads a deprecated name, logging one warning for each that names what to use instead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskservice-deprecated-'));
+    const file = join(dir, 'http-tools.json');
+    const tool = { name: 'status_page', description: 'd', parameters: {}, url: 'http://127.0.0.1:9/', timeout_seconds: 5 };
+    writeFileSync(file, JSON.stringify([tool]));
+    const server = await spawnServer({ TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: '7', TASKSERVICE_HTTP_TOOLS_FILE: file });
+    try {
+      const [variable, use] = ['TASKSERVICE_DEFAULT_TIMEOUT_SECONDS', 'TASKSERVICE_DEFAULT_BUDGET_SECONDS'];
+      const warnings = server.lines.filter((l) => l.level === 40 && String(l.msg).includes('deprecated'));
+      expect(warnings.map((w) => w.msg)).to.deep.equal([
+        `${variable} is deprecated and still read: set ${use} instead`,
+        `${file}: tool 0 (status_page): timeout_seconds is deprecated; call it hard_timeout_seconds`,
+      ]);
+      expect(warnings[0]).to.include({ variable, use });
+      const client = new TaskServiceClient(server.address, credentials.createInsecure());
+      const { tools } = await call(client.listTools, client, {});
+      client.close();
+      expect(tools.find((t) => t.name === 'echo')!.defaultTimeoutSeconds).to.equal(7);
+      expect(tools.find((t) => t.name === 'status_page')!.hardTimeoutSeconds).to.equal(5);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.equal(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('logs JSON lines with the bound address when asked for port 0', async () => {

@@ -1,6 +1,6 @@
 import { type ChannelCredentials, credentials, Metadata, status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { makePki, makeStrangerClient, type TestPki } from '../helpers/certs.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -111,7 +111,7 @@ describe('tool sources', () => {
         { name: 'lookup', description: 'POSTs the arguments', parameters: schema, url: `${base}/lookup`, headers: { authorization: 'Bearer ${TOOL_TOKEN}' } },
         { name: 'search', description: 'GETs with a query', parameters: schema, url: `${base}/search`, method: 'GET' },
         { name: 'broken', description: 'always 500', parameters: schema, url: `${base}/fail` },
-        { name: 'stuck', description: 'never answers', parameters: schema, url: `${base}/hang`, timeout_seconds: 0.4 },
+        { name: 'stuck', description: 'never answers', parameters: schema, url: `${base}/hang`, hard_timeout_seconds: 0.4 },
         { name: 'slow', description: 'never answers, no limit', parameters: schema, url: `${base}/hang` },
       ]);
       server = await startTestServer({}, { httpTools: httpTools(file, { TOOL_TOKEN: 's3cret' }, 'tools.json') });

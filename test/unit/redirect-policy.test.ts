@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { RetryableDeliveryError } from '../../src/redirect/platform-adapter.js';
 import { type DeliveryPolicy, retryDelay } from '../../src/redirect/dispatcher.js';
 import { splitText } from '../../src/redirect/format.js';

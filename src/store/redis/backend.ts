@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import type { HandoffRequest } from '../../core/handoff.js';
 import type { Logger } from '../../core/logger.js';
 import type { LocalWorkers } from '../../core/worker-tools.js';

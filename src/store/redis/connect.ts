@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/index.js';
 import { type RedisClient, type ScriptedClient, withScripts } from './scripts.js';
 
 /** The longest wait between two reconnect attempts (ms). */

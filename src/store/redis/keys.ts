@@ -1,3 +1,6 @@
+// Whether a prefix holds a hash tag is checked with the prefix's other rules, in config (which imports no store).
+export { hasHashTag } from '../../config/redis.js';
+
 /**
  * Every Redis key and channel name, built from one configurable prefix
  * (default `sg:`, the seed's). The task hash keeps the seed's name,
@@ -69,9 +72,4 @@ export class RedisKeys {
   get events(): string {
     return `${this.prefix}events`;
   }
-}
-
-/** True when the prefix holds a non-empty `{hash tag}`, so all keys share one slot. */
-export function hasHashTag(prefix: string): boolean {
-  return /\{[^}]+\}/.test(prefix);
 }
