@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 /** A free TCP port on 127.0.0.1 (the kernel picks; we release it at once). */
@@ -103,6 +104,6 @@ export async function probeRedis(port: number, check: (probe: Redis) => Promise<
       probe.disconnect();
     }
     if (Date.now() > end) throw new Error(`redis on port ${port} did not ${what} within 10 s`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

@@ -5,6 +5,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { RedisStore, withScripts } from '../../src/store/redis/redis-store.js';
 import type { CountingStore } from '../../src/app.js';
+import { eventually } from './eventually.js';
 
 /** A store under test plus what the contract suite needs to drive it. */
 export interface StoreUnderTest {
@@ -25,7 +26,7 @@ export const memoryFactory: StoreFactory = async ({ retentionMs }) => {
 export function redisFactory(url: () => string): StoreFactory {
   return async ({ retentionMs, instanceId = 'test-instance' }) => {
     const store = redisStore(url(), { retentionMs, instanceId });
-    await waitUntil(() => store.isAvailable);
+    await eventually(() => store.isAvailable, { what: 'the Redis store to connect' });
     await store.subscribed;
     return { store, sweep: async () => void (await store.sweepExpired()), close: () => store.close() };
   };
@@ -49,12 +50,4 @@ export function redisStore(
     },
     silentLogger,
   );
-}
-
-export async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
