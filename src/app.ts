@@ -189,7 +189,9 @@ export class App {
     if (this.store instanceof RedisStore) {
       const redis = this.store;
       await waitFor(() => redis.isAvailable, 5000);
-      await Promise.race([redis.subscribed, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([redis.subscribed, new Promise((resolve) => (giveUp = setTimeout(resolve, 5000).unref()))]);
+      clearTimeout(giveUp); // subscribed in time: no 5 s timer left behind the started app
       this.grpc.setServing(redis.isAvailable);
       redis.watchAvailability((available) => {
         if (!this.closing) this.grpc.setServing(available);

@@ -77,8 +77,12 @@ export class RedirectDispatcher implements RedirectPort {
   }
 
   async close(): Promise<void> {
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.policy.closeGraceMs).unref());
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      graceTimer = setTimeout(resolve, this.policy.closeGraceMs).unref();
+    });
     await Promise.race([Promise.all(this.inFlight), grace]);
+    clearTimeout(graceTimer); // deliveries that end first leave no timer behind the closed dispatcher
     this.stop.abort();
     await Promise.all(this.inFlight);
     await Promise.all([...this.adapters.values()].map((a) => a.close?.()));

@@ -101,7 +101,9 @@ export async function probeRedis(port: number, check: (probe: Redis) => Promise<
     } catch {
       /* not up yet */
     } finally {
-      probe.disconnect();
+      // A probe whose connection already failed has ended: disconnecting it again would leave ioredis's
+      // 2 s "force the socket closed" timer waiting for a close that has already happened.
+      if (probe.status !== 'end') probe.disconnect();
     }
     if (Date.now() > end) throw new Error(`redis on port ${port} did not ${what} within 10 s`);
     await sleep(50);
