@@ -21,6 +21,8 @@ run() { # name command...
 run generated bash codegen/generate.sh --check
 run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktemp -d) && python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp" . && ls "$tmp" && rm -rf "$tmp" build *.egg-info'
 run typecheck tsc -p .
+# Every path and environment variable that README.md and docs/*.md mention exists.
+run docs tsx scripts/check-docs.ts
 run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/workers/**/*.test.ts' 'test/cli/**/*.test.ts'
 run mocha-redis env TEST_STORE=redis mocha 'test/integration/**/*.test.ts' 'test/redis/**/*.test.ts'
 # The fault suite (test/redis/faults.test.ts runs in mocha-redis above); --expose-gc for the soak's heap check.
