@@ -23,6 +23,8 @@ run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktem
 run typecheck tsc -p .
 # The layer rules of docs/ARCHITECTURE.md (.dependency-cruiser.cjs): any import that runs the wrong way fails.
 run layers depcruise src --config .dependency-cruiser.cjs
+# Every path and environment variable that README.md and docs/*.md mention exists.
+run docs tsx scripts/check-docs.ts
 run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/workers/**/*.test.ts' 'test/cli/**/*.test.ts'
 run mocha-redis env TEST_STORE=redis mocha 'test/integration/**/*.test.ts' 'test/redis/**/*.test.ts'
 # The fault suite (test/redis/faults.test.ts runs in mocha-redis above); --expose-gc for the soak's heap check.

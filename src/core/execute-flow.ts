@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { watchTask } from './await.js';
 import type { BackgroundRuns } from './background-runs.js';
 import { hardTimeoutMs, resolveBudgetMs } from './budget.js';
@@ -17,6 +16,7 @@ import { envelopeText } from './text.js';
 import type { TraceContext } from './trace.js';
 import { HERE, type Placement, type Tool, type ToolCatalog } from './tool.js';
 import { checkDepth, checkOrigin, checkRedirect, checkSize, parseArguments } from './validation.js';
+import { waitAtMost } from './wait-at-most.js';
 
 export interface ExecuteCall {
   toolName: string;
@@ -134,10 +134,7 @@ export class ExecuteFlow {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     if (this.inlineCalls === 0) return;
-    const grace = new AbortController();
-    const drained = new Promise<void>((resolve) => (this.inlineDrained = resolve));
-    await Promise.race([drained, sleep(graceMs, undefined, { signal: grace.signal }).catch(() => undefined)]);
-    grace.abort();
+    await waitAtMost(new Promise<void>((resolve) => (this.inlineDrained = resolve)), graceMs);
   }
 
   /** Every check that can refuse the call, in the order a caller should fix them; nothing runs or is stored yet. */

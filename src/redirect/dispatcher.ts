@@ -2,6 +2,7 @@ import { jitteredBackoffMs, pause } from '../client/backoff.js';
 import { errorMessage } from '../core/run.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { waitAtMost } from '../core/wait-at-most.js';
 import type { RedirectPort } from '../core/redirect-port.js';
 import type { TaskStore } from '../core/store.js';
 import { DeliveryState, type RedirectTarget, type TaskRecord } from '../core/task.js';
@@ -77,8 +78,7 @@ export class RedirectDispatcher implements RedirectPort {
   }
 
   async close(): Promise<void> {
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.policy.closeGraceMs).unref());
-    await Promise.race([Promise.all(this.inFlight), grace]);
+    await waitAtMost(Promise.all(this.inFlight), this.policy.closeGraceMs);
     this.stop.abort();
     await Promise.all(this.inFlight);
     await Promise.all([...this.adapters.values()].map((a) => a.close?.()));

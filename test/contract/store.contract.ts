@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { FailedPrecondition, InvalidArgument, TaskNotFound } from '../../src/core/errors.js';
 import type { NewTask } from '../../src/core/store.js';
 import { DeliveryState, FailureReason, type TaskRecord, TaskStatus } from '../../src/core/task.js';
+import { eventually } from '../helpers/eventually.js';
 import type { StoreFactory, StoreUnderTest } from '../helpers/stores.js';
 
 let counter = 0;
@@ -181,12 +182,4 @@ export function storeContract(name: string, factory: StoreFactory): void {
 async function expectError(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<void> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
   expect(err).to.be.instanceOf(type);
-}
-
-async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }

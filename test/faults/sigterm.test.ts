@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { FailureReason } from '../../gen/ts/taskmanager/v1/task.js';
 import { type AwaitResultResponse, TaskServiceClient, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { RedisServer } from '../helpers/redis.js';
+import { untilToolsRunning } from '../helpers/metrics.js';
+import { freePort, RedisServer } from '../helpers/redis.js';
 import { call, spawnServer, startTestServer } from '../helpers/server.js';
 
 const INLINE = 50;
@@ -22,7 +23,8 @@ describe('SIGTERM under load', function () {
 
   it(`ends ${INLINE} inline calls, ${BACKGROUND} background tasks and ${STREAMS} streams cleanly, exits inside the grace period, and leaves no task RUNNING`, async () => {
     const env = { REDIS_URL: redis.url, TASKSERVICE_REDIS_PREFIX: `s${randomBytes(3).toString('hex')}:` };
-    const server = await spawnServer({ ...env, TASKSERVICE_SHUTDOWN_GRACE_SECONDS: String(GRACE_S) });
+    const metricsPort = await freePort();
+    const server = await spawnServer({ ...env, TASKSERVICE_SHUTDOWN_GRACE_SECONDS: String(GRACE_S), TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}` });
     const client = new TaskServiceClient(server.address, credentials.createInsecure());
     try {
       const background = await Promise.all(
@@ -46,7 +48,7 @@ describe('SIGTERM under load', function () {
           (err: { code: number }) => ({ code: err.code, text: '' }),
         ),
       );
-      await new Promise((r) => setTimeout(r, 200));
+      await untilToolsRunning(metricsPort, BACKGROUND + INLINE); // every inline call is under way
       const signalledAt = Date.now();
       server.child.kill('SIGTERM');
       const [inlineResults, streamResults, exitCode] = await Promise.all([Promise.all(inline), Promise.all(streams), server.exited]);

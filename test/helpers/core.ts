@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../src/core/logger.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { type ManagerLimits, TaskManager } from '../../src/core/manager.js';
@@ -86,11 +85,5 @@ export function makeManager(
 
 export const origin = (userId = 'alice') => ({ userId, channelId: 'c1', platform: 'slack' });
 
-/** Polls until `check` holds (bounded), for effects that land asynchronously. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
+// Re-exported: most tests that drive the core also poll for its effects.
+export { eventually } from './eventually.js';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { RedisServer } from './redis.js';
 
@@ -55,7 +56,7 @@ export class RedisCluster {
       );
       if (states.every((s) => s.includes('cluster_state:ok'))) return;
       if (Date.now() > end) throw new Error('the Redis Cluster did not reach cluster_state:ok in 20 s');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 /** A free TCP port on 127.0.0.1 (the kernel picks; we release it at once). */
@@ -100,9 +101,11 @@ export async function probeRedis(port: number, check: (probe: Redis) => Promise<
     } catch {
       /* not up yet */
     } finally {
-      probe.disconnect();
+      // A probe whose connection already failed has ended: disconnecting it again would leave ioredis's
+      // 2 s "force the socket closed" timer waiting for a close that has already happened.
+      if (probe.status !== 'end') probe.disconnect();
     }
     if (Date.now() > end) throw new Error(`redis on port ${port} did not ${what} within 10 s`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { type AwaitResultResponse, TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { storeEnv } from './test-store.js';
 
 /** An in-process server on a free loopback port, and a client for it. */
@@ -51,6 +51,30 @@ export async function expectCode(promise: Promise<unknown>, code: number): Promi
     return e;
   }
   throw new Error(`expected code ${code}, but the call succeeded`);
+}
+
+/** An AwaitResult stream read in the background: the updates so far, and all of them once it ends. */
+export interface Watch {
+  updates: AwaitResultResponse[];
+  /** Every update once the stream ends OK; rejects with the stream's error. */
+  done: Promise<AwaitResultResponse[]>;
+  /** True once the first update (the snapshot) has arrived: the stream is subscribed and hears later changes. */
+  readonly started: boolean;
+}
+
+export function watchTask(client: TaskServiceClient, taskId: string, userId = '', deadlineMs = 15_000): Watch {
+  const updates: AwaitResultResponse[] = [];
+  const done = (async () => {
+    for await (const m of client.awaitResult({ taskId, userId }, { deadline: Date.now() + deadlineMs })) updates.push(m);
+    return updates;
+  })();
+  return {
+    updates,
+    done,
+    get started() {
+      return updates.length > 0;
+    },
+  };
 }
 
 /** A server as its own process (`node --import tsx src/main.ts`), for signals and exit codes. */

@@ -6,7 +6,7 @@ import { RedisKeys } from '../../src/store/redis/keys.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { withScripts } from '../../src/store/redis/scripts.js';
 import type { CountingStore } from '../../src/app.js';
-import { eventually } from './core.js';
+import { eventually } from './eventually.js';
 
 /** A store under test plus what the contract suite needs to drive it. */
 export interface StoreUnderTest {
@@ -27,7 +27,7 @@ export const memoryFactory: StoreFactory = async ({ retentionMs }) => {
 export function redisFactory(url: () => string): StoreFactory {
   return async ({ retentionMs, instanceId = 'test-instance' }) => {
     const store = redisStore(url(), { retentionMs, instanceId });
-    await eventually(() => store.isAvailable, 5000);
+    await eventually(() => store.isAvailable, { what: 'the Redis store to connect' });
     await store.subscribed;
     return { store, sweep: async () => void (await store.leases.sweepExpired()), close: () => store.close() };
   };

@@ -14,6 +14,7 @@ import {
 import { backoffMs } from '../../src/client/retry.js';
 import { Task } from '../../gen/ts/taskmanager/v1/task.js';
 import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const user = () => `ts-${Math.random().toString(36).slice(2)}`;
@@ -104,8 +105,7 @@ describe('TypeScript client', () => {
     expect(Date.now() - started).to.be.lessThan(2000);
     expect(outcome === 'ended' || (outcome as { code?: number }).code === status.CANCELLED, String(outcome)).to.equal(true);
     await slow.handle.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(server.app.grpc.streams.total).to.equal(0);
+    await eventually(() => server.app.grpc.streams.total === 0);
   });
 
   it('sends its token: UnauthenticatedError without one, answers with it', async () => {

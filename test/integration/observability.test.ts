@@ -10,6 +10,7 @@ import { httpTools } from '../../src/tools/http-tools.js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import { eventually } from '../helpers/core.js';
+import { fetchMetrics } from '../helpers/metrics.js';
 import { RawWorker } from '../helpers/raw-worker.js';
 import { Receiver } from '../helpers/receiver.js';
 import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
@@ -18,31 +19,11 @@ import { storeEnv, TEST_STORE } from '../helpers/test-store.js';
 const exec = { userId: 'u1', channelId: 'c1', platform: '', requestId: '', argumentsJson: '{}' };
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-/** Samples of a Prometheus text exposition, by name and label set. */
-function parseMetrics(text: string): { value(name: string, labels?: Record<string, string>): number } {
-  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a Prometheus sample: ${line}`);
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return {
-    /** The sum over samples whose labels include `labels` (0 when there are none). */
-    value(name, labels = {}) {
-      return samples
-        .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-        .reduce((sum, s) => sum + s.value, 0);
-    },
-  };
-}
-
 async function scrape(port: number) {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const { response, samples } = await fetchMetrics(port);
   expect(response.status).to.equal(200);
   expect(response.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
-  return parseMetrics(await response.text());
+  return samples;
 }
 
 function withTrace(traceparent: string, tracestate?: string): Metadata {

@@ -4,7 +4,7 @@ import type { AwaitResultResponse, TaskServiceClient } from '../../gen/ts/taskma
 import { UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { status } from '@grpc/grpc-js';
 import { eventually } from '../helpers/core.js';
-import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
+import { call, expectCode, startTestServer, type TestServer, watchTask } from '../helpers/server.js';
 
 describe('TaskService over gRPC', () => {
   let server: TestServer;
@@ -43,7 +43,9 @@ describe('TaskService over gRPC', () => {
   it('Execute backgrounds a slow tool after about the budget, and AwaitResult streams it to COMPLETED', async () => {
     const started = Date.now();
     const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":1.2}', timeoutSeconds: 0.4, userId: 'u2' });
-    expect(Date.now() - started).to.be.within(350, 900);
+    // Not before the budget; and backgrounded, so the server did not wait for the 1.2 s tool. No tighter
+    // upper bound: a loaded machine stretches the round trip, not the server's decision.
+    expect(Date.now() - started).to.be.at.least(350);
     expect(res.backgrounded).to.equal(true);
     const envelope = JSON.parse(res.text);
     expect(envelope).to.include({ task_id: res.task!.taskId, status: 'running', tool_name: 'sleep' });
@@ -85,12 +87,14 @@ describe('TaskService over gRPC', () => {
 
   it('CancelTask stops a running task and every AwaitResult stream sees the terminal state', async () => {
     const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":30}', timeoutSeconds: 0.05, userId: 'u4' });
-    const watching = Promise.all([awaitAll(res.task!.taskId, 'u4'), awaitAll(res.task!.taskId, '')]);
-    await new Promise((r) => setTimeout(r, 100));
+    const watchers = [watchTask(client, res.task!.taskId, 'u4'), watchTask(client, res.task!.taskId)];
+    // Both streams have their RUNNING snapshot, so they hear of the cancel as it happens.
+    await eventually(() => watchers.every((w) => w.started));
     const cancelled = await call(client.cancelTask, client, { taskId: res.task!.taskId, userId: 'u4' });
     expect(cancelled.task?.status).to.equal(TaskStatus.TASK_STATUS_FAILED);
     expect(cancelled.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
-    for (const updates of await watching) {
+    for (const updates of await Promise.all(watchers.map((w) => w.done))) {
+      expect(updates[0].task?.status).to.equal(TaskStatus.TASK_STATUS_RUNNING);
       expect(updates.at(-1)!.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
     }
     // The stopped tool's own outcome is written (and refused: the task already ended) just after the streams hear of the cancel.
@@ -150,18 +154,19 @@ describe('TaskService over gRPC', () => {
   });
 
   it('returns the envelope before the caller\'s gRPC deadline even when the budget is longer', async () => {
-    const started = Date.now();
+    // The 700 ms deadline is the bound: grpc-js fails the call with DEADLINE_EXCEEDED once it passes,
+    // so an answer at all is an answer in time.
     const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":30}', timeoutSeconds: 20 }, 700);
     expect(res.backgrounded).to.equal(true);
-    expect(Date.now() - started).to.be.below(700);
     await call(client.cancelTask, client, { taskId: res.task!.taskId, userId: '' });
   });
 
   it('stores the outcome of a background task that finishes long after its caller\'s deadline', async () => {
     const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.8}', timeoutSeconds: 0.05, requestId: `late-${Date.now()}` }, 300);
     expect(res.backgrounded).to.equal(true);
-    await new Promise((r) => setTimeout(r, 1200));
-    const done = await call(client.getResult, client, { taskId: res.task!.taskId, userId: '' });
+    const result = () => call(client.getResult, client, { taskId: res.task!.taskId, userId: '' });
+    await eventually(async () => (await result()).task?.status !== TaskStatus.TASK_STATUS_RUNNING);
+    const done = await result();
     expect(done.task?.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
     expect(done.text).to.equal('slept 0.8 s');
   });

@@ -5,7 +5,7 @@ import { type AwaitResultResponse, UpdateKind } from '../../gen/ts/taskmanager/v
 import { eventually } from '../helpers/core.js';
 import { RedisServer } from '../helpers/redis.js';
 import { type Replica, startReplicas } from '../helpers/replicas.js';
-import { call } from '../helpers/server.js';
+import { call, watchTask } from '../helpers/server.js';
 
 /** Three replicas on one Redis behave as one service. */
 describe('three replicas on one Redis', () => {
@@ -49,11 +49,11 @@ describe('three replicas on one Redis', () => {
     const [a, b, c] = replicas;
     const res = await call(a.client.execute, a.client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":60}', timeoutSeconds: 0.05 });
     const id = res.task!.taskId;
-    const watching = Promise.all([awaitAll(a, id), awaitAll(c, id)]);
-    await new Promise((r) => setTimeout(r, 200));
+    const watchers = [watchTask(a.client, id, 'multi', 20_000), watchTask(c.client, id, 'multi', 20_000)];
+    await eventually(() => watchers.every((w) => w.started)); // both subscribed: they hear the cancel live
     const cancelled = await call(b.client.cancelTask, b.client, { taskId: id, userId: 'multi' });
     expect(cancelled.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
-    for (const updates of await watching) expect(updates.at(-1)!.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
+    for (const updates of await Promise.all(watchers.map((w) => w.done))) expect(updates.at(-1)!.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
     await eventually(() => a.lines.some((l) => l.msg === 'stopped a tool: its task was ended elsewhere' && l.taskId === id));
   });
 

@@ -19,10 +19,12 @@ describe('TaskManager.execute', () => {
 
   it('backgrounds a tool that outlives its budget and returns the envelope with the task id', async () => {
     const gate = new Gate();
-    const h = makeManager([gate.tool()]);
+    // A server default far from the call's budget, so that the upper bound below tells the two apart
+    // with room to spare for a loaded machine.
+    const h = makeManager([gate.tool()], { limits: { defaultBudgetSeconds: 10 } });
     const started = Date.now();
     const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 0.1 });
-    expect(Date.now() - started).to.be.within(90, 400);
+    expect(Date.now() - started).to.be.within(90, 3000);
     expect(result.backgrounded).to.equal(true);
     expect(result.task.status).to.equal(TaskStatus.Running);
     const envelope = JSON.parse(result.text);
@@ -37,9 +39,10 @@ describe('TaskManager.execute', () => {
   it('keeps running a backgrounded tool exactly once (the tool is not restarted)', async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
-    await h.manager.execute({ toolName: 'gate', argumentsJson: '{}', origin: origin(), budgetSeconds: 0.05 });
+    const { task } = await h.manager.execute({ toolName: 'gate', argumentsJson: '{}', origin: origin(), budgetSeconds: 0.05 });
     gate.release();
-    await sleep(20);
+    await eventually(async () => (await h.manager.get(task.taskId, '')).status === TaskStatus.Completed);
+    expect(h.manager.runningHere).to.equal(0);
     expect(gate.calls).to.equal(1);
     await h.close();
   });
@@ -156,7 +159,8 @@ describe('TaskManager.execute', () => {
     const started = Date.now();
     const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 60 });
     expect(result.backgrounded).to.equal(true);
-    expect(Date.now() - started).to.be.below(1000);
+    expect(Date.now() - started).to.be.below(5000); // far below the 60 s asked for; a loaded machine is slow
+
     await h.close();
   });
 
@@ -172,7 +176,10 @@ describe('TaskManager.execute', () => {
       callerDeadline: Date.now() + 300,
     });
     expect(result.backgrounded).to.equal(true);
-    expect(Date.now() - started).to.be.below(300);
+    // The deadline, not the 10 s budget, ended the wait. Exactly when (DEADLINE_MARGIN_MS before it) is
+    // checked without a clock in 'resolveBudgetMs' below: a loaded machine can stretch this call past
+    // 300 ms whatever the margin.
+    expect(Date.now() - started).to.be.below(5000);
     await h.close();
   });
 

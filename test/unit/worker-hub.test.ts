@@ -18,9 +18,18 @@ class FakeWorker implements WorkerLink {
   readonly received: ToWorker[] = [];
   closedWith?: Error | 'clean';
   session!: WorkerSession;
+  /** Whether it answers each ping, as soon as the hub's send returns (as a live worker's reply would arrive). */
+  answersPings = false;
+  pongs = 0;
 
   send(message: ToWorker): void {
     this.received.push(message);
+    if (message.kind === 'ping' && this.answersPings) {
+      queueMicrotask(() => {
+        this.pongs++;
+        this.session.received({ kind: 'pong', sequence: message.sequence });
+      });
+    }
   }
 
   close(error?: Error): void {
@@ -203,21 +212,18 @@ describe('WorkerHub', () => {
   });
 
   it('keeps a worker that answers pings', async () => {
-    const h = setup({ pingMs: 20, timeoutMs: 100 });
+    // The timeout leaves room for a loaded machine's stalls between a ping and its pong; the wait below
+    // lasts several timeouts, long past the point where a worker whose pongs did not count is lost.
+    const keepalive = { pingMs: 20, timeoutMs: 250 };
+    const h = setup(keepalive);
     const worker = h.connect();
-    const answered = new Set<number>();
-    const timer = setInterval(() => {
-      for (const m of worker.received) {
-        if (m.kind === 'ping' && !answered.has(m.sequence)) {
-          answered.add(m.sequence);
-          worker.session.received({ kind: 'pong', sequence: m.sequence });
-        }
-      }
-    }, 5);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    clearInterval(timer);
+    worker.answersPings = true;
+    const connectedAt = Date.now();
+    await eventually(() => {
+      if (!worker.session.isOpen) throw new Error(`worker lost after ${worker.pongs} answered pings`);
+      return Date.now() - connectedAt > 3 * keepalive.timeoutMs && worker.pongs > 5;
+    });
     expect(worker.session.isOpen).to.equal(true);
-    expect(answered.size).to.be.greaterThan(5);
     await h.close();
   });
 

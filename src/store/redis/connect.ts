@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisConfig } from '../../config/index.js';
+import { waitAtMost } from '../../core/wait-at-most.js';
 import { type RedisClient, type ScriptedClient, withScripts } from './scripts.js';
 
 /** The longest wait between two reconnect attempts (ms). */
@@ -66,14 +66,4 @@ const QUIT_GRACE_MS = 500;
 export async function closeConnections(...connections: RedisClient[]): Promise<void> {
   await waitAtMost(Promise.allSettled(connections.map((c) => c.quit())), QUIT_GRACE_MS);
   for (const c of connections) c.disconnect();
-}
-
-/** Waits for `promise` (its rejection is thrown), or `ms` at most; the timer is cleared either way. */
-export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  const settled = new AbortController();
-  try {
-    await Promise.race([promise, sleep(ms, undefined, { signal: settled.signal })]);
-  } finally {
-    settled.abort();
-  }
 }

@@ -1,0 +1,77 @@
+/**
+ * Checks that README.md and docs/*.md match the repository: every file path
+ * they mention (under src/, test/, docs/, bench/, codegen/ ...) exists, and
+ * every environment variable they name (TASKSERVICE_*, REDIS_URL) occurs
+ * somewhere under src/ (so the check holds wherever the settings table lives).
+ * Run: npx tsx scripts/check-docs.ts (a step of test/run-all.sh). Exits 1 and
+ * lists each stale mention with its file and line.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Mentions that are right although no such path exists; each with its reason. Keep it short. */
+const ALLOWED: Record<string, string> = {
+  'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
+};
+
+const TOP = ['src', 'test', 'docs', 'bench', 'codegen', 'gen', 'proto', 'clients', 'examples', 'scripts', 'bin', 'dist'];
+const PATH = new RegExp(`(?<![\\w./-])(?:${TOP.join('|')})/[\\w.{},*/-]*`, 'g');
+const ENV = /\b(?:TASKSERVICE_[A-Z0-9_]*[A-Z0-9]|REDIS_URL)\b/g;
+
+/** `gen/{ts,go}/` -> gen/ts/, gen/go/ */
+function expand(path: string): string[] {
+  const brace = /\{([^{}]*)\}/.exec(path);
+  if (!brace) return [path];
+  return brace[1]!.split(',').flatMap((part) => expand(path.replace(brace[0], part)));
+}
+
+function exists(path: string): boolean {
+  const star = path.indexOf('*');
+  // A glob names files in a folder: the folder must exist.
+  return existsSync(join(ROOT, star >= 0 ? path.slice(0, path.lastIndexOf('/', star) + 1) : path));
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(join(ROOT, dir)).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(join(ROOT, path)).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+const srcText = filesUnder('src').map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const problems: string[] = [];
+const allowedSeen = new Set<string>();
+
+for (const doc of docs) {
+  readFileSync(join(ROOT, doc), 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const where = `${doc}:${i + 1}`;
+      for (const [raw] of line.matchAll(PATH)) {
+        const path = raw.replace(/[.,:;)]+$/, '');
+        if (path in ALLOWED) {
+          allowedSeen.add(path);
+          continue;
+        }
+        const missing = expand(path).filter((p) => !exists(p));
+        if (missing.length > 0) problems.push(`${where}: no such path: ${missing.join(', ')}`);
+      }
+      for (const [name] of line.matchAll(ENV)) {
+        if (!srcText.includes(name)) problems.push(`${where}: ${name} occurs nowhere under src/`);
+      }
+    });
+}
+
+for (const path of Object.keys(ALLOWED)) {
+  if (!allowedSeen.has(path)) problems.push(`scripts/check-docs.ts: ${path} is allowed but no longer mentioned: drop it from ALLOWED`);
+}
+
+if (problems.length > 0) {
+  console.error(`${problems.length} stale mention(s) in the docs:\n${problems.join('\n')}`);
+  process.exit(1);
+}
+console.log(`docs: every path and variable mentioned in ${docs.length} files is real (${relative(process.cwd(), ROOT) || '.'})`);
