@@ -6,13 +6,24 @@
  */
 
 /** Imports of code: relative files (`local`) and packages (`npm`); Node's own modules are always allowed. */
-const CODE = ['local', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown', 'unknown', 'undetermined'];
+const CODE = [
+  'local',
+  'npm',
+  'npm-dev',
+  'npm-optional',
+  'npm-peer',
+  'npm-no-pkg',
+  'npm-unknown',
+  'unknown',
+  'undetermined',
+];
 
 module.exports = {
   forbidden: [
     {
       name: 'core-imports-only-core',
-      comment: 'src/core is the heart: task model, TaskManager, ports. It knows nothing of gRPC, Redis, HTTP or config.',
+      comment:
+        'src/core is the heart: task model, TaskManager, ports. It knows nothing of gRPC, Redis, HTTP or config.',
       severity: 'error',
       from: { path: '^src/core/' },
       to: { pathNot: '^src/core/', dependencyTypes: CODE },
@@ -52,7 +63,8 @@ module.exports = {
     },
     {
       name: 'grpc-translates-only',
-      comment: 'src/grpc maps protocol to core calls; it never reaches a store, a tool source or the redirect adapters.',
+      comment:
+        'src/grpc maps protocol to core calls; it never reaches a store, a tool source or the redirect adapters.',
       severity: 'error',
       from: { path: '^src/grpc/' },
       to: { path: '^src/(store|tools|redirect|cli|client)/' },
@@ -61,7 +73,7 @@ module.exports = {
       name: 'only-stores-speak-redis',
       comment:
         'The store is the only place that knows Redis. Deliberate departure: the redis-stream redirect adapter ' +
-        'writes deliveries to a Redis stream of the operator\'s choosing (docs/ARCHITECTURE.md).',
+        "writes deliveries to a Redis stream of the operator's choosing (docs/ARCHITECTURE.md).",
       severity: 'error',
       from: { pathNot: ['^src/store/', '^src/redirect/redis-stream\\.ts$', '^test/', '^bench/'] },
       to: { path: 'node_modules/ioredis/' },

@@ -20,5 +20,8 @@ const worker = new Worker(
 await worker.waitUntilReady();
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
-  void worker.close().then(() => connection.quit()).then(() => process.exit(0));
+  void worker
+    .close()
+    .then(() => connection.quit())
+    .then(() => process.exit(0));
 });

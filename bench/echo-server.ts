@@ -10,7 +10,11 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { TaskStatus } from '../gen/ts/taskmanager/v1/task.js';
-import { type ExecuteRequest, type ExecuteResponse, TaskServiceService } from '../gen/ts/taskmanager/v1/task_service.js';
+import {
+  type ExecuteRequest,
+  type ExecuteResponse,
+  TaskServiceService,
+} from '../gen/ts/taskmanager/v1/task_service.js';
 
 const server = new Server({
   'grpc.keepalive_time_ms': 30_000,
@@ -18,7 +22,8 @@ const server = new Server({
   'grpc.max_receive_message_length': 4 * 1024 * 1024 + 64 * 1024,
   'grpc.enable_channelz': 0,
 });
-const unimplemented = (_call: unknown, callback: (err: unknown) => void) => callback({ code: 12, details: 'not in the echo server' });
+const unimplemented = (_call: unknown, callback: (err: unknown) => void) =>
+  callback({ code: 12, details: 'not in the echo server' });
 server.addService(TaskServiceService, {
   execute(call: { request: ExecuteRequest }, callback: (err: null, res: ExecuteResponse) => void) {
     const request = call.request;

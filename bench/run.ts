@@ -20,7 +20,10 @@ import { redisCost } from './scenarios/redis-cost.js';
 import { type HeapRow, heapPerTask, scale, type ScaleRow } from './scenarios/scale.js';
 
 const smoke = process.argv.includes('--smoke');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const wanted = (name: string) => !only || only.includes(name);
 const RUNS = smoke ? 1 : 3;
 
@@ -30,7 +33,10 @@ const resultsFile = `bench/results/${new Date().toISOString().replace(/[:.]/g, '
 /** Written after every scenario, so a run that fails later keeps what it measured. */
 function save(): void {
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(resultsFile, `${JSON.stringify({ machine: about, smoke, seconds: Math.round((Date.now() - started) / 1000), results }, null, 2)}\n`);
+  writeFileSync(
+    resultsFile,
+    `${JSON.stringify({ machine: about, smoke, seconds: Math.round((Date.now() - started) / 1000), results }, null, 2)}\n`,
+  );
 }
 const servers: BenchServer[] = [];
 const started = Date.now();
@@ -39,7 +45,11 @@ const line = (text = '') => process.stdout.write(`${text}\n`);
 /** A TaskService process with the bench tools and a metrics port. */
 async function taskservice(env: Record<string, string> = {}) {
   const metricsPort = await freePort();
-  const server = await startServer(SERVER, { ...TASKSERVICE_ENV, TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`, ...env });
+  const server = await startServer(SERVER, {
+    ...TASKSERVICE_ENV,
+    TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+    ...env,
+  });
   servers.push(server);
   return { ...server, metricsPort };
 }
@@ -67,15 +77,21 @@ try {
     const { rows, ratios } = await inline({ echo, taskservice: await taskservice() }, RUNS, calls);
     results.inline = { calls, runs: RUNS, rows, ratios };
     save();
-    line(`\n1. Inline Execute of a trivial tool vs a bare grpc-js echo server (${calls} calls per case, ${RUNS} run(s); median (min-max))`);
-    line('target        in flight  calls/s                 p50 ms             p99 ms             server CPU us/call   client CPU us/call');
+    line(
+      `\n1. Inline Execute of a trivial tool vs a bare grpc-js echo server (${calls} calls per case, ${RUNS} run(s); median (min-max))`,
+    );
+    line(
+      'target        in flight  calls/s                 p50 ms             p99 ms             server CPU us/call   client CPU us/call',
+    );
     for (const r of rows) {
       line(
         `${r.target.padEnd(13)} ${String(r.inFlight).padStart(9)}  ${show(r.callsPerSecond, 0).padEnd(22)}  ${show(r.p50Ms, 3).padEnd(17)}  ${show(r.p99Ms, 3).padEnd(17)}  ${show(r.serverCpuUsPerCall, 0).padEnd(19)}  ${show(r.clientCpuUsPerCall, 0)}`,
       );
     }
     for (const [n, r] of Object.entries(ratios)) {
-      line(`   ${n} in flight: throughput ${show(r.throughput)}x echo (target >= ${n === '1' ? '0.80' : '0.90'}), server CPU/call ${show(r.serverCpu)}x (target <= 1.3), p50 +${show(r.p50ExtraUs, 0)} us (target <= 100)`);
+      line(
+        `   ${n} in flight: throughput ${show(r.throughput)}x echo (target >= ${n === '1' ? '0.80' : '0.90'}), server CPU/call ${show(r.serverCpu)}x (target <= 1.3), p50 +${show(r.p50ExtraUs, 0)} us (target <= 100)`,
+      );
     }
     await stopAll();
   }
@@ -84,17 +100,28 @@ try {
     const redis = await RedisServer.start();
     try {
       const count = smoke ? 400 : 6000;
-      const { rows, ratios, toolMs, inFlight } = await lifecycle(redis, await taskservice({ REDIS_URL: redis.url }), RUNS, count);
+      const { rows, ratios, toolMs, inFlight } = await lifecycle(
+        redis,
+        await taskservice({ REDIS_URL: redis.url }),
+        RUNS,
+        count,
+      );
       results.lifecycle = { count, runs: RUNS, toolMs, inFlight, rows, ratios };
-    save();
-      line(`\n2. Background lifecycle on Redis, ${inFlight} in flight, a ${toolMs} ms job (${count} per case, ${RUNS} run(s))`);
-      line('system        tasks/s              p50 ms            p99 ms            service+Redis CPU us/task   of which Redis   client CPU us/task');
+      save();
+      line(
+        `\n2. Background lifecycle on Redis, ${inFlight} in flight, a ${toolMs} ms job (${count} per case, ${RUNS} run(s))`,
+      );
+      line(
+        'system        tasks/s              p50 ms            p99 ms            service+Redis CPU us/task   of which Redis   client CPU us/task',
+      );
       for (const r of rows) {
         line(
           `${r.system.padEnd(13)} ${show(r.perSecond, 0).padEnd(20)} ${show(r.p50Ms, 2).padEnd(17)} ${show(r.p99Ms, 2).padEnd(17)} ${show(r.serviceCpuUs, 0).padEnd(27)} ${show(r.redisCpuUs, 0).padEnd(16)} ${show(r.clientCpuUs, 0)}`,
         );
       }
-      line(`   TaskService server+Redis CPU per task ${show(ratios.cpu)}x BullMQ worker+Redis per job (target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`);
+      line(
+        `   TaskService server+Redis CPU per task ${show(ratios.cpu)}x BullMQ worker+Redis per job (target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`,
+      );
       await stopAll();
     } finally {
       await redis.stop();
@@ -108,9 +135,13 @@ try {
       const [a, b] = [await taskservice(env), await taskservice(env)];
       const rows = await notify(a, b, RUNS, smoke);
       results.notify = { runs: RUNS, rows };
-    save();
-      line(`\n3. AwaitResult notification latency: tool settles -> terminal update received (Redis store, ${RUNS} run(s))`);
-      line('path            rate    heard+late/expected  notifications/s   p50 ms           p99 ms           servers CPU us/notification');
+      save();
+      line(
+        `\n3. AwaitResult notification latency: tool settles -> terminal update received (Redis store, ${RUNS} run(s))`,
+      );
+      line(
+        'path            rate    heard+late/expected  notifications/s   p50 ms           p99 ms           servers CPU us/notification',
+      );
       for (const r of rows) {
         line(
           `${r.path.padEnd(15)} ${r.rate.padEnd(7)} ${`${r.delivered}+${r.late}/${r.expected}`.padEnd(20)} ${show(r.notificationsPerSecond, 0).padEnd(17)} ${show(r.p50Ms, 2).padEnd(16)} ${show(r.p99Ms, 2).padEnd(16)} ${show(r.serverCpuUsPerNotification, 0)}`,
@@ -130,12 +161,18 @@ try {
       const n = smoke ? 30 : 300;
       const rows = await redisCost(redis, server, n);
       results.redisCost = { perCase: n, rows };
-    save();
-      line(`\n4. Redis cost per task lifecycle (${n} of each, one at a time; INFO commandstats, idle housekeeping subtracted)`);
+      save();
+      line(
+        `\n4. Redis cost per task lifecycle (${n} of each, one at a time; INFO commandstats, idle housekeeping subtracted)`,
+      );
       line('lifecycle                                   commands   round trips   by command');
       for (const r of rows) {
-        const by = Object.entries(r.byCommand).map(([k, v]) => `${k} ${v}`).join(', ');
-        line(`${r.lifecycle.padEnd(43)} ${r.commands.toFixed(2).padStart(8)}   ${(r.roundTrips?.toFixed(2) ?? 'n/a').padStart(11)}   ${by}`);
+        const by = Object.entries(r.byCommand)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+        line(
+          `${r.lifecycle.padEnd(43)} ${r.commands.toFixed(2).padStart(8)}   ${(r.roundTrips?.toFixed(2) ?? 'n/a').padStart(11)}   ${by}`,
+        );
       }
       line('   targets: at most one round trip per state change; <= 4 per background lifecycle');
       await stopAll();
@@ -177,15 +214,22 @@ try {
     results.scale = { rows, heap };
     save();
     line('\n5. Scale: running background tasks of one user, memory per task, and ListTasks (page of 50) among them');
-    line('store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ListTasks p50/p99 ms: Node client   Go client');
+    line(
+      'store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ListTasks p50/p99 ms: Node client   Go client',
+    );
     for (const r of rows) {
       line(
         `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${String(r.unavailable).padStart(7)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${`${r.list.p50.toFixed(3)} / ${r.list.p99.toFixed(3)}`.padStart(30)}   ${r.listGo.p50.toFixed(3)} / ${r.listGo.p99.toFixed(3)}`,
       );
     }
     line('   heap per running task with GC forced (in process, bench/load/heap.ts):');
-    for (const h of heap) line(`   ${h.store.padEnd(8)} ${h.tool.padEnd(8)} ${String(h.tasks).padStart(6)} tasks   ${h.heapBytesPerTask.toFixed(0).padStart(6)} B/task`);
-    line('   targets: <= 2 KiB per running task in-process (beyond the tool\'s own state: the idle tool holds none); ListTasks p99 <= 5 ms at 100k tasks');
+    for (const h of heap)
+      line(
+        `   ${h.store.padEnd(8)} ${h.tool.padEnd(8)} ${String(h.tasks).padStart(6)} tasks   ${h.heapBytesPerTask.toFixed(0).padStart(6)} B/task`,
+      );
+    line(
+      "   targets: <= 2 KiB per running task in-process (beyond the tool's own state: the idle tool holds none); ListTasks p99 <= 5 ms at 100k tasks",
+    );
   }
 
   if (wanted('startup')) {
@@ -211,7 +255,9 @@ try {
     }
     results.startup = { memory: spread(memory), redis: spread(redisTimes), fromSource: spread(fromSource) };
     save();
-    line(`\n6. Start-up to SERVING (spawn -> gRPC health SERVING, ms; ${runs} run(s)): npm start's bundle: memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}; from source through tsx ${show(spread(fromSource), 0)}   target < 1000`);
+    line(
+      `\n6. Start-up to SERVING (spawn -> gRPC health SERVING, ms; ${runs} run(s)): npm start's bundle: memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}; from source through tsx ${show(spread(fromSource), 0)}   target < 1000`,
+    );
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop()));

@@ -14,7 +14,8 @@ export const tools = [
   }),
   defineTool({
     name: 'idle',
-    description: 'Runs until it is stopped (cancel, hard limit, shutdown), holding nothing: its own state is one promise.',
+    description:
+      'Runs until it is stopped (cancel, hard limit, shutdown), holding nothing: its own state is one promise.',
     parameters: { type: 'object' },
     handler: () => new Promise<string>(() => {}),
   }),

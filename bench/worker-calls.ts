@@ -29,15 +29,23 @@ try {
   const languages: WorkerLanguage[] = other ? ['go'] : ['python', 'python-async', 'go'];
   for (const language of languages) {
     const prefix = language.replace('-', '_');
-    workers.push(await WorkerProcess.start(language, { address: server.address, name: language, prefix, concurrency: 0 }));
+    workers.push(
+      await WorkerProcess.start(language, { address: server.address, name: language, prefix, concurrency: 0 }),
+    );
     cases.push({ label: `${language} worker`, tool: `${prefix}_echo` });
   }
   if (other) {
-    workers.push(await WorkerProcess.start('go', { address: other.address, name: 'far', prefix: 'far', concurrency: 0 }));
+    workers.push(
+      await WorkerProcess.start('go', { address: other.address, name: 'far', prefix: 'far', concurrency: 0 }),
+    );
     cases.push({ label: 'go worker, other replica', tool: 'far_echo' });
     // The calling replica learns of the other's worker through Redis.
     const end = Date.now() + 10_000;
-    while (!(await call(server.client.listTools, server.client, {})).tools.some((t) => t.name === 'far_echo' && t.workers > 0)) {
+    while (
+      !(await call(server.client.listTools, server.client, {})).tools.some(
+        (t) => t.name === 'far_echo' && t.workers > 0,
+      )
+    ) {
       if (Date.now() > end) throw new Error('far_echo never showed up on the calling replica');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -54,7 +62,9 @@ try {
       timeoutSeconds: 5,
     });
 
-  console.log(`machine: ${cpus()[0]?.model} x${cpus().length}, node ${process.version}; ${CALLS} calls per case; store: ${redis ? 'redis' : 'memory'}`);
+  console.log(
+    `machine: ${cpus()[0]?.model} x${cpus().length}, node ${process.version}; ${CALLS} calls per case; store: ${redis ? 'redis' : 'memory'}`,
+  );
   console.log('case                        in flight   calls/s    p50 ms   p99 ms   vs in-process (p50)');
   const baseline: Record<number, number> = {};
   for (const inFlight of IN_FLIGHT) {

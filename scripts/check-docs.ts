@@ -17,7 +17,20 @@ const ALLOWED: Record<string, string> = {
   'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
 };
 
-const TOP = ['src', 'test', 'docs', 'bench', 'codegen', 'gen', 'proto', 'clients', 'examples', 'scripts', 'bin', 'dist'];
+const TOP = [
+  'src',
+  'test',
+  'docs',
+  'bench',
+  'codegen',
+  'gen',
+  'proto',
+  'clients',
+  'examples',
+  'scripts',
+  'bin',
+  'dist',
+];
 const PATH = new RegExp(`(?<![\\w./-])(?:${TOP.join('|')})/[\\w.{},*/-]*`, 'g');
 const ENV = /\b(?:TASKSERVICE_[A-Z0-9_]*[A-Z0-9]|REDIS_URL)\b/g;
 
@@ -41,8 +54,15 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-const srcText = filesUnder('src').map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
-const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const srcText = filesUnder('src')
+  .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+  .join('\n');
+const docs = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const problems: string[] = [];
 const allowedSeen = new Set<string>();
 
@@ -67,11 +87,14 @@ for (const doc of docs) {
 }
 
 for (const path of Object.keys(ALLOWED)) {
-  if (!allowedSeen.has(path)) problems.push(`scripts/check-docs.ts: ${path} is allowed but no longer mentioned: drop it from ALLOWED`);
+  if (!allowedSeen.has(path))
+    problems.push(`scripts/check-docs.ts: ${path} is allowed but no longer mentioned: drop it from ALLOWED`);
 }
 
 if (problems.length > 0) {
   console.error(`${problems.length} stale mention(s) in the docs:\n${problems.join('\n')}`);
   process.exit(1);
 }
-console.log(`docs: every path and variable mentioned in ${docs.length} files is real (${relative(process.cwd(), ROOT) || '.'})`);
+console.log(
+  `docs: every path and variable mentioned in ${docs.length} files is real (${relative(process.cwd(), ROOT) || '.'})`,
+);

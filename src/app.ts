@@ -126,7 +126,10 @@ export class App {
         reflection: config.reflection,
         streamsPerConnection: config.limits.streamsPerConnection,
         // Room for the largest arguments or worker result plus the message around it; never below grpc's 4 MiB default.
-        maxMessageBytes: Math.max(4 * 1024 * 1024, Math.max(config.limits.argumentsBytes, config.limits.resultBytes) + 64 * 1024),
+        maxMessageBytes: Math.max(
+          4 * 1024 * 1024,
+          Math.max(config.limits.argumentsBytes, config.limits.resultBytes) + 64 * 1024,
+        ),
         ...(config.tls && { tls: { cert: config.tls.cert, key: config.tls.key, clientCa: config.tls.clientCa } }),
         auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
@@ -139,7 +142,11 @@ export class App {
       logger,
     );
     if (config.metricsAddr) {
-      this.metricsServer = new MetricsServer(this.metrics, () => this.grpc.serving, logger.child({ component: 'metrics' }));
+      this.metricsServer = new MetricsServer(
+        this.metrics,
+        () => this.grpc.serving,
+        logger.child({ component: 'metrics' }),
+      );
     }
   }
 

@@ -63,7 +63,10 @@ export class StdoutSink {
     const lines = this.pending;
     this.pending = [];
     this.pendingChars = 0;
-    if (this.dropped > 0 && this.writeAll(`{"level":40,"msg":"log lines dropped: stdout was full","dropped":${this.dropped}}\n`)) {
+    if (
+      this.dropped > 0 &&
+      this.writeAll(`{"level":40,"msg":"log lines dropped: stdout was full","dropped":${this.dropped}}\n`)
+    ) {
       this.dropped = 0;
     }
     if (!this.writeAll(lines.join(''))) this.dropped += lines.length;
@@ -106,7 +109,10 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'instanceId' | 'l
       level: config.logLevel,
       base: { service: 'taskservice', instance: config.instanceId },
       // Credentials never reach the log, whatever object carries them; tool arguments only when asked for.
-      redact: { paths: config.logToolArguments ? REDACTED : atDepths([...SECRET_KEYS, ...ARGUMENT_KEYS]), censor: '[redacted]' },
+      redact: {
+        paths: config.logToolArguments ? REDACTED : atDepths([...SECRET_KEYS, ...ARGUMENT_KEYS]),
+        censor: '[redacted]',
+      },
     },
     new StdoutSink(),
   );

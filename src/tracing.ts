@@ -46,7 +46,9 @@ export function parseTraceContext(traceparent: unknown, tracestate: unknown): Tr
 /** Headers that carry a trace context on to an HTTP service. */
 export function traceHeaders(trace?: TraceContext): Record<string, string> {
   if (!trace) return {};
-  return trace.tracestate ? { traceparent: trace.traceparent, tracestate: trace.tracestate } : { traceparent: trace.traceparent };
+  return trace.tracestate
+    ? { traceparent: trace.traceparent, tracestate: trace.tracestate }
+    : { traceparent: trace.traceparent };
 }
 
 /** A span for one call, and the trace context its work should carry. */
@@ -60,7 +62,11 @@ export interface CallSpan {
 const NOT_RECORDING: CallSpan = { end() {} };
 
 /** Starts a server span named `name`, child of the caller's context if it sent one. */
-export function startCallSpan(name: string, incoming: TraceContext | undefined, attributes: Record<string, string>): CallSpan {
+export function startCallSpan(
+  name: string,
+  incoming: TraceContext | undefined,
+  attributes: Record<string, string>,
+): CallSpan {
   const parent = incoming ? spanContextOf(incoming) : undefined;
   const ctx = parent ? trace.setSpanContext(context.active(), parent) : context.active();
   const span: Span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, ctx);

@@ -30,6 +30,8 @@ export class CpuMeter {
 
   /** Seconds of CPU per process since construction. */
   read(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this.pids).map(([name, pid]) => [name, cpuSeconds(pid) - this.start.get(name)!]));
+    return Object.fromEntries(
+      Object.entries(this.pids).map(([name, pid]) => [name, cpuSeconds(pid) - this.start.get(name)!]),
+    );
   }
 }

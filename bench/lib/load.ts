@@ -43,7 +43,8 @@ export async function runLoad(
   const counts: Record<string, number> = {};
   for (const r of results) {
     for (const [key, value] of Object.entries(r)) {
-      if (typeof value === 'number' && !['seconds', 'cpuSeconds'].includes(key)) counts[key] = (counts[key] ?? 0) + value;
+      if (typeof value === 'number' && !['seconds', 'cpuSeconds'].includes(key))
+        counts[key] = (counts[key] ?? 0) + value;
     }
   }
   const ops = latencies.length;

@@ -20,7 +20,11 @@ export interface BenchServer {
  * /dev/null: log lines are formatted and written as in production, but
  * nobody in the bench spends CPU reading them.
  */
-export async function startServer(script: string, env: Record<string, string>, addrVariable = 'TASKSERVICE_ADDR'): Promise<BenchServer> {
+export async function startServer(
+  script: string,
+  env: Record<string, string>,
+  addrVariable = 'TASKSERVICE_ADDR',
+): Promise<BenchServer> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const started = performance.now();

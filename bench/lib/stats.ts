@@ -14,7 +14,12 @@ export interface LatencySummary {
 
 export function summarize(latenciesMs: number[]): LatencySummary {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
-  return { count: sorted.length, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? NaN };
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted.at(-1) ?? NaN,
+  };
 }
 
 /** A figure measured in several runs: the median, and the spread. */

@@ -7,7 +7,12 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { drive, measureRun } from '../lib/drive.js';
 
-const { redisUrl, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as { redisUrl: string; count: number; inFlight: number; toolMs: number };
+const { redisUrl, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as {
+  redisUrl: string;
+  count: number;
+  inFlight: number;
+  toolMs: number;
+};
 const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const queue = new Queue('bench', { connection });
 // waitUntilFinished listens on the queue once per job in flight.

@@ -9,7 +9,12 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { type AwaitResultResponse, TaskServiceClient, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { drive, measureRun } from '../lib/drive.js';
 
-const { address, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as { address: string; count: number; inFlight: number; toolMs: number };
+const { address, count, inFlight, toolMs } = JSON.parse(process.argv[2]!) as {
+  address: string;
+  count: number;
+  inFlight: number;
+  toolMs: number;
+};
 const client = new TaskServiceClient(address, credentials.createInsecure());
 const request = {
   toolName: 'wait_ms',
@@ -42,7 +47,10 @@ function execute(): Promise<string | undefined> {
 
 function terminal(taskId: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const stream = client.awaitResult({ taskId, userId: request.userId, timeoutSeconds: 10 }, { deadline: Date.now() + 15_000 });
+    const stream = client.awaitResult(
+      { taskId, userId: request.userId, timeoutSeconds: 10 },
+      { deadline: Date.now() + 15_000 },
+    );
     stream.on('data', (update: AwaitResultResponse) => {
       if (update.kind === UpdateKind.UPDATE_KIND_TERMINAL) {
         if (update.text !== 'done') reject(new Error(`task ended with ${update.text}`));

@@ -19,12 +19,23 @@ const config = JSON.parse(process.argv[2]!) as {
   toolMs: number;
 };
 const exec = new TaskServiceClient(config.execAddress, credentials.createInsecure());
-const watch = config.awaitAddress === config.execAddress ? exec : new TaskServiceClient(config.awaitAddress, credentials.createInsecure());
+const watch =
+  config.awaitAddress === config.execAddress
+    ? exec
+    : new TaskServiceClient(config.awaitAddress, credentials.createInsecure());
 const userId = `notify-${process.pid}`;
 const now = () => performance.timeOrigin + performance.now();
 
 function start(): Promise<string> {
-  const request = { toolName: 'settle_stamp', argumentsJson: JSON.stringify({ ms: config.toolMs }), userId, channelId: '', platform: '', requestId: '', timeoutSeconds: 0.001 };
+  const request = {
+    toolName: 'settle_stamp',
+    argumentsJson: JSON.stringify({ ms: config.toolMs }),
+    userId,
+    channelId: '',
+    platform: '',
+    requestId: '',
+    timeoutSeconds: 0.001,
+  };
   return new Promise((resolve, reject) =>
     exec.execute(request, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
       if (err) return reject(err);

@@ -19,7 +19,15 @@ const { address, tasks, lists, pageSize, userId } = JSON.parse(process.argv[2]!)
 };
 const client = new TaskServiceClient(address, credentials.createInsecure());
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const request = { toolName: 'idle', argumentsJson: '{}', userId, channelId: '', platform: '', requestId: '', timeoutSeconds: 0.001 };
+const request = {
+  toolName: 'idle',
+  argumentsJson: '{}',
+  userId,
+  channelId: '',
+  platform: '',
+  requestId: '',
+  timeoutSeconds: 0.001,
+};
 
 const execute = () =>
   new Promise<void>((resolve, reject) =>
@@ -33,7 +41,12 @@ const list = (pageToken: string) =>
       { userId, status: TaskStatus.TASK_STATUS_UNSPECIFIED, toolName: '', pageSize, pageToken },
       new Metadata(),
       { deadline: Date.now() + 30_000 },
-      (err, res) => (err ? reject(err) : res.tasks.length === pageSize ? resolve(res.nextPageToken) : reject(new Error(`page of ${res.tasks.length}`))),
+      (err, res) =>
+        err
+          ? reject(err)
+          : res.tasks.length === pageSize
+            ? resolve(res.nextPageToken)
+            : reject(new Error(`page of ${res.tasks.length}`)),
     ),
   );
 

@@ -7,15 +7,29 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { drive, measureRun } from '../lib/drive.js';
 
-const { address, calls, inFlight, tool } = JSON.parse(process.argv[2]!) as { address: string; calls: number; inFlight: number; tool: string };
+const { address, calls, inFlight, tool } = JSON.parse(process.argv[2]!) as {
+  address: string;
+  calls: number;
+  inFlight: number;
+  tool: string;
+};
 const client = new TaskServiceClient(address, credentials.createInsecure());
-const request = { toolName: tool, argumentsJson: '{"text":"hello"}', userId: 'bench', channelId: '', platform: '', requestId: '', timeoutSeconds: 5 };
+const request = {
+  toolName: tool,
+  argumentsJson: '{"text":"hello"}',
+  userId: 'bench',
+  channelId: '',
+  platform: '',
+  requestId: '',
+  timeoutSeconds: 5,
+};
 
 function once(): Promise<void> {
   return new Promise((resolve, reject) =>
     client.execute(request, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
       if (err) return reject(err);
-      if (res.backgrounded || res.text !== 'hello') return reject(new Error(`unexpected answer: ${JSON.stringify(res)}`));
+      if (res.backgrounded || res.text !== 'hello')
+        return reject(new Error(`unexpected answer: ${JSON.stringify(res)}`));
       resolve();
     }),
   );

@@ -26,7 +26,12 @@ export async function inline(servers: { echo: BenchServer; taskservice: BenchSer
       for (const target of order) {
         const server = servers[target];
         const processes = inFlight === 1 ? 1 : 2;
-        const config = { address: server.address, calls: Math.round(calls / processes), inFlight: inFlight / processes, tool: target === 'echo' ? 'echo' : 'noop' };
+        const config = {
+          address: server.address,
+          calls: Math.round(calls / processes),
+          inFlight: inFlight / processes,
+          tool: target === 'echo' ? 'echo' : 'noop',
+        };
         const measured = await runLoad('bench/load/unary.ts', Array(processes).fill(config), { server: server.pid });
         const key = `${target}/${inFlight}`;
         samples.set(key, [...(samples.get(key) ?? []), measured]);

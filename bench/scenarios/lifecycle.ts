@@ -64,9 +64,17 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
   const samples: Record<'taskservice' | 'bullmq', Measured[]> = { taskservice: [], bullmq: [] };
   try {
     for (let run = 0; run < runs; run++) {
-      for (const system of run % 2 === 0 ? (['taskservice', 'bullmq'] as const) : (['bullmq', 'taskservice'] as const)) {
+      for (const system of run % 2 === 0
+        ? (['taskservice', 'bullmq'] as const)
+        : (['bullmq', 'taskservice'] as const)) {
         const meter = await redisMeter(admin);
-        const configs = [1, 2].map(() => ({ address: taskservice.address, redisUrl: bullUrl, count: count / 2, inFlight: IN_FLIGHT / 2, toolMs: TOOL_MS }));
+        const configs = [1, 2].map(() => ({
+          address: taskservice.address,
+          redisUrl: bullUrl,
+          count: count / 2,
+          inFlight: IN_FLIGHT / 2,
+          toolMs: TOOL_MS,
+        }));
         let measured: Measured;
         if (system === 'taskservice') {
           measured = await runLoad('bench/load/lifecycle.ts', configs, { service: taskservice.pid }, meter);
@@ -99,9 +107,14 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
     };
   });
   const ratios = {
-    cpu: spread(samples.taskservice.map((m, i) => (m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!) / (samples.bullmq[i]!.cpuUsPerOp.service! + samples.bullmq[i]!.cpuUsPerOp.redis!))),
+    cpu: spread(
+      samples.taskservice.map(
+        (m, i) =>
+          (m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!) /
+          (samples.bullmq[i]!.cpuUsPerOp.service! + samples.bullmq[i]!.cpuUsPerOp.redis!),
+      ),
+    ),
     throughput: spread(samples.taskservice.map((m, i) => m.perSecond / samples.bullmq[i]!.perSecond)),
   };
   return { rows, ratios, toolMs: TOOL_MS, inFlight: IN_FLIGHT };
 }
-

@@ -38,7 +38,12 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
       let delivered = 0;
       let late = 0;
       for (let run = 0; run < runs; run++) {
-        const config = { execAddress: a.address, awaitAddress: path === 'same replica' ? a.address : b.address, toolMs: 300, ...r };
+        const config = {
+          execAddress: a.address,
+          awaitAddress: path === 'same replica' ? a.address : b.address,
+          toolMs: 300,
+          ...r,
+        };
         const m = await runLoad('bench/load/notify.ts', [config], { a: a.pid, b: b.pid });
         delivered += m.latency.count;
         late += m.counts.missedSettle ?? 0;

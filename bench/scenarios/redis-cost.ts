@@ -54,13 +54,20 @@ async function measure(redis: Redis, n: number, body: () => Promise<void>, trips
     if (Math.abs(used / n) >= 0.05) byCommand[name] = Math.round((used / n) * 100) / 100;
   }
   const commands = Object.values(byCommand).reduce((a, b) => a + b, 0);
-  const roundTrips =
-    trips && ((endTrips! - idleTrips1!) - (idleTrips1! - idleTrips0!) * scale) / n;
-  return { commands: Math.round(commands * 100) / 100, byCommand, ...(roundTrips !== undefined && { roundTrips: Math.round(roundTrips * 100) / 100 }) };
+  const roundTrips = trips && (endTrips! - idleTrips1! - (idleTrips1! - idleTrips0!) * scale) / n;
+  return {
+    commands: Math.round(commands * 100) / 100,
+    byCommand,
+    ...(roundTrips !== undefined && { roundTrips: Math.round(roundTrips * 100) / 100 }),
+  };
 }
 
 /** Scenario 4: Redis commands and round trips per task lifecycle, TaskService and BullMQ, run one at a time. */
-export async function redisCost(redisServer: RedisServer, server: BenchServer & { metricsPort: number }, n: number): Promise<CostRow[]> {
+export async function redisCost(
+  redisServer: RedisServer,
+  server: BenchServer & { metricsPort: number },
+  n: number,
+): Promise<CostRow[]> {
   const redis = new Redis(redisServer.url);
   const client = new Client(server.address, { userId: 'cost' });
   const trips = () => roundTrips(server.metricsPort);
@@ -69,7 +76,10 @@ export async function redisCost(redisServer: RedisServer, server: BenchServer & 
     let key = 0;
     const cases: [string, () => Promise<void>][] = [
       ['inline (nothing stored)', async () => void (await client.execute('noop', { text: 'x' }))],
-      ['inline with request_id (stored)', async () => void (await client.execute('noop', { text: 'x' }, { requestId: `k${key++}` }))],
+      [
+        'inline with request_id (stored)',
+        async () => void (await client.execute('noop', { text: 'x' }, { requestId: `k${key++}` })),
+      ],
       [
         'background, completes (no watcher)',
         async () => {

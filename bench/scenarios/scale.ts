@@ -33,7 +33,12 @@ export interface HeapRow {
  * (bench/load/heap.ts, in process). `idle` holds nothing of its own, so its
  * figure is TaskService's; `wait_ms` adds a timer and the AbortSignal it asks for.
  */
-export async function heapPerTask(store: 'memory' | 'redis', tool: 'idle' | 'wait_ms', tasks: number, redis?: RedisServer): Promise<HeapRow> {
+export async function heapPerTask(
+  store: 'memory' | 'redis',
+  tool: 'idle' | 'wait_ms',
+  tasks: number,
+  redis?: RedisServer,
+): Promise<HeapRow> {
   const probe = new LoadProcess<{ running: number; heapBytesPerTask: number }>(
     'bench/load/heap.ts',
     { tasks, tool, ...(redis && { redisUrl: redis.url }) },
@@ -75,20 +80,31 @@ export async function scale(
 ): Promise<ScaleRow> {
   const admin = redis && new Redis(redis.url);
   try {
-    const load = new LoadProcess<{ started: number; unavailable: number; seconds: number } & LatencySummary>('bench/load/scale.ts', {
-      address: server.address,
-      tasks,
-      lists,
-      pageSize: 50,
-      userId: `scale-${store}-${tasks}`,
-    });
+    const load = new LoadProcess<{ started: number; unavailable: number; seconds: number } & LatencySummary>(
+      'bench/load/scale.ts',
+      {
+        address: server.address,
+        tasks,
+        lists,
+        pageSize: 50,
+        userId: `scale-${store}-${tasks}`,
+      },
+    );
     await load.ready();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const before = { rss: rssBytes(server.pid), heap: await heapUsed(server.metricsPort), redis: admin && (await redisMemory(admin)) };
+    const before = {
+      rss: rssBytes(server.pid),
+      heap: await heapUsed(server.metricsPort),
+      redis: admin && (await redisMemory(admin)),
+    };
     load.go();
     const { seconds, unavailable } = await load.result();
     await new Promise((resolve) => setTimeout(resolve, 1000)); // let the last writes and GC settle
-    const after = { rss: rssBytes(server.pid), heap: await heapUsed(server.metricsPort), redis: admin && (await redisMemory(admin)) };
+    const after = {
+      rss: rssBytes(server.pid),
+      heap: await heapUsed(server.metricsPort),
+      redis: admin && (await redisMemory(admin)),
+    };
     load.go();
     const list = await load.result();
     await load.close();

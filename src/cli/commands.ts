@@ -27,7 +27,11 @@ function json(io: Io, value: unknown): void {
 }
 
 /** Runs `body` with a client for the command's flags, and closes it. */
-async function withClient(values: Record<string, unknown>, io: Io, body: (client: Client, asJson: boolean) => Promise<number>) {
+async function withClient(
+  values: Record<string, unknown>,
+  io: Io,
+  body: (client: Client, asJson: boolean) => Promise<number>,
+) {
   const { addr, json: asJson, client: options } = common(values, io.env);
   const client = new Client(addr, options);
   try {
@@ -42,14 +46,22 @@ function exitFor(task: Task): number {
 }
 
 /** Follows a task to its end: a live bar in a terminal, one line per update when piped; then the outcome. */
-async function follow(client: Client, taskId: string, io: Io, asJson: boolean, timeoutSeconds?: number): Promise<number> {
+async function follow(
+  client: Client,
+  taskId: string,
+  io: Io,
+  asJson: boolean,
+  timeoutSeconds?: number,
+): Promise<number> {
   const started = Date.now();
   const live = io.out.isTTY === true && !asJson;
   let last: AwaitResultResponse | undefined;
   const tick = live ? setInterval(() => last && draw(last), 250) : undefined;
   const draw = (update: AwaitResultResponse) => {
     const progress = update.task?.progress;
-    io.out.write(`\r\x1b[2K${progressLine(progress?.fraction ?? 0, Date.now() - started, oneLine(progress?.message ?? '', 60))}`);
+    io.out.write(
+      `\r\x1b[2K${progressLine(progress?.fraction ?? 0, Date.now() - started, oneLine(progress?.message ?? '', 60))}`,
+    );
   };
   try {
     for await (const update of client.updates(taskId, timeoutSeconds === undefined ? {} : { timeoutSeconds })) {
@@ -59,7 +71,10 @@ async function follow(client: Client, taskId: string, io: Io, asJson: boolean, t
       else if (update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
         const p = update.task?.progress;
         const kind = UpdateKind[update.kind].replace(/^UPDATE_KIND_/, '').toLowerCase();
-        io.out.write(`${kind} ${Math.round((p?.fraction ?? 0) * 100)}% ${duration(Date.now() - started)}${p?.message ? ` ${p.message}` : ''}\n`);
+        io.out.write(
+          `${kind} ${Math.round((p?.fraction ?? 0) * 100)}% ${duration(Date.now() - started)}` +
+            `${p?.message ? ` ${p.message}` : ''}\n`,
+        );
       }
     }
   } finally {
@@ -86,7 +101,8 @@ const exec: Command = async (args, io) => {
   });
   const tool = positional(positionals, 0, 'tool');
   const argsJson = positionals[1] ?? '{}';
-  const budgetSeconds = values.budget === undefined ? seconds(values.timeout, 'timeout') : seconds(values.budget, 'budget');
+  const budgetSeconds =
+    values.budget === undefined ? seconds(values.timeout, 'timeout') : seconds(values.budget, 'budget');
   return withClient(values, io, async (client, asJson) => {
     const run = await client.execute(tool, argsJson, {
       ...(budgetSeconds !== undefined && { budgetSeconds }),
@@ -131,14 +147,19 @@ const ls: Command = async (args, io) => {
     throw new UsageError(`--status must be one of ${Object.keys(STATUS_FLAG).join(', ')}, not "${values.status}"`);
   }
   const limit = values.limit === undefined ? 20 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, not "${values.limit}"`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit must be a positive integer, not "${values.limit}"`);
   return withClient(values, io, async (client, asJson) => {
     const filter = { ...(status !== undefined && { status }), ...(values.tool && { toolName: values.tool }) };
     const tasks: Task[] = [];
-    if (values.all) for await (const task of client.listAll({ ...filter, pageSize: Math.min(limit, 500) })) tasks.push(task);
+    if (values.all)
+      for await (const task of client.listAll({ ...filter, pageSize: Math.min(limit, 500) })) tasks.push(task);
     else tasks.push(...(await client.list({ ...filter, pageSize: limit })).tasks);
     if (asJson) {
-      json(io, tasks.map((t) => Task.toJSON(t)));
+      json(
+        io,
+        tasks.map((t) => Task.toJSON(t)),
+      );
       return EXIT.ok;
     }
     if (tasks.length === 0) {
@@ -175,7 +196,10 @@ const tools: Command = async (args, io) => {
   return withClient(values, io, async (client, asJson) => {
     const list = await client.tools();
     if (asJson) {
-      json(io, list.map((t) => ToolInfo.toJSON(t)));
+      json(
+        io,
+        list.map((t) => ToolInfo.toJSON(t)),
+      );
       return EXIT.ok;
     }
     const rows = list.map((t) => [
@@ -192,7 +216,10 @@ const tools: Command = async (args, io) => {
 };
 
 export const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  exec: { run: exec, usage: 'exec <tool> [arguments-json] [--budget S] [--wait] [--request-id K] [--channel C --platform P]' },
+  exec: {
+    run: exec,
+    usage: 'exec <tool> [arguments-json] [--budget S] [--wait] [--request-id K] [--channel C --platform P]',
+  },
   get: { run: get, usage: 'get <task-id>' },
   await: { run: awaitTask, usage: 'await <task-id> [--timeout S]' },
   ls: { run: ls, usage: 'ls [--status running|completed|failed] [--tool NAME] [--limit N] [--all]' },

@@ -51,7 +51,8 @@ export function common(values: Record<string, unknown>, env: NodeJS.ProcessEnv):
 export function seconds(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number of seconds, not "${String(value)}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`--${flag} must be a number of seconds, not "${String(value)}"`);
   return n;
 }
 

@@ -1,4 +1,11 @@
-import { type CallOptions, type ChannelCredentials, type ClientReadableStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  type ClientReadableStream,
+  credentials,
+  Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { type Task, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import {
   type AwaitResultResponse,
@@ -35,7 +42,10 @@ export interface ExecuteOptions extends Scope {
   platform?: string;
   /** The budget (seconds): past it the tool goes on in the background. Default: the tool's or server's. */
   budgetSeconds?: number;
-  /** @deprecated The old name of `budgetSeconds` (the proto field is `timeout_seconds`); read when `budgetSeconds` is absent. */
+  /**
+   * @deprecated The old name of `budgetSeconds` (the proto field is `timeout_seconds`); read when
+   * `budgetSeconds` is absent.
+   */
   timeoutSeconds?: number;
   /** An idempotency key: a retry with the same key gets the same task, never a second run. Makes Execute retryable. */
   requestId?: string;
@@ -154,7 +164,8 @@ export class Client {
         return;
       } catch (err) {
         const error = toClientError(err);
-        if (!(error instanceof UnavailableError) || ++failures >= this.retry.attempts || options.signal?.aborted) throw error;
+        if (!(error instanceof UnavailableError) || ++failures >= this.retry.attempts || options.signal?.aborted)
+          throw error;
         await pause(backoffMs(this.retry, failures), options.signal);
       } finally {
         options.signal?.removeEventListener('abort', cancel);
@@ -176,7 +187,8 @@ export class Client {
   async result(taskId: string, options: AwaitOptions = {}): Promise<string> {
     const task = await this.wait(taskId, options);
     if (task.status === TaskStatus.TASK_STATUS_FAILED) throw new TaskFailedError(task);
-    if (task.status !== TaskStatus.TASK_STATUS_COMPLETED) throw new Error(`task ${taskId} is still running after the wait limit`);
+    if (task.status !== TaskStatus.TASK_STATUS_COMPLETED)
+      throw new Error(`task ${taskId} is still running after the wait limit`);
     return task.result;
   }
 
@@ -211,7 +223,11 @@ export class Client {
   }
 
   /** Delivers the task's result to a chat channel when it finishes (at once if it has). */
-  async redirect(taskId: string, target: { channelId: string; platform: string; maxChars?: number }, scope: Scope = {}): Promise<Task> {
+  async redirect(
+    taskId: string,
+    target: { channelId: string; platform: string; maxChars?: number },
+    scope: Scope = {},
+  ): Promise<Task> {
     const request = { taskId, userId: this.user(scope), maxChars: 0, ...target };
     return (await this.retried(this.stub.setOutputRedirect, request, scope.signal)).task!;
   }

@@ -3,7 +3,17 @@
  * README "Client developers: TypeScript" shows it in use.
  */
 export { Client, TaskHandle } from './client.js';
-export type { AwaitOptions, ClientOptions, ExecuteOptions, Execution, ListOptions, Scope, Task, TaskUpdate, ToolInfo } from './client.js';
+export type {
+  AwaitOptions,
+  ClientOptions,
+  ExecuteOptions,
+  Execution,
+  ListOptions,
+  Scope,
+  Task,
+  TaskUpdate,
+  ToolInfo,
+} from './client.js';
 export {
   CancelledError,
   DeadlineExceededError,

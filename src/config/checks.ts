@@ -7,16 +7,22 @@ export function checkTogether(config: Config, r: EnvReader): void {
     // Named as set: an old name if that is the one in the environment.
     const fallback = r.variable('TASKSERVICE_DEFAULT_BUDGET_SECONDS');
     const max = r.variable('TASKSERVICE_MAX_BUDGET_SECONDS');
-    throw new ConfigError(`${fallback} (${config.defaultBudgetSeconds}) must not exceed ${max} (${config.maxBudgetSeconds})`);
+    throw new ConfigError(
+      `${fallback} (${config.defaultBudgetSeconds}) must not exceed ${max} (${config.maxBudgetSeconds})`,
+    );
   }
   if (!config.tls && !config.plaintext && !isLoopback(config.addr.host)) {
     throw new ConfigError(
-      `TASKSERVICE_ADDR=${config.addr.host}:${config.addr.port} is not a loopback address: set TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE, or TASKSERVICE_PLAINTEXT=true to serve plaintext there on purpose`,
+      `TASKSERVICE_ADDR=${config.addr.host}:${config.addr.port} is not a loopback address: ` +
+        'set TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE, ' +
+        'or TASKSERVICE_PLAINTEXT=true to serve plaintext there on purpose',
     );
   }
   if (config.workerTimeoutSeconds <= config.workerPingSeconds) {
     throw new ConfigError(
-      `TASKSERVICE_WORKER_TIMEOUT_SECONDS (${config.workerTimeoutSeconds}) must exceed TASKSERVICE_WORKER_PING_SECONDS (${config.workerPingSeconds}), or every worker would be lost between two pings`,
+      `TASKSERVICE_WORKER_TIMEOUT_SECONDS (${config.workerTimeoutSeconds}) must exceed ` +
+        `TASKSERVICE_WORKER_PING_SECONDS (${config.workerPingSeconds}), ` +
+        'or every worker would be lost between two pings',
     );
   }
 }

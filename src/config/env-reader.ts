@@ -93,7 +93,10 @@ export class EnvReader {
 
   /** A comma-separated list of paths; empty when unset. */
   paths(name: SettingName<'paths'>): string[] {
-    return (this.raw(name) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    return (this.raw(name) ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
   }
 
   /** The file a variable names, read now; undefined when unset. */

@@ -15,17 +15,30 @@ export function readRedis(r: EnvReader): RedisConfig {
   const url = r.text('REDIS_URL');
   const cluster = r.hosts('TASKSERVICE_REDIS_CLUSTER_NODES');
   const sentinels = r.hosts('TASKSERVICE_REDIS_SENTINELS');
-  const chosen = [url && 'REDIS_URL', cluster.length && 'TASKSERVICE_REDIS_CLUSTER_NODES', sentinels.length && 'TASKSERVICE_REDIS_SENTINELS'];
+  const chosen = [
+    url && 'REDIS_URL',
+    cluster.length && 'TASKSERVICE_REDIS_CLUSTER_NODES',
+    sentinels.length && 'TASKSERVICE_REDIS_SENTINELS',
+  ];
   if (chosen.filter(Boolean).length > 1) throw new ConfigError(`set only one of ${chosen.filter(Boolean).join(', ')}`);
-  const mode: RedisConfig['mode'] = url ? 'single' : cluster.length ? 'cluster' : sentinels.length ? 'sentinel' : 'none';
+  const mode: RedisConfig['mode'] = url
+    ? 'single'
+    : cluster.length
+      ? 'cluster'
+      : sentinels.length
+        ? 'sentinel'
+        : 'none';
   const sentinelMaster = r.text('TASKSERVICE_REDIS_SENTINEL_MASTER');
   if (mode === 'sentinel' && !sentinelMaster) {
-    throw new ConfigError('TASKSERVICE_REDIS_SENTINEL_MASTER must name the master set when TASKSERVICE_REDIS_SENTINELS is set');
+    throw new ConfigError(
+      'TASKSERVICE_REDIS_SENTINEL_MASTER must name the master set when TASKSERVICE_REDIS_SENTINELS is set',
+    );
   }
   const prefix = r.text('TASKSERVICE_REDIS_PREFIX');
   if (mode === 'cluster' && !hasHashTag(prefix)) {
     throw new ConfigError(
-      `TASKSERVICE_REDIS_PREFIX="${prefix}" needs a hash tag in Redis Cluster, e.g. "{sg}:", so that the keys one script touches share a slot`,
+      `TASKSERVICE_REDIS_PREFIX="${prefix}" needs a hash tag in Redis Cluster, e.g. "{sg}:", ` +
+        'so that the keys one script touches share a slot',
     );
   }
   return {

@@ -67,7 +67,10 @@ const TYPE_WORDS: Record<string, string> = {
 /** Ajv's own words, where the schema gives none, made plainer for the common keywords. */
 function ajvWords(error: ErrorObject): string {
   if (error.keyword === 'type') {
-    return `must be ${[error.params.type].flat().map((t: string) => TYPE_WORDS[t] ?? t).join(' or ')}`;
+    return `must be ${[error.params.type]
+      .flat()
+      .map((t: string) => TYPE_WORDS[t] ?? t)
+      .join(' or ')}`;
   }
   if (error.keyword === 'enum') return `must be one of ${error.params.allowedValues.map(quote).join(', ')}`;
   if (error.keyword === 'const') return `must be ${quote(error.params.allowedValue)}`;

@@ -210,20 +210,28 @@ export class BackgroundRuns {
    * stored (or pending), then gives the pending outcomes one last try.
    */
   async shutdown(): Promise<void> {
-    const outcome = { status: TaskStatus.Failed, reason: FailureReason.Shutdown, error: 'the server shut down' } as const;
+    const outcome = {
+      status: TaskStatus.Failed,
+      reason: FailureReason.Shutdown,
+      error: 'the server shut down',
+    } as const;
     const runs = [...this.adopted.values()];
     const stored = runs.map((adopted) => new Promise<void>((resolve) => (adopted.onDone = resolve)));
     for (const { run } of runs) run.abort(outcome.reason, outcome.error);
     await Promise.all(stored);
     await this.pending.flush().catch(() => undefined);
     this.pending.close();
-    if (this.pending.size > 0) this.logger.error({ outcomes: this.pending.size }, 'shut down with outcomes the store never took');
+    if (this.pending.size > 0)
+      this.logger.error({ outcomes: this.pending.size }, 'shut down with outcomes the store never took');
   }
 
   private endedElsewhere(run: ToolRun, task: TaskRecord | null): void {
     if (!task || !isTerminal(task)) return;
     if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
-      this.logger.info({ taskId: run.taskId, reason: task.failureReason }, 'stopped a tool: its task was ended elsewhere');
+      this.logger.info(
+        { taskId: run.taskId, reason: task.failureReason },
+        'stopped a tool: its task was ended elsewhere',
+      );
     }
   }
 }

@@ -23,7 +23,10 @@ export interface ExecuteCall {
   /** The model's raw arguments text: one JSON object; empty means {}. */
   argumentsJson: string;
   origin: Origin;
-  /** The budget asked for (seconds): past it the tool goes on in the background. 0 or absent: the tool's or server's default. */
+  /**
+   * The budget asked for (seconds): past it the tool goes on in the background. 0 or absent: the
+   * tool's or server's default.
+   */
   budgetSeconds?: number;
   requestId?: string;
   redirect?: RedirectTarget;
@@ -68,7 +71,10 @@ interface Plan {
   args: Record<string, unknown>;
   draft: NewTask;
   budgetMs: number;
-  /** How long a stored call waits for its outcome. A no_background tool is awaited to the end, which its hard limit bounds. */
+  /**
+   * How long a stored call waits for its outcome. A no_background tool is awaited to the end,
+   * which its hard limit bounds.
+   */
   waitMs: number;
   slot?: Slot;
   call: ExecuteCall;
@@ -116,7 +122,8 @@ export class ExecuteFlow {
     const { runs, tools } = this.parts;
     const { taskId } = request;
     if (runs.has(taskId)) return;
-    const fail = (reason: FailureReason, error: string) => void runs.settle(taskId, { status: TaskStatus.Failed, reason, error });
+    const fail = (reason: FailureReason, error: string) =>
+      void runs.settle(taskId, { status: TaskStatus.Failed, reason, error });
     if (this.stopping) return fail(FailureReason.Shutdown, 'the server shut down');
     const tool = tools.get(request.toolName);
     if (!tool || (tool.place?.() ?? HERE).kind !== 'here') {
@@ -126,7 +133,9 @@ export class ExecuteFlow {
       );
     }
     const draft: NewTask = { taskId, toolName: tool.name, owner: this.limits.instanceId, ...request.origin };
-    const run = runs.start(tool, JSON.parse(request.argumentsJson) as Record<string, unknown>, draft, { trace: request.trace });
+    const run = runs.start(tool, JSON.parse(request.argumentsJson) as Record<string, unknown>, draft, {
+      trace: request.trace,
+    });
     runs.recorded(runs.adopt(run));
   }
 
@@ -143,7 +152,10 @@ export class ExecuteFlow {
     const tool = tools.get(call.toolName);
     if (!tool) {
       if (!call.toolName) throw new InvalidArgument('tool_name', 'is required');
-      throw new ToolNotFound(call.toolName, tools.list().map((t) => t.name));
+      throw new ToolNotFound(
+        call.toolName,
+        tools.list().map((t) => t.name),
+      );
     }
     const origin = checkOrigin(call.origin);
     const caller = call.caller ?? ANYONE;
@@ -191,7 +203,8 @@ export class ExecuteFlow {
     // A retry must be the same call; a key reused for another tool is a client bug, not a retry.
     if (claim.task.toolName !== tool.name) {
       throw new FailedPrecondition(
-        `request_id "${draft.requestId}" was already used for tool "${claim.task.toolName}"; use a new request_id for a different call`,
+        `request_id "${draft.requestId}" was already used for tool "${claim.task.toolName}"; ` +
+          'use a new request_id for a different call',
       );
     }
     return this.answerFor(claim.task, waitMs, call);
@@ -203,7 +216,8 @@ export class ExecuteFlow {
     const startedAt = Date.now();
     const run = runs.start(tool, args, draft, { slot, trace: call.trace });
     // A tool that settled at once needs no wait, nor the caller's signal.
-    const settled = run.settled ?? (tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, call.callerSignal));
+    const settled =
+      run.settled ?? (tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, call.callerSignal));
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
       return inlineAnswer(draft, await run.outcome, startedAt);
@@ -254,7 +268,8 @@ export class ExecuteFlow {
    */
   private async runElsewhere(instanceId: string, { args, draft, waitMs, call }: Plan): Promise<ExecuteResult> {
     const { handoff, runs } = this.parts;
-    if (!handoff) throw new Unavailable(`tool "${draft.toolName}" runs on another replica, and this one cannot reach it`);
+    if (!handoff)
+      throw new Unavailable(`tool "${draft.toolName}" runs on another replica, and this one cannot reach it`);
     const claim = await runs.createRecord({ ...draft, owner: instanceId }, call.callerDeadline);
     if (claim.created) {
       const request: HandoffRequest = {
@@ -280,7 +295,11 @@ export class ExecuteFlow {
   }
 
   /** Waits for a stored task up to the budget: the inline outcome if it ends, else the envelope. */
-  private async answerFor(task: TaskRecord, budgetMs: number, { callerSignal, callerDeadline }: ExecuteCall): Promise<ExecuteResult> {
+  private async answerFor(
+    task: TaskRecord,
+    budgetMs: number,
+    { callerSignal, callerDeadline }: ExecuteCall,
+  ): Promise<ExecuteResult> {
     let current = task;
     if (!isTerminal(current)) {
       const stop = new AbortController();

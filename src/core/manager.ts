@@ -115,7 +115,13 @@ export class TaskManager {
     return this.access.cancel(taskId, userId, caller, deadline);
   }
 
-  setRedirect(taskId: string, userId: string, target: RedirectTarget, caller?: Caller, deadline?: number): Promise<TaskRecord> {
+  setRedirect(
+    taskId: string,
+    userId: string,
+    target: RedirectTarget,
+    caller?: Caller,
+    deadline?: number,
+  ): Promise<TaskRecord> {
     return this.access.setRedirect(taskId, userId, target, caller, deadline);
   }
 

@@ -66,4 +66,3 @@ export function alreadyEnded(task: TaskRecord): TaskRecord {
   if (task.failureReason === FailureReason.Cancelled) return task;
   throw new FailedPrecondition(`task ${task.taskId} already ${task.status}; only running tasks can be cancelled`);
 }
-

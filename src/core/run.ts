@@ -234,7 +234,10 @@ class RunContext implements ToolContext {
 
   // A child logger costs more than most tool calls; most tools never log.
   get logger(): Logger {
-    return (this.childLogger ??= this.options.logger.child({ taskId: this.options.taskId, tool: this.options.tool.name }));
+    return (this.childLogger ??= this.options.logger.child({
+      taskId: this.options.taskId,
+      tool: this.options.tool.name,
+    }));
   }
 
   // A function of its own, so `const { progress } = ctx` still works.

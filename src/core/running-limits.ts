@@ -50,12 +50,15 @@ export class RunningLimits {
 
   take(userId: string): Slot {
     if (this.perUser.total >= this.maxTotal) {
-      throw new ResourceExhausted(`this replica runs ${this.perUser.total} tools, its limit (TASKSERVICE_MAX_RUNNING); retry later`);
+      throw new ResourceExhausted(
+        `this replica runs ${this.perUser.total} tools, its limit (TASKSERVICE_MAX_RUNNING); retry later`,
+      );
     }
     const mine = this.perUser.get(userId);
     if (mine >= this.maxPerUser) {
       throw new ResourceExhausted(
-        `user_id "${userId}" has ${mine} tools running on this replica, the limit (TASKSERVICE_MAX_RUNNING_PER_USER); wait for one to finish`,
+        `user_id "${userId}" has ${mine} tools running on this replica, ` +
+          'the limit (TASKSERVICE_MAX_RUNNING_PER_USER); wait for one to finish',
       );
     }
     this.perUser.add(userId);

@@ -65,7 +65,11 @@ export class TaskAccess {
   async cancel(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
     const task = await this.get(taskId, userId, caller, deadline);
     if (isTerminal(task)) return alreadyEnded(task);
-    const cancelled: Outcome = { status: TaskStatus.Failed, reason: FailureReason.Cancelled, error: 'cancelled by request' };
+    const cancelled: Outcome = {
+      status: TaskStatus.Failed,
+      reason: FailureReason.Cancelled,
+      error: 'cancelled by request',
+    };
     const { applied, task: stored } = await this.store.finish(taskId, cancelled, deadline);
     if (!applied) return alreadyEnded(stored);
     // Stopped here at once; a run on another replica stops when the change reaches it.

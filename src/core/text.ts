@@ -30,7 +30,10 @@ export function statusText(task: TaskRecord, now = Date.now()): string {
       status: task.status,
       tool_name: task.toolName,
       elapsed_seconds: Math.round((now - task.createdAt) / 100) / 10,
-      ...(task.progress && { progress: Math.round(task.progress.fraction * 1000) / 1000, progress_message: task.progress.message }),
+      ...(task.progress && {
+        progress: Math.round(task.progress.fraction * 1000) / 1000,
+        progress_message: task.progress.message,
+      }),
       message: `Still running. Call check_task with task_id "${task.taskId}" again later.`,
     });
   }

@@ -13,7 +13,10 @@ export interface ToolContext {
   readonly logger: Logger;
   /** When the hard runtime limit fires (epoch ms): work past it is wasted. */
   readonly deadline: number;
-  /** The caller's W3C trace context, to pass on (HTTP headers, worker invocations) so the tool's work joins its trace. */
+  /**
+   * The caller's W3C trace context, to pass on (HTTP headers, worker invocations) so the tool's
+   * work joins its trace.
+   */
   readonly trace?: TraceContext;
   /** Report progress; `fraction` is clamped to 0..1. Cheap: only the latest value is kept. */
   progress(fraction: number, message?: string): void;

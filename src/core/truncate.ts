@@ -15,6 +15,9 @@ export function capBytes(text: string, maxBytes: number): string {
   const note = truncationNote(0, total);
   const room = Math.max(0, maxBytes - Buffer.byteLength(note, 'utf8') - 8);
   // Decoding a cut buffer can end in a partial character: drop it.
-  const head = Buffer.from(text, 'utf8').subarray(0, room).toString('utf8').replace(/\uFFFD+$/, '');
+  const head = Buffer.from(text, 'utf8')
+    .subarray(0, room)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
   return head + truncationNote(Buffer.byteLength(head, 'utf8'), total);
 }

@@ -34,7 +34,8 @@ export function checkRedirect(target: RedirectTarget, redirects: RedirectPort): 
 
 export function optionalSeconds(value: number | undefined, field: string): number {
   if (value === undefined) return 0;
-  if (!Number.isFinite(value) || value < 0) throw new InvalidArgument(field, 'must be a finite number >= 0 (0 means the default)');
+  if (!Number.isFinite(value) || value < 0)
+    throw new InvalidArgument(field, 'must be a finite number >= 0 (0 means the default)');
   return value;
 }
 
@@ -51,6 +52,7 @@ export function checkDepth(value: unknown, maxDepth: number, field: string, sett
     const [node, depth] = stack.pop()!;
     if (typeof node !== 'object' || node === null) continue;
     if (depth > maxDepth) throw new InvalidArgument(field, `nests deeper than ${maxDepth} levels (${setting})`);
-    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    for (const child of Object.values(node))
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
   }
 }

@@ -32,7 +32,10 @@ export interface CallContext {
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-/** What every handler shares: the logger, the count of calls under way, who the callers are, and the record of calls. */
+/**
+ * What every handler shares: the logger, the count of calls under way, who the callers are, and
+ * the record of calls.
+ */
 export interface HandlerDeps {
   logger: Logger;
   calls: CallTracker;
@@ -58,7 +61,8 @@ class ServedCall implements CallContext {
     const deadline = raw instanceof Date ? raw.getTime() : Number.isFinite(raw) ? Number(raw) : undefined;
     if (deadline !== undefined) this.deadline = deadline;
     const traceparent = call.metadata.get('traceparent')[0];
-    const trace = traceparent === undefined ? undefined : parseTraceContext(traceparent, call.metadata.get('tracestate')[0]);
+    const trace =
+      traceparent === undefined ? undefined : parseTraceContext(traceparent, call.metadata.get('tracestate')[0]);
     if (trace) this.trace = trace;
     this.caller = identify(call.metadata);
     this.peer = call.getPeer();
@@ -126,7 +130,14 @@ export function unary<Req, Res>(
           answered = true;
           const error = toServiceError(err, logger);
           callback(error);
-          rpcs.finished(method, endedEarly(context) ?? error.code ?? status.UNKNOWN, started, call.request, undefined, error.details);
+          rpcs.finished(
+            method,
+            endedEarly(context) ?? error.code ?? status.UNKNOWN,
+            started,
+            call.request,
+            undefined,
+            error.details,
+          );
         },
       )
       .finally(release);

@@ -54,7 +54,8 @@ const UPDATE_KIND_TO_PB: Record<TaskUpdate['kind'], UpdateKind> = {
 export function statusFilterFromPb(status: PbTaskStatus): TaskStatus | undefined {
   if (status === PbTaskStatus.TASK_STATUS_UNSPECIFIED) return undefined;
   const found = (Object.keys(STATUS_TO_PB) as TaskStatus[]).find((s) => STATUS_TO_PB[s] === status);
-  if (!found) throw new InvalidArgument('status', `unknown status ${status}; use TASK_STATUS_RUNNING, _COMPLETED or _FAILED`);
+  if (!found)
+    throw new InvalidArgument('status', `unknown status ${status}; use TASK_STATUS_RUNNING, _COMPLETED or _FAILED`);
   return found;
 }
 

@@ -42,7 +42,14 @@ export class RpcRecorder {
     private readonly observer: RpcObserver = NO_RPC_OBSERVER,
   ) {}
 
-  finished(method: string, code: status, started: bigint, request: unknown, response?: unknown, details?: string): void {
+  finished(
+    method: string,
+    code: status,
+    started: bigint,
+    request: unknown,
+    response?: unknown,
+    details?: string,
+  ): void {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     this.observer.rpcFinished(this.service, method, code, ms / 1000);
     if (code === status.OK && !this.options.everyCall) return;

@@ -69,7 +69,9 @@ export class GrpcServer {
       // service) is on by default in grpc-js; nothing here serves or reads it.
       'grpc.enable_channelz': 0,
       ...(options.auth.tokens.enabled && {
-        interceptors: [authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger, options.rpcObserver)],
+        interceptors: [
+          authInterceptor(options.auth.tokens, options.auth.reflectionNeedsToken, logger, options.rpcObserver),
+        ],
       }),
     });
     const deps = (service: string) => ({
@@ -79,10 +81,16 @@ export class GrpcServer {
       // RPC lines hold only fields the recorder picks (no secrets; arguments only when asked for): no redaction walk.
       rpcs: new RpcRecorder(service, logger.child({}, { redact: [] }), options.rpcLog, options.rpcObserver),
     });
-    this.server.addService(TaskServiceService, taskService(manager, options.defaults, deps(SERVICE_NAME), this.streams));
+    this.server.addService(
+      TaskServiceService,
+      taskService(manager, options.defaults, deps(SERVICE_NAME), this.streams),
+    );
     if (options.workers) {
       const { hub, keepalive } = options.workers;
-      this.server.addService(ToolWorkerServiceService, toolWorkerService(hub, keepalive, deps(ToolWorkerServiceService.connect.path.split('/')[1]!)));
+      this.server.addService(
+        ToolWorkerServiceService,
+        toolWorkerService(hub, keepalive, deps(ToolWorkerServiceService.connect.path.split('/')[1]!)),
+      );
     }
     this.health.addToServer(this.server);
     if (options.reflection) addReflection(this.server);
@@ -107,7 +115,11 @@ export class GrpcServer {
   private credentials(): ServerCredentials {
     const { tls } = this.options;
     if (!tls) return ServerCredentials.createInsecure();
-    return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
+    return ServerCredentials.createSsl(
+      tls.clientCa ?? null,
+      [{ cert_chain: tls.cert, private_key: tls.key }],
+      tls.clientCa !== undefined,
+    );
   }
 
   /** What health reports: false while the store is unreachable and from the start of shutdown. */
@@ -136,9 +148,12 @@ export class GrpcServer {
     const timers: NodeJS.Timeout[] = [];
     const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
     const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
-    await Promise.race([drained, this.calls.idle().then(() => Promise.race([drained, after(FLUSH_MS)])), after(graceMs)]);
+    await Promise.race([
+      drained,
+      this.calls.idle().then(() => Promise.race([drained, after(FLUSH_MS)])),
+      after(graceMs),
+    ]);
     timers.forEach(clearTimeout);
     this.server.forceShutdown();
   }
-
 }

@@ -25,28 +25,30 @@ export function taskService(
     execute: unary('Execute', deps, async (req, context) => {
       const { deadline, caller, trace } = context;
       const span = startCallSpan(`${SERVICE_NAME}/Execute`, trace, { 'taskservice.tool': req.toolName });
-      const result = await manager.execute({
-        toolName: req.toolName,
-        argumentsJson: req.argumentsJson,
-        origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
-        budgetSeconds: req.timeoutSeconds,
-        requestId: req.requestId,
-        redirect: req.redirect && {
-          channelId: req.redirect.channelId,
-          platform: req.redirect.platform,
-          maxChars: req.redirect.maxChars,
-        },
-        callerDeadline: deadline,
-        // Read only if the tool does not settle at once: the signal is made on first use.
-        get callerSignal() {
-          return context.signal;
-        },
-        caller,
-        ...(span.trace && { trace: span.trace }),
-      }).catch((err: unknown) => {
-        span.end(errorMessage(err));
-        throw err;
-      });
+      const result = await manager
+        .execute({
+          toolName: req.toolName,
+          argumentsJson: req.argumentsJson,
+          origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
+          budgetSeconds: req.timeoutSeconds,
+          requestId: req.requestId,
+          redirect: req.redirect && {
+            channelId: req.redirect.channelId,
+            platform: req.redirect.platform,
+            maxChars: req.redirect.maxChars,
+          },
+          callerDeadline: deadline,
+          // Read only if the tool does not settle at once: the signal is made on first use.
+          get callerSignal() {
+            return context.signal;
+          },
+          caller,
+          ...(span.trace && { trace: span.trace }),
+        })
+        .catch((err: unknown) => {
+          span.end(errorMessage(err));
+          throw err;
+        });
       span.end();
       return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
     }),

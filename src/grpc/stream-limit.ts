@@ -16,7 +16,8 @@ export class StreamsPerConnection {
     const count = this.open.get(peer);
     if (count >= this.max) {
       throw new ResourceExhausted(
-        `this connection has ${count} AwaitResult streams open, the limit (TASKSERVICE_MAX_STREAMS_PER_CONNECTION); close some or open another connection`,
+        `this connection has ${count} AwaitResult streams open, the limit ` +
+          '(TASKSERVICE_MAX_STREAMS_PER_CONNECTION); close some or open another connection',
       );
     }
     this.open.add(peer);

@@ -45,7 +45,10 @@ function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logge
   };
   // A connection that never registers would hold a stream for nothing.
   const registrationTimer = setTimeout(
-    () => link.close(new InvalidArgument('register', `must be sent first, within ${keepalive.timeoutMs / 1000} s of connecting`)),
+    () =>
+      link.close(
+        new InvalidArgument('register', `must be sent first, within ${keepalive.timeoutMs / 1000} s of connecting`),
+      ),
     keepalive.timeoutMs,
   );
 
@@ -54,7 +57,8 @@ function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logge
     const message = request.message;
     try {
       if (!session) {
-        if (message?.$case !== 'register') throw new InvalidArgument('register', 'must be the first message on the stream');
+        if (message?.$case !== 'register')
+          throw new InvalidArgument('register', 'must be the first message on the stream');
         clearTimeout(registrationTimer);
         session = hub.register(registrationFromPb(message.value), link);
         call.write({

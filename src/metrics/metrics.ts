@@ -121,12 +121,18 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
           this.set(read());
         },
       });
-    gauge('taskservice_serving', '1 while health reports SERVING, 0 while the store is unreachable or during shutdown', () =>
-      Number(sources.serving()),
+    gauge(
+      'taskservice_serving',
+      '1 while health reports SERVING, 0 while the store is unreachable or during shutdown',
+      () => Number(sources.serving()),
     );
     gauge('taskservice_await_streams_open', 'AwaitResult streams open on this replica', sources.awaitStreams);
     gauge('taskservice_background_tasks', 'Background tasks this replica runs and owns', sources.backgroundTasks);
-    gauge('taskservice_pending_outcomes', 'Outcomes kept in memory until the store is reachable again', sources.pendingOutcomes);
+    gauge(
+      'taskservice_pending_outcomes',
+      'Outcomes kept in memory until the store is reachable again',
+      sources.pendingOutcomes,
+    );
     gauge('taskservice_workers_connected', 'Tool workers connected to this replica', sources.workers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

@@ -31,7 +31,9 @@ export class DiscordAdapter implements PlatformAdapter {
   }
 
   get maxChars(): number {
-    return this.config.longMessages === 'split' ? this.config.maxChars : Math.min(this.config.maxChars, DISCORD_MESSAGE_CHARS);
+    return this.config.longMessages === 'split'
+      ? this.config.maxChars
+      : Math.min(this.config.maxChars, DISCORD_MESSAGE_CHARS);
   }
 
   async send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {

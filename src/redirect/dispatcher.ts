@@ -36,7 +36,8 @@ const MAX_DELAY_MS = 60_000;
  * random), so replicas retrying the same endpoint spread out.
  */
 export function retryDelay(policy: DeliveryPolicy, attempt: number, err: unknown, random = Math.random): number {
-  if (err instanceof RetryableDeliveryError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, MAX_DELAY_MS);
+  if (err instanceof RetryableDeliveryError && err.retryAfterMs !== undefined)
+    return Math.min(err.retryAfterMs, MAX_DELAY_MS);
   return jitteredBackoffMs(policy.backoffMs, MAX_DELAY_MS, attempt, random);
 }
 
@@ -65,7 +66,8 @@ export class RedirectDispatcher implements RedirectPort {
     const known = [...this.adapters.keys()];
     throw new InvalidArgument(
       'platform',
-      `"${target.platform}" is not configured; configured platforms: ${known.length ? known.join(', ') : 'none (set TASKSERVICE_PLATFORMS)'}`,
+      `"${target.platform}" is not configured; configured platforms: ` +
+        (known.length ? known.join(', ') : 'none (set TASKSERVICE_PLATFORMS)'),
     );
   }
 
@@ -120,7 +122,12 @@ export class RedirectDispatcher implements RedirectPort {
       try {
         await adapter.send(message, attemptAbort.signal);
         this.observer.delivery(redirect.platform, 'delivered');
-        await this.store.updateDelivery(taskId, { state: DeliveryState.Delivered, attempts: attempt, lastError: '', deliveredAt: Date.now() });
+        await this.store.updateDelivery(taskId, {
+          state: DeliveryState.Delivered,
+          attempts: attempt,
+          lastError: '',
+          deliveredAt: Date.now(),
+        });
         return;
       } catch (err) {
         lastError = errorMessage(err);
@@ -129,7 +136,11 @@ export class RedirectDispatcher implements RedirectPort {
           err instanceof PermanentDeliveryError || attempt >= this.policy.attempts || Date.now() + delay > giveUpAt;
         this.logger.warn({ taskId, attempt, final, err: lastError }, 'redirect delivery attempt failed');
         this.observer.delivery(redirect.platform, final ? 'failed' : 'retrying');
-        await this.store.updateDelivery(taskId, { state: final ? DeliveryState.Failed : DeliveryState.Delivering, attempts: attempt, lastError });
+        await this.store.updateDelivery(taskId, {
+          state: final ? DeliveryState.Failed : DeliveryState.Delivering,
+          attempts: attempt,
+          lastError,
+        });
         if (final) return;
         await pause(delay, this.stop.signal);
       } finally {

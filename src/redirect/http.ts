@@ -15,7 +15,12 @@ export async function post(
   signal: AbortSignal,
   what: string,
 ): Promise<void> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal,
+  });
   // Read the body so the connection can be reused, but keep only a little of it.
   const excerpt = (await response.text()).slice(0, BODY_EXCERPT);
   if (response.ok) return;

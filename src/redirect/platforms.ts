@@ -10,13 +10,25 @@ export function createAdapters(platforms: readonly PlatformConfig[]): PlatformAd
   return platforms.map((p): PlatformAdapter => {
     switch (p.kind) {
       case 'webhook':
-        return new WebhookAdapter({ platform: p.name, url: p.url, maxChars: p.maxChars, headers: p.headers, secret: p.secret });
+        return new WebhookAdapter({
+          platform: p.name,
+          url: p.url,
+          maxChars: p.maxChars,
+          headers: p.headers,
+          secret: p.secret,
+        });
       case 'slack':
         return new SlackAdapter({ platform: p.name, url: p.url, maxChars: p.maxChars });
       case 'discord':
         return new DiscordAdapter({ platform: p.name, url: p.url, maxChars: p.maxChars, longMessages: p.longMessages });
       case 'redis-stream':
-        return new RedisStreamAdapter({ platform: p.name, url: p.url, streamPrefix: p.streamPrefix, maxLen: p.maxLen, maxChars: p.maxChars });
+        return new RedisStreamAdapter({
+          platform: p.name,
+          url: p.url,
+          streamPrefix: p.streamPrefix,
+          maxLen: p.maxLen,
+          maxChars: p.maxChars,
+        });
     }
   });
 }

@@ -60,6 +60,12 @@ export class WebhookAdapter implements PlatformAdapter {
       headers[TIMESTAMP_HEADER] = timestamp;
       headers[SIGNATURE_HEADER] = signatureFor(this.config.secret, timestamp, body);
     }
-    await post(channelUrl(this.config.url, message.channelId), body, headers, signal, `${this.config.platform} webhook`);
+    await post(
+      channelUrl(this.config.url, message.channelId),
+      body,
+      headers,
+      signal,
+      `${this.config.platform} webhook`,
+    );
   }
 }

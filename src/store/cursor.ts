@@ -13,7 +13,10 @@ export function decodeCursor(tag: string, token: string, valid: RegExp): string 
   const prefix = `${tag}:`;
   const position = text.startsWith(prefix) ? text.slice(prefix.length) : '';
   if (!valid.test(position)) {
-    throw new InvalidArgument('page_token', 'is not a token from a previous ListTasks response; omit it to start at the first page');
+    throw new InvalidArgument(
+      'page_token',
+      'is not a token from a previous ListTasks response; omit it to start at the first page',
+    );
   }
   return position;
 }

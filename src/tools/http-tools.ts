@@ -104,7 +104,8 @@ export function httpTools(
           signal: ctx.signal,
         });
         const body = await response.text();
-        if (!response.ok) throw new Error(`HTTP ${response.status} from ${e.name}: ${body.slice(0, ERROR_BODY_EXCERPT)}`);
+        if (!response.ok)
+          throw new Error(`HTTP ${response.status} from ${e.name}: ${body.slice(0, ERROR_BODY_EXCERPT)}`);
         return body;
       },
     }) as AnyToolSpec;

@@ -15,7 +15,12 @@ export function metaTools(tasks: TaskOps): AnyToolSpec[] {
   const checkTask = defineTool<{ task_id: string }>({
     name: 'check_task',
     description: 'Get the result of a background task, or its status if it is still running.',
-    parameters: { type: 'object', properties: { task_id: taskIdParam }, required: ['task_id'], additionalProperties: false },
+    parameters: {
+      type: 'object',
+      properties: { task_id: taskIdParam },
+      required: ['task_id'],
+      additionalProperties: false,
+    },
     noBackground: true,
     handler: async ({ task_id }, ctx) => statusText(await tasks.get(task_id, ctx.origin.userId)),
   });
@@ -23,11 +28,21 @@ export function metaTools(tasks: TaskOps): AnyToolSpec[] {
   const cancelTask = defineTool<{ task_id: string }>({
     name: 'cancel_task',
     description: 'Cancel a running background task.',
-    parameters: { type: 'object', properties: { task_id: taskIdParam }, required: ['task_id'], additionalProperties: false },
+    parameters: {
+      type: 'object',
+      properties: { task_id: taskIdParam },
+      required: ['task_id'],
+      additionalProperties: false,
+    },
     noBackground: true,
     handler: async ({ task_id }, ctx) => {
       const task = await tasks.cancel(task_id, ctx.origin.userId);
-      return { task_id: task.taskId, status: task.status, failure_reason: task.failureReason, message: 'Task cancelled.' };
+      return {
+        task_id: task.taskId,
+        status: task.status,
+        failure_reason: task.failureReason,
+        message: 'Task cancelled.',
+      };
     },
   });
 
@@ -47,7 +62,11 @@ export function metaTools(tasks: TaskOps): AnyToolSpec[] {
     },
     noBackground: true,
     handler: async ({ task_id, channel_id, platform, max_chars = 0 }, ctx) => {
-      const task = await tasks.setRedirect(task_id, ctx.origin.userId, { channelId: channel_id, platform, maxChars: max_chars });
+      const task = await tasks.setRedirect(task_id, ctx.origin.userId, {
+        channelId: channel_id,
+        platform,
+        maxChars: max_chars,
+      });
       return {
         task_id: task.taskId,
         status: task.status,

@@ -18,7 +18,9 @@ export async function loadToolModules(paths: readonly string[]): Promise<{ path:
     } catch (err) {
       throw new Error(`tool module ${path} failed to load: ${(err as Error).message}`, { cause: err });
     }
-    const tools = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value])).filter(isToolSpec);
+    const tools = Object.values(exports)
+      .flatMap((value) => (Array.isArray(value) ? value : [value]))
+      .filter(isToolSpec);
     const unique = [...new Set(tools)]; // a default export may repeat a named one
     if (unique.length === 0) throw new Error(`tool module ${path} exports no tool (export what defineTool() returns)`);
     for (const tool of unique) toolOrigins.set(tool, path);

@@ -16,10 +16,15 @@ export class ToolRegistry implements ToolCatalog {
     if (this.tools.has(spec.name)) {
       const origin = toolOrigins.get(spec);
       throw new Error(
-        `tool "${spec.name}" is registered twice (${this.tools.get(spec.name)!.source} and ${source}${origin ? ` in ${origin}` : ''})`,
+        `tool "${spec.name}" is registered twice ` +
+          `(${this.tools.get(spec.name)!.source} and ${source}${origin ? ` in ${origin}` : ''})`,
       );
     }
-    for (const [key, value] of [['budget', spec.budget], ['timeout', spec.timeout], ['hardTimeout', spec.hardTimeout]] as const) {
+    for (const [key, value] of [
+      ['budget', spec.budget],
+      ['timeout', spec.timeout],
+      ['hardTimeout', spec.hardTimeout],
+    ] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
         throw new Error(`tool "${spec.name}": ${key} must be a positive number of seconds`);
       }

@@ -35,7 +35,7 @@ export class ArgumentSchemas {
 
 /** One schema violation as a sentence that names the field. */
 function describe(error: ErrorObject | undefined): string {
-  if (!error) return 'does not match the tool\'s parameters schema';
+  if (!error) return "does not match the tool's parameters schema";
   const path = error.instancePath
     .split('/')
     .slice(1)

@@ -20,7 +20,10 @@ interface Waiter {
  */
 export class WorkerHub implements ToolCatalog, LocalWorkers {
   private readonly sessions = new Set<WorkerSession>();
-  /** Every worker tool this replica has seen, kept after its workers leave so a call gets UNAVAILABLE, not NOT_FOUND. */
+  /**
+   * Every worker tool this replica has seen, kept after its workers leave so a call gets
+   * UNAVAILABLE, not NOT_FOUND.
+   */
   private readonly known = new Map<string, Tool & { spec: WorkerToolSpec }>();
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly changeListeners = new Set<() => void>();
@@ -64,10 +67,7 @@ export class WorkerHub implements ToolCatalog, LocalWorkers {
       }
     }
     this.sessions.add(session);
-    this.logger.info(
-      { worker: session.id, name: session.name, tools: [...session.tools.keys()] },
-      'worker connected',
-    );
+    this.logger.info({ worker: session.id, name: session.name, tools: [...session.tools.keys()] }, 'worker connected');
     this.changed();
     // After the caller has answered the registration: the worker must hear that first.
     queueMicrotask(() => this.pump([...session.tools.keys()]));
@@ -165,13 +165,16 @@ export class WorkerHub implements ToolCatalog, LocalWorkers {
   private checkNoClash(spec: WorkerToolSpec): void {
     const source = this.reservedBy(spec.name);
     if (source) {
-      throw new FailedPrecondition(`tool "${spec.name}" already exists on this server (source: ${source}); rename the worker's tool`);
+      throw new FailedPrecondition(
+        `tool "${spec.name}" already exists on this server (source: ${source}); rename the worker's tool`,
+      );
     }
     const hosts = this.hostsOf(spec.name);
     const current = hosts[0]?.tools.get(spec.name) ?? this.remote?.tools().get(spec.name)?.spec;
     if (current && !sameDefinition(current, spec)) {
       throw new FailedPrecondition(
-        `tool "${spec.name}" is already served with a different definition (description, parameters, no_background or limits); ` +
+        `tool "${spec.name}" is already served with a different definition ` +
+          '(description, parameters, no_background or limits); ' +
           'every worker hosting a tool must declare it the same way',
       );
     }

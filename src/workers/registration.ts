@@ -22,7 +22,8 @@ export function checkRegistration(
   }
   checkCount(registration.maxConcurrency, 'register.max_concurrency');
   if (registration.tools.length === 0) throw new InvalidArgument('register.tools', 'must name at least one tool');
-  if (registration.tools.length > MAX_TOOLS) throw new InvalidArgument('register.tools', `must be at most ${MAX_TOOLS}`);
+  if (registration.tools.length > MAX_TOOLS)
+    throw new InvalidArgument('register.tools', `must be at most ${MAX_TOOLS}`);
   const seen = new Set<string>();
   return registration.tools.map((spec, i) => {
     const field = (name: string) => `register.tools[${i}].${name}`;
@@ -82,5 +83,6 @@ function parseSchema(text: string, field: string): object {
 }
 
 function checkCount(value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 0) throw new InvalidArgument(field, 'must be 0 (no limit) or a positive whole number');
+  if (!Number.isInteger(value) || value < 0)
+    throw new InvalidArgument(field, 'must be 0 (no limit) or a positive whole number');
 }

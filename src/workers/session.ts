@@ -74,7 +74,8 @@ export class WorkerSession {
    * and its late answer is ignored.
    */
   invoke(toolName: string, argumentsJson: string, ctx: ToolContext): Promise<string> {
-    if (this.closed) return Promise.reject(new ToolFailure(FailureReason.WorkerLost, `worker ${this.describe()} is gone`));
+    if (this.closed)
+      return Promise.reject(new ToolFailure(FailureReason.WorkerLost, `worker ${this.describe()} is gone`));
     return new Promise<string>((resolve, reject) => {
       const { signal } = ctx;
       const onAbort = () => {

@@ -98,10 +98,14 @@ describe('CLI (npx taskservice)', function () {
     const awaited = await runCli(['await', taskId, ...addr]);
     expect(awaited.code).to.equal(1);
     const got = await runCli(['get', taskId, '--json', ...addr]);
-    expect(JSON.parse(got.out).task).to.include({ taskId, status: 'TASK_STATUS_FAILED', failureReason: 'FAILURE_REASON_CANCELLED' });
+    expect(JSON.parse(got.out).task).to.include({
+      taskId,
+      status: 'TASK_STATUS_FAILED',
+      failureReason: 'FAILURE_REASON_CANCELLED',
+    });
   });
 
-  it('ls prints the user\'s tasks as a table, filtered by status', async () => {
+  it("ls prints the user's tasks as a table, filtered by status", async () => {
     const user = ['--addr', server.address, '--user', `ls-${process.pid}`];
     await runCli(['exec', 'sleep', '{"seconds":30}', '--timeout', '0.01', ...user]);
     await runCli(['exec', 'sleep', '{"seconds":0.01}', '--request-id', `done-${process.pid}`, ...user]);
@@ -143,7 +147,9 @@ describe('CLI (npx taskservice)', function () {
       expect(refused.code).to.equal(3);
       expect(refused.err).to.include('UNAUTHENTICATED');
       expect((await runCli(['tools', '--addr', secured.address, '--token', token])).code).to.equal(0);
-      expect((await runCli(['tools', '--addr', secured.address], { env: { TASKSERVICE_TOKEN: token } })).code).to.equal(0);
+      expect((await runCli(['tools', '--addr', secured.address], { env: { TASKSERVICE_TOKEN: token } })).code).to.equal(
+        0,
+      );
     } finally {
       await secured.close();
     }
@@ -185,7 +191,12 @@ describe('CLI (npx taskservice)', function () {
     build.stderr.on('data', (c) => (buildErr += c));
     expect(await new Promise((resolve) => build.on('exit', resolve)), buildErr).to.equal(0);
     const child = spawn(process.execPath, ['dist/main.mjs'], {
-      env: { ...process.env, TASKSERVICE_ADDR: '127.0.0.1:0', REDIS_URL: '', TASKSERVICE_TOOL_MODULES: 'test/fixtures/tools/text-tools.ts' },
+      env: {
+        ...process.env,
+        TASKSERVICE_ADDR: '127.0.0.1:0',
+        REDIS_URL: '',
+        TASKSERVICE_TOOL_MODULES: 'test/fixtures/tools/text-tools.ts',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -199,7 +210,9 @@ describe('CLI (npx taskservice)', function () {
     });
     try {
       const tools = await runCli(['tools', '--json', '--addr', address]);
-      const sources = Object.fromEntries((JSON.parse(tools.out) as { name: string; source: string }[]).map((t) => [t.name, t.source]));
+      const sources = Object.fromEntries(
+        (JSON.parse(tools.out) as { name: string; source: string }[]).map((t) => [t.name, t.source]),
+      );
       expect(Object.values(sources)).to.include('module');
       expect(sources.echo).to.equal('example');
     } finally {

@@ -28,19 +28,40 @@ export function storeContract(name: string, factory: StoreFactory): void {
     afterEach(() => t.close());
 
     it('creates a running task and reads it back with every field', async () => {
-      const d = draft({ requestId: 'r1', redirect: { channelId: 'ch', platform: 'chat', maxChars: 10 }, progress: { fraction: 0.5, message: 'half', updatedAt: Date.now() } });
+      const d = draft({
+        requestId: 'r1',
+        redirect: { channelId: 'ch', platform: 'chat', maxChars: 10 },
+        progress: { fraction: 0.5, message: 'half', updatedAt: Date.now() },
+      });
       const { created, task } = await t.store.create(d);
       expect(created).to.equal(true);
       const read = (await t.store.get(d.taskId))!;
       expect(read).to.deep.equal(task);
-      expect(read).to.include({ taskId: d.taskId, toolName: 'sleep', status: TaskStatus.Running, userId: 'alice', channelId: 'c1', platform: 'slack', owner: 'test-instance', requestId: 'r1', version: 1 });
-      expect(read.redirect).to.deep.equal({ channelId: 'ch', platform: 'chat', maxChars: 10, state: DeliveryState.Pending, attempts: 0, lastError: '' });
+      expect(read).to.include({
+        taskId: d.taskId,
+        toolName: 'sleep',
+        status: TaskStatus.Running,
+        userId: 'alice',
+        channelId: 'c1',
+        platform: 'slack',
+        owner: 'test-instance',
+        requestId: 'r1',
+        version: 1,
+      });
+      expect(read.redirect).to.deep.equal({
+        channelId: 'ch',
+        platform: 'chat',
+        maxChars: 10,
+        state: DeliveryState.Pending,
+        attempts: 0,
+        lastError: '',
+      });
       expect(read.progress).to.include({ fraction: 0.5, message: 'half' });
       expect(read.createdAt).to.be.closeTo(Date.now(), 5000);
       expect(await t.store.get('no-such-task')).to.equal(undefined);
     });
 
-    it('keeps the tool\'s start time as created_at', async () => {
+    it("keeps the tool's start time as created_at", async () => {
       const startedAt = Date.now() - 1500;
       const { task } = await t.store.create(draft({ startedAt }));
       expect(task.createdAt).to.be.closeTo(startedAt, 2);
@@ -60,14 +81,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await t.store.create(d);
       const second = await t.store.create(d);
       expect(second.task.taskId).to.equal(d.taskId);
-      expect((await t.store.list({ userId: 'alice', limit: 10 })).tasks.filter((x) => x.taskId === d.taskId)).to.have.length(1);
+      expect(
+        (await t.store.list({ userId: 'alice', limit: 10 })).tasks.filter((x) => x.taskId === d.taskId),
+      ).to.have.length(1);
     });
 
     it('turns a running task terminal exactly once, whoever tries, however many at once', async () => {
       const d = draft();
       await t.store.create(d);
       const attempts = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => t.store.finish(d.taskId, i % 2 ? cancelled : { ...done, result: `r${i}` })),
+        Array.from({ length: 20 }, (_, i) =>
+          t.store.finish(d.taskId, i % 2 ? cancelled : { ...done, result: `r${i}` }),
+        ),
       );
       expect(attempts.filter((a) => a.applied)).to.have.length(1);
       const winner = attempts.find((a) => a.applied)!.task;
@@ -114,12 +139,25 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await t.store.finish(d.taskId, done);
       const claims = await Promise.all(Array.from({ length: 10 }, () => t.store.claimDelivery(d.taskId)));
       expect(claims.filter(Boolean)).to.have.length(1);
-      const delivered = await t.store.updateDelivery(d.taskId, { state: DeliveryState.Delivered, attempts: 2, lastError: '', deliveredAt: Date.now() });
+      const delivered = await t.store.updateDelivery(d.taskId, {
+        state: DeliveryState.Delivered,
+        attempts: 2,
+        lastError: '',
+        deliveredAt: Date.now(),
+      });
       expect(delivered.redirect).to.include({ state: DeliveryState.Delivered, attempts: 2 });
       expect(delivered.redirect!.deliveredAt).to.be.a('number');
-      expect((await t.store.setRedirect(d.taskId, { channelId: 'b', platform: 'chat', maxChars: 5 })).redirect!.channelId).to.equal('b');
-      await expectError(t.store.setRedirect(d.taskId, { channelId: 'c', platform: 'chat', maxChars: 0 }), FailedPrecondition);
-      await expectError(t.store.setRedirect('no-such-task', { channelId: 'c', platform: 'chat', maxChars: 0 }), TaskNotFound);
+      expect(
+        (await t.store.setRedirect(d.taskId, { channelId: 'b', platform: 'chat', maxChars: 5 })).redirect!.channelId,
+      ).to.equal('b');
+      await expectError(
+        t.store.setRedirect(d.taskId, { channelId: 'c', platform: 'chat', maxChars: 0 }),
+        FailedPrecondition,
+      );
+      await expectError(
+        t.store.setRedirect('no-such-task', { channelId: 'c', platform: 'chat', maxChars: 0 }),
+        TaskNotFound,
+      );
     });
 
     it('lists newest first, per user and overall, with filters and stable cursors', async () => {
@@ -164,7 +202,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await new Promise((r) => setTimeout(r, 150));
         await short.sweep();
         expect(await short.store.get(gone.taskId)).to.equal(undefined);
-        expect((await short.store.list({ userId: user, limit: 10 })).tasks.map((x) => x.taskId)).to.deep.equal([kept.taskId]);
+        expect((await short.store.list({ userId: user, limit: 10 })).tasks.map((x) => x.taskId)).to.deep.equal([
+          kept.taskId,
+        ]);
         await eventually(() => seen.at(-1) === null);
         const reclaimed = await short.store.create(draft({ userId: user, requestId: 'rid' }));
         expect(reclaimed.created, 'the request id went with the task').to.equal(true);
@@ -180,6 +220,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
 }
 
 async function expectError(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<void> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).to.be.instanceOf(type);
 }

@@ -10,5 +10,8 @@ describe('with a real redis-server', () => {
     redis = await RedisServer.start();
   });
   after(() => redis.stop());
-  storeContract('redis', redisFactory(() => redis.url));
+  storeContract(
+    'redis',
+    redisFactory(() => redis.url),
+  );
 });

@@ -19,22 +19,34 @@ describe('clients cancelling AwaitResult streams at random points', function () 
     const server = await startTestServer({ TASKSERVICE_HEARTBEAT_SECONDS: '0.2' });
     const clients = Array.from(
       { length: CONNECTIONS },
-      () => new TaskServiceClient(server.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+      () =>
+        new TaskServiceClient(server.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
     );
     const { url, prefix } = server.app.config.redis;
     const redis = url ? new Redis(url) : undefined;
-    const subscriptions = async () => (redis ? Number(((await redis.pubsub('NUMSUB', `${prefix}events`)) as [string, number])[1]) : 0);
+    const subscriptions = async () =>
+      redis ? Number(((await redis.pubsub('NUMSUB', `${prefix}events`)) as [string, number])[1]) : 0;
     try {
       const ids: string[] = [];
       for (let i = 0; i < TASKS; i++) {
         const r = await call(server.client.execute, server.client, {
-          toolName: 'sleep', argumentsJson: '{"seconds":60}', userId: 'u', channelId: '', platform: '', requestId: '', timeoutSeconds: 0.001,
+          toolName: 'sleep',
+          argumentsJson: '{"seconds":60}',
+          userId: 'u',
+          channelId: '',
+          platform: '',
+          requestId: '',
+          timeoutSeconds: 0.001,
         });
         ids.push(r.task!.taskId);
       }
       // Baselines with the client connections warm and the tasks running.
       await Promise.all(clients.map((c) => call(c.listTools, c as never, {})));
-      const baseline = { listeners: server.app.store.listenerCount, timers: activeTimers(), subscriptions: await subscriptions() };
+      const baseline = {
+        listeners: server.app.store.listenerCount,
+        timers: activeTimers(),
+        subscriptions: await subscriptions(),
+      };
       let messages = 0;
       const failures: number[] = [];
       const cancelledAt: number[] = [];
@@ -68,7 +80,9 @@ describe('clients cancelling AwaitResult streams at random points', function () 
       );
       expect(cancelledAt).to.have.length(STREAMS);
       expect(failures, 'streams that ended with an error other than our cancel').to.deep.equal([]);
-      expect(messages, 'streams that lived long enough received snapshots and heartbeats').to.be.greaterThan(STREAMS / 2);
+      expect(messages, 'streams that lived long enough received snapshots and heartbeats').to.be.greaterThan(
+        STREAMS / 2,
+      );
       expect(subscriptionsAfter).to.equal(baseline.subscriptions);
       for (const id of ids) await call(server.client.cancelTask, server.client, { taskId: id, userId: 'u' });
     } finally {

@@ -36,7 +36,8 @@ const THROWERS = [
 ];
 
 /** Fields an INVALID_ARGUMENT may name: the request's fields as the API spells them. */
-const FIELD = /^(tool_name|arguments_json|user_id|channel_id|platform|request_id|timeout_seconds|heartbeat_seconds|task_id|page_size|page_token|status|max_chars|redirect\.[a-z_]+): /;
+const FIELD =
+  /^(tool_name|arguments_json|user_id|channel_id|platform|request_id|timeout_seconds|heartbeat_seconds|task_id|page_size|page_token|status|max_chars|redirect\.[a-z_]+): /;
 const ALLOWED = new Set([
   status.OK,
   status.INVALID_ARGUMENT,
@@ -53,10 +54,14 @@ const text = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 20 }),
 );
 /** Mostly valid, sometimes hostile: so that requests also get past validation, where the tools run. */
-const mostlyValid = (valid: fc.Arbitrary<string>) => fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: text });
+const mostlyValid = (valid: fc.Arbitrary<string>) =>
+  fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: text });
 const user = mostlyValid(fc.constantFrom('alice', 'bob', ''));
 const toolName = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('echo', 'fail', 'throws', 'returns_odd', 'check_task', 'cancel_task', 'redirect_task') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom('echo', 'fail', 'throws', 'returns_odd', 'check_task', 'cancel_task', 'redirect_task'),
+  },
   { weight: 1, arbitrary: fc.constantFrom('', 'ECHO', 'nope', 'echo ', 'sleep\u0000') },
   { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
 );
@@ -66,7 +71,11 @@ const seconds = fc.oneof(
   fc.constantFrom(0, -1, NaN, Infinity, -Infinity, 1e308, 5e-324, 0.001, 0.05),
   fc.double({ noNaN: false }),
 );
-const taskId = fc.oneof(fc.uuid(), text, fc.constantFrom('../etc', 'a'.repeat(65), '00000000-0000-4000-8000-000000000000'));
+const taskId = fc.oneof(
+  fc.uuid(),
+  text,
+  fc.constantFrom('../etc', 'a'.repeat(65), '00000000-0000-4000-8000-000000000000'),
+);
 const argumentsJson = fc.oneof(
   fc.json({ maxDepth: 4 }),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ text: v, kind: 1, sync: true, seconds: v, task_id: v })),
@@ -81,50 +90,75 @@ const argumentsJson = fc.oneof(
   fc.constantFrom('{', '[]', 'null', '"x"', '{"text":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'),
 );
 const redirect = fc.option(
-  fc.record({ channelId: mostlyValid(fc.constant('c1')), platform: mostlyValid(fc.constant('chat')), maxChars: fc.integer({ min: -5, max: 100_000 }) }),
+  fc.record({
+    channelId: mostlyValid(fc.constant('c1')),
+    platform: mostlyValid(fc.constant('chat')),
+    maxChars: fc.integer({ min: -5, max: 100_000 }),
+  }),
   { nil: undefined, freq: 5 },
 );
 
 type Request = { rpc: string; send(client: TaskServiceClient): Promise<unknown> };
-const unary = <Req, Res>(rpc: string, method: (c: TaskServiceClient) => Parameters<typeof call<Req, Res>>[0], req: Req): Request => ({
+const unary = <Req, Res>(
+  rpc: string,
+  method: (c: TaskServiceClient) => Parameters<typeof call<Req, Res>>[0],
+  req: Req,
+): Request => ({
   rpc,
   send: (client) => call(method(client), client, req, 10_000),
 });
 
 const requests: fc.Arbitrary<Request> = fc.oneof(
-  fc.record({
-    toolName,
-    argumentsJson,
-    userId: user,
-    channelId: mostlyValid(fc.constantFrom('', 'c1')),
-    platform: mostlyValid(fc.constantFrom('', 'slack')),
-    requestId: fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 1, arbitrary: text }),
-    timeoutSeconds: seconds,
-    redirect,
-  })
+  fc
+    .record({
+      toolName,
+      argumentsJson,
+      userId: user,
+      channelId: mostlyValid(fc.constantFrom('', 'c1')),
+      platform: mostlyValid(fc.constantFrom('', 'slack')),
+      requestId: fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 1, arbitrary: text }),
+      timeoutSeconds: seconds,
+      redirect,
+    })
     .map((r) => unary('Execute', (c) => c.execute, r)),
   fc.record({ taskId, userId: user }).map((r) => unary('GetResult', (c) => c.getResult, r)),
   fc.record({ taskId, userId: user }).map((r) => unary('CancelTask', (c) => c.cancelTask, r)),
-  fc.record({ taskId, userId: text, channelId: text, platform: fc.oneof(text, fc.constant('chat')), maxChars: fc.integer({ min: -10, max: 10 }) })
+  fc
+    .record({
+      taskId,
+      userId: text,
+      channelId: text,
+      platform: fc.oneof(text, fc.constant('chat')),
+      maxChars: fc.integer({ min: -10, max: 10 }),
+    })
     .map((r) => unary('SetOutputRedirect', (c) => c.setOutputRedirect, r)),
-  fc.record({
-    userId: user,
-    status: fc.integer({ min: -2, max: 6 }),
-    toolName: fc.oneof(fc.constant(''), toolName),
-    pageSize: fc.oneof(fc.integer({ min: -10, max: 1000 }), fc.constantFrom(2 ** 31 - 1, -(2 ** 31))),
-    pageToken: fc.oneof(fc.constant(''), text, fc.base64String({ maxLength: 40 })),
-  }).map((r) => unary('ListTasks', (c) => c.listTasks, r)),
-  fc.record({ taskId, userId: user, timeoutSeconds: fc.oneof(seconds, fc.constantFrom(0.001, 0.01)), heartbeatSeconds: seconds }).map((r) => ({
-    rpc: 'AwaitResult',
-    // Streams on unknown ids end at once; on a known running task the wait is cut short by a 1 s deadline.
-    send: (client: TaskServiceClient) =>
-      new Promise<void>((resolve, reject) => {
-        const stream = client.awaitResult(r, new Metadata(), { deadline: Date.now() + 1000 });
-        stream.on('data', () => undefined);
-        stream.on('error', (err: ServiceError) => (err.code === status.DEADLINE_EXCEEDED ? resolve() : reject(err)));
-        stream.on('end', () => resolve());
-      }),
-  })),
+  fc
+    .record({
+      userId: user,
+      status: fc.integer({ min: -2, max: 6 }),
+      toolName: fc.oneof(fc.constant(''), toolName),
+      pageSize: fc.oneof(fc.integer({ min: -10, max: 1000 }), fc.constantFrom(2 ** 31 - 1, -(2 ** 31))),
+      pageToken: fc.oneof(fc.constant(''), text, fc.base64String({ maxLength: 40 })),
+    })
+    .map((r) => unary('ListTasks', (c) => c.listTasks, r)),
+  fc
+    .record({
+      taskId,
+      userId: user,
+      timeoutSeconds: fc.oneof(seconds, fc.constantFrom(0.001, 0.01)),
+      heartbeatSeconds: seconds,
+    })
+    .map((r) => ({
+      rpc: 'AwaitResult',
+      // Streams on unknown ids end at once; on a known running task the wait is cut short by a 1 s deadline.
+      send: (client: TaskServiceClient) =>
+        new Promise<void>((resolve, reject) => {
+          const stream = client.awaitResult(r, new Metadata(), { deadline: Date.now() + 1000 });
+          stream.on('data', () => undefined);
+          stream.on('error', (err: ServiceError) => (err.code === status.DEADLINE_EXCEEDED ? resolve() : reject(err)));
+          stream.on('end', () => resolve());
+        }),
+    })),
 );
 
 describe('bad-input fuzz (fast-check)', function () {
@@ -132,7 +166,10 @@ describe('bad-input fuzz (fast-check)', function () {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer({ TASKSERVICE_PLATFORMS: '{"chat": {"url": "http://127.0.0.1:9/hook"}}', TASKSERVICE_REDIRECT_ATTEMPTS: '1' }, { tools: THROWERS });
+    server = await startTestServer(
+      { TASKSERVICE_PLATFORMS: '{"chat": {"url": "http://127.0.0.1:9/hook"}}', TASKSERVICE_REDIRECT_ATTEMPTS: '1' },
+      { tools: THROWERS },
+    );
   });
   after(() => server.close());
 
@@ -159,7 +196,8 @@ describe('bad-input fuzz (fast-check)', function () {
           const key = `${request.rpc} ${status[code]}`;
           codes.set(key, (codes.get(key) ?? 0) + 1);
           if (!ALLOWED.has(code)) bad.push(`${key}: ${details}`);
-          else if (code === status.INVALID_ARGUMENT && !FIELD.test(details)) bad.push(`${key} names no field: ${details}`);
+          else if (code === status.INVALID_ARGUMENT && !FIELD.test(details))
+            bad.push(`${key} names no field: ${details}`);
         }
       }),
     );
@@ -168,13 +206,24 @@ describe('bad-input fuzz (fast-check)', function () {
     const listed = new Set<string>();
     let pageToken = '';
     do {
-      const page = await call(server.client.listTasks, server.client, { userId: '', status: 0, toolName: '', pageSize: 500, pageToken });
+      const page = await call(server.client.listTasks, server.client, {
+        userId: '',
+        status: 0,
+        toolName: '',
+        pageSize: 500,
+        pageToken,
+      });
       for (const t of page.tasks) listed.add(t.taskId);
       pageToken = page.nextPageToken;
     } while (pageToken);
     const strays = [...listed].filter((id) => !stored.has(id));
     console.log(
-      `      FIGURE: ${generated.length} requests in ${seconds.toFixed(1)} s: ${bad.length} bad codes or messages, ${listed.size} records all from accepted Executes (${strays.length} strays); by RPC and code: ${[...codes.entries()].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `      FIGURE: ${generated.length} requests in ${seconds.toFixed(1)} s: ${bad.length} bad codes or messages, ${listed.size} records all from accepted Executes (${strays.length} strays); by RPC and code: ${[
+        ...codes.entries(),
+      ]
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
     );
     expect(bad.slice(0, 10)).to.deep.equal([]);
     expect(strays).to.deep.equal([]);

@@ -24,12 +24,21 @@ describe('SIGTERM under load', function () {
   it(`ends ${INLINE} inline calls, ${BACKGROUND} background tasks and ${STREAMS} streams cleanly, exits inside the grace period, and leaves no task RUNNING`, async () => {
     const env = { REDIS_URL: redis.url, TASKSERVICE_REDIS_PREFIX: `s${randomBytes(3).toString('hex')}:` };
     const metricsPort = await freePort();
-    const server = await spawnServer({ ...env, TASKSERVICE_SHUTDOWN_GRACE_SECONDS: String(GRACE_S), TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}` });
+    const server = await spawnServer({
+      ...env,
+      TASKSERVICE_SHUTDOWN_GRACE_SECONDS: String(GRACE_S),
+      TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+    });
     const client = new TaskServiceClient(server.address, credentials.createInsecure());
     try {
       const background = await Promise.all(
         Array.from({ length: BACKGROUND }, () =>
-          call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":60}', timeoutSeconds: 0.01 }),
+          call(client.execute, client, {
+            ...exec,
+            toolName: 'sleep',
+            argumentsJson: '{"seconds":60}',
+            timeoutSeconds: 0.01,
+          }),
         ),
       );
       const streams = background.slice(0, STREAMS).map(
@@ -43,7 +52,12 @@ describe('SIGTERM under load', function () {
           }),
       );
       const inline = Array.from({ length: INLINE }, () =>
-        call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":0.5}', timeoutSeconds: 10 }).then(
+        call(client.execute, client, {
+          ...exec,
+          toolName: 'sleep',
+          argumentsJson: '{"seconds":0.5}',
+          timeoutSeconds: 10,
+        }).then(
           (r) => ({ code: status.OK, text: r.text }),
           (err: { code: number }) => ({ code: err.code, text: '' }),
         ),
@@ -51,13 +65,20 @@ describe('SIGTERM under load', function () {
       await untilToolsRunning(metricsPort, BACKGROUND + INLINE); // every inline call is under way
       const signalledAt = Date.now();
       server.child.kill('SIGTERM');
-      const [inlineResults, streamResults, exitCode] = await Promise.all([Promise.all(inline), Promise.all(streams), server.exited]);
+      const [inlineResults, streamResults, exitCode] = await Promise.all([
+        Promise.all(inline),
+        Promise.all(streams),
+        server.exited,
+      ]);
       const exitMs = Date.now() - signalledAt;
 
       const inlineCodes = new Set(inlineResults.map((r) => r.code));
       const completed = inlineResults.filter((r) => r.text === 'slept 0.5 s').length;
       const terminal = streamResults.filter(
-        (r) => r.code === status.OK && r.last?.kind === UpdateKind.UPDATE_KIND_TERMINAL && r.last.task?.failureReason === FailureReason.FAILURE_REASON_SHUTDOWN,
+        (r) =>
+          r.code === status.OK &&
+          r.last?.kind === UpdateKind.UPDATE_KIND_TERMINAL &&
+          r.last.task?.failureReason === FailureReason.FAILURE_REASON_SHUTDOWN,
       ).length;
       const streamCodes = new Set(streamResults.map((r) => r.code));
 
@@ -65,7 +86,13 @@ describe('SIGTERM under load', function () {
       const after = await startTestServer(env);
       let running = 0;
       try {
-        const page = await call(after.client.listTasks, after.client, { userId: 'u', status: 1, toolName: '', pageSize: 500, pageToken: '' });
+        const page = await call(after.client.listTasks, after.client, {
+          userId: 'u',
+          status: 1,
+          toolName: '',
+          pageSize: 500,
+          pageToken: '',
+        });
         running = page.tasks.length;
       } finally {
         await after.close();

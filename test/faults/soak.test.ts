@@ -40,12 +40,23 @@ describe('soak', function () {
   this.timeout((SECONDS + 120) * 1000);
 
   it(`runs ${SECONDS} s of mixed load (${LOOPS} streams, about ${LOOPS / TASK_SECONDS} completions/s) losing no completion, RSS growth under 10%`, async () => {
-    const server = await startTestServer({ TASKSERVICE_LOG_LEVEL: 'silent', TASKSERVICE_HEARTBEAT_SECONDS: '5' }, { tools: [nap] });
+    const server = await startTestServer(
+      { TASKSERVICE_LOG_LEVEL: 'silent', TASKSERVICE_HEARTBEAT_SECONDS: '5' },
+      { tools: [nap] },
+    );
     const lag = monitorEventLoopDelay({ resolution: 10 });
     try {
       const load = promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', 'test/faults/load/soak-client.ts', server.address, String(LOOPS), String(SECONDS), String(TASK_SECONDS)],
+        [
+          '--import',
+          'tsx',
+          'test/faults/load/soak-client.ts',
+          server.address,
+          String(LOOPS),
+          String(SECONDS),
+          String(TASK_SECONDS),
+        ],
         { maxBuffer: 1 << 20, timeout: (SECONDS + 90) * 1000 },
       );
       await new Promise((r) => setTimeout(r, WARM_UP_S * 1000));

@@ -72,7 +72,12 @@ describe('streams under faults', function () {
     const server = await startTestServer({}, { tools: [chattyTool(gate)] });
     try {
       // Paused from its first message on: nothing more is read until resume().
-      const started = await call(server.client.execute, server.client, { ...base, toolName: 'chatty', argumentsJson: '{}', timeoutSeconds: 0.001 });
+      const started = await call(server.client.execute, server.client, {
+        ...base,
+        toolName: 'chatty',
+        argumentsJson: '{}',
+        timeoutSeconds: 0.001,
+      });
       const taskId = started.task!.taskId;
       const received: AwaitResultResponse[] = [];
       const stream = server.client.awaitResult({ taskId, userId: 'u', timeoutSeconds: 60 });
@@ -85,7 +90,12 @@ describe('streams under faults', function () {
         if (received.length === 1) stream.pause();
       });
       await eventually(() => received.length === 1);
-      await eventually(async () => (await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task?.progress?.message === `update ${UPDATES}`, 20_000);
+      await eventually(
+        async () =>
+          (await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task?.progress?.message ===
+          `update ${UPDATES}`,
+        20_000,
+      );
       stream.resume();
       await eventually(() => received.at(-1)?.task?.progress?.message === `update ${UPDATES}`, 10_000);
       release();
@@ -108,14 +118,25 @@ describe('streams under faults', function () {
   });
 
   it('frees the stream of a half-open client (a proxy that stops forwarding) within keepalive time + timeout + 1 s', async () => {
-    const server = await startTestServer({ TASKSERVICE_KEEPALIVE_TIME_SECONDS: '1', TASKSERVICE_KEEPALIVE_TIMEOUT_SECONDS: '1' });
+    const server = await startTestServer({
+      TASKSERVICE_KEEPALIVE_TIME_SECONDS: '1',
+      TASKSERVICE_KEEPALIVE_TIMEOUT_SECONDS: '1',
+    });
     const proxy = new FreezableProxy(Number(server.address.split(':')[1]));
     await proxy.listen();
     const client = new TaskServiceClient(`127.0.0.1:${proxy.port}`, credentials.createInsecure());
     try {
-      const started = await call(server.client.execute, server.client, { ...base, toolName: 'sleep', argumentsJson: '{"seconds":60}', timeoutSeconds: 0.01 });
+      const started = await call(server.client.execute, server.client, {
+        ...base,
+        toolName: 'sleep',
+        argumentsJson: '{"seconds":60}',
+        timeoutSeconds: 0.01,
+      });
       const listenersBefore = server.app.store.listenerCount;
-      const stream = client.awaitResult({ taskId: started.task!.taskId, userId: 'u', timeoutSeconds: 60 }, new Metadata());
+      const stream = client.awaitResult(
+        { taskId: started.task!.taskId, userId: 'u', timeoutSeconds: 60 },
+        new Metadata(),
+      );
       stream.on('error', () => undefined);
       await new Promise((resolve) => stream.once('data', resolve));
       expect(server.app.grpc.streams.total).to.equal(1);
@@ -124,9 +145,13 @@ describe('streams under faults', function () {
       await eventually(() => server.app.grpc.streams.total === 0, 10_000);
       const freedMs = Date.now() - frozenAt;
       await eventually(() => server.app.store.listenerCount === listenersBefore);
-      console.log(`      FIGURE: half-open client: the server freed its AwaitResult stream ${freedMs} ms after the proxy went silent (bound 3000 ms = keepalive 1 s + timeout 1 s + 1 s)`);
+      console.log(
+        `      FIGURE: half-open client: the server freed its AwaitResult stream ${freedMs} ms after the proxy went silent (bound 3000 ms = keepalive 1 s + timeout 1 s + 1 s)`,
+      );
       expect(freedMs).to.be.below(3000);
-      await call(server.client.cancelTask, server.client, { taskId: started.task!.taskId, userId: 'u' }).catch(() => undefined);
+      await call(server.client.cancelTask, server.client, { taskId: started.task!.taskId, userId: 'u' }).catch(
+        () => undefined,
+      );
     } finally {
       client.close();
       await proxy.close();
@@ -134,4 +159,3 @@ describe('streams under faults', function () {
     }
   });
 });
-

@@ -18,24 +18,65 @@ export interface TestPki {
   remove(): void;
 }
 
-async function issue(dir: string, name: string, ca: { cert: string; key: string } | undefined, ext: string): Promise<{ cert: string; key: string }> {
+async function issue(
+  dir: string,
+  name: string,
+  ca: { cert: string; key: string } | undefined,
+  ext: string,
+): Promise<{ cert: string; key: string }> {
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.crt`);
   const extFile = join(dir, `${name}.ext`);
   writeFileSync(extFile, ext);
   await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
   if (!ca) {
-    await run('openssl', ['req', '-x509', '-new', '-key', key, '-subj', `/CN=${name}`, '-days', '2', '-out', cert, '-extensions', 'v3', '-config', extFile]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '2',
+      '-out',
+      cert,
+      '-extensions',
+      'v3',
+      '-config',
+      extFile,
+    ]);
   } else {
     const csr = join(dir, `${name}.csr`);
     await run('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr]);
-    await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-out', cert, '-extfile', extFile, '-extensions', 'v3']);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      cert,
+      '-extfile',
+      extFile,
+      '-extensions',
+      'v3',
+    ]);
   }
   return { cert, key };
 }
 
-const CA_EXT = '[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
-const SERVER_EXT = '[v3]\nbasicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
+const CA_EXT =
+  '[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
+const SERVER_EXT =
+  '[v3]\nbasicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
 const CLIENT_EXT = '[v3]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n';
 
 export async function makePki(): Promise<TestPki> {

@@ -19,7 +19,8 @@ trackTimers();
 /** A suite's hook list; mocha appends hooks, and only its private array lets ours go first. */
 function hookList(suite: Mocha.Suite, which: '_beforeAll'): Mocha.Hook[] {
   const list = (suite as unknown as Record<string, Mocha.Hook[] | undefined>)[which];
-  if (!Array.isArray(list)) throw new Error(`mocha's Suite has no ${which} list any more: test/helpers/harness.ts needs updating`);
+  if (!Array.isArray(list))
+    throw new Error(`mocha's Suite has no ${which} list any more: test/helpers/harness.ts needs updating`);
   return list;
 }
 

@@ -44,7 +44,9 @@ export class Receiver {
         const answer = typeof next === 'number' ? { status: next } : next;
         const reply = () => {
           if (res.destroyed) return;
-          res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.status === 200 ? 'ok' : `status ${answer.status}`);
+          res
+            .writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers })
+            .end(answer.status === 200 ? 'ok' : `status ${answer.status}`);
         };
         if (answer.delayMs) setTimeout(reply, answer.delayMs).unref();
         else reply();
@@ -62,5 +64,8 @@ export class Receiver {
 
 /** True once a task's redirect delivery has ended, delivered or failed. */
 export function deliverySettled(redirect: { deliveryState: number } | undefined): boolean {
-  return redirect?.deliveryState === DeliveryState.DELIVERY_STATE_DELIVERED || redirect?.deliveryState === DeliveryState.DELIVERY_STATE_FAILED;
+  return (
+    redirect?.deliveryState === DeliveryState.DELIVERY_STATE_DELIVERED ||
+    redirect?.deliveryState === DeliveryState.DELIVERY_STATE_FAILED
+  );
 }

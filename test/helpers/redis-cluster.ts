@@ -24,11 +24,20 @@ export class RedisCluster {
     try {
       for (let i = 0; i < 3; i++) {
         nodes.push(
-          await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '2000']),
+          await RedisServer.start([
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${i}.conf`),
+            '--cluster-node-timeout',
+            '2000',
+          ]),
         );
       }
       const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+        timeout: 30_000,
+      });
       const cluster = new RedisCluster(nodes, dir);
       await cluster.waitForOk();
       return cluster;

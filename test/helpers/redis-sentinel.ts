@@ -26,7 +26,12 @@ export class RedisSentinel {
     const conf = join(dir, 'sentinel.conf'); // Sentinel rewrites its own config: it must be writable
     writeFileSync(
       conf,
-      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${master.port} 1`].join('\n') + '\n',
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${master.port} 1`,
+      ].join('\n') + '\n',
     );
     const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
     const sentinel = new RedisSentinel(master, port, child, dir);

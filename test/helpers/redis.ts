@@ -93,7 +93,11 @@ export class RedisServer {
 export async function probeRedis(port: number, check: (probe: Redis) => Promise<boolean>, what: string): Promise<void> {
   const end = Date.now() + 10_000;
   for (;;) {
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => undefined);
     try {
       await probe.connect();

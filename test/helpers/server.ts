@@ -16,7 +16,12 @@ export interface TestServer {
 }
 
 export async function startTestServer(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestServer> {
-  const config = loadConfig({ TASKSERVICE_ADDR: '127.0.0.1:0', TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '2', ...storeEnv(), ...env });
+  const config = loadConfig({
+    TASKSERVICE_ADDR: '127.0.0.1:0',
+    TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '2',
+    ...storeEnv(),
+    ...env,
+  });
   const app = new App(config, silentLogger, options);
   const port = await app.start();
   const address = `127.0.0.1:${port}`;
@@ -32,12 +37,24 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   };
 }
 
-type Unary<Req, Res> = (req: Req, metadata: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+type Unary<Req, Res> = (
+  req: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
 
 /** Calls a unary method as a promise, with a deadline so no test can hang. */
-export function call<Req, Res>(method: Unary<Req, Res>, client: TaskServiceClient, req: Req, deadlineMs = 10_000): Promise<Res> {
+export function call<Req, Res>(
+  method: Unary<Req, Res>,
+  client: TaskServiceClient,
+  req: Req,
+  deadlineMs = 10_000,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    method.call(client, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }
 
@@ -65,7 +82,8 @@ export interface Watch {
 export function watchTask(client: TaskServiceClient, taskId: string, userId = '', deadlineMs = 15_000): Watch {
   const updates: AwaitResultResponse[] = [];
   const done = (async () => {
-    for await (const m of client.awaitResult({ taskId, userId }, { deadline: Date.now() + deadlineMs })) updates.push(m);
+    for await (const m of client.awaitResult({ taskId, userId }, { deadline: Date.now() + deadlineMs }))
+      updates.push(m);
     return updates;
   })();
   return {

@@ -37,7 +37,9 @@ export function redisStore(
   url: string,
   options: { retentionMs?: number; instanceId?: string; prefix?: string; safetyPollMs?: number } = {},
 ): RedisStore {
-  const client = withScripts(new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 }));
+  const client = withScripts(
+    new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 }),
+  );
   const subscriber = new Redis(url, { retryStrategy: () => 50 });
   return new RedisStore(
     client,

@@ -22,9 +22,14 @@ let sentinel: RedisSentinel | undefined;
 export function storeEnv(): Record<string, string> {
   const tag = randomBytes(4).toString('hex');
   if (TEST_STORE === 'redis') return { REDIS_URL: single!.url, TASKSERVICE_REDIS_PREFIX: `t${tag}:` };
-  if (TEST_STORE === 'cluster') return { TASKSERVICE_REDIS_CLUSTER_NODES: cluster!.addresses, TASKSERVICE_REDIS_PREFIX: `{t${tag}}:` };
+  if (TEST_STORE === 'cluster')
+    return { TASKSERVICE_REDIS_CLUSTER_NODES: cluster!.addresses, TASKSERVICE_REDIS_PREFIX: `{t${tag}}:` };
   if (TEST_STORE === 'sentinel') {
-    return { TASKSERVICE_REDIS_SENTINELS: sentinel!.address, TASKSERVICE_REDIS_SENTINEL_MASTER: SENTINEL_MASTER, TASKSERVICE_REDIS_PREFIX: `t${tag}:` };
+    return {
+      TASKSERVICE_REDIS_SENTINELS: sentinel!.address,
+      TASKSERVICE_REDIS_SENTINEL_MASTER: SENTINEL_MASTER,
+      TASKSERVICE_REDIS_PREFIX: `t${tag}:`,
+    };
   }
   return {};
 }

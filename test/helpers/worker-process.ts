@@ -50,14 +50,25 @@ export class WorkerProcess {
   }
 
   static async start(language: WorkerLanguage, options: WorkerProcessOptions): Promise<WorkerProcess> {
-    const args = ['--addr', options.address, '--name', options.name, '--prefix', options.prefix, '--concurrency', String(options.concurrency ?? 1)];
+    const args = [
+      '--addr',
+      options.address,
+      '--name',
+      options.name,
+      '--prefix',
+      options.prefix,
+      '--concurrency',
+      String(options.concurrency ?? 1),
+    ];
     let child: ChildProcess;
     if (language === 'go') {
       // Go's flag package takes --name as well as -name.
       child = spawn(await buildGoFixture(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } else {
       const extra = language === 'python-async' ? ['--async'] : [];
-      child = spawn('python3', ['-u', 'test/fixtures/workers/fixture_worker.py', ...args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn('python3', ['-u', 'test/fixtures/workers/fixture_worker.py', ...args, ...extra], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     }
     const worker = new WorkerProcess(child);
     await worker.line(/^READY /, 20_000);
@@ -73,7 +84,9 @@ export class WorkerProcess {
         if (match) return match;
       }
       if (this.child.exitCode !== null || Date.now() > end) {
-        throw new Error(`worker printed no line matching ${pattern} (exit ${this.child.exitCode}); stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`);
+        throw new Error(
+          `worker printed no line matching ${pattern} (exit ${this.child.exitCode}); stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 50);

@@ -22,14 +22,27 @@ const bearer = (token: string) => {
 };
 
 type Method<Req, Res> = (req: Req, md: Metadata, opts: object, cb: (err: unknown, res: Res) => void) => unknown;
-function as<Req, Res>(client: TaskServiceClient, method: Method<Req, Res>, token: string | undefined, req: Req): Promise<Res> {
+function as<Req, Res>(
+  client: TaskServiceClient,
+  method: Method<Req, Res>,
+  token: string | undefined,
+  req: Req,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     const md = token === undefined ? new Metadata() : bearer(token);
     method.call(client, req, md, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 
-const exec = (userId: string) => ({ toolName: 'sleep', argumentsJson: '{"seconds":30}', userId, channelId: '', platform: '', requestId: '', timeoutSeconds: 0.05 });
+const exec = (userId: string) => ({
+  toolName: 'sleep',
+  argumentsJson: '{"seconds":30}',
+  userId,
+  channelId: '',
+  platform: '',
+  requestId: '',
+  timeoutSeconds: 0.05,
+});
 
 describe('authentication (bearer tokens)', () => {
   let server: TestServer;
@@ -76,7 +89,9 @@ describe('authentication (bearer tokens)', () => {
     });
     expect(code).to.equal(status.UNAUTHENTICATED);
     const worker = new RawWorker(server.address);
-    worker.register({ tools: [{ name: 'x_tool', description: '', parametersJsonSchema: '', noBackground: false, concurrency: 0 }] });
+    worker.register({
+      tools: [{ name: 'x_tool', description: '', parametersJsonSchema: '', noBackground: false, concurrency: 0 }],
+    });
     expect((await worker.ended)?.code).to.equal(status.UNAUTHENTICATED);
     worker.close();
   });
@@ -94,7 +109,10 @@ describe('authentication (bearer tokens)', () => {
   });
 
   it('opens reflection without a token when TASKSERVICE_REFLECTION_NEEDS_TOKEN=false, and nothing else', async () => {
-    const open = await startTestServer({ TASKSERVICE_AUTH_TOKENS: TOKENS, TASKSERVICE_REFLECTION_NEEDS_TOKEN: 'false' });
+    const open = await startTestServer({
+      TASKSERVICE_AUTH_TOKENS: TOKENS,
+      TASKSERVICE_REFLECTION_NEEDS_TOKEN: 'false',
+    });
     try {
       const { stdout } = await promisify(execFile)('grpcurl', ['-plaintext', open.address, 'list']);
       expect(stdout).to.contain('taskmanager.v1.TaskService');
@@ -110,7 +128,7 @@ describe('authentication (bearer tokens)', () => {
     await expectCode(as(c, c.execute, ALICE_ONLY, exec('')), status.PERMISSION_DENIED);
   });
 
-  it('answers another user\'s task exactly as a random id through every RPC', async () => {
+  it("answers another user's task exactly as a random id through every RPC", async () => {
     const random = '00000000-0000-4000-8000-000000000000';
     const probe = async (taskId: string) => {
       const outcomes: string[] = [];
@@ -139,16 +157,36 @@ describe('authentication (bearer tokens)', () => {
   });
 
   it('lists only the users a token may act for', async () => {
-    const own = await as(c, c.listTasks, ALICE_ONLY, { userId: '', status: 0, toolName: '', pageSize: 50, pageToken: '' });
-    expect(own.tasks.map((t) => t.taskId)).to.include(alicesTask).and.not.include(bobsTask);
+    const own = await as(c, c.listTasks, ALICE_ONLY, {
+      userId: '',
+      status: 0,
+      toolName: '',
+      pageSize: 50,
+      pageToken: '',
+    });
+    expect(own.tasks.map((t) => t.taskId))
+      .to.include(alicesTask)
+      .and.not.include(bobsTask);
     expect(own.tasks.every((t) => t.userId === 'alice')).to.equal(true);
-    const bobs = await as(c, c.listTasks, ALICE_ONLY, { userId: 'bob', status: 0, toolName: '', pageSize: 50, pageToken: '' });
+    const bobs = await as(c, c.listTasks, ALICE_ONLY, {
+      userId: 'bob',
+      status: 0,
+      toolName: '',
+      pageSize: 50,
+      pageToken: '',
+    });
     expect(bobs.tasks).to.have.length(0);
-    const all = await as(c, c.listTasks, ANY_USER, { userId: '', status: 0, toolName: '', pageSize: 50, pageToken: '' });
+    const all = await as(c, c.listTasks, ANY_USER, {
+      userId: '',
+      status: 0,
+      toolName: '',
+      pageSize: 50,
+      pageToken: '',
+    });
     expect(all.tasks.map((t) => t.taskId)).to.include.members([alicesTask, bobsTask]);
   });
 
-  it('lets the limited token see, await and cancel its own user\'s task', async () => {
+  it("lets the limited token see, await and cancel its own user's task", async () => {
     const { task } = await as(c, c.getResult, ALICE_ONLY, { taskId: alicesTask, userId: '' });
     expect(task?.userId).to.equal('alice');
     const stream = c.awaitResult({ taskId: alicesTask, userId: '', timeoutSeconds: 5 }, bearer(ALICE_ONLY));

@@ -67,7 +67,7 @@ describe('TypeScript client', () => {
     expect((err as TaskFailedError).message).to.include('cancelled');
   });
 
-  it('maps status codes to typed errors that keep the server\'s message', async () => {
+  it("maps status codes to typed errors that keep the server's message", async () => {
     const missing = await client.get('task_00000000000000000000').catch((e: unknown) => e);
     expect(missing).to.be.instanceOf(NotFoundError);
     expect((missing as NotFoundError).code).to.equal(status.NOT_FOUND);
@@ -77,7 +77,7 @@ describe('TypeScript client', () => {
     expect((bad as InvalidArgumentError).reason).to.equal('InvalidArgument');
   });
 
-  it('pages through a user\'s tasks with listAll', async () => {
+  it("pages through a user's tasks with listAll", async () => {
     const userId = user();
     const ids = new Set<string>();
     for (let i = 0; i < 5; i++) {
@@ -103,7 +103,9 @@ describe('TypeScript client', () => {
       (e: unknown) => e,
     );
     expect(Date.now() - started).to.be.lessThan(2000);
-    expect(outcome === 'ended' || (outcome as { code?: number }).code === status.CANCELLED, String(outcome)).to.equal(true);
+    expect(outcome === 'ended' || (outcome as { code?: number }).code === status.CANCELLED, String(outcome)).to.equal(
+      true,
+    );
     await slow.handle.cancel();
     await eventually(() => server.app.grpc.streams.total === 0);
   });
@@ -132,7 +134,9 @@ describe('TypeScript client retries', () => {
     const unavailable = { code: status.UNAVAILABLE, details: 'try again' };
     server.addService(TaskServiceService, {
       getResult: (_call: unknown, callback: (err: unknown, res?: unknown) => void) =>
-        ++calls.getResult <= failures ? callback(unavailable) : callback(null, { task: Task.fromPartial({ taskId: 't1' }), text: 'ok' }),
+        ++calls.getResult <= failures
+          ? callback(unavailable)
+          : callback(null, { task: Task.fromPartial({ taskId: 't1' }), text: 'ok' }),
       execute: (_call: unknown, callback: (err: unknown, res?: unknown) => void) => {
         calls.execute++;
         callback(unavailable);
@@ -164,7 +168,9 @@ describe('TypeScript client retries', () => {
       expect(flaky.calls.getResult).to.equal(3);
       expect(await client.execute('echo', {}).catch((e: unknown) => e)).to.be.instanceOf(UnavailableError);
       expect(flaky.calls.execute).to.equal(1);
-      expect(await client.execute('echo', {}, { requestId: 'k1' }).catch((e: unknown) => e)).to.be.instanceOf(UnavailableError);
+      expect(await client.execute('echo', {}, { requestId: 'k1' }).catch((e: unknown) => e)).to.be.instanceOf(
+        UnavailableError,
+      );
       expect(flaky.calls.execute).to.equal(4);
     } finally {
       client.close();

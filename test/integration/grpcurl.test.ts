@@ -12,7 +12,8 @@ async function grpcurlPath(): Promise<string> {
   const gopath = (await run('go', ['env', 'GOPATH']).catch(() => ({ stdout: '' }))).stdout.trim();
   const candidates = [...(process.env.PATH ?? '').split(':'), gopath && join(gopath, 'bin')].filter(Boolean);
   const found = candidates.map((dir) => join(dir, 'grpcurl')).find((p) => existsSync(p));
-  if (!found) throw new Error('grpcurl is not installed: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4');
+  if (!found)
+    throw new Error('grpcurl is not installed: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4');
   return found;
 }
 
@@ -35,11 +36,21 @@ describe('grpcurl against the server (reflection)', () => {
 
   it('describes the service, its messages and the health service', async () => {
     const service = await cli(server.address, 'describe', 'taskmanager.v1.TaskService');
-    for (const rpc of ['Execute', 'GetResult', 'AwaitResult', 'ListTasks', 'SetOutputRedirect', 'CancelTask', 'ListTools']) {
+    for (const rpc of [
+      'Execute',
+      'GetResult',
+      'AwaitResult',
+      'ListTasks',
+      'SetOutputRedirect',
+      'CancelTask',
+      'ListTools',
+    ]) {
       expect(service).to.contain(`rpc ${rpc}`);
     }
     expect(service).to.contain('returns ( stream .taskmanager.v1.AwaitResultResponse )');
-    expect(await cli(server.address, 'describe', 'taskmanager.v1.Task')).to.contain('.taskmanager.v1.TaskStatus status = 3;');
+    expect(await cli(server.address, 'describe', 'taskmanager.v1.Task')).to.contain(
+      '.taskmanager.v1.TaskStatus status = 3;',
+    );
     expect(await cli(server.address, 'describe', 'grpc.health.v1.Health')).to.contain('rpc Check');
     expect(JSON.parse(await cli(server.address, 'grpc.health.v1.Health/Check'))).to.deep.equal({ status: 'SERVING' });
   });
@@ -47,7 +58,12 @@ describe('grpcurl against the server (reflection)', () => {
   it('runs the README walkthrough: a 3 s tool with a 1 s budget comes back backgrounded, then AwaitResult streams it to COMPLETED', async () => {
     const started = Date.now();
     const executed = JSON.parse(
-      await cli('-d', '{"tool_name":"sleep","arguments_json":"{\\"seconds\\":3}","timeout_seconds":1}', server.address, 'taskmanager.v1.TaskService/Execute'),
+      await cli(
+        '-d',
+        '{"tool_name":"sleep","arguments_json":"{\\"seconds\\":3}","timeout_seconds":1}',
+        server.address,
+        'taskmanager.v1.TaskService/Execute',
+      ),
     );
     // Not before the 1 s budget; backgrounded, so the server did not wait for the 3 s tool. The time
     // also holds grpcurl's start and its reflection calls, which a loaded machine stretches: no upper bound.
@@ -56,16 +72,26 @@ describe('grpcurl against the server (reflection)', () => {
     const taskId = executed.task.taskId as string;
     expect(JSON.parse(executed.text)).to.include({ task_id: taskId, status: 'running' });
 
-    const stream = await cli('-d', JSON.stringify({ task_id: taskId }), server.address, 'taskmanager.v1.TaskService/AwaitResult');
+    const stream = await cli(
+      '-d',
+      JSON.stringify({ task_id: taskId }),
+      server.address,
+      'taskmanager.v1.TaskService/AwaitResult',
+    );
     // grpcurl prints one JSON object per message, separated by blank lines.
-    const messages = stream.trim().split(/\n(?=\{)/).map((m) => JSON.parse(m));
+    const messages = stream
+      .trim()
+      .split(/\n(?=\{)/)
+      .map((m) => JSON.parse(m));
     expect(messages[0].kind).to.equal('UPDATE_KIND_SNAPSHOT');
     expect(messages.at(-1)).to.deep.include({ kind: 'UPDATE_KIND_TERMINAL', text: 'slept 3 s' });
     expect(messages.at(-1).task.status).to.equal('TASK_STATUS_COMPLETED');
   });
 
   it('shows a precise status for a bad call', async () => {
-    const err = await cli('-d', '{"tool_name":"nope"}', server.address, 'taskmanager.v1.TaskService/Execute').catch((e) => e);
+    const err = await cli('-d', '{"tool_name":"nope"}', server.address, 'taskmanager.v1.TaskService/Execute').catch(
+      (e) => e,
+    );
     expect(err.stderr).to.contain('Code: NotFound');
     expect(err.stderr).to.contain('unknown tool "nope"');
   });

@@ -5,14 +5,28 @@ import { eventually } from '../helpers/core.js';
 import { call, expectCode, startTestServer, type TestServer } from '../helpers/server.js';
 
 const base = { channelId: '', platform: '', requestId: '' };
-const sleep = (userId: string, seconds = 30) => ({ ...base, userId, toolName: 'sleep', argumentsJson: JSON.stringify({ seconds }), timeoutSeconds: 0.05 });
+const sleep = (userId: string, seconds = 30) => ({
+  ...base,
+  userId,
+  toolName: 'sleep',
+  argumentsJson: JSON.stringify({ seconds }),
+  timeoutSeconds: 0.05,
+});
 
 /** Every limit has a safe default, is configurable, and answers with a status that names it. */
 describe('input and capacity limits', () => {
   let server: TestServer;
   const exec = (req: object) => call(server.client.execute, server.client, req as never);
   const taskCount = async (userId: string) =>
-    (await call(server.client.listTasks, server.client, { userId, status: 0, toolName: '', pageSize: 500, pageToken: '' })).tasks.length;
+    (
+      await call(server.client.listTasks, server.client, {
+        userId,
+        status: 0,
+        toolName: '',
+        pageSize: 500,
+        pageToken: '',
+      })
+    ).tasks.length;
 
   before(async () => {
     server = await startTestServer({
@@ -27,17 +41,34 @@ describe('input and capacity limits', () => {
   after(() => server.close());
 
   it('refuses arguments over the size limit with INVALID_ARGUMENT naming the field and the setting, storing nothing', async () => {
-    const err = await expectCode(exec({ ...base, userId: 'big', toolName: 'echo', argumentsJson: JSON.stringify({ text: 'x'.repeat(3000) }) }), status.INVALID_ARGUMENT);
-    expect(err.details).to.contain('arguments_json').and.contain('limit is 2048').and.contain('TASKSERVICE_MAX_ARGUMENTS_BYTES');
+    const err = await expectCode(
+      exec({ ...base, userId: 'big', toolName: 'echo', argumentsJson: JSON.stringify({ text: 'x'.repeat(3000) }) }),
+      status.INVALID_ARGUMENT,
+    );
+    expect(err.details)
+      .to.contain('arguments_json')
+      .and.contain('limit is 2048')
+      .and.contain('TASKSERVICE_MAX_ARGUMENTS_BYTES');
     expect(await taskCount('big')).to.equal(0);
   });
 
   it('refuses arguments nested deeper than the limit', async () => {
     const deep = '{"a":{"a":{"a":{"a":{"a":{"a":1}}}}}}';
-    const err = await expectCode(exec({ ...base, userId: 'deep', toolName: 'echo', argumentsJson: deep }), status.INVALID_ARGUMENT);
-    expect(err.details).to.contain('arguments_json').and.contain('deeper than 5').and.contain('TASKSERVICE_MAX_JSON_DEPTH');
+    const err = await expectCode(
+      exec({ ...base, userId: 'deep', toolName: 'echo', argumentsJson: deep }),
+      status.INVALID_ARGUMENT,
+    );
+    expect(err.details)
+      .to.contain('arguments_json')
+      .and.contain('deeper than 5')
+      .and.contain('TASKSERVICE_MAX_JSON_DEPTH');
     // One level less passes the depth check (and then meets echo's own schema).
-    const shallower = await exec({ ...base, userId: 'deep', toolName: 'echo', argumentsJson: '{"text":"ok","a":{"a":{"a":{"a":1}}}}' }).catch((e) => e);
+    const shallower = await exec({
+      ...base,
+      userId: 'deep',
+      toolName: 'echo',
+      argumentsJson: '{"text":"ok","a":{"a":{"a":{"a":1}}}}',
+    }).catch((e) => e);
     expect(shallower.details ?? '').not.to.contain('deeper');
   });
 
@@ -64,7 +95,13 @@ describe('input and capacity limits', () => {
     await eventually(async () => (await exec(sleep('alice', 0.01)).catch(() => undefined)) !== undefined);
     // Clean up the rest.
     for (const userId of ['alice', 'bob', 'carol']) {
-      const { tasks } = await call(server.client.listTasks, server.client, { userId, status: 1, toolName: '', pageSize: 50, pageToken: '' });
+      const { tasks } = await call(server.client.listTasks, server.client, {
+        userId,
+        status: 1,
+        toolName: '',
+        pageSize: 50,
+        pageToken: '',
+      });
       for (const t of tasks) await call(server.client.cancelTask, server.client, { taskId: t.taskId, userId });
     }
   });
@@ -86,7 +123,9 @@ describe('input and capacity limits', () => {
     expect(await b.first).to.equal(status.OK);
     const c = open(server.client);
     expect(await c.first).to.equal(status.RESOURCE_EXHAUSTED);
-    const other = new TaskServiceClient(server.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const other = new TaskServiceClient(server.address, credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    });
     const d = open(other);
     expect(await d.first).to.equal(status.OK);
     a.stream.cancel();

@@ -51,7 +51,8 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
 
   it('counts a scripted workload: starts by mode, outcomes, budget hits, RPC codes, deliveries, streams', async () => {
     const { client, app } = server;
-    for (let i = 0; i < 3; i++) await call(client.execute, client, { ...exec, toolName: 'echo', argumentsJson: `{"text":"e${i}"}` });
+    for (let i = 0; i < 3; i++)
+      await call(client.execute, client, { ...exec, toolName: 'echo', argumentsJson: `{"text":"e${i}"}` });
     await call(client.execute, client, { ...exec, toolName: 'fail', argumentsJson: '{"message":"no"}' });
     const slow = await call(client.execute, client, {
       ...exec,
@@ -62,7 +63,10 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     });
     expect(slow.backgrounded).to.equal(true);
     const taskId = slow.task!.taskId;
-    await expectCode(call(client.getResult, client, { taskId: 'task_does_not_exist_000000', userId: '' }), status.NOT_FOUND);
+    await expectCode(
+      call(client.getResult, client, { taskId: 'task_does_not_exist_000000', userId: '' }),
+      status.NOT_FOUND,
+    );
     await expectCode(call(client.execute, client, { ...exec, toolName: 'no_such_tool' }), status.NOT_FOUND);
 
     // An AwaitResult stream open while the task runs, then read to its end.
@@ -71,7 +75,12 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     expect(during.value('taskservice_tool_runs_running', { tool: 'sleep' })).to.equal(1);
     expect(during.value('taskservice_background_tasks')).to.equal(1);
     await eventually(async () => (await scrape(app.metricsPort)).value('taskservice_await_streams_open') === 1);
-    await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject).on('data', () => {}));
+    await new Promise<void>((resolve, reject) =>
+      stream
+        .on('end', resolve)
+        .on('error', reject)
+        .on('data', () => {}),
+    );
     await eventually(() => receiver.received.length === 1);
 
     let m = await scrape(app.metricsPort);
@@ -84,14 +93,22 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     expect(m.value('taskservice_tasks_started_total', { tool: 'sleep', mode: 'background' })).to.equal(1);
     expect(m.value('taskservice_execute_budget_exceeded_total', { tool: 'sleep' })).to.equal(1);
     expect(m.value('taskservice_execute_budget_exceeded_total', { tool: 'echo' })).to.equal(0);
-    expect(m.value('taskservice_tool_runs_finished_total', { tool: 'echo', status: 'completed', reason: '' })).to.equal(3);
-    expect(m.value('taskservice_tool_runs_finished_total', { tool: 'fail', status: 'failed', reason: 'tool_error' })).to.equal(1);
+    expect(m.value('taskservice_tool_runs_finished_total', { tool: 'echo', status: 'completed', reason: '' })).to.equal(
+      3,
+    );
+    expect(
+      m.value('taskservice_tool_runs_finished_total', { tool: 'fail', status: 'failed', reason: 'tool_error' }),
+    ).to.equal(1);
     expect(m.value('taskservice_tool_runs_finished_total', { tool: 'sleep', status: 'completed' })).to.equal(1);
     expect(m.value('taskservice_tool_run_duration_seconds_count', { tool: 'echo', status: 'completed' })).to.equal(3);
     expect(m.value('taskservice_tool_run_duration_seconds_sum', { tool: 'sleep' })).to.be.within(0.25, 5);
     expect(m.value('taskservice_tool_runs_running')).to.equal(0);
     const handled = (method: string, code: string) =>
-      m.value('taskservice_grpc_server_handled_total', { grpc_service: 'taskmanager.v1.TaskService', grpc_method: method, grpc_code: code });
+      m.value('taskservice_grpc_server_handled_total', {
+        grpc_service: 'taskmanager.v1.TaskService',
+        grpc_method: method,
+        grpc_code: code,
+      });
     expect(handled('Execute', 'OK')).to.equal(5);
     expect(handled('Execute', 'NOT_FOUND')).to.equal(1);
     expect(handled('GetResult', 'NOT_FOUND')).to.equal(1);
@@ -165,7 +182,12 @@ describe('RPC log lines', () => {
     const { client, close } = await serverLogging({}, lines);
     try {
       await call(client.execute, client, { ...exec, toolName: 'echo', argumentsJson: '{"text":"private words"}' });
-      const slow = await call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":5}', timeoutSeconds: 0.01 });
+      const slow = await call(client.execute, client, {
+        ...exec,
+        toolName: 'sleep',
+        argumentsJson: '{"seconds":5}',
+        timeoutSeconds: 0.01,
+      });
       await call(client.getResult, client, { taskId: slow.task!.taskId, userId: '' });
       await expectCode(call(client.cancelTask, client, { taskId: 'bad:id', userId: '' }), status.INVALID_ARGUMENT);
       await call(client.cancelTask, client, { taskId: slow.task!.taskId, userId: '' });
@@ -222,13 +244,18 @@ describe('Trace context (traceparent metadata)', () => {
     name: 'traced',
     description: 'returns the trace context it was given',
     parameters: { type: 'object' },
-    handler: (_args, ctx) => ({ traceparent: ctx.trace?.traceparent ?? null, tracestate: ctx.trace?.tracestate ?? null }),
+    handler: (_args, ctx) => ({
+      traceparent: ctx.trace?.traceparent ?? null,
+      tracestate: ctx.trace?.tracestate ?? null,
+    }),
   });
 
   before(async () => {
     const url = await receiver.start();
     const http = httpTools(
-      JSON.stringify([{ name: 'traced_http', description: 'posts to the receiver', parameters: { type: 'object' }, url: `${url}/t` }]),
+      JSON.stringify([
+        { name: 'traced_http', description: 'posts to the receiver', parameters: { type: 'object' }, url: `${url}/t` },
+      ]),
       {},
       'test',
     );
@@ -246,13 +273,17 @@ describe('Trace context (traceparent metadata)', () => {
       ),
     );
 
-  it('hands the caller\'s traceparent and tracestate to the tool', async () => {
+  it("hands the caller's traceparent and tracestate to the tool", async () => {
     const answer = await execute('traced', withTrace(TRACEPARENT, 'vendor=abc'));
     expect(JSON.parse(answer.text)).to.deep.equal({ traceparent: TRACEPARENT, tracestate: 'vendor=abc' });
   });
 
   it('ignores a malformed traceparent, as W3C trace context says', async () => {
-    for (const bad of ['garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']) {
+    for (const bad of [
+      'garbage',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    ]) {
       const answer = await execute('traced', withTrace(bad, 'vendor=abc'));
       expect(JSON.parse(answer.text), bad).to.deep.equal({ traceparent: null, tracestate: null });
     }
@@ -270,7 +301,15 @@ describe('Trace context (traceparent metadata)', () => {
     try {
       worker.register({
         workerName: 'w',
-        tools: [{ name: 'traced_worker', description: 'd', parametersJsonSchema: '{"type":"object"}', noBackground: false, concurrency: 0 }],
+        tools: [
+          {
+            name: 'traced_worker',
+            description: 'd',
+            parametersJsonSchema: '{"type":"object"}',
+            noBackground: false,
+            concurrency: 0,
+          },
+        ],
       });
       await worker.next('registered');
       const answer = execute('traced_worker', withTrace(TRACEPARENT));
@@ -287,18 +326,27 @@ describe('Trace context (traceparent metadata)', () => {
   it('leaves tools without a trace context when the caller sent none', async () => {
     const answer = await execute('traced', new Metadata());
     expect(JSON.parse(answer.text)).to.deep.equal({ traceparent: null, tracestate: null });
-    const done = await call(server.client.execute, server.client, { ...exec, toolName: 'echo', argumentsJson: '{"text":"t"}' });
+    const done = await call(server.client.execute, server.client, {
+      ...exec,
+      toolName: 'echo',
+      argumentsJson: '{"text":"t"}',
+    });
     expect(done.task!.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
   });
 
   it('makes a server span per Execute when an OpenTelemetry SDK is registered, and hands the tool its context', async () => {
-    const spans: { name: string; parent?: SpanContext; own: SpanContext; ended: boolean; status?: { code: number } }[] = [];
+    const spans: { name: string; parent?: SpanContext; own: SpanContext; ended: boolean; status?: { code: number } }[] =
+      [];
     // The smallest recording tracer: what an SDK looks like to the API.
     const provider = {
       getTracer: () => ({
         startSpan(name: string, _options: unknown, ctx: Context) {
           const parent = trace.getSpanContext(ctx);
-          const own = { traceId: parent?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 1 };
+          const own = {
+            traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
+            spanId: randomBytes(8).toString('hex'),
+            traceFlags: 1,
+          };
           const record: (typeof spans)[number] = { name, own, ended: false, ...(parent && { parent }) };
           spans.push(record);
           const span = {
@@ -324,7 +372,10 @@ describe('Trace context (traceparent metadata)', () => {
       expect(ok!.ended).to.equal(true);
       expect(ok!.status).to.equal(undefined);
       // The tool's context is the span's own: its work nests under the server span.
-      expect(answer).to.deep.equal({ traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${ok!.own.spanId}-01`, tracestate: 's=1' });
+      expect(answer).to.deep.equal({
+        traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${ok!.own.spanId}-01`,
+        tracestate: 's=1',
+      });
       expect(failed!.ended).to.equal(true);
       expect(failed!.status?.code).to.equal(SpanStatusCode.ERROR);
     } finally {

@@ -15,16 +15,29 @@ import { call, spawnServer } from '../helpers/server.js';
 describe('the server process', () => {
   it('on SIGTERM finishes inline calls, ends background tasks as SHUTDOWN for their watchers, and exits 0', async () => {
     const metricsPort = await freePort();
-    const server = await spawnServer({ TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '5', TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}` });
+    const server = await spawnServer({
+      TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '5',
+      TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+    });
     const client = new TaskServiceClient(server.address, credentials.createInsecure());
     try {
       const exec = { userId: '', channelId: '', platform: '', requestId: '' };
-      const bg = await call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":60}', timeoutSeconds: 0.05 });
+      const bg = await call(client.execute, client, {
+        ...exec,
+        toolName: 'sleep',
+        argumentsJson: '{"seconds":60}',
+        timeoutSeconds: 0.05,
+      });
       const updates: AwaitResultResponse[] = [];
       const watching = (async () => {
         for await (const m of client.awaitResult({ taskId: bg.task!.taskId, userId: '' })) updates.push(m);
       })();
-      const inline = call(client.execute, client, { ...exec, toolName: 'sleep', argumentsJson: '{"seconds":0.6}', timeoutSeconds: 5 });
+      const inline = call(client.execute, client, {
+        ...exec,
+        toolName: 'sleep',
+        argumentsJson: '{"seconds":0.6}',
+        timeoutSeconds: 5,
+      });
       await untilToolsRunning(metricsPort, 2); // the inline call is under way, not still on its way in
       server.child.kill('SIGTERM');
 
@@ -85,7 +98,13 @@ describe('the server process', () => {
   it('still reads a deprecated name, logging one warning for each that names what to use instead', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskservice-deprecated-'));
     const file = join(dir, 'http-tools.json');
-    const tool = { name: 'status_page', description: 'd', parameters: {}, url: 'http://127.0.0.1:9/', timeout_seconds: 5 };
+    const tool = {
+      name: 'status_page',
+      description: 'd',
+      parameters: {},
+      url: 'http://127.0.0.1:9/',
+      timeout_seconds: 5,
+    };
     writeFileSync(file, JSON.stringify([tool]));
     const server = await spawnServer({ TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: '7', TASKSERVICE_HTTP_TOOLS_FILE: file });
     try {

@@ -98,7 +98,7 @@ describe('redirect adapters', () => {
     expect(content.endsWith(TRUNCATION_MARKER)).to.equal(true);
   });
 
-  it('honours a 429\'s Retry-After before the next attempt', async () => {
+  it("honours a 429's Retry-After before the next attempt", async () => {
     receiver.statuses = [{ status: 429, headers: { 'retry-after': '1' } }];
     const task = await deliver('later please', 'flaky');
     expect(task.redirect).to.include({ deliveryState: DeliveryState.DELIVERY_STATE_DELIVERED, attempts: 2 });

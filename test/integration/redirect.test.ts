@@ -11,12 +11,22 @@ describe('Output redirect to a webhook', () => {
   const receiver = new Receiver();
   let server: TestServer;
   let client: TaskServiceClient;
-  const exec = { toolName: 'sleep', argumentsJson: '{"seconds":0.3}', userId: 'u', channelId: '', platform: '', requestId: '', timeoutSeconds: 0.01 };
+  const exec = {
+    toolName: 'sleep',
+    argumentsJson: '{"seconds":0.3}',
+    userId: 'u',
+    channelId: '',
+    platform: '',
+    requestId: '',
+    timeoutSeconds: 0.01,
+  };
 
   before(async () => {
     const base = await receiver.start();
     server = await startTestServer({
-      TASKSERVICE_PLATFORMS: JSON.stringify({ chat: { url: `${base}/hooks/{channel_id}`, max_chars: 200, headers: { 'x-token': 't0ken' } } }),
+      TASKSERVICE_PLATFORMS: JSON.stringify({
+        chat: { url: `${base}/hooks/{channel_id}`, max_chars: 200, headers: { 'x-token': 't0ken' } },
+      }),
       TASKSERVICE_REDIRECT_BACKOFF_SECONDS: '0.05',
     });
     client = server.client;
@@ -27,7 +37,8 @@ describe('Output redirect to a webhook', () => {
   });
   beforeEach(() => receiver.reset());
 
-  const delivery = async (taskId: string) => (await call(client.getResult, client, { taskId, userId: '' })).task!.redirect!;
+  const delivery = async (taskId: string) =>
+    (await call(client.getResult, client, { taskId, userId: '' })).task!.redirect!;
   const settledDelivery = async (taskId: string) => {
     await eventually(async () => deliverySettled(await delivery(taskId)));
     return delivery(taskId);
@@ -35,7 +46,13 @@ describe('Output redirect to a webhook', () => {
 
   it('delivers a finished task once to the channel set with SetOutputRedirect, and shows it as delivered', async () => {
     const { task } = await call(client.execute, client, exec);
-    const set = await call(client.setOutputRedirect, client, { taskId: task!.taskId, userId: 'u', channelId: 'room/1#é', platform: 'chat', maxChars: 0 });
+    const set = await call(client.setOutputRedirect, client, {
+      taskId: task!.taskId,
+      userId: 'u',
+      channelId: 'room/1#é',
+      platform: 'chat',
+      maxChars: 0,
+    });
     expect(set.task!.redirect!.deliveryState).to.equal(DeliveryState.DELIVERY_STATE_PENDING);
     const redirect = await settledDelivery(task!.taskId);
     expect(redirect).to.include({ deliveryState: DeliveryState.DELIVERY_STATE_DELIVERED, attempts: 1, lastError: '' });
@@ -44,7 +61,13 @@ describe('Output redirect to a webhook', () => {
     const [got] = receiver.received;
     expect(got.url).to.equal('/hooks/room%2F1%23%C3%A9');
     expect(got.headers['x-token']).to.equal('t0ken');
-    expect(got.body).to.include({ platform: 'chat', channel_id: 'room/1#é', task_id: task!.taskId, status: 'completed', truncated: false });
+    expect(got.body).to.include({
+      platform: 'chat',
+      channel_id: 'room/1#é',
+      task_id: task!.taskId,
+      status: 'completed',
+      truncated: false,
+    });
     expect(got.body.text).to.equal(`[sleep] task ${task!.taskId} completed:\nslept 0.3 s`);
   });
 
@@ -65,23 +88,39 @@ describe('Output redirect to a webhook', () => {
 
   it('delivers at once when the task had already finished', async () => {
     const { task } = await call(client.execute, client, { ...exec, argumentsJson: '{"seconds":0.05}' });
-    await eventually(async () => (await call(client.getResult, client, { taskId: task!.taskId, userId: '' })).task!.status === TaskStatus.TASK_STATUS_COMPLETED);
-    await call(client.setOutputRedirect, client, { taskId: task!.taskId, userId: '', channelId: 'late', platform: 'chat', maxChars: 0 });
+    await eventually(
+      async () =>
+        (await call(client.getResult, client, { taskId: task!.taskId, userId: '' })).task!.status ===
+        TaskStatus.TASK_STATUS_COMPLETED,
+    );
+    await call(client.setOutputRedirect, client, {
+      taskId: task!.taskId,
+      userId: '',
+      channelId: 'late',
+      platform: 'chat',
+      maxChars: 0,
+    });
     expect((await settledDelivery(task!.taskId)).deliveryState).to.equal(DeliveryState.DELIVERY_STATE_DELIVERED);
     expect(receiver.received.map((r) => r.body.channel_id)).to.deep.equal(['late']);
   });
 
   it('retries a failing receiver and records the attempts', async () => {
     receiver.statuses = [500, 503];
-    const { task } = await call(client.execute, client, { ...exec, redirect: { channelId: 'c3', platform: 'chat', maxChars: 0 } });
+    const { task } = await call(client.execute, client, {
+      ...exec,
+      redirect: { channelId: 'c3', platform: 'chat', maxChars: 0 },
+    });
     const redirect = await settledDelivery(task!.taskId);
     expect(redirect).to.include({ deliveryState: DeliveryState.DELIVERY_STATE_DELIVERED, attempts: 3 });
     expect(receiver.received).to.have.length(3);
   });
 
-  it('gives up on a 4xx without retrying, and leaves the task\'s own result alone', async () => {
+  it("gives up on a 4xx without retrying, and leaves the task's own result alone", async () => {
     receiver.statuses = [404];
-    const { task } = await call(client.execute, client, { ...exec, redirect: { channelId: 'c4', platform: 'chat', maxChars: 0 } });
+    const { task } = await call(client.execute, client, {
+      ...exec,
+      redirect: { channelId: 'c4', platform: 'chat', maxChars: 0 },
+    });
     const redirect = await settledDelivery(task!.taskId);
     expect(redirect).to.include({ deliveryState: DeliveryState.DELIVERY_STATE_FAILED, attempts: 1 });
     expect(redirect.lastError).to.contain('HTTP 404');
@@ -91,11 +130,17 @@ describe('Output redirect to a webhook', () => {
   });
 
   it('refuses to change the target after delivery, but accepts the same target again', async () => {
-    const { task } = await call(client.execute, client, { ...exec, redirect: { channelId: 'c5', platform: 'chat', maxChars: 0 } });
+    const { task } = await call(client.execute, client, {
+      ...exec,
+      redirect: { channelId: 'c5', platform: 'chat', maxChars: 0 },
+    });
     await settledDelivery(task!.taskId);
     const same = { taskId: task!.taskId, userId: 'u', channelId: 'c5', platform: 'chat', maxChars: 0 };
     expect((await call(client.setOutputRedirect, client, same)).task!.redirect!.channelId).to.equal('c5');
-    const err = await expectCode(call(client.setOutputRedirect, client, { ...same, channelId: 'elsewhere' }), status.FAILED_PRECONDITION);
+    const err = await expectCode(
+      call(client.setOutputRedirect, client, { ...same, channelId: 'elsewhere' }),
+      status.FAILED_PRECONDITION,
+    );
     expect(err.details).to.contain('already delivered');
     expect(receiver.received).to.have.length(1);
   });

@@ -16,7 +16,12 @@ describe('TaskService over gRPC', () => {
   after(() => server.close());
 
   const execute = (req: Partial<Parameters<TaskServiceClient['execute']>[0]>, deadlineMs?: number) =>
-    call(client.execute, client, { toolName: '', argumentsJson: '', userId: '', channelId: '', platform: '', requestId: '', ...req }, deadlineMs);
+    call(
+      client.execute,
+      client,
+      { toolName: '', argumentsJson: '', userId: '', channelId: '', platform: '', requestId: '', ...req },
+      deadlineMs,
+    );
   const awaitAll = async (taskId: string, userId = '', extra = {}) => {
     const out: AwaitResultResponse[] = [];
     const stream = client.awaitResult({ taskId, userId, ...extra }, { deadline: Date.now() + 15_000 });
@@ -42,7 +47,12 @@ describe('TaskService over gRPC', () => {
 
   it('Execute backgrounds a slow tool after about the budget, and AwaitResult streams it to COMPLETED', async () => {
     const started = Date.now();
-    const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":1.2}', timeoutSeconds: 0.4, userId: 'u2' });
+    const res = await execute({
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":1.2}',
+      timeoutSeconds: 0.4,
+      userId: 'u2',
+    });
     // Not before the budget; and backgrounded, so the server did not wait for the 1.2 s tool. No tighter
     // upper bound: a loaded machine stretches the round trip, not the server's decision.
     expect(Date.now() - started).to.be.at.least(350);
@@ -72,7 +82,12 @@ describe('TaskService over gRPC', () => {
   });
 
   it('GetResult gives the result when completed and a JSON status while running or failed', async () => {
-    const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.5}', timeoutSeconds: 0.05, userId: 'u3' });
+    const res = await execute({
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":0.5}',
+      timeoutSeconds: 0.05,
+      userId: 'u3',
+    });
     const running = await call(client.getResult, client, { taskId: res.task!.taskId, userId: 'u3' });
     expect(JSON.parse(running.text)).to.include({ task_id: res.task!.taskId, status: 'running', tool_name: 'sleep' });
     await awaitAll(res.task!.taskId);
@@ -82,11 +97,20 @@ describe('TaskService over gRPC', () => {
     const bg = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":5}', timeoutSeconds: 0.05 });
     await call(client.cancelTask, client, { taskId: bg.task!.taskId, userId: '' });
     const failed = await call(client.getResult, client, { taskId: bg.task!.taskId, userId: '' });
-    expect(JSON.parse(failed.text)).to.include({ status: 'failed', failure_reason: 'cancelled', error: 'cancelled by request' });
+    expect(JSON.parse(failed.text)).to.include({
+      status: 'failed',
+      failure_reason: 'cancelled',
+      error: 'cancelled by request',
+    });
   });
 
   it('CancelTask stops a running task and every AwaitResult stream sees the terminal state', async () => {
-    const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":30}', timeoutSeconds: 0.05, userId: 'u4' });
+    const res = await execute({
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":30}',
+      timeoutSeconds: 0.05,
+      userId: 'u4',
+    });
     const watchers = [watchTask(client, res.task!.taskId, 'u4'), watchTask(client, res.task!.taskId)];
     // Both streams have their RUNNING snapshot, so they hear of the cancel as it happens.
     await eventually(() => watchers.every((w) => w.started));
@@ -101,16 +125,27 @@ describe('TaskService over gRPC', () => {
     await eventually(() => server.app.manager.runningHere === 0);
   });
 
-  it('ListTasks pages a user\'s tasks newest first with a JSON summary', async () => {
+  it("ListTasks pages a user's tasks newest first with a JSON summary", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":30}', timeoutSeconds: 0.01, userId: 'lister' });
+      const res = await execute({
+        toolName: 'sleep',
+        argumentsJson: '{"seconds":30}',
+        timeoutSeconds: 0.01,
+        userId: 'lister',
+      });
       ids.unshift(res.task!.taskId);
     }
     const seen: string[] = [];
     let pageToken = '';
     do {
-      const page = await call(client.listTasks, client, { userId: 'lister', status: 0, toolName: '', pageSize: 2, pageToken });
+      const page = await call(client.listTasks, client, {
+        userId: 'lister',
+        status: 0,
+        toolName: '',
+        pageSize: 2,
+        pageToken,
+      });
       expect(page.tasks.length).to.be.at.most(2);
       const summary = JSON.parse(page.text);
       expect(summary.map((s: { task_id: string }) => s.task_id)).to.deep.equal(page.tasks.map((t) => t.taskId));
@@ -134,26 +169,50 @@ describe('TaskService over gRPC', () => {
   it('ListTools shows every tool with its schema, limits and source', async () => {
     const { tools } = await call(client.listTools, client, {});
     const byName = new Map(tools.map((t) => [t.name, t]));
-    expect([...byName.keys()]).to.include.members(['echo', 'sleep', 'fail', 'check_task', 'cancel_task', 'redirect_task']);
+    expect([...byName.keys()]).to.include.members([
+      'echo',
+      'sleep',
+      'fail',
+      'check_task',
+      'cancel_task',
+      'redirect_task',
+    ]);
     expect(JSON.parse(byName.get('sleep')!.parametersJsonSchema).required).to.deep.equal(['seconds']);
     expect(byName.get('sleep')!.defaultTimeoutSeconds).to.equal(10);
     expect(byName.get('sleep')!.source).to.equal('example');
     expect(byName.get('check_task')).to.include({ noBackground: true, source: 'meta' });
   });
 
-  it('routes the model\'s meta-tools through Execute: check_task, cancel_task', async () => {
-    const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":30}', timeoutSeconds: 0.01, userId: 'model-user' });
+  it("routes the model's meta-tools through Execute: check_task, cancel_task", async () => {
+    const res = await execute({
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":30}',
+      timeoutSeconds: 0.01,
+      userId: 'model-user',
+    });
     const id = res.task!.taskId;
-    const check = await execute({ toolName: 'check_task', argumentsJson: JSON.stringify({ task_id: id }), userId: 'model-user' });
+    const check = await execute({
+      toolName: 'check_task',
+      argumentsJson: JSON.stringify({ task_id: id }),
+      userId: 'model-user',
+    });
     expect(check.backgrounded).to.equal(false);
     expect(JSON.parse(check.text)).to.include({ task_id: id, status: 'running' });
-    const stranger = await execute({ toolName: 'check_task', argumentsJson: JSON.stringify({ task_id: id }), userId: 'someone-else' });
+    const stranger = await execute({
+      toolName: 'check_task',
+      argumentsJson: JSON.stringify({ task_id: id }),
+      userId: 'someone-else',
+    });
     expect(stranger.text).to.equal(`Error: task ${id} not found`);
-    const cancel = await execute({ toolName: 'cancel_task', argumentsJson: JSON.stringify({ task_id: id }), userId: 'model-user' });
+    const cancel = await execute({
+      toolName: 'cancel_task',
+      argumentsJson: JSON.stringify({ task_id: id }),
+      userId: 'model-user',
+    });
     expect(JSON.parse(cancel.text)).to.include({ task_id: id, status: 'failed', failure_reason: 'cancelled' });
   });
 
-  it('returns the envelope before the caller\'s gRPC deadline even when the budget is longer', async () => {
+  it("returns the envelope before the caller's gRPC deadline even when the budget is longer", async () => {
     // The 700 ms deadline is the bound: grpc-js fails the call with DEADLINE_EXCEEDED once it passes,
     // so an answer at all is an answer in time.
     const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":30}', timeoutSeconds: 20 }, 700);
@@ -161,8 +220,11 @@ describe('TaskService over gRPC', () => {
     await call(client.cancelTask, client, { taskId: res.task!.taskId, userId: '' });
   });
 
-  it('stores the outcome of a background task that finishes long after its caller\'s deadline', async () => {
-    const res = await execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.8}', timeoutSeconds: 0.05, requestId: `late-${Date.now()}` }, 300);
+  it("stores the outcome of a background task that finishes long after its caller's deadline", async () => {
+    const res = await execute(
+      { toolName: 'sleep', argumentsJson: '{"seconds":0.8}', timeoutSeconds: 0.05, requestId: `late-${Date.now()}` },
+      300,
+    );
     expect(res.backgrounded).to.equal(true);
     const result = () => call(client.getResult, client, { taskId: res.task!.taskId, userId: '' });
     await eventually(async () => (await result()).task?.status !== TaskStatus.TASK_STATUS_RUNNING);
@@ -172,7 +234,13 @@ describe('TaskService over gRPC', () => {
   });
 
   it('answers a retried Execute with the same request_id from the first run', async () => {
-    const req = { toolName: 'sleep', argumentsJson: '{"seconds":0.3}', timeoutSeconds: 0.05, userId: 'retry', requestId: 'rq-1' };
+    const req = {
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":0.3}',
+      timeoutSeconds: 0.05,
+      userId: 'retry',
+      requestId: 'rq-1',
+    };
     const first = await execute(req);
     const second = await execute({ ...req, timeoutSeconds: 2 });
     expect(second.task!.taskId).to.equal(first.task!.taskId);
@@ -183,7 +251,10 @@ describe('TaskService over gRPC', () => {
   it('refuses a request_id reused for another tool (FAILED_PRECONDITION), instead of answering with the other task', async () => {
     const requestId = `rq-reuse-${Date.now()}`;
     await execute({ toolName: 'echo', argumentsJson: '{"text":"a"}', userId: 'reuse', requestId });
-    const err = await expectCode(execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.01}', userId: 'reuse', requestId }), status.FAILED_PRECONDITION);
+    const err = await expectCode(
+      execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.01}', userId: 'reuse', requestId }),
+      status.FAILED_PRECONDITION,
+    );
     expect(err.details).to.include(`request_id "${requestId}" was already used for tool "echo"`);
   });
 });

@@ -16,7 +16,13 @@ describe('AwaitResult stream lifecycle', () => {
 
   it('leaves no listener or timer behind when clients cancel their streams', async () => {
     const res = await call(client.execute, client, {
-      toolName: 'sleep', argumentsJson: '{"seconds":60}', timeoutSeconds: 0.01, userId: '', channelId: '', platform: '', requestId: '',
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":60}',
+      timeoutSeconds: 0.01,
+      userId: '',
+      channelId: '',
+      platform: '',
+      requestId: '',
     });
     const taskId = res.task!.taskId;
     await sleep(50);
@@ -42,7 +48,13 @@ describe('AwaitResult stream lifecycle', () => {
 
   it('ends open streams with the terminal update when their task finishes', async () => {
     const res = await call(client.execute, client, {
-      toolName: 'sleep', argumentsJson: '{"seconds":0.4}', timeoutSeconds: 0.01, userId: '', channelId: '', platform: '', requestId: '',
+      toolName: 'sleep',
+      argumentsJson: '{"seconds":0.4}',
+      timeoutSeconds: 0.01,
+      userId: '',
+      channelId: '',
+      platform: '',
+      requestId: '',
     });
     const listenersBefore = server.app.store.listenerCount;
     const ends = Array.from({ length: 20 }, async () => {

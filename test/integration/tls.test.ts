@@ -33,7 +33,10 @@ describe('TLS', function () {
   describe('server TLS', () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer({ TASKSERVICE_TLS_CERT_FILE: pki.serverCert, TASKSERVICE_TLS_KEY_FILE: pki.serverKey });
+      server = await startTestServer({
+        TASKSERVICE_TLS_CERT_FILE: pki.serverCert,
+        TASKSERVICE_TLS_KEY_FILE: pki.serverKey,
+      });
     });
     after(() => server.close());
 
@@ -43,7 +46,9 @@ describe('TLS', function () {
     });
 
     it('does not answer a plaintext client, nor one that does not trust the CA', async () => {
-      expect((await listTools(clientFor(server.address, credentials.createInsecure()))).code).to.equal(status.UNAVAILABLE);
+      expect((await listTools(clientFor(server.address, credentials.createInsecure()))).code).to.equal(
+        status.UNAVAILABLE,
+      );
       expect((await listTools(clientFor(server.address, credentials.createSsl()))).code).to.equal(status.UNAVAILABLE);
     });
   });
@@ -74,20 +79,36 @@ describe('TLS', function () {
 
   describe('configuration', () => {
     const stops = (env: Record<string, string>, text: string) =>
-      expect(() => loadConfig(env)).to.throw(ConfigError).with.property('message').that.contains(text);
+      expect(() => loadConfig(env))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.contains(text);
 
     it('refuses plaintext on a non-loopback address unless asked for on purpose', () => {
       stops({ TASKSERVICE_ADDR: '0.0.0.0:50051' }, 'TASKSERVICE_PLAINTEXT=true');
       expect(loadConfig({ TASKSERVICE_ADDR: '0.0.0.0:50051', TASKSERVICE_PLAINTEXT: 'true' }).tls).to.equal(undefined);
       expect(loadConfig({ TASKSERVICE_ADDR: '127.0.0.2:50051' }).plaintext).to.equal(false);
-      const withTls = loadConfig({ TASKSERVICE_ADDR: '0.0.0.0:50051', TASKSERVICE_TLS_CERT_FILE: pki.serverCert, TASKSERVICE_TLS_KEY_FILE: pki.serverKey });
+      const withTls = loadConfig({
+        TASKSERVICE_ADDR: '0.0.0.0:50051',
+        TASKSERVICE_TLS_CERT_FILE: pki.serverCert,
+        TASKSERVICE_TLS_KEY_FILE: pki.serverKey,
+      });
       expect(withTls.tls?.certPath).to.equal(pki.serverCert);
     });
 
     it('names the variable for a missing, half or wrong TLS setting', () => {
-      stops({ TASKSERVICE_TLS_CERT_FILE: pki.serverCert }, 'set both TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE');
-      stops({ TASKSERVICE_TLS_CERT_FILE: '/nonexistent.crt', TASKSERVICE_TLS_KEY_FILE: pki.serverKey }, 'TASKSERVICE_TLS_CERT_FILE: cannot read');
-      stops({ TASKSERVICE_TLS_CERT_FILE: pki.serverKey, TASKSERVICE_TLS_KEY_FILE: pki.serverKey }, 'holds no CERTIFICATE');
+      stops(
+        { TASKSERVICE_TLS_CERT_FILE: pki.serverCert },
+        'set both TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE',
+      );
+      stops(
+        { TASKSERVICE_TLS_CERT_FILE: '/nonexistent.crt', TASKSERVICE_TLS_KEY_FILE: pki.serverKey },
+        'TASKSERVICE_TLS_CERT_FILE: cannot read',
+      );
+      stops(
+        { TASKSERVICE_TLS_CERT_FILE: pki.serverKey, TASKSERVICE_TLS_KEY_FILE: pki.serverKey },
+        'holds no CERTIFICATE',
+      );
       stops({ TASKSERVICE_TLS_CLIENT_CA_FILE: pki.caCert }, 'needs TASKSERVICE_TLS_CERT_FILE');
     });
   });

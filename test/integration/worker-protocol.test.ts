@@ -26,7 +26,10 @@ describe('ToolWorkerService.Connect', () => {
   };
 
   beforeEach(async () => {
-    server = await startTestServer({ TASKSERVICE_WORKER_PING_SECONDS: '0.1', TASKSERVICE_WORKER_TIMEOUT_SECONDS: '0.5' });
+    server = await startTestServer({
+      TASKSERVICE_WORKER_PING_SECONDS: '0.1',
+      TASKSERVICE_WORKER_TIMEOUT_SECONDS: '0.5',
+    });
   });
   afterEach(async () => {
     for (const worker of workers.splice(0)) worker.close();
@@ -90,7 +93,10 @@ describe('ToolWorkerService.Connect', () => {
       const { tools } = await call(server.client.listTools, server.client, {});
       return tools.find((t) => t.name === 'raw_tool')?.workers === 0;
     });
-    const err = await expectCode(call(server.client.execute, server.client, { ...exec, argumentsJson: '{}' }), status.UNAVAILABLE);
+    const err = await expectCode(
+      call(server.client.execute, server.client, { ...exec, argumentsJson: '{}' }),
+      status.UNAVAILABLE,
+    );
     expect(err.details).to.contain('"raw_tool"').and.contain('no');
   });
 
@@ -99,9 +105,16 @@ describe('ToolWorkerService.Connect', () => {
     worker.register({ tools: [TOOL] });
     await worker.next('registered');
     const started = Date.now();
-    const response = await call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 5 });
+    const response = await call(server.client.execute, server.client, {
+      ...exec,
+      argumentsJson: '{}',
+      timeoutSeconds: 5,
+    });
     expect(Date.now() - started).to.be.below(2000);
-    expect(response.task).to.deep.include({ status: TaskStatus.TASK_STATUS_FAILED, failureReason: FailureReason.FAILURE_REASON_WORKER_LOST });
+    expect(response.task).to.deep.include({
+      status: TaskStatus.TASK_STATUS_FAILED,
+      failureReason: FailureReason.FAILURE_REASON_WORKER_LOST,
+    });
     expect(response.task!.error).to.contain('keepalive');
     const err = await worker.ended;
     expect(err?.code).to.equal(status.UNAVAILABLE);
@@ -111,7 +124,11 @@ describe('ToolWorkerService.Connect', () => {
     const first = connect();
     first.register({ workerName: 'first', tools: [TOOL] });
     await first.next('registered');
-    const response = await call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 0.1 });
+    const response = await call(server.client.execute, server.client, {
+      ...exec,
+      argumentsJson: '{}',
+      timeoutSeconds: 0.1,
+    });
     expect(response.backgrounded).to.equal(true);
     const second = connect();
     second.register({ workerName: 'second', tools: [TOOL] });
@@ -132,10 +149,17 @@ describe('ToolWorkerService.Connect', () => {
     const worker = connect();
     worker.register({ tools: [TOOL] });
     await worker.next('registered');
-    const response = await call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 0.1 });
+    const response = await call(server.client.execute, server.client, {
+      ...exec,
+      argumentsJson: '{}',
+      timeoutSeconds: 0.1,
+    });
     await call(server.client.cancelTask, server.client, { taskId: response.task!.taskId, userId: 'u' });
     const cancellation = await worker.next('cancellation');
-    expect(cancellation).to.deep.include({ taskId: response.task!.taskId, reason: FailureReason.FAILURE_REASON_CANCELLED });
+    expect(cancellation).to.deep.include({
+      taskId: response.task!.taskId,
+      reason: FailureReason.FAILURE_REASON_CANCELLED,
+    });
   });
 
   it('releases every session, timer and in-flight call when 20 workers with running tasks go away', async () => {

@@ -49,20 +49,38 @@ describe('redirect delivery across replicas', function () {
   it('delivers once when three replicas race to deliver the same results', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await call(replicas[0].client.execute, replicas[0].client, { ...exec, toolName: 'echo', argumentsJson: `{"text":"r${i}"}`, requestId: `race-${i}` });
+      const res = await call(replicas[0].client.execute, replicas[0].client, {
+        ...exec,
+        toolName: 'echo',
+        argumentsJson: `{"text":"r${i}"}`,
+        requestId: `race-${i}`,
+      });
       ids.push(res.task!.taskId);
     }
     // The tasks have finished: each SetOutputRedirect starts a delivery at once, on all three replicas.
     await Promise.all(
       ids.flatMap((taskId) =>
-        replicas.map((r) => call(r.client.setOutputRedirect, r.client, { taskId, userId: '', channelId: `c-${taskId}`, platform: 'chat', maxChars: 0 })),
+        replicas.map((r) =>
+          call(r.client.setOutputRedirect, r.client, {
+            taskId,
+            userId: '',
+            channelId: `c-${taskId}`,
+            platform: 'chat',
+            maxChars: 0,
+          }),
+        ),
       ),
     );
-    await eventually(async () => (await Promise.all(ids.map((id) => redirectOf(replicas[1], id)))).every(deliverySettled), 10_000);
+    await eventually(
+      async () => (await Promise.all(ids.map((id) => redirectOf(replicas[1], id)))).every(deliverySettled),
+      10_000,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const perTask = ids.map((id) => receiver.received.filter((x) => x.body.task_id === id).length);
     expect(new Set(perTask)).to.deep.equal(new Set([1]));
-    figure(`3 replicas racing to deliver 20 finished results: ${receiver.received.length} deliveries received (1 per task)`);
+    figure(
+      `3 replicas racing to deliver 20 finished results: ${receiver.received.length} deliveries received (1 per task)`,
+    );
   });
 
   it('resumes on another replica a delivery whose replica was killed mid-send (at most one duplicate)', async () => {
@@ -82,7 +100,9 @@ describe('redirect delivery across replicas', function () {
     const redirect = (await redirectOf(b, res.task!.taskId))!;
     expect(redirect.deliveryState).to.equal(DeliveryState.DELIVERY_STATE_DELIVERED);
     expect(receiver.received).to.have.length(2);
-    figure(`replica killed mid-delivery: resumed by a survivor and delivered ${Date.now() - killedAt} ms after the kill; sends received: 2 (1 duplicate, across the crash)`);
+    figure(
+      `replica killed mid-delivery: resumed by a survivor and delivered ${Date.now() - killedAt} ms after the kill; sends received: 2 (1 duplicate, across the crash)`,
+    );
   });
 
   it('delivers the failure of a task whose replica died, once, from a survivor', async () => {
@@ -98,8 +118,14 @@ describe('redirect delivery across replicas', function () {
     await eventually(async () => deliverySettled(await redirectOf(replicas[1], res.task!.taskId)), 10_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(receiver.received).to.have.length(1);
-    expect(receiver.received[0].body).to.include({ task_id: res.task!.taskId, status: 'failed', failure_reason: 'worker_lost' });
-    const task = (await call(replicas[1].client.getResult, replicas[1].client, { taskId: res.task!.taskId, userId: '' })).task!;
+    expect(receiver.received[0].body).to.include({
+      task_id: res.task!.taskId,
+      status: 'failed',
+      failure_reason: 'worker_lost',
+    });
+    const task = (
+      await call(replicas[1].client.getResult, replicas[1].client, { taskId: res.task!.taskId, userId: '' })
+    ).task!;
     expect(task.failureReason).to.equal(FailureReason.FAILURE_REASON_WORKER_LOST);
   });
 
@@ -114,7 +140,9 @@ describe('redirect delivery across replicas', function () {
     await eventually(async () => deliverySettled(await redirectOf(replicas[0], res.task!.taskId)));
     const entries = (await raw.xrange('test:deliveries:stream:room-9', '-', '+')) as [string, string[]][];
     expect(entries).to.have.length(1);
-    const fields = Object.fromEntries(entries[0][1].reduce<[string, string][]>((acc, v, i, all) => (i % 2 ? acc : [...acc, [v, all[i + 1]]]), []));
+    const fields = Object.fromEntries(
+      entries[0][1].reduce<[string, string][]>((acc, v, i, all) => (i % 2 ? acc : [...acc, [v, all[i + 1]]]), []),
+    );
     expect(fields).to.include({ task_id: res.task!.taskId, tool_name: 'echo', status: 'completed', truncated: '0' });
     expect(fields.text).to.equal(`[echo] task ${res.task!.taskId} completed:\nto the stream`);
   });

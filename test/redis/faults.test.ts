@@ -40,7 +40,13 @@ describe('faults with Redis', function () {
     for (let i = 0; i < count; i += 25) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(25, count - i) }, () =>
-          call(replica.client.execute, replica.client, { ...exec, userId, toolName: 'sleep', argumentsJson: JSON.stringify({ seconds }), timeoutSeconds: 0.01 }),
+          call(replica.client.execute, replica.client, {
+            ...exec,
+            userId,
+            toolName: 'sleep',
+            argumentsJson: JSON.stringify({ seconds }),
+            timeoutSeconds: 0.01,
+          }),
         ),
       );
       ids.push(...batch.map((r) => r.task!.taskId));
@@ -69,7 +75,10 @@ describe('faults with Redis', function () {
         if (body === '-') return;
         const hash = JSON.parse(body) as Record<string, string>;
         if (hash.status !== 'running' && !hash.redirect_state) {
-          transitions.set(id, [...(transitions.get(id) ?? []), `${hash.status}/${hash.failure_reason ?? ''}/v${hash.version}`]);
+          transitions.set(id, [
+            ...(transitions.get(id) ?? []),
+            `${hash.status}/${hash.failure_reason ?? ''}/v${hash.version}`,
+          ]);
         }
       });
       replicas = await startReplicas(3, {
@@ -112,7 +121,10 @@ describe('faults with Redis', function () {
       expect(survivors.every(([s]) => s === 'running')).to.equal(true);
       // No survivor started (or even logged) a lost task's tool: nothing was run again.
       const lostIds = new Set(lost);
-      const rerun = replicas.slice(1).flatMap((r) => r.lines).filter((l) => lostIds.has(String(l.taskId)) && l.tool !== undefined);
+      const rerun = replicas
+        .slice(1)
+        .flatMap((r) => r.lines)
+        .filter((l) => lostIds.has(String(l.taskId)) && l.tool !== undefined);
       expect(rerun).to.deep.equal([]);
       figure(
         `kill -9 with 1,000 running tasks: 1000/1000 worker_lost, latency after kill max ${Math.round(Math.max(...latencies))} ms ` +
@@ -127,7 +139,10 @@ describe('faults with Redis', function () {
       // Paused past the end of its tools' sleep, so they are overdue when it wakes.
       await new Promise((r) => setTimeout(r, 2 * LEASE_S * 1000 + 1000));
       // The sweep has had lease + sweep time already; on a loaded machine it may still be at work.
-      await eventually(async () => (await statuses(lost)).every(([s, reason]) => s === 'failed' && reason === 'worker_lost'), 10_000);
+      await eventually(
+        async () => (await statuses(lost)).every(([s, reason]) => s === 'failed' && reason === 'worker_lost'),
+        10_000,
+      );
       a.child.kill('SIGCONT');
       // Its tools now finish (their timers are overdue) and try to store "completed".
       await new Promise((r) => setTimeout(r, 1500));
@@ -136,7 +151,9 @@ describe('faults with Redis', function () {
       expect(overwritten).to.equal(0);
       expect(new Set(lost.map((id) => transitions.get(id)?.length))).to.deep.equal(new Set([1]));
       await eventually(() => a.lines.some((l) => String(l.msg).includes('lease had lapsed')));
-      figure(`SIGSTOP for ${2 * LEASE_S} s then SIGCONT: 30/30 tasks worker_lost, terminal states overwritten by late completions: ${overwritten}`);
+      figure(
+        `SIGSTOP for ${2 * LEASE_S} s then SIGCONT: 30/30 tasks worker_lost, terminal states overwritten by late completions: ${overwritten}`,
+      );
     });
   });
 
@@ -180,7 +197,14 @@ describe('faults with Redis', function () {
           const started = Date.now();
           const req =
             n % 2 === 0
-              ? { ...exec, userId: 'load', requestId, toolName: 'sleep', argumentsJson: '{"seconds":0.2}', timeoutSeconds: 0.05 }
+              ? {
+                  ...exec,
+                  userId: 'load',
+                  requestId,
+                  toolName: 'sleep',
+                  argumentsJson: '{"seconds":0.2}',
+                  timeoutSeconds: 0.05,
+                }
               : { ...exec, userId: 'load', requestId, toolName: 'echo', argumentsJson: '{"text":"x"}' };
           const code = await call(a.client.execute, a.client, req, deadlineMs).then(
             () => Code.OK,
@@ -199,7 +223,10 @@ describe('faults with Redis', function () {
         (taskId) =>
           new Promise<{ code: number; terminal: boolean }>((resolve) => {
             let terminal = false;
-            const stream = b.client.awaitResult({ taskId, userId: 'watched', timeoutSeconds: 30 }, { deadline: Date.now() + 30_000 });
+            const stream = b.client.awaitResult(
+              { taskId, userId: 'watched', timeoutSeconds: 30 },
+              { deadline: Date.now() + 30_000 },
+            );
             stream.on('data', (m: AwaitResultResponse) => (terminal ||= m.kind === UpdateKind.UPDATE_KIND_TERMINAL));
             stream.on('end', () => resolve({ code: Code.OK, terminal }));
             stream.on('error', (err: { code: number }) => resolve({ code: err.code, terminal }));
@@ -216,8 +243,17 @@ describe('faults with Redis', function () {
         timeline.up = Date.now();
         await eventuallyHealth(a.address, 'SERVING', 10_000);
         await eventually(async () => {
-          const probe = { ...exec, userId: 'probe', toolName: 'echo', argumentsJson: '{"text":"back"}', requestId: `probe-${Date.now()}` };
-          const ok = await call(a.client.execute, a.client, probe, 500).then(() => true, () => false);
+          const probe = {
+            ...exec,
+            userId: 'probe',
+            toolName: 'echo',
+            argumentsJson: '{"text":"back"}',
+            requestId: `probe-${Date.now()}`,
+          };
+          const ok = await call(a.client.execute, a.client, probe, 500).then(
+            () => true,
+            () => false,
+          );
           if (ok) timeline.recovered = Date.now();
           return ok;
         }, 10_000);
@@ -229,13 +265,22 @@ describe('faults with Redis', function () {
 
       const streams = await Promise.all(streamEnds);
       const streamCodes = new Set(streams.map((st) => st.code));
-      expect([...streamCodes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.NOT_FOUND, Code.DEADLINE_EXCEEDED].includes(c)), `stream codes ${[...streamCodes]}`).to.equal(true);
+      expect(
+        [...streamCodes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.NOT_FOUND, Code.DEADLINE_EXCEEDED].includes(c)),
+        `stream codes ${[...streamCodes]}`,
+      ).to.equal(true);
       // The tasks exist throughout: a stream ends with their terminal update, or UNAVAILABLE, never NOT_FOUND.
       // (A CI run once ended all 100 NOT_FOUND: a pipelined re-read failing during the restart was read as "deleted".)
-      expect(streams.filter((st) => !st.terminal && st.code !== Code.UNAVAILABLE), 'streams told their live task was gone').to.deep.equal([]);
+      expect(
+        streams.filter((st) => !st.terminal && st.code !== Code.UNAVAILABLE),
+        'streams told their live task was gone',
+      ).to.deep.equal([]);
       const codes = new Set(results.map((r) => r.code));
       const late = results.filter((r) => r.ms > deadlineMs + 100);
-      expect([...codes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.NOT_FOUND].includes(c)), `codes ${[...codes]}`).to.equal(true);
+      expect(
+        [...codes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.NOT_FOUND].includes(c)),
+        `codes ${[...codes]}`,
+      ).to.equal(true);
       expect(late, 'RPCs past their deadline by > 100 ms').to.have.length(0);
       expect(codes.has(Code.UNAVAILABLE), 'the outage was seen').to.equal(true);
       for (const r of replicas) expect(r.child.exitCode, 'no crash').to.equal(null);
@@ -249,19 +294,28 @@ describe('faults with Redis', function () {
         const ghosts = [];
         for (const r of results.filter((x) => x.code !== Code.OK)) {
           const id = await raw.get(`${prefix}req:load:${r.requestId}`);
-          if (id) ghosts.push({ ...r, task: await raw.hmget(`${prefix}task:${id}`, 'status', 'tool_name', 'result', 'error') });
+          if (id)
+            ghosts.push({
+              ...r,
+              task: await raw.hmget(`${prefix}task:${id}`, 'status', 'tool_name', 'result', 'error'),
+            });
         }
         throw new Error(`${err.message}: ghosts ${JSON.stringify(ghosts.slice(0, 5))} (${ghosts.length})`);
       });
       const succeeded = results.filter((r) => r.code === Code.OK).map((r) => r.requestId);
       const kept = await Promise.all(succeeded.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
-      expect(kept.every((c) => c !== null), 'answered requests keep their record').to.equal(true);
+      expect(
+        kept.every((c) => c !== null),
+        'answered requests keep their record',
+      ).to.equal(true);
       // Tasks that finished while Redis was down had their outcome buffered; it lands once Redis is back.
       await eventually(async () => {
         const states = await Promise.all(kept.map((id) => raw.hget(`${prefix}task:${id}`, 'status')));
         return states.every((st) => st === 'completed');
       }, 5000);
-      const buffered = a.lines.filter((l) => String(l.msg).startsWith('store unreachable: outcome kept in memory')).length;
+      const buffered = a.lines.filter((l) =>
+        String(l.msg).startsWith('store unreachable: outcome kept in memory'),
+      ).length;
       expect(buffered, 'some outcomes had to wait for Redis').to.be.greaterThan(0);
       const count = (code: number) => results.filter((r) => r.code === code).length;
       figure(
@@ -272,7 +326,7 @@ describe('faults with Redis', function () {
       );
     });
 
-    it('does not fail live replicas\' tasks as worker_lost after a Redis outage longer than the lease', async () => {
+    it("does not fail live replicas' tasks as worker_lost after a Redis outage longer than the lease", async () => {
       await Promise.all(replicas.map((r) => r.stop()));
       replicas = await startReplicas(2, {
         REDIS_URL: redis.url,
@@ -290,7 +344,9 @@ describe('faults with Redis', function () {
       await new Promise((r) => setTimeout(r, 3000)); // many sweeps later
       const states = await Promise.all(ids.map((id) => raw.hget(`${prefix}task:${id}`, 'status')));
       expect(states.filter((st) => st === 'running')).to.have.length(20);
-      figure(`redis down 2.5 s with a 1 s lease: 20/20 running tasks of live replicas still running after recovery (0 false worker_lost)`);
+      figure(
+        `redis down 2.5 s with a 1 s lease: 20/20 running tasks of live replicas still running after recovery (0 false worker_lost)`,
+      );
     });
 
     it('bounds every call by its deadline while Redis is frozen (SIGSTOP: connections open, no answers)', async () => {
@@ -305,9 +361,22 @@ describe('faults with Redis', function () {
             const started = Date.now();
             const req =
               i % 2
-                ? call(a.client.getResult, a.client, { taskId: '00000000-0000-4000-8000-000000000000', userId: '' }, deadlineMs)
-                : call(a.client.execute, a.client, { ...exec, userId: 'frozen', requestId: `fz${i}`, toolName: 'echo', argumentsJson: '{"text":"x"}' }, deadlineMs);
-            const code = await req.then(() => Code.OK, (err: { code: number }) => err.code);
+                ? call(
+                    a.client.getResult,
+                    a.client,
+                    { taskId: '00000000-0000-4000-8000-000000000000', userId: '' },
+                    deadlineMs,
+                  )
+                : call(
+                    a.client.execute,
+                    a.client,
+                    { ...exec, userId: 'frozen', requestId: `fz${i}`, toolName: 'echo', argumentsJson: '{"text":"x"}' },
+                    deadlineMs,
+                  );
+            const code = await req.then(
+              () => Code.OK,
+              (err: { code: number }) => err.code,
+            );
             return { code, ms: Date.now() - started };
           }),
         );
@@ -324,7 +393,11 @@ describe('faults with Redis', function () {
       const serverCalls = () =>
         a.lines
           .slice(logStart)
-          .filter((l) => l.msg === 'rpc' && (l.taskId === '00000000-0000-4000-8000-000000000000' || String(l.requestId).startsWith('fz')));
+          .filter(
+            (l) =>
+              l.msg === 'rpc' &&
+              (l.taskId === '00000000-0000-4000-8000-000000000000' || String(l.requestId).startsWith('fz')),
+          );
       // The log lines arrive through a pipe. On a loaded machine a call can also expire before grpc-js
       // dispatches it to a handler (it then never logs): wait until the count settles.
       let logged = -1;
@@ -341,8 +414,22 @@ describe('faults with Redis', function () {
       );
       const serverSlowest = Math.max(...serverCalls().map((l) => Number(l.ms)));
       expect(serverSlowest, 'server-side call time').to.be.below(deadlineMs + 100);
-      await eventually(async () => (await call(a.client.execute, a.client, { ...exec, userId: 'thawed', toolName: 'echo', argumentsJson: '{"text":"y"}' }, 1000).then(() => true, () => false)), 10_000);
-      figure(`redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client and ${Math.round(serverSlowest)} ms in the server (${logged}/40 reached a handler), codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; service answered again after SIGCONT`);
+      await eventually(
+        async () =>
+          await call(
+            a.client.execute,
+            a.client,
+            { ...exec, userId: 'thawed', toolName: 'echo', argumentsJson: '{"text":"y"}' },
+            1000,
+          ).then(
+            () => true,
+            () => false,
+          ),
+        10_000,
+      );
+      figure(
+        `redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client and ${Math.round(serverSlowest)} ms in the server (${logged}/40 reached a handler), codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; service answered again after SIGCONT`,
+      );
     });
 
     it('delivers every terminal update, once, to streams whose replica lost its pub/sub connection', async () => {
@@ -356,7 +443,9 @@ describe('faults with Redis', function () {
         expect(messages.filter((m) => m.kind === UpdateKind.UPDATE_KIND_TERMINAL)).to.have.length(1);
         expect(messages.at(-1)!.task?.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
       }
-      figure(`CLIENT KILL TYPE pubsub (${killed} connections) while 20 tasks finish: 20/20 streams got exactly one terminal update`);
+      figure(
+        `CLIENT KILL TYPE pubsub (${killed} connections) while 20 tasks finish: 20/20 streams got exactly one terminal update`,
+      );
     });
 
     it('ends 1,000 AwaitResult calls racing with completion with the terminal snapshot', async () => {
@@ -369,14 +458,19 @@ describe('faults with Redis', function () {
             await new Promise((r) => setTimeout(r, (i * 37) % 700)); // before, at and after completion
             const replica = i % 2 ? a : b;
             let last: AwaitResultResponse | undefined;
-            for await (const m of replica.client.awaitResult({ taskId, userId: '' }, { deadline: Date.now() + 15_000 })) last = m;
+            for await (const m of replica.client.awaitResult({ taskId, userId: '' }, { deadline: Date.now() + 15_000 }))
+              last = m;
             return last;
           }),
         ),
       );
-      const terminal = outcomes.filter((m) => m?.kind === UpdateKind.UPDATE_KIND_TERMINAL && m.task?.status === TaskStatus.TASK_STATUS_COMPLETED);
+      const terminal = outcomes.filter(
+        (m) => m?.kind === UpdateKind.UPDATE_KIND_TERMINAL && m.task?.status === TaskStatus.TASK_STATUS_COMPLETED,
+      );
       expect(terminal).to.have.length(1000);
-      figure(`1,000 AwaitResult calls racing 50 completions on two replicas: 1000/1000 ended with the terminal snapshot in ${Date.now() - started} ms`);
+      figure(
+        `1,000 AwaitResult calls racing 50 completions on two replicas: 1000/1000 ended with the terminal snapshot in ${Date.now() - started} ms`,
+      );
     });
 
     it('ends an AwaitResult stream with NOT_FOUND when its task is deleted, never hangs', async () => {
@@ -391,7 +485,9 @@ describe('faults with Redis', function () {
       const deletedAt = Date.now();
       await raw.del(`${prefix}task:${taskId}`); // an operator's DEL publishes nothing: the safety poll finds it
       expect(await ended).to.equal(Code.NOT_FOUND);
-      figure(`awaited task deleted behind the service's back: stream ended NOT_FOUND after ${Date.now() - deletedAt} ms (safety poll 500 ms)`);
+      figure(
+        `awaited task deleted behind the service's back: stream ended NOT_FOUND after ${Date.now() - deletedAt} ms (safety poll 500 ms)`,
+      );
     });
   });
 });

@@ -6,7 +6,7 @@ import { RedisServer } from '../helpers/redis.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** What other programs (the seed's readers, operators with redis-cli) see in Redis. */
-describe('Redis key layout (the seed\'s record)', () => {
+describe("Redis key layout (the seed's record)", () => {
   let redis: RedisServer;
   let raw: Redis;
   let server: TestServer;
@@ -31,7 +31,7 @@ describe('Redis key layout (the seed\'s record)', () => {
     await redis.stop();
   });
 
-  it('keeps a backgrounded task as the hash sg:task:<task_id> with the seed\'s field names and values', async () => {
+  it("keeps a backgrounded task as the hash sg:task:<task_id> with the seed's field names and values", async () => {
     const { task } = await call(server.client.execute, server.client, {
       ...exec,
       toolName: 'sleep',
@@ -65,7 +65,12 @@ describe('Redis key layout (the seed\'s record)', () => {
   });
 
   it('leaves nothing behind once the retention has passed: no task, index entry, claim or running entry', async () => {
-    await call(server.client.execute, server.client, { ...exec, toolName: 'echo', argumentsJson: '{"text":"x"}', requestId: 'once' });
+    await call(server.client.execute, server.client, {
+      ...exec,
+      toolName: 'echo',
+      argumentsJson: '{"text":"x"}',
+      requestId: 'once',
+    });
     await eventually(async () => (await raw.keys('sg:*')).sort().join(',') === 'sg:instances', 6000);
     expect(await raw.zcard('sg:expiring')).to.equal(0);
   });

@@ -18,18 +18,29 @@ const TOOL = {
 };
 const exec = { userId: 'u', channelId: '', platform: '', requestId: '', toolName: 'far_tool' };
 
-const NO_STORE = { REDIS_URL: '', TASKSERVICE_REDIS_CLUSTER_NODES: '', TASKSERVICE_REDIS_SENTINELS: '', TASKSERVICE_REDIS_SENTINEL_MASTER: '' };
+const NO_STORE = {
+  REDIS_URL: '',
+  TASKSERVICE_REDIS_CLUSTER_NODES: '',
+  TASKSERVICE_REDIS_SENTINELS: '',
+  TASKSERVICE_REDIS_SENTINEL_MASTER: '',
+};
 
 /** Where the two replicas keep their state: one redis-server, or a 3-master Cluster (MULTI and MGET in one slot). */
 const BACKENDS = {
   redis: async () => {
     const redis = await RedisServer.start();
-    return { env: (tag: string) => ({ REDIS_URL: redis.url, TASKSERVICE_REDIS_PREFIX: `${tag}:` }), stop: () => redis.stop() };
+    return {
+      env: (tag: string) => ({ REDIS_URL: redis.url, TASKSERVICE_REDIS_PREFIX: `${tag}:` }),
+      stop: () => redis.stop(),
+    };
   },
   cluster: async () => {
     const cluster = await RedisCluster.start();
     return {
-      env: (tag: string) => ({ TASKSERVICE_REDIS_CLUSTER_NODES: cluster.addresses, TASKSERVICE_REDIS_PREFIX: `{${tag}}:` }),
+      env: (tag: string) => ({
+        TASKSERVICE_REDIS_CLUSTER_NODES: cluster.addresses,
+        TASKSERVICE_REDIS_PREFIX: `{${tag}}:`,
+      }),
       stop: () => cluster.stop(),
     };
   },
@@ -71,10 +82,17 @@ for (const [backend, startBackend] of Object.entries(BACKENDS)) {
       await Promise.all([a?.close(), b?.close()]);
     });
 
-    it('lists the other replica\'s worker tool, validates on the calling replica, and answers inline', async () => {
+    it("lists the other replica's worker tool, validates on the calling replica, and answers inline", async () => {
       const { tools } = await call(a.client.listTools, a.client, {});
-      expect(tools.find((t) => t.name === 'far_tool')).to.include({ source: 'worker', workers: 1, description: TOOL.description });
-      const bad = await expectCode(call(a.client.execute, a.client, { ...exec, argumentsJson: '{"n":"x"}' }), status.INVALID_ARGUMENT);
+      expect(tools.find((t) => t.name === 'far_tool')).to.include({
+        source: 'worker',
+        workers: 1,
+        description: TOOL.description,
+      });
+      const bad = await expectCode(
+        call(a.client.execute, a.client, { ...exec, argumentsJson: '{"n":"x"}' }),
+        status.INVALID_ARGUMENT,
+      );
       expect(bad.details).to.contain('n');
       const execution = call(a.client.execute, a.client, { ...exec, argumentsJson: '{"n":2}' });
       const invocation = await worker.next('invocation');
@@ -85,13 +103,14 @@ for (const [backend, startBackend] of Object.entries(BACKENDS)) {
       expect(response.task?.taskId).to.equal(invocation.taskId);
     });
 
-    it('backgrounds a long call; A\'s AwaitResult sees the worker\'s progress and result', async () => {
+    it("backgrounds a long call; A's AwaitResult sees the worker's progress and result", async () => {
       const response = await call(a.client.execute, a.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 0.2 });
       expect(response.backgrounded).to.equal(true);
       const taskId = response.task!.taskId;
       const updates: AwaitResultResponse[] = [];
       const watching = (async () => {
-        for await (const m of a.client.awaitResult({ taskId, userId: 'u' }, { deadline: Date.now() + 10_000 })) updates.push(m);
+        for await (const m of a.client.awaitResult({ taskId, userId: 'u' }, { deadline: Date.now() + 10_000 }))
+          updates.push(m);
       })();
       await worker.next('invocation');
       await eventually(() => updates.length > 0);
@@ -99,7 +118,10 @@ for (const [backend, startBackend] of Object.entries(BACKENDS)) {
       await eventually(() => updates.some((u) => u.kind === UpdateKind.UPDATE_KIND_PROGRESS));
       worker.result(taskId, 'finished on B');
       await watching;
-      expect(updates.find((u) => u.kind === UpdateKind.UPDATE_KIND_PROGRESS)!.task!.progress).to.include({ fraction: 0.5, message: 'half way' });
+      expect(updates.find((u) => u.kind === UpdateKind.UPDATE_KIND_PROGRESS)!.task!.progress).to.include({
+        fraction: 0.5,
+        message: 'half way',
+      });
       expect(updates.at(-1)).to.deep.include({ kind: UpdateKind.UPDATE_KIND_TERMINAL, text: 'finished on B' });
     });
 
@@ -131,7 +153,10 @@ for (const [backend, startBackend] of Object.entries(BACKENDS)) {
         const { tools } = await call(a.client.listTools, a.client, {});
         return tools.find((t) => t.name === 'far_tool')?.workers === 0;
       });
-      const err = await expectCode(call(a.client.execute, a.client, { ...exec, argumentsJson: '{}' }), status.UNAVAILABLE);
+      const err = await expectCode(
+        call(a.client.execute, a.client, { ...exec, argumentsJson: '{}' }),
+        status.UNAVAILABLE,
+      );
       expect(err.details).to.contain('"far_tool"');
     });
   });

@@ -8,7 +8,12 @@ describe('TaskManager.watch (AwaitResult)', () => {
   async function setup() {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
-    const { task } = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 0.02 });
+    const { task } = await h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 0.02,
+    });
     return { gate, h, task, ctx: gate.contexts[0] };
   }
 
@@ -47,7 +52,12 @@ describe('TaskManager.watch (AwaitResult)', () => {
   it('ends with wait_timed_out while the task keeps running, and sends heartbeats meanwhile', async () => {
     const { h, task } = await setup();
     const updates = await collect(
-      h.manager.watch(task.taskId, { userId: '', timeoutSeconds: 0.55, heartbeatSeconds: 0.1, signal: new AbortController().signal }),
+      h.manager.watch(task.taskId, {
+        userId: '',
+        timeoutSeconds: 0.55,
+        heartbeatSeconds: 0.1,
+        signal: new AbortController().signal,
+      }),
     );
     const kinds = updates.map((u) => u.kind);
     expect(kinds[0]).to.equal('snapshot');

@@ -7,7 +7,7 @@ describe('resolveBudgetMs', () => {
   const now = 1_000_000;
   const base = { serverDefaultSeconds: 10, serverMaxSeconds: 300, now };
 
-  it('takes the request\'s budget, else the tool\'s default, else the server\'s', () => {
+  it("takes the request's budget, else the tool's default, else the server's", () => {
     expect(resolveBudgetMs({ ...base, requestedSeconds: 0.4, toolDefaultSeconds: 2 })).to.equal(400);
     expect(resolveBudgetMs({ ...base, requestedSeconds: 0, toolDefaultSeconds: 2 })).to.equal(2000);
     expect(resolveBudgetMs({ ...base })).to.equal(10_000);
@@ -17,9 +17,11 @@ describe('resolveBudgetMs', () => {
     expect(resolveBudgetMs({ ...base, serverMaxSeconds: 0.1, requestedSeconds: 60 })).to.equal(100);
   });
 
-  it('ends the budget DEADLINE_MARGIN_MS before the caller\'s deadline, never below zero', () => {
+  it("ends the budget DEADLINE_MARGIN_MS before the caller's deadline, never below zero", () => {
     expect(DEADLINE_MARGIN_MS).to.be.greaterThan(0);
-    expect(resolveBudgetMs({ ...base, requestedSeconds: 10, callerDeadline: now + 300 })).to.equal(300 - DEADLINE_MARGIN_MS);
+    expect(resolveBudgetMs({ ...base, requestedSeconds: 10, callerDeadline: now + 300 })).to.equal(
+      300 - DEADLINE_MARGIN_MS,
+    );
     expect(resolveBudgetMs({ ...base, requestedSeconds: 0.05, callerDeadline: now + 300 })).to.equal(50);
     expect(resolveBudgetMs({ ...base, requestedSeconds: 10, callerDeadline: now + 10 })).to.equal(0);
   });

@@ -25,7 +25,8 @@ describe('loadConfig', () => {
 
   it('reads bearer tokens inline or from the environment, with the users each may act for', () => {
     const config = loadConfig({
-      TASKSERVICE_AUTH_TOKENS: '{"a": {"token_env": "TOKEN_A", "users": ["alice"]}, "ops": {"token": "0123456789abcdef", "users": "*"}}',
+      TASKSERVICE_AUTH_TOKENS:
+        '{"a": {"token_env": "TOKEN_A", "users": ["alice"]}, "ops": {"token": "0123456789abcdef", "users": "*"}}',
       TOKEN_A: 'secret-token-for-a-service',
     });
     expect(config.tokens).to.deep.equal([
@@ -64,7 +65,9 @@ describe('loadConfig', () => {
   }
 
   const stops = (env: Record<string, string>, message: string) =>
-    expect(() => loadConfig(env)).to.throw(ConfigError).with.property('message', message);
+    expect(() => loadConfig(env))
+      .to.throw(ConfigError)
+      .with.property('message', message);
 
   it('refuses a Redis Cluster key prefix without a hash tag', () => {
     const nodes = { TASKSERVICE_REDIS_CLUSTER_NODES: '10.0.0.1:7000' };
@@ -109,14 +112,15 @@ describe('loadConfig', () => {
   });
 
   it('refuses a default budget above the maximum', () => {
-    expect(() => loadConfig({ TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: '20', TASKSERVICE_MAX_TIMEOUT_SECONDS: '5' })).to.throw(
-      /must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS/,
-    );
+    expect(() =>
+      loadConfig({ TASKSERVICE_DEFAULT_TIMEOUT_SECONDS: '20', TASKSERVICE_MAX_TIMEOUT_SECONDS: '5' }),
+    ).to.throw(/must not exceed TASKSERVICE_MAX_TIMEOUT_SECONDS/);
   });
 
   it('reads webhook platforms with their limits and headers', () => {
     const config = loadConfig({
-      TASKSERVICE_PLATFORMS: '{"chat": {"kind": "webhook", "url": "http://127.0.0.1:9/{channel_id}", "max_chars": 100, "headers": {"x-k": "v"}}}',
+      TASKSERVICE_PLATFORMS:
+        '{"chat": {"kind": "webhook", "url": "http://127.0.0.1:9/{channel_id}", "max_chars": 100, "headers": {"x-k": "v"}}}',
     });
     expect(config.platforms).to.deep.equal([
       { name: 'chat', kind: 'webhook', url: 'http://127.0.0.1:9/{channel_id}', maxChars: 100, headers: { 'x-k': 'v' } },

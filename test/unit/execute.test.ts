@@ -23,7 +23,12 @@ describe('TaskManager.execute', () => {
     // with room to spare for a loaded machine.
     const h = makeManager([gate.tool()], { limits: { defaultBudgetSeconds: 10 } });
     const started = Date.now();
-    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 0.1 });
+    const result = await h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 0.1,
+    });
     expect(Date.now() - started).to.be.within(90, 3000);
     expect(result.backgrounded).to.equal(true);
     expect(result.task.status).to.equal(TaskStatus.Running);
@@ -39,7 +44,12 @@ describe('TaskManager.execute', () => {
   it('keeps running a backgrounded tool exactly once (the tool is not restarted)', async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
-    const { task } = await h.manager.execute({ toolName: 'gate', argumentsJson: '{}', origin: origin(), budgetSeconds: 0.05 });
+    const { task } = await h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '{}',
+      origin: origin(),
+      budgetSeconds: 0.05,
+    });
     gate.release();
     await eventually(async () => (await h.manager.get(task.taskId, '')).status === TaskStatus.Completed);
     expect(h.manager.runningHere).to.equal(0);
@@ -59,7 +69,12 @@ describe('TaskManager.execute', () => {
       },
     });
     const h = makeManager([slow]);
-    const result = await h.manager.execute({ toolName: 'slow_inline', argumentsJson: '', origin: origin(), budgetSeconds: 0.01 });
+    const result = await h.manager.execute({
+      toolName: 'slow_inline',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 0.01,
+    });
     expect(result.backgrounded).to.equal(false);
     expect(result.text).to.equal('finished');
     expect(h.store.size).to.equal(0);
@@ -78,7 +93,13 @@ describe('TaskManager.execute', () => {
       },
     });
     const h = makeManager([slow]);
-    const call = { toolName: 'slow_tracked', argumentsJson: '', origin: origin(), budgetSeconds: 0.01, requestId: 'nb-1' };
+    const call = {
+      toolName: 'slow_tracked',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 0.01,
+      requestId: 'nb-1',
+    };
     const result = await h.manager.execute(call);
     expect(result).to.deep.include({ backgrounded: false, text: 'tracked and finished' });
     expect((await h.manager.execute(call)).task.taskId).to.equal(result.task.taskId);
@@ -95,8 +116,16 @@ describe('TaskManager.execute', () => {
       },
     });
     const h = makeManager([fail, sync]);
-    const asyncResult = await h.manager.execute({ toolName: 'fail', argumentsJson: '{"message":"boom"}', origin: origin() });
-    expect(asyncResult.task).to.include({ status: TaskStatus.Failed, failureReason: FailureReason.ToolError, error: 'boom' });
+    const asyncResult = await h.manager.execute({
+      toolName: 'fail',
+      argumentsJson: '{"message":"boom"}',
+      origin: origin(),
+    });
+    expect(asyncResult.task).to.include({
+      status: TaskStatus.Failed,
+      failureReason: FailureReason.ToolError,
+      error: 'boom',
+    });
     expect(asyncResult.text).to.equal('Error: boom');
     const syncResult = await h.manager.execute({ toolName: 'sync_throw', argumentsJson: '', origin: origin() });
     expect(syncResult.task.error).to.equal('sync boom');
@@ -106,7 +135,12 @@ describe('TaskManager.execute', () => {
   it('fails a background task as hard_timeout and aborts its signal even when the tool ignores it', async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool('stubborn', { hardTimeout: 0.2 })]);
-    const result = await h.manager.execute({ toolName: 'stubborn', argumentsJson: '', origin: origin(), budgetSeconds: 0.05 });
+    const result = await h.manager.execute({
+      toolName: 'stubborn',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 0.05,
+    });
     await eventually(async () => (await h.manager.get(result.task.taskId, '')).status === TaskStatus.Failed);
     const task = await h.manager.get(result.task.taskId, '');
     expect(task.failureReason).to.equal(FailureReason.HardTimeout);
@@ -157,14 +191,19 @@ describe('TaskManager.execute', () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()], { limits: { maxBudgetSeconds: 0.1 } });
     const started = Date.now();
-    const result = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 60 });
+    const result = await h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 60,
+    });
     expect(result.backgrounded).to.equal(true);
     expect(Date.now() - started).to.be.below(5000); // far below the 60 s asked for; a loaded machine is slow
 
     await h.close();
   });
 
-  it('backgrounds before the caller\'s own deadline so the caller still gets the task id', async () => {
+  it("backgrounds before the caller's own deadline so the caller still gets the task id", async () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
     const started = Date.now();
@@ -187,7 +226,13 @@ describe('TaskManager.execute', () => {
     const gate = new Gate();
     const h = makeManager([gate.tool()]);
     const caller = new AbortController();
-    const pending = h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin(), budgetSeconds: 5, callerSignal: caller.signal });
+    const pending = h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 5,
+      callerSignal: caller.signal,
+    });
     await eventually(() => gate.calls === 1);
     caller.abort();
     const result = await pending;
@@ -214,7 +259,9 @@ describe('TaskManager.execute', () => {
   it('refuses new calls once shutdown has begun', async () => {
     const h = makeManager([echo]);
     await h.manager.shutdown(10);
-    const err = await h.manager.execute({ toolName: 'echo', argumentsJson: '{"text":"x"}', origin: origin() }).catch((e) => e);
+    const err = await h.manager
+      .execute({ toolName: 'echo', argumentsJson: '{"text":"x"}', origin: origin() })
+      .catch((e) => e);
     expect(err).to.be.instanceOf(Unavailable);
     await h.close();
   });
@@ -224,17 +271,22 @@ describe('odd values from tools (found by the fuzz suite)', () => {
   const odd: [string, () => unknown][] = [
     ['a thrown BigInt', () => Promise.reject(10n)],
     ['a thrown Symbol', () => Promise.reject(Symbol('why'))],
-    ['a thrown cyclic object', () => {
-      const o: Record<string, unknown> = {};
-      o.self = o;
-      throw o;
-    }],
+    [
+      'a thrown cyclic object',
+      () => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        throw o;
+      },
+    ],
     ['a returned BigInt', () => 10n],
     ['a returned function', () => () => 1],
   ];
   for (const [label, handler] of odd) {
     it(`turns ${label} into an outcome instead of an unhandled rejection`, async () => {
-      const h = makeManager([defineTool({ name: 'odd', description: '', parameters: { type: 'object' }, handler: handler as never })]);
+      const h = makeManager([
+        defineTool({ name: 'odd', description: '', parameters: { type: 'object' }, handler: handler as never }),
+      ]);
       const result = await h.manager.execute({ toolName: 'odd', argumentsJson: '{}', origin: origin() });
       expect(result.backgrounded).to.equal(false);
       expect(result.text).to.be.a('string').and.not.equal('');

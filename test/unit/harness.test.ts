@@ -13,7 +13,9 @@ describe('the test harness (test/helpers/harness.ts)', function () {
     // timer would hold it for a minute.
     const files = ['leaky-timer', 'clean', 'leaky-owner'].map(fixture);
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = execFile(process.execPath, [mocha, '--exit', ...files], { env: { ...process.env, TEST_LEAK_SETTLE_MS: '200' } });
+      const child = execFile(process.execPath, [mocha, '--exit', ...files], {
+        env: { ...process.env, TEST_LEAK_SETTLE_MS: '200' },
+      });
       let output = '';
       child.stdout!.on('data', (chunk) => (output += chunk));
       child.stderr!.on('data', (chunk) => (output += chunk));
@@ -22,7 +24,9 @@ describe('the test harness (test/helpers/harness.ts)', function () {
     expect(code, output).to.not.equal(0);
     expect(output).to.contain('3 passing').and.contain('2 failing');
     expect(output).to.contain(`${fixture('leaky-timer')} left behind: 1 Timeout`);
-    expect(output).to.match(/test\/fixtures\/leaks\/leaky-owner\.ts left behind: 1 unref'd Timeout set at src\/store\/memory\.ts:\d+/);
+    expect(output).to.match(
+      /test\/fixtures\/leaks\/leaky-owner\.ts left behind: 1 unref'd Timeout set at src\/store\/memory\.ts:\d+/,
+    );
     expect(output).to.not.contain(`${fixture('clean')} left behind`);
   });
 });

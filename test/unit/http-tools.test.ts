@@ -14,11 +14,15 @@ describe('HTTP tools file (TASKSERVICE_HTTP_TOOLS_FILE)', () => {
     expect(warnings).to.deep.equal([]);
     const [old] = httpTools(file({ ...base, timeout_seconds: 30 }), {}, 'tools.json', (w) => warnings.push(w));
     expect(old!.hardTimeout).to.equal(30);
-    expect(warnings).to.deep.equal(['tools.json: tool 0 (weather): timeout_seconds is deprecated; call it hard_timeout_seconds']);
+    expect(warnings).to.deep.equal([
+      'tools.json: tool 0 (weather): timeout_seconds is deprecated; call it hard_timeout_seconds',
+    ]);
   });
 
   it('refuses both names for the hard limit, naming both', () => {
-    expect(() => httpTools(file({ ...base, hard_timeout_seconds: 30, timeout_seconds: 30 }), {}, 'tools.json')).to.throw(
+    expect(() =>
+      httpTools(file({ ...base, hard_timeout_seconds: 30, timeout_seconds: 30 }), {}, 'tools.json'),
+    ).to.throw(
       ConfigError,
       'tools.json: tool 0 (weather): set hard_timeout_seconds or timeout_seconds, not both (timeout_seconds is its deprecated name)',
     );
@@ -47,13 +51,18 @@ describe('HTTP tools file (TASKSERVICE_HTTP_TOOLS_FILE)', () => {
   });
 
   it('names the file when it is not a JSON array', () => {
-    expect(() => httpTools('{"weather": {}}', {}, 'tools.json')).to.throw(ConfigError, 'tools.json must be a JSON array of tools');
+    expect(() => httpTools('{"weather": {}}', {}, 'tools.json')).to.throw(
+      ConfigError,
+      'tools.json must be a JSON array of tools',
+    );
     expect(() => httpTools('[{', {}, 'tools.json')).to.throw(ConfigError, 'tools.json is not valid JSON');
   });
 
   it('accepts the example of README.md', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const example = [...readme.matchAll(/```json\n(\[[\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('"parameters"'));
+    const example = [...readme.matchAll(/```json\n(\[[\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((b) => b.includes('"parameters"'));
     const [tool] = httpTools(example!, { WEATHER_TOKEN: 't' }, 'http-tools.json');
     expect(tool).to.include({ name: 'weather', hardTimeout: 30, budget: 5 });
   });

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = fileURLToPath(new URL('../fixtures/layers', import.meta.url));
-const rules = (createRequire(import.meta.url)(`${root}/.dependency-cruiser.cjs`) as { forbidden: { name: string }[] }).forbidden;
+const rules = (createRequire(import.meta.url)(`${root}/.dependency-cruiser.cjs`) as { forbidden: { name: string }[] })
+  .forbidden;
 
 interface Violation {
   from: string;

@@ -33,7 +33,10 @@ describe('the log sink', function () {
 
   it('survives a reader that stops reading (a full, non-blocking stdout pipe): it waits a little, then drops and counts', async () => {
     // A burst of 200,000 log lines into a pipe nobody reads for a while crashed the server with EAGAIN.
-    const { code, out, stderr } = await logInChild(`for (let i = 0; i < 200000; i++) log.warn({ i }, 'burst'); log.info('done');`, 1500);
+    const { code, out, stderr } = await logInChild(
+      `for (let i = 0; i < 200000; i++) log.warn({ i }, 'burst'); log.info('done');`,
+      1500,
+    );
     expect(stderr).not.to.contain('EAGAIN');
     expect(code).to.equal(0);
     expect(out).to.contain('"msg":"done"');
@@ -58,8 +61,15 @@ describe('the log sink', function () {
   });
 
   it('writes the lines of a turn together, and still every one of them when the process exits at once', async () => {
-    const { code, out } = await logInChild(`for (let i = 0; i < 5; i++) log.info({ i }, 'before exit'); process.exit(3);`);
+    const { code, out } = await logInChild(
+      `for (let i = 0; i < 5; i++) log.info({ i }, 'before exit'); process.exit(3);`,
+    );
     expect(code).to.equal(3);
-    expect(out.trim().split('\n').map((l) => JSON.parse(l).i)).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).i),
+    ).to.deep.equal([0, 1, 2, 3, 4]);
   });
 });

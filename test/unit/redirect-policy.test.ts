@@ -7,11 +7,21 @@ import { splitText } from '../../src/redirect/format.js';
 import { retryAfterMs } from '../../src/redirect/http.js';
 import { signatureFor } from '../../src/redirect/webhook.js';
 
-const policy: DeliveryPolicy = { attempts: 10, attemptTimeoutMs: 1000, backoffMs: 100, deadlineMs: 60_000, closeGraceMs: 0 };
+const policy: DeliveryPolicy = {
+  attempts: 10,
+  attemptTimeoutMs: 1000,
+  backoffMs: 100,
+  deadlineMs: 60_000,
+  closeGraceMs: 0,
+};
 
 describe('redirect delivery policy', () => {
   it('backs off exponentially with jitter between half and all of the step', () => {
-    for (const [attempt, step] of [[1, 100], [2, 200], [5, 1600]]) {
+    for (const [attempt, step] of [
+      [1, 100],
+      [2, 200],
+      [5, 1600],
+    ]) {
       expect(retryDelay(policy, attempt, new Error('x'), () => 0)).to.equal(step / 2);
       expect(retryDelay(policy, attempt, new Error('x'), () => 0.999999)).to.be.closeTo(step, 0.01);
     }
@@ -57,16 +67,36 @@ describe('redirect delivery policy', () => {
       }),
     });
     expect(config.platforms).to.deep.equal([
-      { name: 'hook', kind: 'webhook', url: 'http://127.0.0.1:9/{channel_id}', maxChars: 4000, headers: {}, secret: 'abc' },
+      {
+        name: 'hook',
+        kind: 'webhook',
+        url: 'http://127.0.0.1:9/{channel_id}',
+        maxChars: 4000,
+        headers: {},
+        secret: 'abc',
+      },
       { name: 'slack', kind: 'slack', url: 'https://hooks.example/services/T/B/X', maxChars: 4000 },
-      { name: 'discord', kind: 'discord', url: 'https://discord.example/api/webhooks/1/x', maxChars: 2000, longMessages: 'truncate' },
-      { name: 'stream', kind: 'redis-stream', url: 'redis://127.0.0.1:6379', streamPrefix: 'taskservice:deliveries:', maxLen: 100, maxChars: 4000 },
+      {
+        name: 'discord',
+        kind: 'discord',
+        url: 'https://discord.example/api/webhooks/1/x',
+        maxChars: 2000,
+        longMessages: 'truncate',
+      },
+      {
+        name: 'stream',
+        kind: 'redis-stream',
+        url: 'redis://127.0.0.1:6379',
+        streamPrefix: 'taskservice:deliveries:',
+        maxLen: 100,
+        maxChars: 4000,
+      },
     ]);
-    expect(() => loadConfig({ TASKSERVICE_PLATFORMS: '{"hook": {"url": "http://x", "secret_env": "MISSING"}}' })).to.throw(
-      /secret_env names MISSING, which is not set/,
-    );
-    expect(() => loadConfig({ TASKSERVICE_PLATFORMS: '{"d": {"kind": "discord", "url": "http://x", "long_messages": "fold"}}' })).to.throw(
-      /long_messages must be "split" or "truncate"/,
-    );
+    expect(() =>
+      loadConfig({ TASKSERVICE_PLATFORMS: '{"hook": {"url": "http://x", "secret_env": "MISSING"}}' }),
+    ).to.throw(/secret_env names MISSING, which is not set/);
+    expect(() =>
+      loadConfig({ TASKSERVICE_PLATFORMS: '{"d": {"kind": "discord", "url": "http://x", "long_messages": "fold"}}' }),
+    ).to.throw(/long_messages must be "split" or "truncate"/);
   });
 });

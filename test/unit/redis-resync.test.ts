@@ -74,7 +74,9 @@ describe('RedisStore resync', () => {
     client.replies = [[new Error('Connection is closed.'), null]];
     subscriber.emit('ready');
     await eventually(() => failedResyncs === 1);
-    client.replies = [[Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), null]];
+    client.replies = [
+      [Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), null],
+    ];
     subscriber.emit('ready');
     await eventually(() => failedResyncs === 2);
     expect(seen, 'a failed read is not a deleted task').to.deep.equal([]);

@@ -17,7 +17,9 @@ describe('ToolRegistry', () => {
     const registry = new ToolRegistry();
     expect(() => registry.register(tool('Bad-Name'), 't')).to.throw(/must match/);
     expect(() => registry.register(tool('ok', { timeout: -1 }), 't')).to.throw(/timeout must be a positive number/);
-    expect(() => registry.register(tool('ok2', { parameters: { type: 'nonsense' } }), 't')).to.throw(/not a valid JSON Schema/);
+    expect(() => registry.register(tool('ok2', { parameters: { type: 'nonsense' } }), 't')).to.throw(
+      /not a valid JSON Schema/,
+    );
   });
 
   it('lists tools sorted by name with their source', () => {

@@ -57,7 +57,11 @@ describe('ToolRun', () => {
     const thrown = start(() => {
       throw new Error('boom');
     });
-    expect(thrown.run.settled).to.include({ status: TaskStatus.Failed, reason: FailureReason.ToolError, error: 'boom' });
+    expect(thrown.run.settled).to.include({
+      status: TaskStatus.Failed,
+      reason: FailureReason.ToolError,
+      error: 'boom',
+    });
     const rejected = start(() => Promise.reject(new Error('later')));
     expect(await rejected.run.outcome).to.include({ status: TaskStatus.Failed, error: 'later' });
     const odd = start(() => Promise.reject({ code: 7 }));
@@ -74,7 +78,11 @@ describe('ToolRun', () => {
     expect(run.abort(FailureReason.Shutdown, 'again')).to.equal(false);
     expect(ctx!.signal.aborted).to.equal(true);
     expect(ctx!.signal.reason).to.be.instanceOf(ToolAbortReason).and.include({ reason: FailureReason.Cancelled });
-    expect(await run.outcome).to.deep.equal({ status: TaskStatus.Failed, reason: FailureReason.Cancelled, error: 'stop' });
+    expect(await run.outcome).to.deep.equal({
+      status: TaskStatus.Failed,
+      reason: FailureReason.Cancelled,
+      error: 'stop',
+    });
     expect(owner.settledWith).to.have.length(1);
   });
 

@@ -24,8 +24,16 @@ function readmeRows(): Row[] {
     .split('\n')
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
-      const [name, fallback, accepts, meaning] = line.slice(1, -1).split(' | ').map((cell) => cell.trim());
-      return { name: unquote(name!), default: fallback === 'none' ? undefined : unquote(fallback!), accepts: accepts!, meaning: meaning! };
+      const [name, fallback, accepts, meaning] = line
+        .slice(1, -1)
+        .split(' | ')
+        .map((cell) => cell.trim());
+      return {
+        name: unquote(name!),
+        default: fallback === 'none' ? undefined : unquote(fallback!),
+        accepts: accepts!,
+        meaning: meaning!,
+      };
     });
 }
 
@@ -33,11 +41,17 @@ describe('SETTINGS and README.md', () => {
   const rows = readmeRows();
   const settings: readonly Setting[] = SETTINGS;
 
-  it('lists every setting in the README\'s configuration table, in the same order, and nothing else', () => {
+  it("lists every setting in the README's configuration table, in the same order, and nothing else", () => {
     const documented = rows.map((r) => r.name);
     const defined = settings.map((s) => s.name);
-    expect(documented.filter((n) => !defined.includes(n)), 'README rows with no SETTINGS entry').to.deep.equal([]);
-    expect(defined.filter((n) => !documented.includes(n)), 'SETTINGS entries with no README row').to.deep.equal([]);
+    expect(
+      documented.filter((n) => !defined.includes(n)),
+      'README rows with no SETTINGS entry',
+    ).to.deep.equal([]);
+    expect(
+      defined.filter((n) => !documented.includes(n)),
+      'SETTINGS entries with no README row',
+    ).to.deep.equal([]);
     expect(documented, 'README order').to.deep.equal(defined);
   });
 
@@ -46,8 +60,12 @@ describe('SETTINGS and README.md', () => {
       const row = rows.find((r) => r.name === s.name);
       if (!row) return [];
       return [
-        ...(row.default === shownDefault(s) ? [] : [`${s.name}: README default ${row.default}, SETTINGS ${shownDefault(s)}`]),
-        ...(row.accepts === shownAccepts(s) ? [] : [`${s.name}: README accepts "${row.accepts}", SETTINGS "${shownAccepts(s)}"`]),
+        ...(row.default === shownDefault(s)
+          ? []
+          : [`${s.name}: README default ${row.default}, SETTINGS ${shownDefault(s)}`]),
+        ...(row.accepts === shownAccepts(s)
+          ? []
+          : [`${s.name}: README accepts "${row.accepts}", SETTINGS "${shownAccepts(s)}"`]),
       ];
     });
     expect(differences).to.deep.equal([]);

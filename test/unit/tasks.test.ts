@@ -19,7 +19,7 @@ describe('TaskManager tasks', () => {
   }
 
   describe('cancel', () => {
-    it('fails a running task as cancelled and aborts the tool\'s signal', async () => {
+    it("fails a running task as cancelled and aborts the tool's signal", async () => {
       const gate = new Gate();
       const h = makeManager([gate.tool()]);
       const task = await background(h);
@@ -50,7 +50,7 @@ describe('TaskManager tasks', () => {
   });
 
   describe('ownership', () => {
-    it('hides another user\'s task exactly like a missing one, for every operation', async () => {
+    it("hides another user's task exactly like a missing one, for every operation", async () => {
       const gate = new Gate();
       const h = makeManager([gate.tool()]);
       const task = await background(h, 'alice');
@@ -60,7 +60,10 @@ describe('TaskManager tasks', () => {
           h.manager.get(id, 'bob').catch((e) => e),
           h.manager.cancel(id, 'bob').catch((e) => e),
           h.manager.setRedirect(id, 'bob', { channelId: 'c', platform: 'slack', maxChars: 0 }).catch((e) => e),
-          h.manager.watch(id, { userId: 'bob', signal: new AbortController().signal }).next().catch((e) => e),
+          h.manager
+            .watch(id, { userId: 'bob', signal: new AbortController().signal })
+            .next()
+            .catch((e) => e),
         ]);
         for (const err of errors) {
           expect(err).to.be.instanceOf(TaskNotFound);
@@ -74,7 +77,14 @@ describe('TaskManager tasks', () => {
 
     it('rejects malformed ids with INVALID_ARGUMENT before touching the store', async () => {
       const h = makeManager([echo]);
-      for (const [id, user] of [['bad id!', ''], ['a:b', ''], ['{x}', ''], ['', ''], ['ok-id', 'u:1'], ['ok-id', 'u\n1']]) {
+      for (const [id, user] of [
+        ['bad id!', ''],
+        ['a:b', ''],
+        ['{x}', ''],
+        ['', ''],
+        ['ok-id', 'u:1'],
+        ['ok-id', 'u\n1'],
+      ]) {
         const err = await h.manager.get(id, user).catch((e) => e);
         expect(err, `${id} / ${user}`).to.be.instanceOf(InvalidArgument);
       }
@@ -87,7 +97,13 @@ describe('TaskManager tasks', () => {
       const gate = new Gate();
       const h = makeManager([gate.tool()]);
       const first = await background(h, 'alice', 'req-1');
-      const again = await h.manager.execute({ toolName: 'gate', argumentsJson: '', origin: origin('alice'), budgetSeconds: 0.02, requestId: 'req-1' });
+      const again = await h.manager.execute({
+        toolName: 'gate',
+        argumentsJson: '',
+        origin: origin('alice'),
+        budgetSeconds: 0.02,
+        requestId: 'req-1',
+      });
       expect(again.task.taskId).to.equal(first.taskId);
       expect(again.backgrounded).to.equal(true);
       expect(gate.calls).to.equal(1);
@@ -166,7 +182,11 @@ describe('TaskManager tasks', () => {
       const gate = new Gate();
       const h = makeManager([gate.tool()], { limits: { maxPageSize: 2 } });
       for (let i = 0; i < 3; i++) await background(h, 'dave');
-      for (const pageToken of ['garbage', Buffer.from('mem1:abc').toString('base64url'), Buffer.from('other:5').toString('base64url')]) {
+      for (const pageToken of [
+        'garbage',
+        Buffer.from('mem1:abc').toString('base64url'),
+        Buffer.from('other:5').toString('base64url'),
+      ]) {
         const err = await h.manager.list({ userId: '', pageToken }).catch((e) => e);
         expect(err).to.be.instanceOf(InvalidArgument);
         expect(err.field).to.equal('page_token');
@@ -184,7 +204,12 @@ describe('TaskManager tasks', () => {
       const inlineGate = new Gate();
       const h = makeManager([gate.tool(), inlineGate.tool('inline_gate')]);
       const bg = await background(h);
-      const inline = h.manager.execute({ toolName: 'inline_gate', argumentsJson: '', origin: origin(), budgetSeconds: 2 });
+      const inline = h.manager.execute({
+        toolName: 'inline_gate',
+        argumentsJson: '',
+        origin: origin(),
+        budgetSeconds: 2,
+      });
       await eventually(() => inlineGate.calls === 1);
       const stopped = h.manager.shutdown(2000);
       await sleep(50);

@@ -66,7 +66,10 @@ function setup(keepalive = { pingMs: 1000, timeoutMs: 5000 }) {
   const manager = new TaskManager(store, new CombinedCatalog([registry, hub]), noRedirects, LIMITS, silentLogger);
   const connect = (registration: Partial<Registration> = {}) => {
     const worker = new FakeWorker();
-    worker.session = hub.register({ workerName: 'fake', tools: [spec('work')], maxConcurrency: 0, ...registration }, worker);
+    worker.session = hub.register(
+      { workerName: 'fake', tools: [spec('work')], maxConcurrency: 0, ...registration },
+      worker,
+    );
     return worker;
   };
   return {
@@ -86,7 +89,7 @@ const run = (manager: TaskManager, args = '{}', budgetSeconds = 5) =>
   manager.execute({ toolName: 'work', argumentsJson: args, origin: origin(), budgetSeconds });
 
 describe('WorkerHub', () => {
-  it('answers inline with the worker\'s result, arguments validated and passed as JSON', async () => {
+  it("answers inline with the worker's result, arguments validated and passed as JSON", async () => {
     const h = setup();
     const worker = h.connect();
     const call = run(h.manager, '{"n":3}');
@@ -116,7 +119,9 @@ describe('WorkerHub', () => {
     worker.session.lose('test');
     const err = await run(h.manager).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(Unavailable);
-    expect((err as Error).message).to.contain('"work"').and.contain('start a worker');
+    expect((err as Error).message)
+      .to.contain('"work"')
+      .and.contain('start a worker');
     await h.close();
   });
 
@@ -136,7 +141,7 @@ describe('WorkerHub', () => {
     await h.close();
   });
 
-  it('spreads calls over workers and never exceeds a worker\'s tool concurrency; extra calls wait their turn', async () => {
+  it("spreads calls over workers and never exceeds a worker's tool concurrency; extra calls wait their turn", async () => {
     const h = setup();
     const a = h.connect({ workerName: 'a', tools: [spec('work', { concurrency: 1 })] });
     const b = h.connect({ workerName: 'b', tools: [spec('work', { concurrency: 1 })] });
@@ -157,7 +162,7 @@ describe('WorkerHub', () => {
     await h.close();
   });
 
-  it('honours a worker\'s max_concurrency across its tools', async () => {
+  it("honours a worker's max_concurrency across its tools", async () => {
     const h = setup();
     const worker = h.connect({ tools: [spec('work'), spec('other')], maxConcurrency: 1 });
     const first = run(h.manager);
@@ -241,8 +246,16 @@ describe('WorkerHub', () => {
       [{ tools: [] }, InvalidArgument, 'register.tools'],
       [{ tools: [spec('Bad-Name')] }, InvalidArgument, 'register.tools[0].name'],
       [{ tools: [spec('work'), spec('work')] }, InvalidArgument, 'appears twice'],
-      [{ tools: [spec('work', { parametersJson: '{' })] }, InvalidArgument, 'parameters_json_schema: is not valid JSON'],
-      [{ tools: [spec('work', { parametersJson: '{"type":"nonsense"}' })] }, InvalidArgument, 'not a valid JSON Schema'],
+      [
+        { tools: [spec('work', { parametersJson: '{' })] },
+        InvalidArgument,
+        'parameters_json_schema: is not valid JSON',
+      ],
+      [
+        { tools: [spec('work', { parametersJson: '{"type":"nonsense"}' })] },
+        InvalidArgument,
+        'not a valid JSON Schema',
+      ],
       [{ tools: [spec('work', { concurrency: -1 })] }, InvalidArgument, 'register.tools[0].concurrency'],
       [{ maxConcurrency: 1.5 }, InvalidArgument, 'register.max_concurrency'],
       [{ tools: [spec('echo')] }, FailedPrecondition, 'already exists on this server (source: example)'],

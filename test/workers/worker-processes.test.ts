@@ -23,12 +23,21 @@ for (const language of ['python', 'python-async', 'go'] as WorkerLanguage[]) {
       return worker;
     };
     const execute = (tool: string, args: object, timeoutSeconds = 5) =>
-      call(server.client.execute, server.client, { ...exec, toolName: `${prefix}_${tool}`, argumentsJson: JSON.stringify(args), timeoutSeconds });
-    const getTask = async (taskId: string) => (await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task!;
+      call(server.client.execute, server.client, {
+        ...exec,
+        toolName: `${prefix}_${tool}`,
+        argumentsJson: JSON.stringify(args),
+        timeoutSeconds,
+      });
+    const getTask = async (taskId: string) =>
+      (await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task!;
 
     beforeEach(async () => {
       // Short keepalive, so a frozen worker is noticed within the test.
-      server = await startTestServer({ TASKSERVICE_WORKER_PING_SECONDS: '0.25', TASKSERVICE_WORKER_TIMEOUT_SECONDS: '2' });
+      server = await startTestServer({
+        TASKSERVICE_WORKER_PING_SECONDS: '0.25',
+        TASKSERVICE_WORKER_TIMEOUT_SECONDS: '2',
+      });
     });
     afterEach(async () => {
       await Promise.all(workers.splice(0).map((w) => w.kill()));
@@ -46,15 +55,20 @@ for (const language of ['python', 'python-async', 'go'] as WorkerLanguage[]) {
       expect(schema.required).to.deep.equal(['seconds']);
     });
 
-    it('backgrounds a long call; AwaitResult streams the worker\'s progress, then its result', async () => {
+    it("backgrounds a long call; AwaitResult streams the worker's progress, then its result", async () => {
       await startWorker('w1');
       const response = await execute('sleep', { seconds: 1, steps: 4 }, 0.2);
       expect(response.backgrounded).to.equal(true);
       const updates: AwaitResultResponse[] = [];
-      for await (const m of server.client.awaitResult({ taskId: response.task!.taskId, userId: 'u' }, { deadline: Date.now() + 15_000 })) {
+      for await (const m of server.client.awaitResult(
+        { taskId: response.task!.taskId, userId: 'u' },
+        { deadline: Date.now() + 15_000 },
+      )) {
         updates.push(m);
       }
-      const progress = updates.filter((u) => u.kind === UpdateKind.UPDATE_KIND_PROGRESS).map((u) => u.task!.progress!.message);
+      const progress = updates
+        .filter((u) => u.kind === UpdateKind.UPDATE_KIND_PROGRESS)
+        .map((u) => u.task!.progress!.message);
       expect(progress.length).to.be.greaterThan(0);
       for (const message of progress) expect(message).to.match(/^step [1-4]\/4$/);
       const last = updates.at(-1)!;
@@ -62,10 +76,13 @@ for (const language of ['python', 'python-async', 'go'] as WorkerLanguage[]) {
       expect(JSON.parse(last.text)).to.deep.equal({ slept: 1, worker: 'w1' });
     });
 
-    it('reports a tool error as FAILED / TOOL_ERROR with the worker\'s message', async () => {
+    it("reports a tool error as FAILED / TOOL_ERROR with the worker's message", async () => {
       await startWorker('w1');
       const response = await execute('fail', { message: 'boom' });
-      expect(response.task).to.deep.include({ status: TaskStatus.TASK_STATUS_FAILED, failureReason: FailureReason.FAILURE_REASON_TOOL_ERROR });
+      expect(response.task).to.deep.include({
+        status: TaskStatus.TASK_STATUS_FAILED,
+        failureReason: FailureReason.FAILURE_REASON_TOOL_ERROR,
+      });
       expect(response.task!.error).to.contain('fixture failure: boom');
     });
 

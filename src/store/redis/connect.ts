@@ -27,8 +27,18 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
   };
   // Auto-pipelining: the commands of concurrent calls issued in one tick go out in one write;
   // a write(2) per command was the largest single cost of a background task (bench/, docs/PERFORMANCE.md).
-  const commands: RedisOptions = { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true };
-  const listening: RedisOptions = { ...common, enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null };
+  const commands: RedisOptions = {
+    ...common,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+  };
+  const listening: RedisOptions = {
+    ...common,
+    enableOfflineQueue: true,
+    autoResubscribe: true,
+    maxRetriesPerRequest: null,
+  };
   switch (config.mode) {
     case 'single':
       return { client: withScripts(new Redis(config.url!, commands)), subscriber: new Redis(config.url!, listening) };

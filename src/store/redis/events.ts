@@ -58,7 +58,8 @@ export class TaskEvents {
       () => undefined,
       (err: unknown) => this.logger.warn({ err }, 'subscribe failed; will retry on reconnect'),
     );
-    // Only what asked for it: re-reading every running task of a busy replica each time starved Redis (docs/PERFORMANCE.md).
+    // Only what asked for it: re-reading every running task of a busy replica each time starved
+    // Redis (docs/PERFORMANCE.md).
     this.pollTimer = setInterval(() => void this.resync([...this.polled.keys()]), safetyPollMs);
     this.pollTimer.unref();
     if ((client as { status?: string }).status === 'ready') this.available = true;

@@ -90,7 +90,7 @@ export class Housekeeper {
     const wasRenewedBefore = this.renewed;
     this.renewed = true;
     if (!inTime && wasRenewedBefore) {
-      this.logger.warn({}, 'this instance\'s lease had lapsed; its running tasks may have been failed as worker_lost');
+      this.logger.warn({}, "this instance's lease had lapsed; its running tasks may have been failed as worker_lost");
     }
   }
 
@@ -113,16 +113,19 @@ export class Housekeeper {
       };
       // Many at a time: the finish script makes each transition once whoever runs it, and
       // waiting for each reply in turn made a dead replica's 1,000 tasks take a second or more.
-      for (let i = 0; i < taskIds.length; i += SWEEP_BATCH) await Promise.all(taskIds.slice(i, i + SWEEP_BATCH).map(failOne));
+      for (let i = 0; i < taskIds.length; i += SWEEP_BATCH)
+        await Promise.all(taskIds.slice(i, i + SWEEP_BATCH).map(failOne));
       // Deliveries it claimed and never finished, or owed and never claimed.
       const owed = await this.leases.owedBy(instance);
       for (const taskId of owed) {
         const task = await this.leases.reclaimDelivery(taskId, instance);
         if (task) this.deliver(task, true);
       }
-      if (owed.length) this.logger.warn({ lost: instance, deliveries: owed.length }, 'took over the deliveries of a lost instance');
+      if (owed.length)
+        this.logger.warn({ lost: instance, deliveries: owed.length }, 'took over the deliveries of a lost instance');
       await this.leases.forget(instance);
-      if (taskIds.length) this.logger.warn({ lost: instance, tasks: taskIds.length }, 'failed the tasks of a lost instance');
+      if (taskIds.length)
+        this.logger.warn({ lost: instance, tasks: taskIds.length }, 'failed the tasks of a lost instance');
     }
     this.workerLost += ended;
     return ended;

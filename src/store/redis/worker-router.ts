@@ -83,11 +83,14 @@ export class RedisWorkerRouter implements RemoteWorkers, HandoffPort {
         void this.refresh();
       }),
     );
-    this.timer = setInterval(() => {
-      publish();
-      drain();
-      void this.refresh();
-    }, Math.max(100, Math.floor(this.options.leaseTtlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        publish();
+        drain();
+        void this.refresh();
+      },
+      Math.max(100, Math.floor(this.options.leaseTtlMs / 3)),
+    );
     publish();
     drain();
     await this.refresh();

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The formatting check of the test command: Prettier for TypeScript, JavaScript, JSON and YAML
+# (.prettierrc.json; `npm run format` fixes it), gofmt for Go, and a 120-column limit in src/ that
+# Prettier cannot enforce on long strings and comments. Generated code (gen/) is left as generated.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PATH="$PWD/node_modules/.bin:$PATH"
+status=0
+
+prettier --check --log-level warn . || status=1
+
+unformatted=$(git ls-files '*.go' | grep -v '^gen/' | xargs gofmt -l)
+if [[ -n $unformatted ]]; then
+  echo "gofmt: not formatted (run gofmt -w):"
+  echo "$unformatted"
+  status=1
+fi
+
+long=$(git ls-files 'src/*.ts' | xargs awk 'length > 120 { print FILENAME ":" FNR ": " length " columns" }')
+if [[ -n $long ]]; then
+  echo "src/: lines over 120 columns (split the string or the comment):"
+  echo "$long"
+  status=1
+fi
+
+((status == 0)) && echo "format: prettier, gofmt and the 120-column limit of src/ hold"
+exit $status
