@@ -40,7 +40,7 @@ describe('TypeScript client', () => {
     expect(inline.text).to.equal('hi');
     expect(inline.task.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
 
-    const slow = await client.execute('sleep', { seconds: 0.6 }, { userId, timeoutSeconds: 0.05 });
+    const slow = await client.execute('sleep', { seconds: 0.6 }, { userId, budgetSeconds: 0.05 });
     if (!slow.backgrounded) throw new Error('sleep 0.6 s with a 0.05 s budget should background');
     expect(slow.handle.taskId).to.equal(slow.task.taskId).and.not.empty;
     expect(JSON.parse(slow.text)).to.include({ task_id: slow.task.taskId });
@@ -54,6 +54,7 @@ describe('TypeScript client', () => {
   });
 
   it('raises TaskFailedError with the reason when the awaited task failed (cancelled here)', async () => {
+    // timeoutSeconds: the deprecated name of budgetSeconds, still honoured.
     const slow = await client.execute('sleep', { seconds: 30 }, { userId: user(), timeoutSeconds: 0.01 });
     if (!slow.backgrounded) throw new Error('expected a background task');
     const cancelled = await slow.handle.cancel();
@@ -91,7 +92,7 @@ describe('TypeScript client', () => {
   });
 
   it('stops an update stream when its signal aborts', async () => {
-    const slow = await client.execute('sleep', { seconds: 30 }, { userId: user(), timeoutSeconds: 0.01 });
+    const slow = await client.execute('sleep', { seconds: 30 }, { userId: user(), budgetSeconds: 0.01 });
     if (!slow.backgrounded) throw new Error('expected a background task');
     const stop = new AbortController();
     const started = Date.now();
