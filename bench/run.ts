@@ -35,7 +35,11 @@ function save(): void {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
     resultsFile,
-    `${JSON.stringify({ machine: about, smoke, seconds: Math.round((Date.now() - started) / 1000), results }, null, 2)}\n`,
+    `${JSON.stringify(
+      { machine: about, smoke, seconds: Math.round((Date.now() - started) / 1000), results },
+      null,
+      2,
+    )}\n`,
   );
 }
 const servers: BenchServer[] = [];
@@ -78,19 +82,25 @@ try {
     results.inline = { calls, runs: RUNS, rows, ratios };
     save();
     line(
-      `\n1. Inline Execute of a trivial tool vs a bare grpc-js echo server (${calls} calls per case, ${RUNS} run(s); median (min-max))`,
+      `\n1. Inline Execute of a trivial tool vs a bare grpc-js echo server (${calls} calls per case, ` +
+        `${RUNS} run(s); median (min-max))`,
     );
     line(
-      'target        in flight  calls/s                 p50 ms             p99 ms             server CPU us/call   client CPU us/call',
+      'target        in flight  calls/s                 p50 ms             p99 ms             ' +
+        'server CPU us/call   client CPU us/call',
     );
     for (const r of rows) {
       line(
-        `${r.target.padEnd(13)} ${String(r.inFlight).padStart(9)}  ${show(r.callsPerSecond, 0).padEnd(22)}  ${show(r.p50Ms, 3).padEnd(17)}  ${show(r.p99Ms, 3).padEnd(17)}  ${show(r.serverCpuUsPerCall, 0).padEnd(19)}  ${show(r.clientCpuUsPerCall, 0)}`,
+        `${r.target.padEnd(13)} ${String(r.inFlight).padStart(9)}  ${show(r.callsPerSecond, 0).padEnd(22)}  ` +
+          `${show(r.p50Ms, 3).padEnd(17)}  ${show(r.p99Ms, 3).padEnd(17)}  ` +
+          `${show(r.serverCpuUsPerCall, 0).padEnd(19)}  ${show(r.clientCpuUsPerCall, 0)}`,
       );
     }
     for (const [n, r] of Object.entries(ratios)) {
       line(
-        `   ${n} in flight: throughput ${show(r.throughput)}x echo (target >= ${n === '1' ? '0.80' : '0.90'}), server CPU/call ${show(r.serverCpu)}x (target <= 1.3), p50 +${show(r.p50ExtraUs, 0)} us (target <= 100)`,
+        `   ${n} in flight: throughput ${show(r.throughput)}x echo (target >= ${n === '1' ? '0.80' : '0.90'}), ` +
+          `server CPU/call ${show(r.serverCpu)}x (target <= 1.3), ` +
+          `p50 +${show(r.p50ExtraUs, 0)} us (target <= 100)`,
       );
     }
     await stopAll();
@@ -109,18 +119,23 @@ try {
       results.lifecycle = { count, runs: RUNS, toolMs, inFlight, rows, ratios };
       save();
       line(
-        `\n2. Background lifecycle on Redis, ${inFlight} in flight, a ${toolMs} ms job (${count} per case, ${RUNS} run(s))`,
+        `\n2. Background lifecycle on Redis, ${inFlight} in flight, a ${toolMs} ms job (${count} per case, ` +
+          `${RUNS} run(s))`,
       );
       line(
-        'system        tasks/s              p50 ms            p99 ms            service+Redis CPU us/task   of which Redis   client CPU us/task',
+        'system        tasks/s              p50 ms            p99 ms            ' +
+          'service+Redis CPU us/task   of which Redis   client CPU us/task',
       );
       for (const r of rows) {
         line(
-          `${r.system.padEnd(13)} ${show(r.perSecond, 0).padEnd(20)} ${show(r.p50Ms, 2).padEnd(17)} ${show(r.p99Ms, 2).padEnd(17)} ${show(r.serviceCpuUs, 0).padEnd(27)} ${show(r.redisCpuUs, 0).padEnd(16)} ${show(r.clientCpuUs, 0)}`,
+          `${r.system.padEnd(13)} ${show(r.perSecond, 0).padEnd(20)} ${show(r.p50Ms, 2).padEnd(17)} ` +
+            `${show(r.p99Ms, 2).padEnd(17)} ${show(r.serviceCpuUs, 0).padEnd(27)} ` +
+            `${show(r.redisCpuUs, 0).padEnd(16)} ${show(r.clientCpuUs, 0)}`,
         );
       }
       line(
-        `   TaskService server+Redis CPU per task ${show(ratios.cpu)}x BullMQ worker+Redis per job (target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`,
+        `   TaskService server+Redis CPU per task ${show(ratios.cpu)}x BullMQ worker+Redis per job ` +
+          `(target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`,
       );
       await stopAll();
     } finally {
@@ -140,11 +155,14 @@ try {
         `\n3. AwaitResult notification latency: tool settles -> terminal update received (Redis store, ${RUNS} run(s))`,
       );
       line(
-        'path            rate    heard+late/expected  notifications/s   p50 ms           p99 ms           servers CPU us/notification',
+        'path            rate    heard+late/expected  notifications/s   p50 ms           p99 ms           ' +
+          'servers CPU us/notification',
       );
       for (const r of rows) {
         line(
-          `${r.path.padEnd(15)} ${r.rate.padEnd(7)} ${`${r.delivered}+${r.late}/${r.expected}`.padEnd(20)} ${show(r.notificationsPerSecond, 0).padEnd(17)} ${show(r.p50Ms, 2).padEnd(16)} ${show(r.p99Ms, 2).padEnd(16)} ${show(r.serverCpuUsPerNotification, 0)}`,
+          `${r.path.padEnd(15)} ${r.rate.padEnd(7)} ${`${r.delivered}+${r.late}/${r.expected}`.padEnd(20)} ` +
+            `${show(r.notificationsPerSecond, 0).padEnd(17)} ${show(r.p50Ms, 2).padEnd(16)} ` +
+            `${show(r.p99Ms, 2).padEnd(16)} ${show(r.serverCpuUsPerNotification, 0)}`,
         );
       }
       line('   targets: p50 <= 1 ms, p99 <= 5 ms up to 10k notifications/s, nothing lost');
@@ -163,7 +181,8 @@ try {
       results.redisCost = { perCase: n, rows };
       save();
       line(
-        `\n4. Redis cost per task lifecycle (${n} of each, one at a time; INFO commandstats, idle housekeeping subtracted)`,
+        `\n4. Redis cost per task lifecycle (${n} of each, one at a time; INFO commandstats, ` +
+          `idle housekeeping subtracted)`,
       );
       line('lifecycle                                   commands   round trips   by command');
       for (const r of rows) {
@@ -171,7 +190,8 @@ try {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ');
         line(
-          `${r.lifecycle.padEnd(43)} ${r.commands.toFixed(2).padStart(8)}   ${(r.roundTrips?.toFixed(2) ?? 'n/a').padStart(11)}   ${by}`,
+          `${r.lifecycle.padEnd(43)} ${r.commands.toFixed(2).padStart(8)}   ` +
+            `${(r.roundTrips?.toFixed(2) ?? 'n/a').padStart(11)}   ${by}`,
         );
       }
       line('   targets: at most one round trip per state change; <= 4 per background lifecycle');
@@ -215,20 +235,28 @@ try {
     save();
     line('\n5. Scale: running background tasks of one user, memory per task, and ListTasks (page of 50) among them');
     line(
-      'store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ListTasks p50/p99 ms: Node client   Go client',
+      'store    tasks     started in   retried   RSS B/task   heap B/task   Redis B/task   ' +
+        'ListTasks p50/p99 ms: Node client   Go client',
     );
     for (const r of rows) {
       line(
-        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${String(r.unavailable).padStart(7)}   ${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ${`${r.list.p50.toFixed(3)} / ${r.list.p99.toFixed(3)}`.padStart(30)}   ${r.listGo.p50.toFixed(3)} / ${r.listGo.p99.toFixed(3)}`,
+        `${r.store.padEnd(8)} ${String(r.tasks).padStart(6)}   ` +
+          `${`${r.startSeconds.toFixed(1)} s`.padStart(10)}   ${String(r.unavailable).padStart(7)}   ` +
+          `${r.rssBytesPerTask.toFixed(0).padStart(10)}   ${r.heapBytesPerTask.toFixed(0).padStart(11)}   ` +
+          `${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ` +
+          `${`${r.list.p50.toFixed(3)} / ${r.list.p99.toFixed(3)}`.padStart(30)}   ${r.listGo.p50.toFixed(3)} / ` +
+          `${r.listGo.p99.toFixed(3)}`,
       );
     }
     line('   heap per running task with GC forced (in process, bench/load/heap.ts):');
     for (const h of heap)
       line(
-        `   ${h.store.padEnd(8)} ${h.tool.padEnd(8)} ${String(h.tasks).padStart(6)} tasks   ${h.heapBytesPerTask.toFixed(0).padStart(6)} B/task`,
+        `   ${h.store.padEnd(8)} ${h.tool.padEnd(8)} ${String(h.tasks).padStart(6)} tasks   ` +
+          `${h.heapBytesPerTask.toFixed(0).padStart(6)} B/task`,
       );
     line(
-      "   targets: <= 2 KiB per running task in-process (beyond the tool's own state: the idle tool holds none); ListTasks p99 <= 5 ms at 100k tasks",
+      "   targets: <= 2 KiB per running task in-process (beyond the tool's own state: " +
+        'the idle tool holds none); ListTasks p99 <= 5 ms at 100k tasks',
     );
   }
 
@@ -256,7 +284,9 @@ try {
     results.startup = { memory: spread(memory), redis: spread(redisTimes), fromSource: spread(fromSource) };
     save();
     line(
-      `\n6. Start-up to SERVING (spawn -> gRPC health SERVING, ms; ${runs} run(s)): npm start's bundle: memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}; from source through tsx ${show(spread(fromSource), 0)}   target < 1000`,
+      `\n6. Start-up to SERVING (spawn -> gRPC health SERVING, ms; ${runs} run(s)): npm start's bundle: ` +
+        `memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}; ` +
+        `from source through tsx ${show(spread(fromSource), 0)}   target < 1000`,
     );
   }
 } finally {

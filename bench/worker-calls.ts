@@ -63,7 +63,8 @@ try {
     });
 
   console.log(
-    `machine: ${cpus()[0]?.model} x${cpus().length}, node ${process.version}; ${CALLS} calls per case; store: ${redis ? 'redis' : 'memory'}`,
+    `machine: ${cpus()[0]?.model} x${cpus().length}, node ${process.version}; ${CALLS} calls per case; store: ` +
+      `${redis ? 'redis' : 'memory'}`,
   );
   console.log('case                        in flight   calls/s    p50 ms   p99 ms   vs in-process (p50)');
   const baseline: Record<number, number> = {};
@@ -90,7 +91,9 @@ try {
       const p99 = latencies[Math.floor(latencies.length * 0.99)]!;
       baseline[inFlight] ??= p50;
       console.log(
-        `${label.padEnd(27)} ${String(inFlight).padStart(9)} ${(latencies.length / seconds).toFixed(0).padStart(9)} ${p50.toFixed(3).padStart(9)} ${p99.toFixed(3).padStart(8)}   ${(p50 / baseline[inFlight]!).toFixed(2)}x`,
+        `${label.padEnd(27)} ${String(inFlight).padStart(9)} ` +
+          `${(latencies.length / seconds).toFixed(0).padStart(9)} ${p50.toFixed(3).padStart(9)} ` +
+          `${p99.toFixed(3).padStart(8)}   ${(p50 / baseline[inFlight]!).toFixed(2)}x`,
       );
     }
   }

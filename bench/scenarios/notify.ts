@@ -10,7 +10,10 @@ export interface NotifyRow {
   p50Ms: Spread;
   p99Ms: Spread;
   delivered: number;
-  /** Streams that opened only after their task had settled (the machine fell behind): they got the terminal snapshot, not a notification. */
+  /**
+   * Streams that opened only after their task had settled (the machine fell behind): they got the terminal
+   * snapshot, not a notification.
+   */
   late: number;
   expected: number;
   serverCpuUsPerNotification: Spread;

@@ -9,14 +9,20 @@ export interface ScaleRow {
   store: 'memory' | 'redis';
   tasks: number;
   startSeconds: number;
-  /** Execute calls answered UNAVAILABLE on the way (the store did not answer within its command timeout) and retried. */
+  /**
+   * Execute calls answered UNAVAILABLE on the way (the store did not answer within its command timeout) and
+   * retried.
+   */
   unavailable: number;
   /** Bytes per running task in the server process: RSS growth, and V8 heap-in-use growth. */
   rssBytesPerTask: number;
   heapBytesPerTask: number;
   /** Bytes per task in Redis (used_memory growth). */
   redisBytesPerTask?: number;
-  /** ListTasks timed by the Node load generator, then by a Go client (bench/go/listtasks), whose GC pauses are far shorter. */
+  /**
+   * ListTasks timed by the Node load generator, then by a Go client (bench/go/listtasks), whose GC pauses are far
+   * shorter.
+   */
   list: LatencySummary;
   listGo: LatencySummary;
 }

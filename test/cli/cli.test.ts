@@ -185,40 +185,43 @@ describe('CLI (npx taskservice)', function () {
     expect(await exited).to.equal(0);
   });
 
-  it('npm start runs the bundle (npm run build: dist/main.mjs), which still loads TypeScript tool modules', async () => {
-    const build = spawn('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let buildErr = '';
-    build.stderr.on('data', (c) => (buildErr += c));
-    expect(await new Promise((resolve) => build.on('exit', resolve)), buildErr).to.equal(0);
-    const child = spawn(process.execPath, ['dist/main.mjs'], {
-      env: {
-        ...process.env,
-        TASKSERVICE_ADDR: '127.0.0.1:0',
-        REDIS_URL: '',
-        TASKSERVICE_TOOL_MODULES: 'test/fixtures/tools/text-tools.ts',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const address = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (c) => {
-        out += c;
-        const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
-        if (line) resolve(JSON.parse(line).address as string);
+  it(
+    'npm start runs the bundle (npm run build: dist/main.mjs), ' + 'which still loads TypeScript tool modules',
+    async () => {
+      const build = spawn('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let buildErr = '';
+      build.stderr.on('data', (c) => (buildErr += c));
+      expect(await new Promise((resolve) => build.on('exit', resolve)), buildErr).to.equal(0);
+      const child = spawn(process.execPath, ['dist/main.mjs'], {
+        env: {
+          ...process.env,
+          TASKSERVICE_ADDR: '127.0.0.1:0',
+          REDIS_URL: '',
+          TASKSERVICE_TOOL_MODULES: 'test/fixtures/tools/text-tools.ts',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      child.on('exit', (code) => reject(new Error(`dist/main.mjs exited with ${code}: ${out}`)));
-    });
-    try {
-      const tools = await runCli(['tools', '--json', '--addr', address]);
-      const sources = Object.fromEntries(
-        (JSON.parse(tools.out) as { name: string; source: string }[]).map((t) => [t.name, t.source]),
-      );
-      expect(Object.values(sources)).to.include('module');
-      expect(sources.echo).to.equal('example');
-    } finally {
-      const exited = new Promise((resolve) => child.on('exit', resolve));
-      child.kill('SIGTERM');
-      expect(await exited).to.equal(0);
-    }
-  });
+      let out = '';
+      const address = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (c) => {
+          out += c;
+          const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+          if (line) resolve(JSON.parse(line).address as string);
+        });
+        child.on('exit', (code) => reject(new Error(`dist/main.mjs exited with ${code}: ${out}`)));
+      });
+      try {
+        const tools = await runCli(['tools', '--json', '--addr', address]);
+        const sources = Object.fromEntries(
+          (JSON.parse(tools.out) as { name: string; source: string }[]).map((t) => [t.name, t.source]),
+        );
+        expect(Object.values(sources)).to.include('module');
+        expect(sources.echo).to.equal('example');
+      } finally {
+        const exited = new Promise((resolve) => child.on('exit', resolve));
+        child.kill('SIGTERM');
+        expect(await exited).to.equal(0);
+      }
+    },
+  );
 });

@@ -114,20 +114,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await t.store.setProgress('no-such-task', { fraction: 1, message: '', updatedAt: Date.now() });
     });
 
-    it('grows the version with every change and tells subscribers, in order, then stops when unsubscribed', async () => {
-      const d = draft();
-      await t.store.create(d);
-      const seen: (TaskRecord | null)[] = [];
-      const unsubscribe = t.store.subscribe(d.taskId, (task) => seen.push(task));
-      expect(t.store.listenerCount).to.equal(1);
-      await t.store.setProgress(d.taskId, { fraction: 0.1, message: 'p', updatedAt: Date.now() });
-      await t.store.finish(d.taskId, done);
-      await eventually(() => seen.length === 2);
-      expect(seen.map((s) => s!.version)).to.deep.equal([2, 3]);
-      expect(seen[1]!.status).to.equal(TaskStatus.Completed);
-      unsubscribe();
-      expect(t.store.listenerCount).to.equal(0);
-    });
+    it(
+      'grows the version with every change and tells subscribers, ' + 'in order, then stops when unsubscribed',
+      async () => {
+        const d = draft();
+        await t.store.create(d);
+        const seen: (TaskRecord | null)[] = [];
+        const unsubscribe = t.store.subscribe(d.taskId, (task) => seen.push(task));
+        expect(t.store.listenerCount).to.equal(1);
+        await t.store.setProgress(d.taskId, { fraction: 0.1, message: 'p', updatedAt: Date.now() });
+        await t.store.finish(d.taskId, done);
+        await eventually(() => seen.length === 2);
+        expect(seen.map((s) => s!.version)).to.deep.equal([2, 3]);
+        expect(seen[1]!.status).to.equal(TaskStatus.Completed);
+        unsubscribe();
+        expect(t.store.listenerCount).to.equal(0);
+      },
+    );
 
     it('lets the redirect change until delivery begins, and claims delivery for one caller', async () => {
       const d = draft();

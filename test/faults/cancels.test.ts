@@ -74,9 +74,11 @@ describe('clients cancelling AwaitResult streams at random points', function () 
       await eventually(() => activeTimers() <= baseline.timers, 10_000);
       const subscriptionsAfter = await subscriptions();
       console.log(
-        `      FIGURE: ${STREAMS} AwaitResult streams on ${TASKS} running tasks cancelled at random points in ${WINDOW_MS} ms (${messages} messages seen): ` +
-          `streams open ${server.app.grpc.streams.total}, store listeners ${server.app.store.listenerCount} (baseline ${baseline.listeners}), ` +
-          `timers ${activeTimers()} (baseline ${baseline.timers}), Redis subscriptions on the events channel ${subscriptionsAfter} (baseline ${baseline.subscriptions})`,
+        `      FIGURE: ${STREAMS} AwaitResult streams on ${TASKS} running tasks cancelled at random points in ` +
+          `${WINDOW_MS} ms (${messages} messages seen): streams open ${server.app.grpc.streams.total}, ` +
+          `store listeners ${server.app.store.listenerCount} (baseline ${baseline.listeners}), ` +
+          `timers ${activeTimers()} (baseline ${baseline.timers}), ` +
+          `Redis subscriptions on the events channel ${subscriptionsAfter} (baseline ${baseline.subscriptions})`,
       );
       expect(cancelledAt).to.have.length(STREAMS);
       expect(failures, 'streams that ended with an error other than our cancel').to.deep.equal([]);

@@ -66,96 +66,106 @@ class FreezableProxy {
 describe('streams under faults', function () {
   this.timeout(60_000);
 
-  it(`a client that stops reading while a tool reports ${UPDATES} updates costs a bounded buffer, then gets the latest snapshot and the terminal one`, async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const server = await startTestServer({}, { tools: [chattyTool(gate)] });
-    try {
-      // Paused from its first message on: nothing more is read until resume().
-      const started = await call(server.client.execute, server.client, {
-        ...base,
-        toolName: 'chatty',
-        argumentsJson: '{}',
-        timeoutSeconds: 0.001,
-      });
-      const taskId = started.task!.taskId;
-      const received: AwaitResultResponse[] = [];
-      const stream = server.client.awaitResult({ taskId, userId: 'u', timeoutSeconds: 60 });
-      const ended = new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('error', reject);
-      });
-      stream.on('data', (m: AwaitResultResponse) => {
-        received.push(m);
-        if (received.length === 1) stream.pause();
-      });
-      await eventually(() => received.length === 1);
-      await eventually(
-        async () =>
-          (await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task?.progress?.message ===
-          `update ${UPDATES}`,
-        20_000,
-      );
-      stream.resume();
-      await eventually(() => received.at(-1)?.task?.progress?.message === `update ${UPDATES}`, 10_000);
-      release();
-      await ended;
-      const last = received.at(-1)!;
-      // Everything the server sent while the client did not read: what the HTTP/2 window took, plus
-      // the one message waiting for 'drain'; the rest was coalesced into the latest snapshot.
-      const bytes = received.reduce((n, m) => n + AwaitResultResponse.encode(m).finish().length, 0);
-      console.log(
-        `      FIGURE: ${UPDATES} progress updates while the client did not read: ${received.length} messages, ${(bytes / 1024).toFixed(1)} KiB sent for the stream in all (bound 1 MiB); the last before the terminal was the latest snapshot`,
-      );
-      expect(last.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
-      expect(last.text).to.equal('chatty done');
-      expect(bytes).to.be.below(1024 * 1024);
-      expect(received.length).to.be.below(UPDATES / 10);
-    } finally {
-      release();
-      await server.close();
-    }
-  });
+  it(
+    `a client that stops reading while a tool reports ${UPDATES} updates costs a bounded buffer, ` +
+      `then gets the latest snapshot and the terminal one`,
+    async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const server = await startTestServer({}, { tools: [chattyTool(gate)] });
+      try {
+        // Paused from its first message on: nothing more is read until resume().
+        const started = await call(server.client.execute, server.client, {
+          ...base,
+          toolName: 'chatty',
+          argumentsJson: '{}',
+          timeoutSeconds: 0.001,
+        });
+        const taskId = started.task!.taskId;
+        const received: AwaitResultResponse[] = [];
+        const stream = server.client.awaitResult({ taskId, userId: 'u', timeoutSeconds: 60 });
+        const ended = new Promise<void>((resolve, reject) => {
+          stream.on('end', resolve);
+          stream.on('error', reject);
+        });
+        stream.on('data', (m: AwaitResultResponse) => {
+          received.push(m);
+          if (received.length === 1) stream.pause();
+        });
+        await eventually(() => received.length === 1);
+        await eventually(
+          async () =>
+            (await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task?.progress?.message ===
+            `update ${UPDATES}`,
+          20_000,
+        );
+        stream.resume();
+        await eventually(() => received.at(-1)?.task?.progress?.message === `update ${UPDATES}`, 10_000);
+        release();
+        await ended;
+        const last = received.at(-1)!;
+        // Everything the server sent while the client did not read: what the HTTP/2 window took, plus
+        // the one message waiting for 'drain'; the rest was coalesced into the latest snapshot.
+        const bytes = received.reduce((n, m) => n + AwaitResultResponse.encode(m).finish().length, 0);
+        console.log(
+          `      FIGURE: ${UPDATES} progress updates while the client did not read: ${received.length} messages, ` +
+            `${(bytes / 1024).toFixed(1)} KiB sent for the stream in all (bound 1 MiB); ` +
+            `the last before the terminal was the latest snapshot`,
+        );
+        expect(last.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
+        expect(last.text).to.equal('chatty done');
+        expect(bytes).to.be.below(1024 * 1024);
+        expect(received.length).to.be.below(UPDATES / 10);
+      } finally {
+        release();
+        await server.close();
+      }
+    },
+  );
 
-  it('frees the stream of a half-open client (a proxy that stops forwarding) within keepalive time + timeout + 1 s', async () => {
-    const server = await startTestServer({
-      TASKSERVICE_KEEPALIVE_TIME_SECONDS: '1',
-      TASKSERVICE_KEEPALIVE_TIMEOUT_SECONDS: '1',
-    });
-    const proxy = new FreezableProxy(Number(server.address.split(':')[1]));
-    await proxy.listen();
-    const client = new TaskServiceClient(`127.0.0.1:${proxy.port}`, credentials.createInsecure());
-    try {
-      const started = await call(server.client.execute, server.client, {
-        ...base,
-        toolName: 'sleep',
-        argumentsJson: '{"seconds":60}',
-        timeoutSeconds: 0.01,
+  it(
+    'frees the stream of a half-open client (a proxy that stops forwarding) ' + 'within keepalive time + timeout + 1 s',
+    async () => {
+      const server = await startTestServer({
+        TASKSERVICE_KEEPALIVE_TIME_SECONDS: '1',
+        TASKSERVICE_KEEPALIVE_TIMEOUT_SECONDS: '1',
       });
-      const listenersBefore = server.app.store.listenerCount;
-      const stream = client.awaitResult(
-        { taskId: started.task!.taskId, userId: 'u', timeoutSeconds: 60 },
-        new Metadata(),
-      );
-      stream.on('error', () => undefined);
-      await new Promise((resolve) => stream.once('data', resolve));
-      expect(server.app.grpc.streams.total).to.equal(1);
-      proxy.freeze();
-      const frozenAt = Date.now();
-      await eventually(() => server.app.grpc.streams.total === 0, 10_000);
-      const freedMs = Date.now() - frozenAt;
-      await eventually(() => server.app.store.listenerCount === listenersBefore);
-      console.log(
-        `      FIGURE: half-open client: the server freed its AwaitResult stream ${freedMs} ms after the proxy went silent (bound 3000 ms = keepalive 1 s + timeout 1 s + 1 s)`,
-      );
-      expect(freedMs).to.be.below(3000);
-      await call(server.client.cancelTask, server.client, { taskId: started.task!.taskId, userId: 'u' }).catch(
-        () => undefined,
-      );
-    } finally {
-      client.close();
-      await proxy.close();
-      await server.close();
-    }
-  });
+      const proxy = new FreezableProxy(Number(server.address.split(':')[1]));
+      await proxy.listen();
+      const client = new TaskServiceClient(`127.0.0.1:${proxy.port}`, credentials.createInsecure());
+      try {
+        const started = await call(server.client.execute, server.client, {
+          ...base,
+          toolName: 'sleep',
+          argumentsJson: '{"seconds":60}',
+          timeoutSeconds: 0.01,
+        });
+        const listenersBefore = server.app.store.listenerCount;
+        const stream = client.awaitResult(
+          { taskId: started.task!.taskId, userId: 'u', timeoutSeconds: 60 },
+          new Metadata(),
+        );
+        stream.on('error', () => undefined);
+        await new Promise((resolve) => stream.once('data', resolve));
+        expect(server.app.grpc.streams.total).to.equal(1);
+        proxy.freeze();
+        const frozenAt = Date.now();
+        await eventually(() => server.app.grpc.streams.total === 0, 10_000);
+        const freedMs = Date.now() - frozenAt;
+        await eventually(() => server.app.store.listenerCount === listenersBefore);
+        console.log(
+          `      FIGURE: half-open client: the server freed its AwaitResult stream ${freedMs} ms ` +
+            `after the proxy went silent (bound 3000 ms = keepalive 1 s + timeout 1 s + 1 s)`,
+        );
+        expect(freedMs).to.be.below(3000);
+        await call(server.client.cancelTask, server.client, { taskId: started.task!.taskId, userId: 'u' }).catch(
+          () => undefined,
+        );
+      } finally {
+        client.close();
+        await proxy.close();
+        await server.close();
+      }
+    },
+  );
 });

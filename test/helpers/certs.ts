@@ -74,7 +74,8 @@ async function issue(
 }
 
 const CA_EXT =
-  '[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
+  '[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\n' +
+  'keyUsage=critical,keyCertSign,cRLSign\n';
 const SERVER_EXT =
   '[v3]\nbasicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
 const CLIENT_EXT = '[v3]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n';

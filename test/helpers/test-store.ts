@@ -6,8 +6,8 @@ import { RedisSentinel, SENTINEL_MASTER } from './redis-sentinel.js';
 /**
  * Which store the integration suite runs against, from TEST_STORE:
  * `memory` (default), `redis` (one real redis-server), `cluster` (a real
- * 3-master Redis Cluster) or `sentinel` (a real master found through a real Sentinel). The servers start once per mocha run (root hooks
- * below) and stop at its end; a missing redis-server fails the run.
+ * 3-master Redis Cluster) or `sentinel` (a real master found through a real Sentinel). The servers start once
+ * per mocha run (root hooks below) and stop at its end; a missing redis-server fails the run.
  */
 export const TEST_STORE = (process.env.TEST_STORE ?? 'memory') as 'memory' | 'redis' | 'cluster' | 'sentinel';
 if (!['memory', 'redis', 'cluster', 'sentinel'].includes(TEST_STORE)) {

@@ -85,7 +85,8 @@ export class WorkerProcess {
       }
       if (this.child.exitCode !== null || Date.now() > end) {
         throw new Error(
-          `worker printed no line matching ${pattern} (exit ${this.child.exitCode}); stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`,
+          `worker printed no line matching ${pattern} (exit ${this.child.exitCode}); stdout:\n` +
+            `${this.lines.join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`,
         );
       }
       await new Promise<void>((resolve) => {

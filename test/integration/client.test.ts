@@ -33,25 +33,28 @@ describe('TypeScript client', () => {
     await server.close();
   });
 
-  it('returns an inline result, or a handle for a backgrounded task whose updates run to the terminal one', async () => {
-    const userId = user();
-    const inline = await client.execute('echo', { text: 'hi' }, { userId });
-    expect(inline.backgrounded).to.equal(false);
-    expect(inline.text).to.equal('hi');
-    expect(inline.task.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
+  it(
+    'returns an inline result, ' + 'or a handle for a backgrounded task whose updates run to the terminal one',
+    async () => {
+      const userId = user();
+      const inline = await client.execute('echo', { text: 'hi' }, { userId });
+      expect(inline.backgrounded).to.equal(false);
+      expect(inline.text).to.equal('hi');
+      expect(inline.task.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
 
-    const slow = await client.execute('sleep', { seconds: 0.6 }, { userId, budgetSeconds: 0.05 });
-    if (!slow.backgrounded) throw new Error('sleep 0.6 s with a 0.05 s budget should background');
-    expect(slow.handle.taskId).to.equal(slow.task.taskId).and.not.empty;
-    expect(JSON.parse(slow.text)).to.include({ task_id: slow.task.taskId });
-    const kinds: UpdateKind[] = [];
-    for await (const update of slow.handle.updates()) kinds.push(update.kind);
-    expect(kinds[0]).to.equal(UpdateKind.UPDATE_KIND_SNAPSHOT);
-    expect(kinds).to.include(UpdateKind.UPDATE_KIND_PROGRESS);
-    expect(kinds.at(-1)).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
-    expect(await slow.handle.result()).to.equal('slept 0.6 s');
-    expect((await slow.handle.get()).task.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
-  });
+      const slow = await client.execute('sleep', { seconds: 0.6 }, { userId, budgetSeconds: 0.05 });
+      if (!slow.backgrounded) throw new Error('sleep 0.6 s with a 0.05 s budget should background');
+      expect(slow.handle.taskId).to.equal(slow.task.taskId).and.not.empty;
+      expect(JSON.parse(slow.text)).to.include({ task_id: slow.task.taskId });
+      const kinds: UpdateKind[] = [];
+      for await (const update of slow.handle.updates()) kinds.push(update.kind);
+      expect(kinds[0]).to.equal(UpdateKind.UPDATE_KIND_SNAPSHOT);
+      expect(kinds).to.include(UpdateKind.UPDATE_KIND_PROGRESS);
+      expect(kinds.at(-1)).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
+      expect(await slow.handle.result()).to.equal('slept 0.6 s');
+      expect((await slow.handle.get()).task.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
+    },
+  );
 
   it('raises TaskFailedError with the reason when the awaited task failed (cancelled here)', async () => {
     // timeoutSeconds: the deprecated name of budgetSeconds, still honoured.

@@ -55,38 +55,42 @@ describe('grpcurl against the server (reflection)', () => {
     expect(JSON.parse(await cli(server.address, 'grpc.health.v1.Health/Check'))).to.deep.equal({ status: 'SERVING' });
   });
 
-  it('runs the README walkthrough: a 3 s tool with a 1 s budget comes back backgrounded, then AwaitResult streams it to COMPLETED', async () => {
-    const started = Date.now();
-    const executed = JSON.parse(
-      await cli(
-        '-d',
-        '{"tool_name":"sleep","arguments_json":"{\\"seconds\\":3}","timeout_seconds":1}',
-        server.address,
-        'taskmanager.v1.TaskService/Execute',
-      ),
-    );
-    // Not before the 1 s budget; backgrounded, so the server did not wait for the 3 s tool. The time
-    // also holds grpcurl's start and its reflection calls, which a loaded machine stretches: no upper bound.
-    expect(Date.now() - started).to.be.at.least(900);
-    expect(executed.backgrounded).to.equal(true);
-    const taskId = executed.task.taskId as string;
-    expect(JSON.parse(executed.text)).to.include({ task_id: taskId, status: 'running' });
+  it(
+    'runs the README walkthrough: a 3 s tool with a 1 s budget comes back backgrounded, ' +
+      'then AwaitResult streams it to COMPLETED',
+    async () => {
+      const started = Date.now();
+      const executed = JSON.parse(
+        await cli(
+          '-d',
+          '{"tool_name":"sleep","arguments_json":"{\\"seconds\\":3}","timeout_seconds":1}',
+          server.address,
+          'taskmanager.v1.TaskService/Execute',
+        ),
+      );
+      // Not before the 1 s budget; backgrounded, so the server did not wait for the 3 s tool. The time
+      // also holds grpcurl's start and its reflection calls, which a loaded machine stretches: no upper bound.
+      expect(Date.now() - started).to.be.at.least(900);
+      expect(executed.backgrounded).to.equal(true);
+      const taskId = executed.task.taskId as string;
+      expect(JSON.parse(executed.text)).to.include({ task_id: taskId, status: 'running' });
 
-    const stream = await cli(
-      '-d',
-      JSON.stringify({ task_id: taskId }),
-      server.address,
-      'taskmanager.v1.TaskService/AwaitResult',
-    );
-    // grpcurl prints one JSON object per message, separated by blank lines.
-    const messages = stream
-      .trim()
-      .split(/\n(?=\{)/)
-      .map((m) => JSON.parse(m));
-    expect(messages[0].kind).to.equal('UPDATE_KIND_SNAPSHOT');
-    expect(messages.at(-1)).to.deep.include({ kind: 'UPDATE_KIND_TERMINAL', text: 'slept 3 s' });
-    expect(messages.at(-1).task.status).to.equal('TASK_STATUS_COMPLETED');
-  });
+      const stream = await cli(
+        '-d',
+        JSON.stringify({ task_id: taskId }),
+        server.address,
+        'taskmanager.v1.TaskService/AwaitResult',
+      );
+      // grpcurl prints one JSON object per message, separated by blank lines.
+      const messages = stream
+        .trim()
+        .split(/\n(?=\{)/)
+        .map((m) => JSON.parse(m));
+      expect(messages[0].kind).to.equal('UPDATE_KIND_SNAPSHOT');
+      expect(messages.at(-1)).to.deep.include({ kind: 'UPDATE_KIND_TERMINAL', text: 'slept 3 s' });
+      expect(messages.at(-1).task.status).to.equal('TASK_STATUS_COMPLETED');
+    },
+  );
 
   it('shows a precise status for a bad call', async () => {
     const err = await cli('-d', '{"tool_name":"nope"}', server.address, 'taskmanager.v1.TaskService/Execute').catch(

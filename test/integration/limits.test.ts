@@ -40,17 +40,21 @@ describe('input and capacity limits', () => {
   });
   after(() => server.close());
 
-  it('refuses arguments over the size limit with INVALID_ARGUMENT naming the field and the setting, storing nothing', async () => {
-    const err = await expectCode(
-      exec({ ...base, userId: 'big', toolName: 'echo', argumentsJson: JSON.stringify({ text: 'x'.repeat(3000) }) }),
-      status.INVALID_ARGUMENT,
-    );
-    expect(err.details)
-      .to.contain('arguments_json')
-      .and.contain('limit is 2048')
-      .and.contain('TASKSERVICE_MAX_ARGUMENTS_BYTES');
-    expect(await taskCount('big')).to.equal(0);
-  });
+  it(
+    'refuses arguments over the size limit with INVALID_ARGUMENT naming the field and the setting, ' +
+      'storing nothing',
+    async () => {
+      const err = await expectCode(
+        exec({ ...base, userId: 'big', toolName: 'echo', argumentsJson: JSON.stringify({ text: 'x'.repeat(3000) }) }),
+        status.INVALID_ARGUMENT,
+      );
+      expect(err.details)
+        .to.contain('arguments_json')
+        .and.contain('limit is 2048')
+        .and.contain('TASKSERVICE_MAX_ARGUMENTS_BYTES');
+      expect(await taskCount('big')).to.equal(0);
+    },
+  );
 
   it('refuses arguments nested deeper than the limit', async () => {
     const deep = '{"a":{"a":{"a":{"a":{"a":{"a":1}}}}}}';
@@ -81,30 +85,34 @@ describe('input and capacity limits', () => {
     expect(response.text).not.to.contain('\uFFFD');
   });
 
-  it('limits running tools per user and overall with RESOURCE_EXHAUSTED naming the setting, and frees the slot when a tool ends', async () => {
-    const first = await exec(sleep('alice'));
-    await exec(sleep('alice'));
-    const perUser = await expectCode(exec(sleep('alice')), status.RESOURCE_EXHAUSTED);
-    expect(perUser.details).to.contain('"alice"').and.contain('TASKSERVICE_MAX_RUNNING_PER_USER');
-    expect(await taskCount('alice')).to.equal(2);
-    await exec(sleep('bob'));
-    await exec(sleep('carol'));
-    const overall = await expectCode(exec(sleep('dave')), status.RESOURCE_EXHAUSTED);
-    expect(overall.details).to.contain('TASKSERVICE_MAX_RUNNING');
-    await call(server.client.cancelTask, server.client, { taskId: first.task!.taskId, userId: 'alice' });
-    await eventually(async () => (await exec(sleep('alice', 0.01)).catch(() => undefined)) !== undefined);
-    // Clean up the rest.
-    for (const userId of ['alice', 'bob', 'carol']) {
-      const { tasks } = await call(server.client.listTasks, server.client, {
-        userId,
-        status: 1,
-        toolName: '',
-        pageSize: 50,
-        pageToken: '',
-      });
-      for (const t of tasks) await call(server.client.cancelTask, server.client, { taskId: t.taskId, userId });
-    }
-  });
+  it(
+    'limits running tools per user and overall with RESOURCE_EXHAUSTED naming the setting, ' +
+      'and frees the slot when a tool ends',
+    async () => {
+      const first = await exec(sleep('alice'));
+      await exec(sleep('alice'));
+      const perUser = await expectCode(exec(sleep('alice')), status.RESOURCE_EXHAUSTED);
+      expect(perUser.details).to.contain('"alice"').and.contain('TASKSERVICE_MAX_RUNNING_PER_USER');
+      expect(await taskCount('alice')).to.equal(2);
+      await exec(sleep('bob'));
+      await exec(sleep('carol'));
+      const overall = await expectCode(exec(sleep('dave')), status.RESOURCE_EXHAUSTED);
+      expect(overall.details).to.contain('TASKSERVICE_MAX_RUNNING');
+      await call(server.client.cancelTask, server.client, { taskId: first.task!.taskId, userId: 'alice' });
+      await eventually(async () => (await exec(sleep('alice', 0.01)).catch(() => undefined)) !== undefined);
+      // Clean up the rest.
+      for (const userId of ['alice', 'bob', 'carol']) {
+        const { tasks } = await call(server.client.listTasks, server.client, {
+          userId,
+          status: 1,
+          toolName: '',
+          pageSize: 50,
+          pageToken: '',
+        });
+        for (const t of tasks) await call(server.client.cancelTask, server.client, { taskId: t.taskId, userId });
+      }
+    },
+  );
 
   it('limits AwaitResult streams per connection, not per server, and counts a closed stream out', async () => {
     const running = await exec(sleep('streamer'));

@@ -177,41 +177,44 @@ describe('RPC log lines', () => {
   }
   const rpcLines = (lines: Record<string, unknown>[]) => lines.filter((l) => l.msg === 'rpc');
 
-  it('logs one line per call with method, code, duration, task id and tool; arguments only when configured', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const { client, close } = await serverLogging({}, lines);
-    try {
-      await call(client.execute, client, { ...exec, toolName: 'echo', argumentsJson: '{"text":"private words"}' });
-      const slow = await call(client.execute, client, {
-        ...exec,
-        toolName: 'sleep',
-        argumentsJson: '{"seconds":5}',
-        timeoutSeconds: 0.01,
-      });
-      await call(client.getResult, client, { taskId: slow.task!.taskId, userId: '' });
-      await expectCode(call(client.cancelTask, client, { taskId: 'bad:id', userId: '' }), status.INVALID_ARGUMENT);
-      await call(client.cancelTask, client, { taskId: slow.task!.taskId, userId: '' });
-    } finally {
-      await close();
-    }
-    const rpcs = rpcLines(lines);
-    expect(rpcs.map((l) => [l.method, l.code])).to.deep.equal([
-      ['Execute', 'OK'],
-      ['Execute', 'OK'],
-      ['GetResult', 'OK'],
-      ['CancelTask', 'INVALID_ARGUMENT'],
-      ['CancelTask', 'OK'],
-    ]);
-    for (const line of rpcs) {
-      expect(line.level).to.equal('info');
-      expect(line.ms).to.be.a('number').and.at.least(0);
-    }
-    expect(rpcs[0]).to.include({ tool: 'echo' }).and.not.have.property('taskId'); // inline: nothing stored
-    expect(rpcs[1]!.taskId).to.be.a('string').and.not.empty;
-    expect(rpcs[2]!.taskId).to.equal(rpcs[1]!.taskId);
-    expect(rpcs[3]!.details).to.be.a('string').and.include('task_id');
-    expect(JSON.stringify(lines)).not.to.include('private words');
-  });
+  it(
+    'logs one line per call with method, code, duration, task id and tool; ' + 'arguments only when configured',
+    async () => {
+      const lines: Record<string, unknown>[] = [];
+      const { client, close } = await serverLogging({}, lines);
+      try {
+        await call(client.execute, client, { ...exec, toolName: 'echo', argumentsJson: '{"text":"private words"}' });
+        const slow = await call(client.execute, client, {
+          ...exec,
+          toolName: 'sleep',
+          argumentsJson: '{"seconds":5}',
+          timeoutSeconds: 0.01,
+        });
+        await call(client.getResult, client, { taskId: slow.task!.taskId, userId: '' });
+        await expectCode(call(client.cancelTask, client, { taskId: 'bad:id', userId: '' }), status.INVALID_ARGUMENT);
+        await call(client.cancelTask, client, { taskId: slow.task!.taskId, userId: '' });
+      } finally {
+        await close();
+      }
+      const rpcs = rpcLines(lines);
+      expect(rpcs.map((l) => [l.method, l.code])).to.deep.equal([
+        ['Execute', 'OK'],
+        ['Execute', 'OK'],
+        ['GetResult', 'OK'],
+        ['CancelTask', 'INVALID_ARGUMENT'],
+        ['CancelTask', 'OK'],
+      ]);
+      for (const line of rpcs) {
+        expect(line.level).to.equal('info');
+        expect(line.ms).to.be.a('number').and.at.least(0);
+      }
+      expect(rpcs[0]).to.include({ tool: 'echo' }).and.not.have.property('taskId'); // inline: nothing stored
+      expect(rpcs[1]!.taskId).to.be.a('string').and.not.empty;
+      expect(rpcs[2]!.taskId).to.equal(rpcs[1]!.taskId);
+      expect(rpcs[3]!.details).to.be.a('string').and.include('task_id');
+      expect(JSON.stringify(lines)).not.to.include('private words');
+    },
+  );
 
   it('puts Execute arguments in its line with TASKSERVICE_LOG_TOOL_ARGUMENTS=true', async () => {
     const lines: Record<string, unknown>[] = [];
@@ -334,52 +337,60 @@ describe('Trace context (traceparent metadata)', () => {
     expect(done.task!.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
   });
 
-  it('makes a server span per Execute when an OpenTelemetry SDK is registered, and hands the tool its context', async () => {
-    const spans: { name: string; parent?: SpanContext; own: SpanContext; ended: boolean; status?: { code: number } }[] =
-      [];
-    // The smallest recording tracer: what an SDK looks like to the API.
-    const provider = {
-      getTracer: () => ({
-        startSpan(name: string, _options: unknown, ctx: Context) {
-          const parent = trace.getSpanContext(ctx);
-          const own = {
-            traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
-            spanId: randomBytes(8).toString('hex'),
-            traceFlags: 1,
-          };
-          const record: (typeof spans)[number] = { name, own, ended: false, ...(parent && { parent }) };
-          spans.push(record);
-          const span = {
-            spanContext: () => own,
-            isRecording: () => true,
-            setAttribute: () => span,
-            setAttributes: () => span,
-            setStatus: (s: { code: number }) => ((record.status = s), span),
-            end: () => void (record.ended = true),
-          };
-          return span;
-        },
-      }),
-    } as unknown as TracerProvider;
-    expect(trace.setGlobalTracerProvider(provider)).to.equal(true);
-    try {
-      const answer = JSON.parse((await execute('traced', withTrace(TRACEPARENT, 's=1'))).text);
-      await expectCode(execute('no_such_tool', withTrace(TRACEPARENT)), status.NOT_FOUND);
-      expect(spans).to.have.length(2);
-      const [ok, failed] = spans;
-      expect(ok!.name).to.equal('taskmanager.v1.TaskService/Execute');
-      expect(ok!.parent).to.include({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
-      expect(ok!.ended).to.equal(true);
-      expect(ok!.status).to.equal(undefined);
-      // The tool's context is the span's own: its work nests under the server span.
-      expect(answer).to.deep.equal({
-        traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${ok!.own.spanId}-01`,
-        tracestate: 's=1',
-      });
-      expect(failed!.ended).to.equal(true);
-      expect(failed!.status?.code).to.equal(SpanStatusCode.ERROR);
-    } finally {
-      trace.disable();
-    }
-  });
+  it(
+    'makes a server span per Execute when an OpenTelemetry SDK is registered, ' + 'and hands the tool its context',
+    async () => {
+      const spans: {
+        name: string;
+        parent?: SpanContext;
+        own: SpanContext;
+        ended: boolean;
+        status?: { code: number };
+      }[] = [];
+      // The smallest recording tracer: what an SDK looks like to the API.
+      const provider = {
+        getTracer: () => ({
+          startSpan(name: string, _options: unknown, ctx: Context) {
+            const parent = trace.getSpanContext(ctx);
+            const own = {
+              traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
+              spanId: randomBytes(8).toString('hex'),
+              traceFlags: 1,
+            };
+            const record: (typeof spans)[number] = { name, own, ended: false, ...(parent && { parent }) };
+            spans.push(record);
+            const span = {
+              spanContext: () => own,
+              isRecording: () => true,
+              setAttribute: () => span,
+              setAttributes: () => span,
+              setStatus: (s: { code: number }) => ((record.status = s), span),
+              end: () => void (record.ended = true),
+            };
+            return span;
+          },
+        }),
+      } as unknown as TracerProvider;
+      expect(trace.setGlobalTracerProvider(provider)).to.equal(true);
+      try {
+        const answer = JSON.parse((await execute('traced', withTrace(TRACEPARENT, 's=1'))).text);
+        await expectCode(execute('no_such_tool', withTrace(TRACEPARENT)), status.NOT_FOUND);
+        expect(spans).to.have.length(2);
+        const [ok, failed] = spans;
+        expect(ok!.name).to.equal('taskmanager.v1.TaskService/Execute');
+        expect(ok!.parent).to.include({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
+        expect(ok!.ended).to.equal(true);
+        expect(ok!.status).to.equal(undefined);
+        // The tool's context is the span's own: its work nests under the server span.
+        expect(answer).to.deep.equal({
+          traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${ok!.own.spanId}-01`,
+          tracestate: 's=1',
+        });
+        expect(failed!.ended).to.equal(true);
+        expect(failed!.status?.code).to.equal(SpanStatusCode.ERROR);
+      } finally {
+        trace.disable();
+      }
+    },
+  );
 });

@@ -13,47 +13,50 @@ import { call, spawnServer } from '../helpers/server.js';
 
 /** The server as its operators run it: its own process, signals, exit codes. */
 describe('the server process', () => {
-  it('on SIGTERM finishes inline calls, ends background tasks as SHUTDOWN for their watchers, and exits 0', async () => {
-    const metricsPort = await freePort();
-    const server = await spawnServer({
-      TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '5',
-      TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
-    });
-    const client = new TaskServiceClient(server.address, credentials.createInsecure());
-    try {
-      const exec = { userId: '', channelId: '', platform: '', requestId: '' };
-      const bg = await call(client.execute, client, {
-        ...exec,
-        toolName: 'sleep',
-        argumentsJson: '{"seconds":60}',
-        timeoutSeconds: 0.05,
+  it(
+    'on SIGTERM finishes inline calls, ends background tasks as SHUTDOWN for their watchers, ' + 'and exits 0',
+    async () => {
+      const metricsPort = await freePort();
+      const server = await spawnServer({
+        TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '5',
+        TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
       });
-      const updates: AwaitResultResponse[] = [];
-      const watching = (async () => {
-        for await (const m of client.awaitResult({ taskId: bg.task!.taskId, userId: '' })) updates.push(m);
-      })();
-      const inline = call(client.execute, client, {
-        ...exec,
-        toolName: 'sleep',
-        argumentsJson: '{"seconds":0.6}',
-        timeoutSeconds: 5,
-      });
-      await untilToolsRunning(metricsPort, 2); // the inline call is under way, not still on its way in
-      server.child.kill('SIGTERM');
+      const client = new TaskServiceClient(server.address, credentials.createInsecure());
+      try {
+        const exec = { userId: '', channelId: '', platform: '', requestId: '' };
+        const bg = await call(client.execute, client, {
+          ...exec,
+          toolName: 'sleep',
+          argumentsJson: '{"seconds":60}',
+          timeoutSeconds: 0.05,
+        });
+        const updates: AwaitResultResponse[] = [];
+        const watching = (async () => {
+          for await (const m of client.awaitResult({ taskId: bg.task!.taskId, userId: '' })) updates.push(m);
+        })();
+        const inline = call(client.execute, client, {
+          ...exec,
+          toolName: 'sleep',
+          argumentsJson: '{"seconds":0.6}',
+          timeoutSeconds: 5,
+        });
+        await untilToolsRunning(metricsPort, 2); // the inline call is under way, not still on its way in
+        server.child.kill('SIGTERM');
 
-      expect((await inline).text).to.equal('slept 0.6 s');
-      await watching;
-      const last = updates.at(-1)!;
-      expect(last.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
-      expect(last.task?.status).to.equal(TaskStatus.TASK_STATUS_FAILED);
-      expect(last.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_SHUTDOWN);
-      expect(await server.exited).to.equal(0);
-      expect(server.lines.map((l) => l.msg)).to.include.members(['listening', 'shutting down', 'stopped']);
-    } finally {
-      client.close();
-      server.child.kill('SIGKILL');
-    }
-  });
+        expect((await inline).text).to.equal('slept 0.6 s');
+        await watching;
+        const last = updates.at(-1)!;
+        expect(last.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
+        expect(last.task?.status).to.equal(TaskStatus.TASK_STATUS_FAILED);
+        expect(last.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_SHUTDOWN);
+        expect(await server.exited).to.equal(0);
+        expect(server.lines.map((l) => l.msg)).to.include.members(['listening', 'shutting down', 'stopped']);
+      } finally {
+        client.close();
+        server.child.kill('SIGKILL');
+      }
+    },
+  );
 
   it('still exits on SIGTERM after whoever read its stdout has gone (EPIPE)', async () => {
     // A grace period far longer than the bound below: exiting inside the bound is not waiting it out.
@@ -79,7 +82,8 @@ describe('the server process', () => {
       const started = Date.now();
       server.child.kill('SIGTERM');
       expect(await server.exited).to.equal(0);
-      expect(Date.now() - started, `round ${round}`).to.be.below(8000); // well inside 20 s, with room for a loaded machine
+      // well inside 20 s, with room for a loaded machine
+      expect(Date.now() - started, `round ${round}`).to.be.below(8000);
     }
   });
 

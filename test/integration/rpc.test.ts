@@ -121,7 +121,8 @@ describe('TaskService over gRPC', () => {
       expect(updates[0].task?.status).to.equal(TaskStatus.TASK_STATUS_RUNNING);
       expect(updates.at(-1)!.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
     }
-    // The stopped tool's own outcome is written (and refused: the task already ended) just after the streams hear of the cancel.
+    // The stopped tool's own outcome is written (and refused: the task already ended) just after the streams hear
+    // of the cancel.
     await eventually(() => server.app.manager.runningHere === 0);
   });
 
@@ -248,13 +249,16 @@ describe('TaskService over gRPC', () => {
     expect(second.text).to.equal('slept 0.3 s');
   });
 
-  it('refuses a request_id reused for another tool (FAILED_PRECONDITION), instead of answering with the other task', async () => {
-    const requestId = `rq-reuse-${Date.now()}`;
-    await execute({ toolName: 'echo', argumentsJson: '{"text":"a"}', userId: 'reuse', requestId });
-    const err = await expectCode(
-      execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.01}', userId: 'reuse', requestId }),
-      status.FAILED_PRECONDITION,
-    );
-    expect(err.details).to.include(`request_id "${requestId}" was already used for tool "echo"`);
-  });
+  it(
+    'refuses a request_id reused for another tool (FAILED_PRECONDITION), ' + 'instead of answering with the other task',
+    async () => {
+      const requestId = `rq-reuse-${Date.now()}`;
+      await execute({ toolName: 'echo', argumentsJson: '{"text":"a"}', userId: 'reuse', requestId });
+      const err = await expectCode(
+        execute({ toolName: 'sleep', argumentsJson: '{"seconds":0.01}', userId: 'reuse', requestId }),
+        status.FAILED_PRECONDITION,
+      );
+      expect(err.details).to.include(`request_id "${requestId}" was already used for tool "echo"`);
+    },
+  );
 });

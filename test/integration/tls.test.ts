@@ -14,7 +14,10 @@ function listTools(client: TaskServiceClient): Promise<{ code: number; details?:
   });
 }
 
-/** A client for `address` that checks the server's name as "localhost" (in its certificate; an IP as TLS server name is deprecated). */
+/**
+ * A client for `address` that checks the server's name as "localhost" (in its certificate; an IP as TLS server
+ * name is deprecated).
+ */
 const clientFor = (address: string, creds: ChannelCredentials) =>
   new TaskServiceClient(address, creds, { 'grpc.ssl_target_name_override': 'localhost' });
 

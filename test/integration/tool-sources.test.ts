@@ -90,37 +90,40 @@ describe('tool sources', () => {
     }
   });
 
-  it("loads TASKSERVICE_TOOL_MODULES and TASKSERVICE_HTTP_TOOLS_FILE at start and lists each tool's source", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'taskservice-tools-'));
-    const file = join(dir, 'http-tools.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        { name: 'status_page', description: 'd', parameters: { type: 'object' }, url: 'http://127.0.0.1:9/status' },
-      ]),
-    );
-    const server = await spawnServer({
-      TASKSERVICE_TOOL_MODULES: 'test/fixtures/tools/text-tools.ts',
-      TASKSERVICE_HTTP_TOOLS_FILE: file,
-    });
-    const client = new Client(server.address, credentials.createInsecure());
-    try {
-      const { tools } = await call(client.listTools, client, {});
-      const sources = Object.fromEntries(tools.map((t) => [t.name, t.source]));
-      expect(sources).to.include({
-        word_count: 'module',
-        exclusive: 'module',
-        status_page: 'http',
-        echo: 'example',
-        check_task: 'meta',
+  it(
+    'loads TASKSERVICE_TOOL_MODULES and TASKSERVICE_HTTP_TOOLS_FILE at start ' + "and lists each tool's source",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'taskservice-tools-'));
+      const file = join(dir, 'http-tools.json');
+      writeFileSync(
+        file,
+        JSON.stringify([
+          { name: 'status_page', description: 'd', parameters: { type: 'object' }, url: 'http://127.0.0.1:9/status' },
+        ]),
+      );
+      const server = await spawnServer({
+        TASKSERVICE_TOOL_MODULES: 'test/fixtures/tools/text-tools.ts',
+        TASKSERVICE_HTTP_TOOLS_FILE: file,
       });
-    } finally {
-      client.close();
-      server.child.kill('SIGTERM');
-      await server.exited;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      const client = new Client(server.address, credentials.createInsecure());
+      try {
+        const { tools } = await call(client.listTools, client, {});
+        const sources = Object.fromEntries(tools.map((t) => [t.name, t.source]));
+        expect(sources).to.include({
+          word_count: 'module',
+          exclusive: 'module',
+          status_page: 'http',
+          echo: 'example',
+          check_task: 'meta',
+        });
+      } finally {
+        client.close();
+        server.child.kill('SIGTERM');
+        await server.exited;
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   describe('HTTP tools', () => {
     let endpoint: Server;

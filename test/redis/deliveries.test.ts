@@ -101,7 +101,8 @@ describe('redirect delivery across replicas', function () {
     expect(redirect.deliveryState).to.equal(DeliveryState.DELIVERY_STATE_DELIVERED);
     expect(receiver.received).to.have.length(2);
     figure(
-      `replica killed mid-delivery: resumed by a survivor and delivered ${Date.now() - killedAt} ms after the kill; sends received: 2 (1 duplicate, across the crash)`,
+      `replica killed mid-delivery: resumed by a survivor and delivered ${Date.now() - killedAt} ms ` +
+        `after the kill; sends received: 2 (1 duplicate, across the crash)`,
     );
   });
 

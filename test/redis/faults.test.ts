@@ -102,35 +102,41 @@ describe('faults with Redis', function () {
       return ((await pipeline.exec()) ?? []).map(([, v]) => v as [string, string, string]);
     };
 
-    it('fails every task of a replica killed with -9 as worker_lost, once each, within lease + sweep, touching no other task', async () => {
-      const [a, b] = replicas;
-      const lost = await startBackground(a, 'victim', 1000, 120);
-      const kept = await startBackground(b, 'survivor', 100, 120);
-      const killedAt = Date.now();
-      a.child.kill('SIGKILL');
-      const bound = (LEASE_S + SWEEP_S + 1) * 1000;
-      await eventually(async () => (await statuses(lost)).every(([s]) => s === 'failed'), bound + 2000);
-      const rows = await statuses(lost);
-      const latencies = rows.map(([, , finishedAt]) => Number(finishedAt) * 1000 - killedAt);
-      expect(rows.every(([s, reason]) => s === 'failed' && reason === 'worker_lost')).to.equal(true);
-      expect(Math.max(...latencies)).to.be.below(bound);
-      await new Promise((r) => setTimeout(r, 2 * SWEEP_S * 1000)); // more sweeps, by both survivors
-      const perTask = lost.map((id) => transitions.get(id)?.length ?? 0);
-      expect(new Set(perTask)).to.deep.equal(new Set([1]));
-      const survivors = await statuses(kept);
-      expect(survivors.every(([s]) => s === 'running')).to.equal(true);
-      // No survivor started (or even logged) a lost task's tool: nothing was run again.
-      const lostIds = new Set(lost);
-      const rerun = replicas
-        .slice(1)
-        .flatMap((r) => r.lines)
-        .filter((l) => lostIds.has(String(l.taskId)) && l.tool !== undefined);
-      expect(rerun).to.deep.equal([]);
-      figure(
-        `kill -9 with 1,000 running tasks: 1000/1000 worker_lost, latency after kill max ${Math.round(Math.max(...latencies))} ms ` +
-          `(bound ${bound} ms = lease ${LEASE_S} s + sweep ${SWEEP_S} s + 1 s), transitions per task: 1, survivor tasks touched: 0/100, tools run again: ${rerun.length}`,
-      );
-    });
+    it(
+      'fails every task of a replica killed with -9 as worker_lost, once each, within lease + sweep, ' +
+        'touching no other task',
+      async () => {
+        const [a, b] = replicas;
+        const lost = await startBackground(a, 'victim', 1000, 120);
+        const kept = await startBackground(b, 'survivor', 100, 120);
+        const killedAt = Date.now();
+        a.child.kill('SIGKILL');
+        const bound = (LEASE_S + SWEEP_S + 1) * 1000;
+        await eventually(async () => (await statuses(lost)).every(([s]) => s === 'failed'), bound + 2000);
+        const rows = await statuses(lost);
+        const latencies = rows.map(([, , finishedAt]) => Number(finishedAt) * 1000 - killedAt);
+        expect(rows.every(([s, reason]) => s === 'failed' && reason === 'worker_lost')).to.equal(true);
+        expect(Math.max(...latencies)).to.be.below(bound);
+        await new Promise((r) => setTimeout(r, 2 * SWEEP_S * 1000)); // more sweeps, by both survivors
+        const perTask = lost.map((id) => transitions.get(id)?.length ?? 0);
+        expect(new Set(perTask)).to.deep.equal(new Set([1]));
+        const survivors = await statuses(kept);
+        expect(survivors.every(([s]) => s === 'running')).to.equal(true);
+        // No survivor started (or even logged) a lost task's tool: nothing was run again.
+        const lostIds = new Set(lost);
+        const rerun = replicas
+          .slice(1)
+          .flatMap((r) => r.lines)
+          .filter((l) => lostIds.has(String(l.taskId)) && l.tool !== undefined);
+        expect(rerun).to.deep.equal([]);
+        figure(
+          `kill -9 with 1,000 running tasks: 1000/1000 worker_lost, ` +
+            `latency after kill max ${Math.round(Math.max(...latencies))} ms ` +
+            `(bound ${bound} ms = lease ${LEASE_S} s + sweep ${SWEEP_S} s + 1 s), transitions per task: 1, ` +
+            `survivor tasks touched: 0/100, tools run again: ${rerun.length}`,
+        );
+      },
+    );
 
     it('lets a paused replica that wakes up overwrite no terminal state', async () => {
       const [a] = replicas;
@@ -152,7 +158,8 @@ describe('faults with Redis', function () {
       expect(new Set(lost.map((id) => transitions.get(id)?.length))).to.deep.equal(new Set([1]));
       await eventually(() => a.lines.some((l) => String(l.msg).includes('lease had lapsed')));
       figure(
-        `SIGSTOP for ${2 * LEASE_S} s then SIGCONT: 30/30 tasks worker_lost, terminal states overwritten by late completions: ${overwritten}`,
+        `SIGSTOP for ${2 * LEASE_S} s then SIGCONT: 30/30 tasks worker_lost, ` +
+          `terminal states overwritten by late completions: ${overwritten}`,
       );
     });
   });
@@ -185,146 +192,160 @@ describe('faults with Redis', function () {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('keeps every RPC within its deadline while Redis restarts, answers only OK/UNAVAILABLE, leaves no ghost record, and recovers', async () => {
-      const [a] = replicas;
-      const deadlineMs = 1000;
-      const results: { code: number; ms: number; requestId: string }[] = [];
-      let stop = false;
-      let n = 0;
-      const worker = async () => {
-        while (!stop) {
-          const requestId = `q${++n}`;
-          const started = Date.now();
-          const req =
-            n % 2 === 0
-              ? {
-                  ...exec,
-                  userId: 'load',
-                  requestId,
-                  toolName: 'sleep',
-                  argumentsJson: '{"seconds":0.2}',
-                  timeoutSeconds: 0.05,
-                }
-              : { ...exec, userId: 'load', requestId, toolName: 'echo', argumentsJson: '{"text":"x"}' };
-          const code = await call(a.client.execute, a.client, req, deadlineMs).then(
-            () => Code.OK,
-            (err: { code: number }) => err.code,
-          );
-          results.push({ code, ms: Date.now() - started, requestId });
-          // A refused client backs off, as real ones do; 200 loops retrying every 20 ms would only measure the test machine.
-          if (code !== Code.OK) await new Promise((r) => setTimeout(r, 200));
-        }
-      };
-      const timeline = { down: 0, up: 0, recovered: 0 };
-      // 100 AwaitResult streams on the other replica, open across the outage.
-      const [, b] = replicas;
-      const watched = await startBackground(a, 'watched', STREAMS, 3);
-      const streamEnds = watched.map(
-        (taskId) =>
-          new Promise<{ code: number; terminal: boolean }>((resolve) => {
-            let terminal = false;
-            const stream = b.client.awaitResult(
-              { taskId, userId: 'watched', timeoutSeconds: 30 },
-              { deadline: Date.now() + 30_000 },
+    it(
+      'keeps every RPC within its deadline while Redis restarts, answers only OK/UNAVAILABLE, ' +
+        'leaves no ghost record, and recovers',
+      async () => {
+        const [a] = replicas;
+        const deadlineMs = 1000;
+        const results: { code: number; ms: number; requestId: string }[] = [];
+        let stop = false;
+        let n = 0;
+        const worker = async () => {
+          while (!stop) {
+            const requestId = `q${++n}`;
+            const started = Date.now();
+            const req =
+              n % 2 === 0
+                ? {
+                    ...exec,
+                    userId: 'load',
+                    requestId,
+                    toolName: 'sleep',
+                    argumentsJson: '{"seconds":0.2}',
+                    timeoutSeconds: 0.05,
+                  }
+                : { ...exec, userId: 'load', requestId, toolName: 'echo', argumentsJson: '{"text":"x"}' };
+            const code = await call(a.client.execute, a.client, req, deadlineMs).then(
+              () => Code.OK,
+              (err: { code: number }) => err.code,
             );
-            stream.on('data', (m: AwaitResultResponse) => (terminal ||= m.kind === UpdateKind.UPDATE_KIND_TERMINAL));
-            stream.on('end', () => resolve({ code: Code.OK, terminal }));
-            stream.on('error', (err: { code: number }) => resolve({ code: err.code, terminal }));
-          }),
-      );
-      const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-      try {
-        await new Promise((r) => setTimeout(r, 1000));
-        await redis.kill();
-        timeline.down = Date.now();
-        await eventuallyHealth(a.address, 'NOT_SERVING', 5000);
-        await new Promise((r) => setTimeout(r, 1500));
-        await redis.launch();
-        timeline.up = Date.now();
-        await eventuallyHealth(a.address, 'SERVING', 10_000);
-        await eventually(async () => {
-          const probe = {
-            ...exec,
-            userId: 'probe',
-            toolName: 'echo',
-            argumentsJson: '{"text":"back"}',
-            requestId: `probe-${Date.now()}`,
-          };
-          const ok = await call(a.client.execute, a.client, probe, 500).then(
-            () => true,
-            () => false,
-          );
-          if (ok) timeline.recovered = Date.now();
-          return ok;
-        }, 10_000);
-        await new Promise((r) => setTimeout(r, 1000));
-      } finally {
-        stop = true;
-        await load;
-      }
-
-      const streams = await Promise.all(streamEnds);
-      const streamCodes = new Set(streams.map((st) => st.code));
-      expect(
-        [...streamCodes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.NOT_FOUND, Code.DEADLINE_EXCEEDED].includes(c)),
-        `stream codes ${[...streamCodes]}`,
-      ).to.equal(true);
-      // The tasks exist throughout: a stream ends with their terminal update, or UNAVAILABLE, never NOT_FOUND.
-      // (A CI run once ended all 100 NOT_FOUND: a pipelined re-read failing during the restart was read as "deleted".)
-      expect(
-        streams.filter((st) => !st.terminal && st.code !== Code.UNAVAILABLE),
-        'streams told their live task was gone',
-      ).to.deep.equal([]);
-      const codes = new Set(results.map((r) => r.code));
-      const late = results.filter((r) => r.ms > deadlineMs + 100);
-      expect(
-        [...codes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.NOT_FOUND].includes(c)),
-        `codes ${[...codes]}`,
-      ).to.equal(true);
-      expect(late, 'RPCs past their deadline by > 100 ms').to.have.length(0);
-      expect(codes.has(Code.UNAVAILABLE), 'the outage was seen').to.equal(true);
-      for (const r of replicas) expect(r.child.exitCode, 'no crash').to.equal(null);
-
-      // A refused request leaves no record behind (discarded once Redis is back).
-      const refused = results.filter((r) => r.code !== Code.OK).map((r) => r.requestId);
-      await eventually(async () => {
-        const claims = await Promise.all(refused.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
-        return claims.every((c) => c === null);
-      }, 5000).catch(async (err: Error) => {
-        const ghosts = [];
-        for (const r of results.filter((x) => x.code !== Code.OK)) {
-          const id = await raw.get(`${prefix}req:load:${r.requestId}`);
-          if (id)
-            ghosts.push({
-              ...r,
-              task: await raw.hmget(`${prefix}task:${id}`, 'status', 'tool_name', 'result', 'error'),
-            });
+            results.push({ code, ms: Date.now() - started, requestId });
+            // A refused client backs off, as real ones do; 200 loops retrying every 20 ms would only measure the
+            // test machine.
+            if (code !== Code.OK) await new Promise((r) => setTimeout(r, 200));
+          }
+        };
+        const timeline = { down: 0, up: 0, recovered: 0 };
+        // 100 AwaitResult streams on the other replica, open across the outage.
+        const [, b] = replicas;
+        const watched = await startBackground(a, 'watched', STREAMS, 3);
+        const streamEnds = watched.map(
+          (taskId) =>
+            new Promise<{ code: number; terminal: boolean }>((resolve) => {
+              let terminal = false;
+              const stream = b.client.awaitResult(
+                { taskId, userId: 'watched', timeoutSeconds: 30 },
+                { deadline: Date.now() + 30_000 },
+              );
+              stream.on('data', (m: AwaitResultResponse) => (terminal ||= m.kind === UpdateKind.UPDATE_KIND_TERMINAL));
+              stream.on('end', () => resolve({ code: Code.OK, terminal }));
+              stream.on('error', (err: { code: number }) => resolve({ code: err.code, terminal }));
+            }),
+        );
+        const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+        try {
+          await new Promise((r) => setTimeout(r, 1000));
+          await redis.kill();
+          timeline.down = Date.now();
+          await eventuallyHealth(a.address, 'NOT_SERVING', 5000);
+          await new Promise((r) => setTimeout(r, 1500));
+          await redis.launch();
+          timeline.up = Date.now();
+          await eventuallyHealth(a.address, 'SERVING', 10_000);
+          await eventually(async () => {
+            const probe = {
+              ...exec,
+              userId: 'probe',
+              toolName: 'echo',
+              argumentsJson: '{"text":"back"}',
+              requestId: `probe-${Date.now()}`,
+            };
+            const ok = await call(a.client.execute, a.client, probe, 500).then(
+              () => true,
+              () => false,
+            );
+            if (ok) timeline.recovered = Date.now();
+            return ok;
+          }, 10_000);
+          await new Promise((r) => setTimeout(r, 1000));
+        } finally {
+          stop = true;
+          await load;
         }
-        throw new Error(`${err.message}: ghosts ${JSON.stringify(ghosts.slice(0, 5))} (${ghosts.length})`);
-      });
-      const succeeded = results.filter((r) => r.code === Code.OK).map((r) => r.requestId);
-      const kept = await Promise.all(succeeded.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
-      expect(
-        kept.every((c) => c !== null),
-        'answered requests keep their record',
-      ).to.equal(true);
-      // Tasks that finished while Redis was down had their outcome buffered; it lands once Redis is back.
-      await eventually(async () => {
-        const states = await Promise.all(kept.map((id) => raw.hget(`${prefix}task:${id}`, 'status')));
-        return states.every((st) => st === 'completed');
-      }, 5000);
-      const buffered = a.lines.filter((l) =>
-        String(l.msg).startsWith('store unreachable: outcome kept in memory'),
-      ).length;
-      expect(buffered, 'some outcomes had to wait for Redis').to.be.greaterThan(0);
-      const count = (code: number) => results.filter((r) => r.code === code).length;
-      figure(
-        `redis kill -9 + restart under load: ${results.length} Execute calls, ${count(Code.OK)} OK, ${count(Code.UNAVAILABLE)} UNAVAILABLE, ` +
-          `${count(Code.DEADLINE_EXCEEDED)} DEADLINE_EXCEEDED, max RPC time ${Math.max(...results.map((r) => r.ms))} ms (deadline ${deadlineMs} ms), ` +
-          `ghost records 0/${refused.length}, answered tasks completed ${kept.length}/${kept.length}, ${buffered} outcomes buffered during the outage and written after, down ${timeline.up - timeline.down} ms, first OK Execute ${timeline.recovered - timeline.up} ms after restart; ` +
-          `${IN_FLIGHT} Execute loops in flight; ${STREAMS} AwaitResult streams across the outage: ${streams.filter((st) => st.terminal).length} got the terminal update, codes ${[...streamCodes].map((c) => Code[c]).join('/')}`,
-      );
-    });
+
+        const streams = await Promise.all(streamEnds);
+        const streamCodes = new Set(streams.map((st) => st.code));
+        expect(
+          [...streamCodes].every((c) =>
+            [Code.OK, Code.UNAVAILABLE, Code.NOT_FOUND, Code.DEADLINE_EXCEEDED].includes(c),
+          ),
+          `stream codes ${[...streamCodes]}`,
+        ).to.equal(true);
+        // The tasks exist throughout: a stream ends with their terminal update, or UNAVAILABLE, never NOT_FOUND.
+        // (A CI run once ended all 100 NOT_FOUND: a pipelined re-read failing during the restart was read as
+        // "deleted".)
+        expect(
+          streams.filter((st) => !st.terminal && st.code !== Code.UNAVAILABLE),
+          'streams told their live task was gone',
+        ).to.deep.equal([]);
+        const codes = new Set(results.map((r) => r.code));
+        const late = results.filter((r) => r.ms > deadlineMs + 100);
+        expect(
+          [...codes].every((c) => [Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.NOT_FOUND].includes(c)),
+          `codes ${[...codes]}`,
+        ).to.equal(true);
+        expect(late, 'RPCs past their deadline by > 100 ms').to.have.length(0);
+        expect(codes.has(Code.UNAVAILABLE), 'the outage was seen').to.equal(true);
+        for (const r of replicas) expect(r.child.exitCode, 'no crash').to.equal(null);
+
+        // A refused request leaves no record behind (discarded once Redis is back).
+        const refused = results.filter((r) => r.code !== Code.OK).map((r) => r.requestId);
+        await eventually(async () => {
+          const claims = await Promise.all(refused.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
+          return claims.every((c) => c === null);
+        }, 5000).catch(async (err: Error) => {
+          const ghosts = [];
+          for (const r of results.filter((x) => x.code !== Code.OK)) {
+            const id = await raw.get(`${prefix}req:load:${r.requestId}`);
+            if (id)
+              ghosts.push({
+                ...r,
+                task: await raw.hmget(`${prefix}task:${id}`, 'status', 'tool_name', 'result', 'error'),
+              });
+          }
+          throw new Error(`${err.message}: ghosts ${JSON.stringify(ghosts.slice(0, 5))} (${ghosts.length})`);
+        });
+        const succeeded = results.filter((r) => r.code === Code.OK).map((r) => r.requestId);
+        const kept = await Promise.all(succeeded.map((rid) => raw.get(`${prefix}req:load:${rid}`)));
+        expect(
+          kept.every((c) => c !== null),
+          'answered requests keep their record',
+        ).to.equal(true);
+        // Tasks that finished while Redis was down had their outcome buffered; it lands once Redis is back.
+        await eventually(async () => {
+          const states = await Promise.all(kept.map((id) => raw.hget(`${prefix}task:${id}`, 'status')));
+          return states.every((st) => st === 'completed');
+        }, 5000);
+        const buffered = a.lines.filter((l) =>
+          String(l.msg).startsWith('store unreachable: outcome kept in memory'),
+        ).length;
+        expect(buffered, 'some outcomes had to wait for Redis').to.be.greaterThan(0);
+        const count = (code: number) => results.filter((r) => r.code === code).length;
+        figure(
+          `redis kill -9 + restart under load: ${results.length} Execute calls, ${count(Code.OK)} OK, ` +
+            `${count(Code.UNAVAILABLE)} UNAVAILABLE, ${count(Code.DEADLINE_EXCEEDED)} DEADLINE_EXCEEDED, ` +
+            `max RPC time ${Math.max(...results.map((r) => r.ms))} ms (deadline ${deadlineMs} ms), ` +
+            `ghost records 0/${refused.length}, answered tasks completed ${kept.length}/${kept.length}, ` +
+            `${buffered} outcomes buffered during the outage and written after, ` +
+            `down ${timeline.up - timeline.down} ms, ` +
+            `first OK Execute ${timeline.recovered - timeline.up} ms after restart; ` +
+            `${IN_FLIGHT} Execute loops in flight; ${STREAMS} AwaitResult streams across the outage: ` +
+            `${streams.filter((st) => st.terminal).length} got the terminal update, ` +
+            `codes ${[...streamCodes].map((c) => Code[c]).join('/')}`,
+        );
+      },
+    );
 
     it("does not fail live replicas' tasks as worker_lost after a Redis outage longer than the lease", async () => {
       await Promise.all(replicas.map((r) => r.stop()));
@@ -345,7 +366,8 @@ describe('faults with Redis', function () {
       const states = await Promise.all(ids.map((id) => raw.hget(`${prefix}task:${id}`, 'status')));
       expect(states.filter((st) => st === 'running')).to.have.length(20);
       figure(
-        `redis down 2.5 s with a 1 s lease: 20/20 running tasks of live replicas still running after recovery (0 false worker_lost)`,
+        `redis down 2.5 s with a 1 s lease: 20/20 running tasks of live replicas still running after recovery ` +
+          `(0 false worker_lost)`,
       );
     });
 
@@ -408,7 +430,8 @@ describe('faults with Redis', function () {
         return logged === 40 || (logged === before && logged > 0);
       }, 10_000);
       expect(logged, 'calls that reached a handler').to.be.at.least(30);
-      // What each client got, as the server recorded it: a handler dispatched after the deadline logs DEADLINE_EXCEEDED.
+      // What each client got, as the server recorded it: a handler dispatched after the deadline logs
+      // DEADLINE_EXCEEDED.
       expect([...new Set(serverCalls().map((l) => l.code))]).to.satisfy((codes: string[]) =>
         codes.every((c) => c === 'UNAVAILABLE' || c === 'DEADLINE_EXCEEDED'),
       );
@@ -428,7 +451,10 @@ describe('faults with Redis', function () {
         10_000,
       );
       figure(
-        `redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client and ${Math.round(serverSlowest)} ms in the server (${logged}/40 reached a handler), codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; service answered again after SIGCONT`,
+        `redis frozen (SIGSTOP): 40 calls with ${deadlineMs} ms deadlines ended by ${slowest} ms at the client ` +
+          `and ${Math.round(serverSlowest)} ms in the server (${logged}/40 reached a handler), ` +
+          `codes ${[...new Set(results.map((r) => Code[r.code]))].join('/')}; ` +
+          `service answered again after SIGCONT`,
       );
     });
 
@@ -444,7 +470,8 @@ describe('faults with Redis', function () {
         expect(messages.at(-1)!.task?.status).to.equal(TaskStatus.TASK_STATUS_COMPLETED);
       }
       figure(
-        `CLIENT KILL TYPE pubsub (${killed} connections) while 20 tasks finish: 20/20 streams got exactly one terminal update`,
+        `CLIENT KILL TYPE pubsub (${killed} connections) while 20 tasks finish: ` +
+          `20/20 streams got exactly one terminal update`,
       );
     });
 
@@ -469,7 +496,8 @@ describe('faults with Redis', function () {
       );
       expect(terminal).to.have.length(1000);
       figure(
-        `1,000 AwaitResult calls racing 50 completions on two replicas: 1000/1000 ended with the terminal snapshot in ${Date.now() - started} ms`,
+        `1,000 AwaitResult calls racing 50 completions on two replicas: ` +
+          `1000/1000 ended with the terminal snapshot in ${Date.now() - started} ms`,
       );
     });
 
@@ -486,7 +514,8 @@ describe('faults with Redis', function () {
       await raw.del(`${prefix}task:${taskId}`); // an operator's DEL publishes nothing: the safety poll finds it
       expect(await ended).to.equal(Code.NOT_FOUND);
       figure(
-        `awaited task deleted behind the service's back: stream ended NOT_FOUND after ${Date.now() - deletedAt} ms (safety poll 500 ms)`,
+        `awaited task deleted behind the service's back: stream ended NOT_FOUND after ` +
+          `${Date.now() - deletedAt} ms (safety poll 500 ms)`,
       );
     });
   });

@@ -73,7 +73,8 @@ describe('loadConfig', () => {
     const nodes = { TASKSERVICE_REDIS_CLUSTER_NODES: '10.0.0.1:7000' };
     stops(
       nodes,
-      'TASKSERVICE_REDIS_PREFIX="sg:" needs a hash tag in Redis Cluster, e.g. "{sg}:", so that the keys one script touches share a slot',
+      'TASKSERVICE_REDIS_PREFIX="sg:" needs a hash tag in Redis Cluster, e.g. "{sg}:", ' +
+        'so that the keys one script touches share a slot',
     );
     const tagged = loadConfig({ ...nodes, TASKSERVICE_REDIS_PREFIX: '{sg}:' });
     expect(tagged.redis).to.include({ mode: 'cluster', prefix: '{sg}:' });
@@ -120,7 +121,8 @@ describe('loadConfig', () => {
   it('reads webhook platforms with their limits and headers', () => {
     const config = loadConfig({
       TASKSERVICE_PLATFORMS:
-        '{"chat": {"kind": "webhook", "url": "http://127.0.0.1:9/{channel_id}", "max_chars": 100, "headers": {"x-k": "v"}}}',
+        '{"chat": {"kind": "webhook", "url": "http://127.0.0.1:9/{channel_id}", ' +
+        '"max_chars": 100, "headers": {"x-k": "v"}}}',
     });
     expect(config.platforms).to.deep.equal([
       { name: 'chat', kind: 'webhook', url: 'http://127.0.0.1:9/{channel_id}', maxChars: 100, headers: { 'x-k': 'v' } },
@@ -164,7 +166,8 @@ describe('loadConfig', () => {
     it('refuses a key it does not know, naming it and the keys it knows', () => {
       stops(
         { TASKSERVICE_PLATFORMS: '{"hook": {"url": "http://x", "max_char": 100}}' },
-        'TASKSERVICE_PLATFORMS: platform "hook": max_char is not a known key (known: kind, max_chars, url, secret, headers, url_env, secret_env)',
+        'TASKSERVICE_PLATFORMS: platform "hook": max_char is not a known key (known: kind, max_chars, url, ' +
+          'secret, headers, url_env, secret_env)',
       );
       // A key of another kind is unknown too: slack signs nothing.
       stops(

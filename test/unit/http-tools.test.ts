@@ -24,7 +24,8 @@ describe('HTTP tools file (TASKSERVICE_HTTP_TOOLS_FILE)', () => {
       httpTools(file({ ...base, hard_timeout_seconds: 30, timeout_seconds: 30 }), {}, 'tools.json'),
     ).to.throw(
       ConfigError,
-      'tools.json: tool 0 (weather): set hard_timeout_seconds or timeout_seconds, not both (timeout_seconds is its deprecated name)',
+      'tools.json: tool 0 (weather): set hard_timeout_seconds or timeout_seconds, ' +
+        'not both (timeout_seconds is its deprecated name)',
     );
   });
 

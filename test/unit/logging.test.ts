@@ -31,28 +31,35 @@ async function logInChild(
 describe('the log sink', function () {
   this.timeout(30_000);
 
-  it('survives a reader that stops reading (a full, non-blocking stdout pipe): it waits a little, then drops and counts', async () => {
-    // A burst of 200,000 log lines into a pipe nobody reads for a while crashed the server with EAGAIN.
-    const { code, out, stderr } = await logInChild(
-      `for (let i = 0; i < 200000; i++) log.warn({ i }, 'burst'); log.info('done');`,
-      1500,
-    );
-    expect(stderr).not.to.contain('EAGAIN');
-    expect(code).to.equal(0);
-    expect(out).to.contain('"msg":"done"');
-  });
+  it(
+    'survives a reader that stops reading (a full, non-blocking stdout pipe): it waits a little, ' +
+      'then drops and counts',
+    async () => {
+      // A burst of 200,000 log lines into a pipe nobody reads for a while crashed the server with EAGAIN.
+      const { code, out, stderr } = await logInChild(
+        `for (let i = 0; i < 200000; i++) log.warn({ i }, 'burst'); log.info('done');`,
+        1500,
+      );
+      expect(stderr).not.to.contain('EAGAIN');
+      expect(code).to.equal(0);
+      expect(out).to.contain('"msg":"done"');
+    },
+  );
 
   it('redacts credentials wherever they sit in a logged object', async () => {
     expect(REDACTED).to.include.members(['authorization', '*.authorization', '*.*.token']);
     const { out } = await logInChild(
-      `log.info({ headers: { authorization: 'Bearer s3cret-1' }, token: 's3cret-2', platform: { hook: { secret: 's3cret-3' } } }, 'with secrets');`,
+      `log.info({ headers: { authorization: 'Bearer s3cret-1' }, token: 's3cret-2', ` +
+        `platform: { hook: { secret: 's3cret-3' } } }, 'with secrets');`,
     );
     expect(out).to.contain('with secrets').and.contain('[redacted]');
     expect(out).not.to.match(/s3cret-\d/);
   });
 
   it('redacts tool arguments unless TASKSERVICE_LOG_TOOL_ARGUMENTS is on', async () => {
-    const body = `log.info({ arguments: 'a-private-1', call: { argumentsJson: 'a-private-2' }, args: { x: 'a-private-3' } }, 'with arguments');`;
+    const body =
+      `log.info({ arguments: 'a-private-1', call: { argumentsJson: 'a-private-2' }, ` +
+      `args: { x: 'a-private-3' } }, 'with arguments');`;
     const hidden = await logInChild(body);
     expect(hidden.out).to.contain('with arguments').and.contain('[redacted]');
     expect(hidden.out).not.to.match(/a-private-\d/);

@@ -57,54 +57,60 @@ function scriptedStore(safetyPollMs: number, logger: Logger = silentLogger) {
 }
 
 describe('RedisStore resync', () => {
-  it('keeps watchers waiting when the re-read fails because Redis is restarting, and reports a task really gone', async () => {
-    // Each failed re-read is logged once it has been handled: wait for that, not for a guessed time.
-    let failedResyncs = 0;
-    const logger: Logger = {
-      ...silentLogger,
-      debug(_fields, message) {
-        if (message?.startsWith('resync failed')) failedResyncs++;
-      },
-      child: () => logger,
-    };
-    const { client, subscriber, store } = scriptedStore(60_000, logger);
-    const seen: (TaskRecord | null)[] = [];
-    store.subscribe('task-1', (task) => seen.push(task));
+  it(
+    'keeps watchers waiting when the re-read fails because Redis is restarting, ' + 'and reports a task really gone',
+    async () => {
+      // Each failed re-read is logged once it has been handled: wait for that, not for a guessed time.
+      let failedResyncs = 0;
+      const logger: Logger = {
+        ...silentLogger,
+        debug(_fields, message) {
+          if (message?.startsWith('resync failed')) failedResyncs++;
+        },
+        child: () => logger,
+      };
+      const { client, subscriber, store } = scriptedStore(60_000, logger);
+      const seen: (TaskRecord | null)[] = [];
+      store.subscribe('task-1', (task) => seen.push(task));
 
-    client.replies = [[new Error('Connection is closed.'), null]];
-    subscriber.emit('ready');
-    await eventually(() => failedResyncs === 1);
-    client.replies = [
-      [Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), null],
-    ];
-    subscriber.emit('ready');
-    await eventually(() => failedResyncs === 2);
-    expect(seen, 'a failed read is not a deleted task').to.deep.equal([]);
+      client.replies = [[new Error('Connection is closed.'), null]];
+      subscriber.emit('ready');
+      await eventually(() => failedResyncs === 1);
+      client.replies = [
+        [Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), null],
+      ];
+      subscriber.emit('ready');
+      await eventually(() => failedResyncs === 2);
+      expect(seen, 'a failed read is not a deleted task').to.deep.equal([]);
 
-    client.replies = [[null, {}]];
-    subscriber.emit('ready');
-    await eventually(() => seen.length > 0);
-    expect(seen).to.deep.equal([null]);
-    expect(failedResyncs).to.equal(2);
-    await store.close();
-  });
+      client.replies = [[null, {}]];
+      subscriber.emit('ready');
+      await eventually(() => seen.length > 0);
+      expect(seen).to.deep.equal([null]);
+      expect(failedResyncs).to.equal(2);
+      await store.close();
+    },
+  );
 
-  it('re-reads on its safety poll only the subscriptions that asked for it, and every one after a reconnect', async () => {
-    const { client, subscriber, store } = scriptedStore(30);
-    const watcher = store.subscribe('watched', () => {});
-    const runner = store.subscribe('running', () => {}, { safetyPoll: false });
-    await eventually(() => client.reads.length >= 2);
-    const polls = client.reads.splice(0);
-    for (const keys of polls) expect(keys).to.deep.equal(['t:task:watched']);
-    subscriber.emit('ready');
-    await eventually(() => client.reads.some((keys) => keys.length === 2 && keys.includes('t:task:running')));
-    watcher();
-    watcher(); // idempotent: the poll count of another subscription must not drop
-    runner();
-    client.reads.length = 0;
-    // A window of several polls in which nothing may be read (a slow machine only polls less).
-    await sleep(80);
-    expect(client.reads).to.deep.equal([]);
-    await store.close();
-  });
+  it(
+    're-reads on its safety poll only the subscriptions that asked for it, ' + 'and every one after a reconnect',
+    async () => {
+      const { client, subscriber, store } = scriptedStore(30);
+      const watcher = store.subscribe('watched', () => {});
+      const runner = store.subscribe('running', () => {}, { safetyPoll: false });
+      await eventually(() => client.reads.length >= 2);
+      const polls = client.reads.splice(0);
+      for (const keys of polls) expect(keys).to.deep.equal(['t:task:watched']);
+      subscriber.emit('ready');
+      await eventually(() => client.reads.some((keys) => keys.length === 2 && keys.includes('t:task:running')));
+      watcher();
+      watcher(); // idempotent: the poll count of another subscription must not drop
+      runner();
+      client.reads.length = 0;
+      // A window of several polls in which nothing may be read (a slow machine only polls less).
+      await sleep(80);
+      expect(client.reads).to.deep.equal([]);
+      await store.close();
+    },
+  );
 });

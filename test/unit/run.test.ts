@@ -122,21 +122,24 @@ describe('ToolRun', () => {
     expect(await run.waitFor(0)).to.deep.equal({ status: TaskStatus.Completed, result: 'done' });
   });
 
-  it('passes progress to its owner while running and ignores it afterwards; a destructured progress works', async () => {
-    let report: ToolContext['progress'] = () => {};
-    let finish: () => void = () => {};
-    const { run, owner } = start((_args, ctx) => {
-      ({ progress: report } = ctx);
-      report(2);
-      return new Promise<string>((resolve) => (finish = () => resolve('ok')));
-    });
-    report(0.5, 'half');
-    expect(run.progress).to.include({ fraction: 0.5, message: 'half' });
-    finish();
-    await run.outcome;
-    report(0.9);
-    expect(owner.progress).to.deep.equal([1, 0.5]);
-  });
+  it(
+    'passes progress to its owner while running and ignores it afterwards; ' + 'a destructured progress works',
+    async () => {
+      let report: ToolContext['progress'] = () => {};
+      let finish: () => void = () => {};
+      const { run, owner } = start((_args, ctx) => {
+        ({ progress: report } = ctx);
+        report(2);
+        return new Promise<string>((resolve) => (finish = () => resolve('ok')));
+      });
+      report(0.5, 'half');
+      expect(run.progress).to.include({ fraction: 0.5, message: 'half' });
+      finish();
+      await run.outcome;
+      report(0.9);
+      expect(owner.progress).to.deep.equal([1, 0.5]);
+    },
+  );
 
   it('gives its slot back when it settles, however it settles', async () => {
     const limits = new RunningLimits(10, 10);

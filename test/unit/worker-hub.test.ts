@@ -141,26 +141,29 @@ describe('WorkerHub', () => {
     await h.close();
   });
 
-  it("spreads calls over workers and never exceeds a worker's tool concurrency; extra calls wait their turn", async () => {
-    const h = setup();
-    const a = h.connect({ workerName: 'a', tools: [spec('work', { concurrency: 1 })] });
-    const b = h.connect({ workerName: 'b', tools: [spec('work', { concurrency: 1 })] });
-    const calls = [0, 1, 2, 3].map((n) => run(h.manager, `{"n":${n}}`));
-    await eventually(() => a.invocations().length === 1 && b.invocations().length === 1);
-    // Two calls wait: neither worker has room.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(a.invocations().length + b.invocations().length).to.equal(2);
-    a.answer(a.invocations()[0]!.taskId, 'a1');
-    await eventually(() => a.invocations().length === 2);
-    expect(b.invocations()).to.have.length(1);
-    b.answer(b.invocations()[0]!.taskId, 'b1');
-    await eventually(() => b.invocations().length === 2);
-    a.answer(a.invocations()[1]!.taskId, 'a2');
-    b.answer(b.invocations()[1]!.taskId, 'b2');
-    const texts = (await Promise.all(calls)).map((r) => r.text).sort();
-    expect(texts).to.deep.equal(['a1', 'a2', 'b1', 'b2']);
-    await h.close();
-  });
+  it(
+    "spreads calls over workers and never exceeds a worker's tool concurrency; " + 'extra calls wait their turn',
+    async () => {
+      const h = setup();
+      const a = h.connect({ workerName: 'a', tools: [spec('work', { concurrency: 1 })] });
+      const b = h.connect({ workerName: 'b', tools: [spec('work', { concurrency: 1 })] });
+      const calls = [0, 1, 2, 3].map((n) => run(h.manager, `{"n":${n}}`));
+      await eventually(() => a.invocations().length === 1 && b.invocations().length === 1);
+      // Two calls wait: neither worker has room.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(a.invocations().length + b.invocations().length).to.equal(2);
+      a.answer(a.invocations()[0]!.taskId, 'a1');
+      await eventually(() => a.invocations().length === 2);
+      expect(b.invocations()).to.have.length(1);
+      b.answer(b.invocations()[0]!.taskId, 'b1');
+      await eventually(() => b.invocations().length === 2);
+      a.answer(a.invocations()[1]!.taskId, 'a2');
+      b.answer(b.invocations()[1]!.taskId, 'b2');
+      const texts = (await Promise.all(calls)).map((r) => r.text).sort();
+      expect(texts).to.deep.equal(['a1', 'a2', 'b1', 'b2']);
+      await h.close();
+    },
+  );
 
   it("honours a worker's max_concurrency across its tools", async () => {
     const h = setup();
@@ -274,17 +277,20 @@ describe('WorkerHub', () => {
     return h.close();
   });
 
-  it('lists worker tools with their source and worker count, and keeps a tool known after its workers leave', async () => {
-    const h = setup();
-    const a = h.connect();
-    h.connect();
-    const listed = h.manager.listTools().find((t) => t.name === 'work')!;
-    expect(listed.source).to.equal('worker');
-    expect(listed.workerCount!()).to.equal(2);
-    a.session.lose('test');
-    expect(listed.workerCount!()).to.equal(1);
-    h.hub.close();
-    expect(h.manager.listTools().find((t) => t.name === 'work')!.workerCount!()).to.equal(0);
-    await h.close();
-  });
+  it(
+    'lists worker tools with their source and worker count, ' + 'and keeps a tool known after its workers leave',
+    async () => {
+      const h = setup();
+      const a = h.connect();
+      h.connect();
+      const listed = h.manager.listTools().find((t) => t.name === 'work')!;
+      expect(listed.source).to.equal('worker');
+      expect(listed.workerCount!()).to.equal(2);
+      a.session.lose('test');
+      expect(listed.workerCount!()).to.equal(1);
+      h.hub.close();
+      expect(h.manager.listTools().find((t) => t.name === 'work')!.workerCount!()).to.equal(0);
+      await h.close();
+    },
+  );
 });
