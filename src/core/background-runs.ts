@@ -17,7 +17,7 @@ export interface BackgroundRunLimits {
   hardTimeoutSeconds: number;
   /** Results (and errors) are cut to this many bytes, with a note. */
   maxResultBytes: number;
-  /** Outcomes kept while the store is unreachable, at most. */
+  /** Outcomes kept while the store is unreachable (pending outcomes), at most. */
   pendingOutcomesMax: number;
 }
 

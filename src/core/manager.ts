@@ -1,7 +1,7 @@
 import type { TaskUpdate } from './await.js';
-import { BackgroundRuns } from './background-runs.js';
+import { type BackgroundRunLimits, BackgroundRuns } from './background-runs.js';
 import type { Caller } from './caller.js';
-import { type ExecuteCall, ExecuteFlow } from './execute-flow.js';
+import { type ExecuteCall, ExecuteFlow, type ExecuteLimits } from './execute-flow.js';
 import type { HandoffPort, HandoffRequest } from './handoff.js';
 import type { Logger } from './logger.js';
 import { NO_OBSERVER, type TaskObserver } from './observer.js';
@@ -9,31 +9,14 @@ import type { ExecuteResult } from './outcome.js';
 import type { RedirectPort } from './redirect-port.js';
 import { RunningLimits } from './running-limits.js';
 import type { ListPage, TaskStore } from './store.js';
-import { type AwaitOptions, type ListOptions, TaskAccess } from './task-access.js';
+import { type AccessLimits, type AwaitOptions, type ListOptions, TaskAccess } from './task-access.js';
 import type { RedirectTarget, TaskRecord } from './task.js';
 import type { Tool, ToolCatalog } from './tool.js';
 
 export type { AwaitOptions, ExecuteCall, ExecuteResult, ListOptions };
 
-export interface ManagerLimits {
-  /** This process's id: stored as the owner of the tasks it runs. */
-  instanceId: string;
-  defaultBudgetSeconds: number;
-  maxBudgetSeconds: number;
-  hardTimeoutSeconds: number;
-  awaitDefaultSeconds: number;
-  awaitMaxSeconds: number;
-  heartbeatDefaultSeconds: number;
-  defaultPageSize: number;
-  maxPageSize: number;
-  /** Outcomes kept while the store is unreachable (pending outcomes), at most. */
-  pendingOutcomesMax: number;
-  /** arguments_json larger than this (UTF-8 bytes) is refused. */
-  maxArgumentsBytes: number;
-  /** Arguments nesting deeper than this are refused. */
-  maxJsonDepth: number;
-  /** Results (and errors) are cut to this many bytes, with a note. */
-  maxResultBytes: number;
+/** Every limit of the manager: the union of what its parts need, plus the running limits it enforces for the flow. */
+export interface ManagerLimits extends ExecuteLimits, BackgroundRunLimits, AccessLimits {
   /** Tools running at once in this process, overall and per user. */
   maxRunning: number;
   maxRunningPerUser: number;
