@@ -10,6 +10,7 @@ import { type Task, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import {
   type AwaitResultResponse,
   TaskServiceClient,
+  type GetServerInfoResponse as ServerInfo,
   type ToolInfo,
   UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
@@ -74,7 +75,7 @@ export interface ListOptions extends Scope {
   pageToken?: string;
 }
 
-export type { AwaitResultResponse as TaskUpdate, Task, ToolInfo };
+export type { AwaitResultResponse as TaskUpdate, ServerInfo, Task, ToolInfo };
 
 /**
  * A TaskService client over the generated grpc-js stub: promises for unary
@@ -234,6 +235,11 @@ export class Client {
 
   async tools(scope: Omit<Scope, 'userId'> = {}): Promise<ToolInfo[]> {
     return (await this.retried(this.stub.listTools, {}, scope.signal)).tools;
+  }
+
+  /** Which release the server is (`version`, e.g. "0.2.0"; this client's own is `VERSION`) and the API it serves. */
+  async serverInfo(scope: Omit<Scope, 'userId'> = {}): Promise<ServerInfo> {
+    return this.retried(this.stub.getServerInfo, {}, scope.signal);
   }
 
   private user(scope: Scope): string {

@@ -1,14 +1,17 @@
 /**
- * The TypeScript client of TaskService: `import { Client } from 'taskservice/client'`.
+ * The TypeScript client of TaskService, published as `@taskservice/client`
+ * (clients/typescript): `import { Client } from '@taskservice/client'`.
  * README "Client developers: TypeScript" shows it in use.
  */
 export { Client, TaskHandle } from './client.js';
+export { VERSION } from './version.js';
 export type {
   AwaitOptions,
   ClientOptions,
   ExecuteOptions,
   Execution,
   ListOptions,
+  ServerInfo,
   Scope,
   Task,
   TaskUpdate,

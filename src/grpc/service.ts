@@ -3,11 +3,15 @@ import { listText, statusText } from '../core/text.js';
 import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { errorMessage } from '../core/run.js';
 import { startCallSpan } from '../tracing.js';
+import { VERSION } from '../version.js';
 import { type HandlerDeps, serverStream, unary } from './call-adapters.js';
 import type { StreamsPerConnection } from './stream-limit.js';
 import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 
 export const SERVICE_NAME = 'taskmanager.v1.TaskService';
+
+/** What GetServerInfo answers: the same for every call of this process. */
+const SERVER_INFO = Object.freeze({ version: VERSION, apiPackages: ['taskmanager.v1'] });
 
 export interface ServiceDefaults {
   budgetSeconds: number;
@@ -109,5 +113,7 @@ export function taskService(
     listTools: unary('ListTools', deps, async () => ({
       tools: manager.listTools().map((tool) => toolToPb(tool, defaults)),
     })),
+
+    getServerInfo: unary('GetServerInfo', deps, async () => SERVER_INFO),
   };
 }

@@ -10,6 +10,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
   UpdateKind,
+  VERSION,
 } from '../../src/client/index.js';
 import { backoffMs } from '../../src/client/retry.js';
 import { Task } from '../../gen/ts/taskmanager/v1/task.js';
@@ -112,6 +113,11 @@ describe('TypeScript client', () => {
     );
     await slow.handle.cancel();
     await eventually(() => server.app.grpc.streams.total === 0);
+  });
+
+  it("tells the server's release apart from its own: serverInfo() and VERSION", async () => {
+    expect(await client.serverInfo()).to.deep.equal({ version: VERSION, apiPackages: ['taskmanager.v1'] });
+    expect(VERSION).to.match(/^\d+\.\d+\.\d+/);
   });
 
   it('sends its token: UnauthenticatedError without one, answers with it', async () => {

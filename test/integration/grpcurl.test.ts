@@ -44,6 +44,7 @@ describe('grpcurl against the server (reflection)', () => {
       'SetOutputRedirect',
       'CancelTask',
       'ListTools',
+      'GetServerInfo',
     ]) {
       expect(service).to.contain(`rpc ${rpc}`);
     }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import type { AwaitResultResponse, TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
@@ -182,6 +183,12 @@ describe('TaskService over gRPC', () => {
     expect(byName.get('sleep')!.defaultTimeoutSeconds).to.equal(10);
     expect(byName.get('sleep')!.source).to.equal('example');
     expect(byName.get('check_task')).to.include({ noBackground: true, source: 'meta' });
+  });
+
+  it('GetServerInfo names the release (the VERSION file) and the API package it serves', async () => {
+    const info = await call(client.getServerInfo, client, {});
+    const release = readFileSync(new URL('../../VERSION', import.meta.url), 'utf8').trim();
+    expect(info).to.deep.equal({ version: release, apiPackages: ['taskmanager.v1'] });
   });
 
   it("routes the model's meta-tools through Execute: check_task, cancel_task", async () => {

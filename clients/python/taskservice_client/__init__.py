@@ -84,4 +84,4 @@ __all__ = [
     "WaitTimedOut",
 ]
 
-__version__ = "0.1.0"
+from ._version import __version__

@@ -1122,6 +1122,97 @@ func (x *ListToolsResponse) GetTools() []*ToolInfo {
 	return nil
 }
 
+type GetServerInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerInfoRequest) Reset() {
+	*x = GetServerInfoRequest{}
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerInfoRequest) ProtoMessage() {}
+
+func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetServerInfoRequest) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{16}
+}
+
+type GetServerInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The TaskService release this server was built from, e.g. "0.2.0" (semantic versioning). The
+	// clients and packages of a release carry the same number; see CHANGELOG.md.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The API packages this server serves, e.g. "taskmanager.v1".
+	ApiPackages   []string `protobuf:"bytes,2,rep,name=api_packages,json=apiPackages,proto3" json:"api_packages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerInfoResponse) Reset() {
+	*x = GetServerInfoResponse{}
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerInfoResponse) ProtoMessage() {}
+
+func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerInfoResponse.ProtoReflect.Descriptor instead.
+func (*GetServerInfoResponse) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetServerInfoResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *GetServerInfoResponse) GetApiPackages() []string {
+	if x != nil {
+		return x.ApiPackages
+	}
+	return nil
+}
+
 var File_taskmanager_v1_task_service_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_task_service_proto_rawDesc = "" +
@@ -1203,7 +1294,11 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x06source\x18\a \x01(\tR\x06source\x12\x18\n" +
 	"\aworkers\x18\b \x01(\x05R\aworkers\"C\n" +
 	"\x11ListToolsResponse\x12.\n" +
-	"\x05tools\x18\x01 \x03(\v2\x18.taskmanager.v1.ToolInfoR\x05tools*\xb2\x01\n" +
+	"\x05tools\x18\x01 \x03(\v2\x18.taskmanager.v1.ToolInfoR\x05tools\"\x16\n" +
+	"\x14GetServerInfoRequest\"T\n" +
+	"\x15GetServerInfoResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12!\n" +
+	"\fapi_packages\x18\x02 \x03(\tR\vapiPackages*\xb2\x01\n" +
 	"\n" +
 	"UpdateKind\x12\x1b\n" +
 	"\x17UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1211,7 +1306,7 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x14UPDATE_KIND_PROGRESS\x10\x02\x12\x19\n" +
 	"\x15UPDATE_KIND_HEARTBEAT\x10\x03\x12\x18\n" +
 	"\x14UPDATE_KIND_TERMINAL\x10\x04\x12\x1e\n" +
-	"\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x052\xe8\x04\n" +
+	"\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x052\xc6\x05\n" +
 	"\vTaskService\x12J\n" +
 	"\aExecute\x12\x1e.taskmanager.v1.ExecuteRequest\x1a\x1f.taskmanager.v1.ExecuteResponse\x12P\n" +
 	"\tGetResult\x12 .taskmanager.v1.GetResultRequest\x1a!.taskmanager.v1.GetResultResponse\x12X\n" +
@@ -1220,7 +1315,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x11SetOutputRedirect\x12(.taskmanager.v1.SetOutputRedirectRequest\x1a).taskmanager.v1.SetOutputRedirectResponse\x12S\n" +
 	"\n" +
 	"CancelTask\x12!.taskmanager.v1.CancelTaskRequest\x1a\".taskmanager.v1.CancelTaskResponse\x12P\n" +
-	"\tListTools\x12 .taskmanager.v1.ListToolsRequest\x1a!.taskmanager.v1.ListToolsResponseBHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
+	"\tListTools\x12 .taskmanager.v1.ListToolsRequest\x1a!.taskmanager.v1.ListToolsResponse\x12\\\n" +
+	"\rGetServerInfo\x12$.taskmanager.v1.GetServerInfoRequest\x1a%.taskmanager.v1.GetServerInfoResponseBHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
 
 var (
 	file_taskmanager_v1_task_service_proto_rawDescOnce sync.Once
@@ -1235,7 +1331,7 @@ func file_taskmanager_v1_task_service_proto_rawDescGZIP() []byte {
 }
 
 var file_taskmanager_v1_task_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskmanager_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_taskmanager_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_taskmanager_v1_task_service_proto_goTypes = []any{
 	(UpdateKind)(0),                   // 0: taskmanager.v1.UpdateKind
 	(*RedirectTarget)(nil),            // 1: taskmanager.v1.RedirectTarget
@@ -1254,19 +1350,21 @@ var file_taskmanager_v1_task_service_proto_goTypes = []any{
 	(*ListToolsRequest)(nil),          // 14: taskmanager.v1.ListToolsRequest
 	(*ToolInfo)(nil),                  // 15: taskmanager.v1.ToolInfo
 	(*ListToolsResponse)(nil),         // 16: taskmanager.v1.ListToolsResponse
-	(*Task)(nil),                      // 17: taskmanager.v1.Task
-	(TaskStatus)(0),                   // 18: taskmanager.v1.TaskStatus
+	(*GetServerInfoRequest)(nil),      // 17: taskmanager.v1.GetServerInfoRequest
+	(*GetServerInfoResponse)(nil),     // 18: taskmanager.v1.GetServerInfoResponse
+	(*Task)(nil),                      // 19: taskmanager.v1.Task
+	(TaskStatus)(0),                   // 20: taskmanager.v1.TaskStatus
 }
 var file_taskmanager_v1_task_service_proto_depIdxs = []int32{
 	1,  // 0: taskmanager.v1.ExecuteRequest.redirect:type_name -> taskmanager.v1.RedirectTarget
-	17, // 1: taskmanager.v1.ExecuteResponse.task:type_name -> taskmanager.v1.Task
-	17, // 2: taskmanager.v1.GetResultResponse.task:type_name -> taskmanager.v1.Task
-	17, // 3: taskmanager.v1.AwaitResultResponse.task:type_name -> taskmanager.v1.Task
+	19, // 1: taskmanager.v1.ExecuteResponse.task:type_name -> taskmanager.v1.Task
+	19, // 2: taskmanager.v1.GetResultResponse.task:type_name -> taskmanager.v1.Task
+	19, // 3: taskmanager.v1.AwaitResultResponse.task:type_name -> taskmanager.v1.Task
 	0,  // 4: taskmanager.v1.AwaitResultResponse.kind:type_name -> taskmanager.v1.UpdateKind
-	18, // 5: taskmanager.v1.ListTasksRequest.status:type_name -> taskmanager.v1.TaskStatus
-	17, // 6: taskmanager.v1.ListTasksResponse.tasks:type_name -> taskmanager.v1.Task
-	17, // 7: taskmanager.v1.SetOutputRedirectResponse.task:type_name -> taskmanager.v1.Task
-	17, // 8: taskmanager.v1.CancelTaskResponse.task:type_name -> taskmanager.v1.Task
+	20, // 5: taskmanager.v1.ListTasksRequest.status:type_name -> taskmanager.v1.TaskStatus
+	19, // 6: taskmanager.v1.ListTasksResponse.tasks:type_name -> taskmanager.v1.Task
+	19, // 7: taskmanager.v1.SetOutputRedirectResponse.task:type_name -> taskmanager.v1.Task
+	19, // 8: taskmanager.v1.CancelTaskResponse.task:type_name -> taskmanager.v1.Task
 	15, // 9: taskmanager.v1.ListToolsResponse.tools:type_name -> taskmanager.v1.ToolInfo
 	2,  // 10: taskmanager.v1.TaskService.Execute:input_type -> taskmanager.v1.ExecuteRequest
 	4,  // 11: taskmanager.v1.TaskService.GetResult:input_type -> taskmanager.v1.GetResultRequest
@@ -1275,15 +1373,17 @@ var file_taskmanager_v1_task_service_proto_depIdxs = []int32{
 	10, // 14: taskmanager.v1.TaskService.SetOutputRedirect:input_type -> taskmanager.v1.SetOutputRedirectRequest
 	12, // 15: taskmanager.v1.TaskService.CancelTask:input_type -> taskmanager.v1.CancelTaskRequest
 	14, // 16: taskmanager.v1.TaskService.ListTools:input_type -> taskmanager.v1.ListToolsRequest
-	3,  // 17: taskmanager.v1.TaskService.Execute:output_type -> taskmanager.v1.ExecuteResponse
-	5,  // 18: taskmanager.v1.TaskService.GetResult:output_type -> taskmanager.v1.GetResultResponse
-	7,  // 19: taskmanager.v1.TaskService.AwaitResult:output_type -> taskmanager.v1.AwaitResultResponse
-	9,  // 20: taskmanager.v1.TaskService.ListTasks:output_type -> taskmanager.v1.ListTasksResponse
-	11, // 21: taskmanager.v1.TaskService.SetOutputRedirect:output_type -> taskmanager.v1.SetOutputRedirectResponse
-	13, // 22: taskmanager.v1.TaskService.CancelTask:output_type -> taskmanager.v1.CancelTaskResponse
-	16, // 23: taskmanager.v1.TaskService.ListTools:output_type -> taskmanager.v1.ListToolsResponse
-	17, // [17:24] is the sub-list for method output_type
-	10, // [10:17] is the sub-list for method input_type
+	17, // 17: taskmanager.v1.TaskService.GetServerInfo:input_type -> taskmanager.v1.GetServerInfoRequest
+	3,  // 18: taskmanager.v1.TaskService.Execute:output_type -> taskmanager.v1.ExecuteResponse
+	5,  // 19: taskmanager.v1.TaskService.GetResult:output_type -> taskmanager.v1.GetResultResponse
+	7,  // 20: taskmanager.v1.TaskService.AwaitResult:output_type -> taskmanager.v1.AwaitResultResponse
+	9,  // 21: taskmanager.v1.TaskService.ListTasks:output_type -> taskmanager.v1.ListTasksResponse
+	11, // 22: taskmanager.v1.TaskService.SetOutputRedirect:output_type -> taskmanager.v1.SetOutputRedirectResponse
+	13, // 23: taskmanager.v1.TaskService.CancelTask:output_type -> taskmanager.v1.CancelTaskResponse
+	16, // 24: taskmanager.v1.TaskService.ListTools:output_type -> taskmanager.v1.ListToolsResponse
+	18, // 25: taskmanager.v1.TaskService.GetServerInfo:output_type -> taskmanager.v1.GetServerInfoResponse
+	18, // [18:26] is the sub-list for method output_type
+	10, // [10:18] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1303,7 +1403,7 @@ func file_taskmanager_v1_task_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_task_service_proto_rawDesc), len(file_taskmanager_v1_task_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

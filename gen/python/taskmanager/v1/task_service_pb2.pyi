@@ -192,3 +192,15 @@ class ListToolsResponse(_message.Message):
     TOOLS_FIELD_NUMBER: _ClassVar[int]
     tools: _containers.RepeatedCompositeFieldContainer[ToolInfo]
     def __init__(self, tools: _Optional[_Iterable[_Union[ToolInfo, _Mapping]]] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetServerInfoResponse(_message.Message):
+    __slots__ = ("version", "api_packages")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    API_PACKAGES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    api_packages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., api_packages: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -72,6 +72,11 @@ class TaskServiceStub:
                 request_serializer=taskmanager_dot_v1_dot_task__service__pb2.ListToolsRequest.SerializeToString,
                 response_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ListToolsResponse.FromString,
                 _registered_method=True)
+        self.GetServerInfo = channel.unary_unary(
+                '/taskmanager.v1.TaskService/GetServerInfo',
+                request_serializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -129,6 +134,13 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerInfo(self, request, context):
+        """Which TaskService release this server is, so a client can tell what it talks to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +178,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.ListTools,
                     request_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ListToolsRequest.FromString,
                     response_serializer=taskmanager_dot_v1_dot_task__service__pb2.ListToolsResponse.SerializeToString,
+            ),
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +377,33 @@ class TaskService:
             '/taskmanager.v1.TaskService/ListTools',
             taskmanager_dot_v1_dot_task__service__pb2.ListToolsRequest.SerializeToString,
             taskmanager_dot_v1_dot_task__service__pb2.ListToolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskmanager.v1.TaskService/GetServerInfo',
+            taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoRequest.SerializeToString,
+            taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,
