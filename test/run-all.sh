@@ -19,6 +19,8 @@ run() { # name command...
 }
 
 run generated bash codegen/generate.sh --check
+# The API only grows: proto/ against the last release's (proto-baseline/); additions pass, removals fail.
+run breaking buf breaking proto --against proto-baseline
 run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktemp -d) && python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp" . && ls "$tmp" && rm -rf "$tmp" build *.egg-info'
 run typecheck tsc -p .
 # Formatting: Prettier, gofmt, and 120 columns in src/ (npm run format fixes most of it).

@@ -1,6 +1,12 @@
 import { Task, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
-import { AwaitResultResponse, ToolInfo, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
+import {
+  AwaitResultResponse,
+  GetServerInfoResponse,
+  ToolInfo,
+  UpdateKind,
+} from '../../gen/ts/taskmanager/v1/task_service.js';
 import { Client } from '../client/client.js';
+import { VERSION } from '../client/version.js';
 import { common, parse, positional, seconds, UsageError } from './options.js';
 import { duration, oneLine, progressLine, statusName, table } from './render.js';
 
@@ -215,6 +221,16 @@ const tools: Command = async (args, io) => {
   });
 };
 
+const version: Command = async (args, io) => {
+  const { values } = parse(args, {});
+  return withClient(values, io, async (client, asJson) => {
+    const server = await client.serverInfo();
+    if (asJson) json(io, { client: VERSION, server: GetServerInfoResponse.toJSON(server) });
+    else io.out.write(`client ${VERSION}\nserver ${server.version} (${server.apiPackages.join(', ')})\n`);
+    return EXIT.ok;
+  });
+};
+
 export const COMMANDS: Record<string, { run: Command; usage: string }> = {
   exec: {
     run: exec,
@@ -225,4 +241,5 @@ export const COMMANDS: Record<string, { run: Command; usage: string }> = {
   ls: { run: ls, usage: 'ls [--status running|completed|failed] [--tool NAME] [--limit N] [--all]' },
   cancel: { run: cancel, usage: 'cancel <task-id>' },
   tools: { run: tools, usage: 'tools' },
+  version: { run: version, usage: 'version' },
 };

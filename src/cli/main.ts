@@ -1,4 +1,5 @@
 import { TaskServiceError } from '../client/errors.js';
+import { VERSION } from '../client/version.js';
 import { settingsHelp } from '../config/describe.js';
 import { COMMANDS, EXIT, type Io } from './commands.js';
 import { UsageError } from './options.js';
@@ -17,6 +18,8 @@ Options of every client command:
   --tls, --ca FILE      TLS with the system roots, or with this CA certificate
   --json                machine-readable output (proto3 JSON)
 
+taskservice --version prints the release of this CLI; taskservice version, the server's too.
+
 Exit codes: 0 done, 1 the task failed or is still running, 2 usage error, 3 the call failed.
 `;
 
@@ -26,6 +29,10 @@ export async function cli(argv: string[], io: Io): Promise<number> {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out.write(USAGE);
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out.write(`taskservice ${VERSION}\n`);
+    return EXIT.ok;
   }
   if (name === 'serve') {
     if (args.includes('--help') || args.includes('-h')) {

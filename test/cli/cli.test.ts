@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 interface Ran {
@@ -125,6 +126,18 @@ describe('CLI (npx taskservice)', function () {
     expect(out.split('\n')[0]).to.match(/^NAME +SOURCE +WORKERS +BACKGROUND +BUDGET +DESCRIPTION$/);
     expect(out).to.match(/^echo +example +yes +10s +Returns/m);
     expect(out).to.match(/^check_task +meta +no /m);
+  });
+
+  it("--version prints the release; version adds the server's", async () => {
+    const release = readFileSync(new URL('../../VERSION', import.meta.url), 'utf8').trim();
+    expect(await runCli(['--version'])).to.include({ code: 0, out: `taskservice ${release}\n` });
+    const both = await runCli(['version', '--addr', server.address]);
+    expect(both).to.include({ code: 0, out: `client ${release}\nserver ${release} (taskmanager.v1)\n` });
+    const json = await runCli(['version', '--json', '--addr', server.address]);
+    expect(JSON.parse(json.out)).to.deep.equal({
+      client: release,
+      server: { version: release, apiPackages: ['taskmanager.v1'] },
+    });
   });
 
   it('says what went wrong: exit 3 with the status for a refused call, exit 2 for a usage mistake', async () => {
