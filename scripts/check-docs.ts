@@ -19,6 +19,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALLOWED: Record<string, string> = {
   'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
   'dist/release/': 'built by `npm run release:pack` (the release artifacts), not committed',
+  'clients/go/vX.Y.Z': 'a git tag of the Go client module (docs/RELEASING.md), not a path',
+  'gen/go/vX.Y.Z': 'a git tag of the generated Go module (docs/RELEASING.md), not a path',
 };
 
 const TOP = [
