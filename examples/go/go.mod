@@ -5,7 +5,7 @@ go 1.26.0
 require github.com/taskservice/taskservice/clients/go v0.0.0
 
 require (
-	github.com/taskservice/taskservice/gen/go v0.0.0 // indirect
+	github.com/taskservice/taskservice/gen/go v0.2.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect

@@ -3,14 +3,17 @@ package taskservice_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/taskservice/taskservice/gen/go/taskmanager/v1"
@@ -212,6 +215,30 @@ func TestToolsAreConverted(t *testing.T) {
 	if len(tools) != 1 || tools[0].Name != "sleep" || string(tools[0].Parameters) != `{"type":"object"}` ||
 		tools[0].DefaultBudget != 10*time.Second || tools[0].HardTimeout != time.Hour || tools[0].Source != "example" {
 		t.Errorf("tools = %+v", tools)
+	}
+}
+
+func TestServerInfoIsConverted(t *testing.T) {
+	f := &fake{serverInfo: func(context.Context, int) (*pb.GetServerInfoResponse, error) {
+		return &pb.GetServerInfoResponse{Version: "0.2.0", ApiPackages: []string{"taskmanager.v1"}}, nil
+	}}
+	info, err := serve(t, f).ServerInfo(ctxFor(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Version != "0.2.0" || !slices.Equal(info.APIPackages, []string{"taskmanager.v1"}) {
+		t.Errorf("server info = %+v", info)
+	}
+
+	// A server from before GetServerInfo answers UNIMPLEMENTED, at once.
+	old := &fake{serverInfo: func(context.Context, int) (*pb.GetServerInfoResponse, error) {
+		return nil, status.Error(codes.Unimplemented, "unknown method GetServerInfo for service taskmanager.v1.TaskService")
+	}}
+	if _, err := serve(t, old).ServerInfo(ctxFor(t)); !errors.Is(err, taskservice.ErrUnimplemented) {
+		t.Errorf("err = %v, want ErrUnimplemented", err)
+	}
+	if n := old.count("GetServerInfo"); n != 1 {
+		t.Errorf("%d attempts, want 1 (UNIMPLEMENTED is not retried)", n)
 	}
 }
 

@@ -39,7 +39,12 @@
 // # Retries
 //
 // Calls that fail UNAVAILABLE are retried with exponential backoff and jitter
-// when a retry cannot run anything twice: Get, List, Tools, Cancel, Redirect,
-// Await (which reopens its stream) and Execute with WithRequestID. See
-// RetryPolicy.
+// when a retry cannot run anything twice: Get, List, Tools, ServerInfo,
+// Cancel, Redirect, Await (which reopens its stream) and Execute with
+// WithRequestID. See RetryPolicy.
+//
+// # Versions
+//
+// Version is the TaskService release this client belongs to; ServerInfo asks
+// the server for its own.
 package taskservice

@@ -41,6 +41,7 @@ type fake struct {
 	cancelTask  func(ctx context.Context, n int, req *pb.CancelTaskRequest) (*pb.CancelTaskResponse, error)
 	setRedirect func(ctx context.Context, n int, req *pb.SetOutputRedirectRequest) (*pb.SetOutputRedirectResponse, error)
 	listTools   func(ctx context.Context, n int) (*pb.ListToolsResponse, error)
+	serverInfo  func(ctx context.Context, n int) (*pb.GetServerInfoResponse, error)
 	awaitResult func(n int, req *pb.AwaitResultRequest, stream grpc.ServerStreamingServer[pb.AwaitResultResponse]) error
 
 	mu       sync.Mutex
@@ -97,6 +98,10 @@ func (f *fake) SetOutputRedirect(ctx context.Context, req *pb.SetOutputRedirectR
 
 func (f *fake) ListTools(ctx context.Context, req *pb.ListToolsRequest) (*pb.ListToolsResponse, error) {
 	return f.listTools(ctx, f.record(ctx, "ListTools", req))
+}
+
+func (f *fake) GetServerInfo(ctx context.Context, req *pb.GetServerInfoRequest) (*pb.GetServerInfoResponse, error) {
+	return f.serverInfo(ctx, f.record(ctx, "GetServerInfo", req))
 }
 
 func (f *fake) AwaitResult(req *pb.AwaitResultRequest, stream grpc.ServerStreamingServer[pb.AwaitResultResponse]) error {

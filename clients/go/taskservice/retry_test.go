@@ -54,6 +54,10 @@ func idempotentCalls(failures int) []struct {
 			return unavailableFor[any](failures, &pb.ListToolsResponse{})(ctx, n, nil)
 		}},
 			func(ctx context.Context, c *taskservice.Client) error { _, err := c.Tools(ctx); return err }},
+		{"GetServerInfo", &fake{serverInfo: func(ctx context.Context, n int) (*pb.GetServerInfoResponse, error) {
+			return unavailableFor[any](failures, &pb.GetServerInfoResponse{})(ctx, n, nil)
+		}},
+			func(ctx context.Context, c *taskservice.Client) error { _, err := c.ServerInfo(ctx); return err }},
 		{"CancelTask", &fake{cancelTask: unavailableFor[*pb.CancelTaskRequest](failures, &pb.CancelTaskResponse{Task: task})},
 			func(ctx context.Context, c *taskservice.Client) error { _, err := c.Cancel(ctx, "t1"); return err }},
 		{"SetOutputRedirect", &fake{setRedirect: unavailableFor[*pb.SetOutputRedirectRequest](failures, &pb.SetOutputRedirectResponse{Task: task})},

@@ -3,7 +3,7 @@ module github.com/taskservice/taskservice/test/clients/go
 go 1.26.0
 
 require (
-	github.com/taskservice/taskservice/gen/go v0.0.0
+	github.com/taskservice/taskservice/gen/go v0.2.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
