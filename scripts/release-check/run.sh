@@ -48,4 +48,4 @@ if ((${#failed[@]})); then
   echo "release check failed for: ${failed[*]}"
   exit 1
 fi
-echo "release check: every language installed from the packed artifacts and called the server"
+echo "release check: every language installed as README.md says and called the server"
