@@ -36,7 +36,10 @@ export function readVersion() {
 
 /** Each copy with the version it holds (undefined when the pattern is not found). */
 export function copies() {
-  return COPIES.map(({ file, pattern }) => ({ file, version: pattern.exec(readFileSync(`${root}${file}`, 'utf8'))?.[1] }));
+  return COPIES.map(({ file, pattern }) => ({
+    file,
+    version: pattern.exec(readFileSync(`${root}${file}`, 'utf8'))?.[1],
+  }));
 }
 
 /** The copies that differ from VERSION, as sentences. */
@@ -72,7 +75,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const found = problems();
     if (command !== 'check') for (const copy of copies()) console.log(`${copy.version ?? '?'}  ${copy.file}`);
     if (found.length) {
-      console.error(`version: copies differ from VERSION (node scripts/version.mjs set <version> fixes them):\n  ${found.join('\n  ')}`);
+      console.error(
+        `version: copies differ from VERSION (node scripts/version.mjs set <version> fixes them):\n  ${found.join('\n  ')}`,
+      );
       process.exit(1);
     }
     if (command === 'check') console.log(`version: every copy says ${readVersion()}`);
