@@ -82,6 +82,7 @@ __all__ = [
     "Unimplemented",
     "UpdateKind",
     "WaitTimedOut",
+    "__version__",
 ]
 
 from ._version import __version__

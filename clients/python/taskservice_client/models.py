@@ -17,12 +17,17 @@ import enum
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._proto import task_pb2, task_service_pb2
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 E = TypeVar("E", bound=enum.IntEnum)
-D = TypeVar("D")
+D = TypeVar("D", bound="DataclassInstance")
 
 
 class TaskStatus(enum.IntEnum):
@@ -87,7 +92,8 @@ def _time(message: Any, name: str) -> datetime | None:
     """An optional Timestamp field as an aware UTC datetime, None when unset."""
     if not message.HasField(name):
         return None
-    return getattr(message, name).ToDatetime(tzinfo=timezone.utc)
+    stamp: Timestamp = getattr(message, name)
+    return stamp.ToDatetime(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,8 @@ class Result:
 
     text: str
     task: Task
-    backgrounded: ClassVar[bool] = False
+    #: A Literal, so that ``if outcome.backgrounded:`` tells a type checker which of the two it is.
+    backgrounded: ClassVar[Literal[False]] = False
 
     @property
     def task_id(self) -> str:
