@@ -27,6 +27,7 @@ export const COPIES = [
   { file: 'gen/python/pyproject.toml', pattern: /^version = "([^"]+)"/m },
   { file: 'clients/python/pyproject.toml', pattern: /^version = "([^"]+)"/m },
   { file: 'clients/python/taskservice_client/_version.py', pattern: /^__version__ = "([^"]+)"/m },
+  { file: 'clients/python/taskservice_worker/_version.py', pattern: /^__version__ = "([^"]+)"/m },
   { file: 'clients/go/taskservice/version.go', pattern: /^const Version = "([^"]+)"/m },
 ];
 

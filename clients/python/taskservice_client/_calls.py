@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._proto import task_pb2, task_service_pb2 as pb
-from .models import RedirectTarget, Result, Task, TaskPage, TaskStatus, ToolInfo
+from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStatus, ToolInfo
 
 T = TypeVar("T")
 
@@ -113,6 +113,10 @@ def set_output_redirect(task_id: str, channel_id: str, platform: str, max_chars:
 
 def list_tools() -> Call[list[ToolInfo]]:
     return Call("ListTools", pb.ListToolsRequest(), lambda response: [ToolInfo.from_pb(t) for t in response.tools])
+
+
+def server_info() -> Call[ServerInfo]:
+    return Call("GetServerInfo", pb.GetServerInfoRequest(), ServerInfo.from_pb)
 
 
 def _task_of(response: Any) -> Task:

@@ -293,6 +293,20 @@ class ToolInfo:
 
 
 @dataclass(frozen=True)
+class ServerInfo:
+    """What GetServerInfo answers: the server's release and the API packages it serves."""
+
+    #: The TaskService release the server was built from ("0.2.0"); compare with ``__version__``.
+    version: str
+    #: The API packages the server serves ("taskmanager.v1", ...).
+    api_packages: tuple[str, ...]
+
+    @classmethod
+    def from_pb(cls, message: task_service_pb2.GetServerInfoResponse) -> ServerInfo:
+        return cls(version=message.version, api_packages=tuple(message.api_packages))
+
+
+@dataclass(frozen=True)
 class RedirectTarget:
     """Where a finished task's result should be delivered (Execute's ``redirect``)."""
 
@@ -315,6 +329,7 @@ __all__ = [
     "Progress",
     "RedirectTarget",
     "Result",
+    "ServerInfo",
     "Task",
     "TaskPage",
     "TaskStatus",
