@@ -15,6 +15,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Mentions that are right although no such path exists; each with its reason. Keep it short. */
 const ALLOWED: Record<string, string> = {
   'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
+  'dist/release/': 'built by `npm run release:pack` (the npm package and the Python wheels), not committed',
 };
 
 const TOP = [
