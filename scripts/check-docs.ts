@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 const ALLOWED: Record<string, string> = {
   'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
-  'dist/release/': 'built by `npm run release:pack` (the release artifacts), not committed',
+  'dist/release/': 'built by `npm run release:pack` (the npm package and the Python wheels), not committed',
 };
 
 const TOP = [

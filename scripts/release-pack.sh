@@ -18,8 +18,9 @@ bash clients/typescript/build.sh
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 for project in gen/python clients/python; do
-  # Built from a copy, so the checkout keeps no build/ or *.egg-info behind.
-  cp -r "$project" "$build/project"
+  # Built from a copy, so the checkout keeps no build/ or *.egg-info behind; -L turns the links to
+  # the repository's LICENSE (clients/python/LICENSE) into the file itself, which the wheel ships.
+  cp -rL "$project" "$build/project"
   python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$out" "$build/project"
   rm -rf "$build/project"
 done

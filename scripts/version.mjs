@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
-/** Every copy of the version: the file and the one pattern whose first group is the version. */
+/** Every copy of the version: the file, the one pattern whose first group is the version (and what it is, where a
+ * file holds two). */
 export const COPIES = [
   { file: 'package.json', pattern: /^ {2}"version": "([^"]+)"/m },
   { file: 'clients/typescript/package.json', pattern: /^ {2}"version": "([^"]+)"/m },
@@ -27,6 +28,8 @@ export const COPIES = [
   { file: 'gen/python/pyproject.toml', pattern: /^version = "([^"]+)"/m },
   { file: 'clients/python/pyproject.toml', pattern: /^version = "([^"]+)"/m },
   { file: 'clients/python/taskservice_client/_version.py', pattern: /^__version__ = "([^"]+)"/m },
+  { file: 'clients/python/taskservice_worker/_version.py', pattern: /^__version__ = "([^"]+)"/m },
+  { file: 'clients/python/pyproject.toml', what: 'its taskservice-proto pin', pattern: /"taskservice-proto==([^"]+)"/ },
   { file: 'clients/go/taskservice/version.go', pattern: /^const Version = "([^"]+)"/m },
 ];
 
@@ -36,8 +39,8 @@ export function readVersion() {
 
 /** Each copy with the version it holds (undefined when the pattern is not found). */
 export function copies() {
-  return COPIES.map(({ file, pattern }) => ({
-    file,
+  return COPIES.map(({ file, what, pattern }) => ({
+    file: what ? `${file} (${what})` : file,
     version: pattern.exec(readFileSync(`${root}${file}`, 'utf8'))?.[1],
   }));
 }

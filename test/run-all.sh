@@ -23,6 +23,8 @@ run generated bash codegen/generate.sh --check
 run breaking buf breaking proto --against proto-baseline
 run packages bash -c 'cd gen/go && go build ./... && cd ../python && tmp=$(mktemp -d) && python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp" . && ls "$tmp" && rm -rf "$tmp" build *.egg-info'
 run typecheck tsc -p .
+# The Python client and worker library, strict (clients/python/pyproject.toml [tool.mypy]), against gen/python's .pyi.
+run mypy bash -c 'cd clients/python && python3 -m mypy'
 # Formatting: Prettier, gofmt, and 120 columns in src/ (npm run format fixes most of it).
 run format bash scripts/check-format.sh
 # The layer rules of docs/ARCHITECTURE.md (.dependency-cruiser.cjs): any import that runs the wrong way fails.

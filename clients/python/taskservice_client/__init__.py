@@ -39,6 +39,7 @@ from .models import (
     Progress,
     RedirectTarget,
     Result,
+    ServerInfo,
     Task,
     TaskPage,
     TaskStatus,
@@ -69,6 +70,7 @@ __all__ = [
     "ResourceExhausted",
     "Result",
     "RetryPolicy",
+    "ServerInfo",
     "Task",
     "TaskHandle",
     "TaskPage",
@@ -82,6 +84,7 @@ __all__ = [
     "Unimplemented",
     "UpdateKind",
     "WaitTimedOut",
+    "__version__",
 ]
 
 from ._version import __version__

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._proto import task_service_pb2 as pb
-from .models import RedirectTarget, Result, Task, TaskPage, TaskStatus, ToolInfo
+from ._proto import task_pb2, task_service_pb2 as pb
+from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStatus, ToolInfo
 
 T = TypeVar("T")
 
@@ -91,7 +91,8 @@ def list_tasks(
 ) -> Call[TaskPage]:
     request = pb.ListTasksRequest(
         user_id=user_id,
-        status=int(status or TaskStatus.UNSPECIFIED),
+        # By name: the .pyi types the field as the proto's enum, which a plain int is not.
+        status=task_pb2.TaskStatus.Name(status or TaskStatus.UNSPECIFIED),
         tool_name=tool_name,
         page_size=page_size,
         page_token=page_token,
@@ -112,6 +113,10 @@ def set_output_redirect(task_id: str, channel_id: str, platform: str, max_chars:
 
 def list_tools() -> Call[list[ToolInfo]]:
     return Call("ListTools", pb.ListToolsRequest(), lambda response: [ToolInfo.from_pb(t) for t in response.tools])
+
+
+def server_info() -> Call[ServerInfo]:
+    return Call("GetServerInfo", pb.GetServerInfoRequest(), ServerInfo.from_pb)
 
 
 def _task_of(response: Any) -> Task:

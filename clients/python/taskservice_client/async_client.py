@@ -21,7 +21,7 @@ from ._calls import Arguments, AwaitPlan, Call
 from ._proto import task_service_pb2_grpc
 from .base import ClientBase, EndedEarly, HandleBase
 from .errors import settled
-from .models import RedirectTarget, Result, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
+from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
 
 T = TypeVar("T")
 
@@ -174,6 +174,10 @@ class AsyncClient(ClientBase):
     async def list_tools(self) -> list[ToolInfo]:
         """Every tool the server can run, meta-tools included."""
         return await self._unary(_calls.list_tools())
+
+    async def server_info(self) -> ServerInfo:
+        """The server's release and the API packages it serves (see Client.server_info)."""
+        return await self._unary(_calls.server_info())
 
     # -- calls and retries ---------------------------------------------------------
 

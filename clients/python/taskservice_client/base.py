@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Literal, Union
 
 import grpc
 
@@ -151,7 +151,7 @@ class HandleBase:
     #: The user_id of the Execute call; the handle's calls act for it.
     user_id: str
     _client: Any = field(repr=False, compare=False)
-    backgrounded: ClassVar[bool] = True
+    backgrounded: ClassVar[Literal[True]] = True
 
     @property
     def task_id(self) -> str:

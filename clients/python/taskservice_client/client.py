@@ -18,7 +18,7 @@ from ._calls import Arguments, AwaitPlan, Call
 from ._proto import task_service_pb2_grpc
 from .base import ClientBase, EndedEarly, HandleBase
 from .errors import settled
-from .models import RedirectTarget, Result, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
+from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
 
 T = TypeVar("T")
 
@@ -176,6 +176,12 @@ class Client(ClientBase):
     def list_tools(self) -> list[ToolInfo]:
         """Every tool the server can run, meta-tools included."""
         return self._unary(_calls.list_tools())
+
+    def server_info(self) -> ServerInfo:
+        """The server's release (``version``, the same number as this library's ``__version__``
+        when they come from one release) and the API packages it serves. Raises Unimplemented
+        for a server older than 0.2.0."""
+        return self._unary(_calls.server_info())
 
     # -- calls and retries ---------------------------------------------------------
 

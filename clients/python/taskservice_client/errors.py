@@ -107,7 +107,8 @@ def error_class(code: grpc.StatusCode) -> type[TaskServiceError]:
 
 def status_code(error: BaseException) -> grpc.StatusCode:
     """The status code of a failed call (sync and aio errors alike); UNKNOWN if it has none."""
-    code = error.code() if callable(getattr(error, "code", None)) else None
+    method = getattr(error, "code", None)
+    code = method() if callable(method) else None
     return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
 
 

@@ -17,12 +17,17 @@ import enum
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._proto import task_pb2, task_service_pb2
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 E = TypeVar("E", bound=enum.IntEnum)
-D = TypeVar("D")
+D = TypeVar("D", bound="DataclassInstance")
 
 
 class TaskStatus(enum.IntEnum):
@@ -87,7 +92,8 @@ def _time(message: Any, name: str) -> datetime | None:
     """An optional Timestamp field as an aware UTC datetime, None when unset."""
     if not message.HasField(name):
         return None
-    return getattr(message, name).ToDatetime(tzinfo=timezone.utc)
+    stamp: Timestamp = getattr(message, name)
+    return stamp.ToDatetime(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,8 @@ class Result:
 
     text: str
     task: Task
-    backgrounded: ClassVar[bool] = False
+    #: A Literal, so that ``if outcome.backgrounded:`` tells a type checker which of the two it is.
+    backgrounded: ClassVar[Literal[False]] = False
 
     @property
     def task_id(self) -> str:
@@ -286,6 +293,20 @@ class ToolInfo:
 
 
 @dataclass(frozen=True)
+class ServerInfo:
+    """What GetServerInfo answers: the server's release and the API packages it serves."""
+
+    #: The TaskService release the server was built from ("0.2.0"); compare with ``__version__``.
+    version: str
+    #: The API packages the server serves ("taskmanager.v1", ...).
+    api_packages: tuple[str, ...]
+
+    @classmethod
+    def from_pb(cls, message: task_service_pb2.GetServerInfoResponse) -> ServerInfo:
+        return cls(version=message.version, api_packages=tuple(message.api_packages))
+
+
+@dataclass(frozen=True)
 class RedirectTarget:
     """Where a finished task's result should be delivered (Execute's ``redirect``)."""
 
@@ -308,6 +329,7 @@ __all__ = [
     "Progress",
     "RedirectTarget",
     "Result",
+    "ServerInfo",
     "Task",
     "TaskPage",
     "TaskStatus",

@@ -5,12 +5,12 @@ reached, is restarting, or has lost its store for a moment, and the request
 did no harm. Every other status is an answer (a bad argument stays bad).
 
 Only idempotent calls are retried, because UNAVAILABLE can also come after
-the server acted: GetResult, ListTasks, ListTools, CancelTask (cancelling a
-cancelled task is a no-op), SetOutputRedirect (the same target again is a
-no-op), and Execute only when it has a request_id (the server then answers a
-repeat with the same task instead of running the tool again). AwaitResult
-reconnects instead: the server opens every stream with the task's current
-state, so nothing is lost.
+the server acted: GetResult, ListTasks, ListTools, GetServerInfo, CancelTask
+(cancelling a cancelled task is a no-op), SetOutputRedirect (the same target
+again is a no-op), and Execute only when it has a request_id (the server then
+answers a repeat with the same task instead of running the tool again).
+AwaitResult reconnects instead: the server opens every stream with the task's
+current state, so nothing is lost.
 
 The delays grow exponentially and are drawn from [d/2, d] so that clients
 that lost the same server at the same moment do not come back in lockstep.

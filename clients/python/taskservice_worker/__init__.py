@@ -37,6 +37,7 @@ __all__ = [
     "WorkerRejected",
     "Worker",
     "validate_tool_name",
+    "__version__",
 ]
 
-__version__ = "0.1.0"
+from ._version import __version__

@@ -34,9 +34,9 @@ class WorkerRejected(Exception):
 
 def status_of(error: grpc.RpcError) -> tuple[grpc.StatusCode, str]:
     """The status code and details of a failed call (sync and aio errors alike)."""
-    code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
+    code = error.code() if callable(getattr(error, "code", None)) else None
     details = error.details() if callable(getattr(error, "details", None)) else str(error)
-    return code or grpc.StatusCode.UNKNOWN, details or ""
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN, details or ""
 
 
 def check_reconnectable(error: grpc.RpcError) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
 from datetime import datetime, timezone
 
 import grpc
@@ -18,6 +19,7 @@ from scripted_task_service import UNAVAILABLE, Abort, task, update
 from taskmanager.v1 import task_pb2, task_service_pb2 as pb
 
 import taskservice_client as tc
+import taskservice_worker
 from taskservice_client._calls import AwaitPlan, encode_arguments
 from taskservice_client.base import ClientBase
 from taskservice_client.errors import error_class, from_rpc_error, settled
@@ -53,6 +55,14 @@ class FakeClock:
 
     def __call__(self):
         return self.now
+
+
+# -- the package ---------------------------------------------------------------------------
+
+
+def test_both_packages_carry_the_release_in_VERSION():
+    version = (pathlib.Path(__file__).resolve().parents[3] / "VERSION").read_text().strip()
+    assert tc.__version__ == taskservice_worker.__version__ == version
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -289,6 +299,7 @@ def test_no_retry_policy_tries_once(task_service, clients):
         ("CancelTask", lambda c: c.cancel("t-1"), pb.CancelTaskResponse(task=task())),
         ("SetOutputRedirect", lambda c: c.set_output_redirect("t-1", "C1", "chat"), pb.SetOutputRedirectResponse()),
         ("Execute", lambda c: c.execute("echo", request_id="r-1"), pb.ExecuteResponse(task=task(status=COMPLETED))),
+        ("GetServerInfo", lambda c: c.server_info(), pb.GetServerInfoResponse(version="0.2.0")),
     ],
 )
 def test_idempotent_calls_are_retried(task_service, clients, method, call, answer):
@@ -431,6 +442,16 @@ def test_iter_tasks_follows_the_page_tokens(task_service, clients):
         ("", 2, task_pb2.TASK_STATUS_RUNNING, "u"),
         ("p2", 2, task_pb2.TASK_STATUS_RUNNING, "u"),
     ]
+
+
+def test_server_info_is_the_servers_release_and_an_older_server_is_unimplemented(task_service, clients):
+    info = pb.GetServerInfoResponse(version="0.3.0", api_packages=["taskmanager.v1", "taskmanager.v2"])
+    task_service.script("GetServerInfo", info, Abort(grpc.StatusCode.UNIMPLEMENTED, "unknown method GetServerInfo"))
+    client = clients(task_service.address, retry=FAST)
+    assert client.server_info() == tc.ServerInfo(version="0.3.0", api_packages=("taskmanager.v1", "taskmanager.v2"))
+    with pytest.raises(tc.Unimplemented):
+        client.server_info()
+    assert task_service.attempts("GetServerInfo") == 2
 
 
 def test_an_async_client_made_outside_a_loop_binds_to_the_loop_of_its_first_call(task_service):
