@@ -40,6 +40,9 @@ run mocha-sentinel env TEST_STORE=sentinel mocha 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
 run gotest bash -c 'set -o pipefail; (cd examples/go && go vet ./...) && cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
 run pytest-worker bash -c 'cd clients/python && python3 -m pytest -q'
+# The release check: packs the three clients, installs each into a scratch project outside the checkout with
+# README.md's install lines and runs README's first call against a real server (scripts/release-check/).
+run release bash scripts/release-check/run.sh
 # The benchmarks in their short mode: every scenario once, briefly, ratios printed, nothing asserted.
 run bench-smoke npx tsx bench/run.ts --smoke
 run gotest-worker bash -c 'set -o pipefail; cd clients/go && go vet ./... && go test -count=1 -race -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
