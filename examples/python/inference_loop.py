@@ -166,7 +166,7 @@ class InferenceLoop:
         say(turn, f"model calls {tool_call.name} {tool_call.arguments}")
         try:
             outcome = self.client.execute(
-                tool_call.name, tool_call.arguments, user_id=self.user_id, timeout_seconds=self.budget
+                tool_call.name, tool_call.arguments, user_id=self.user_id, budget_seconds=self.budget
             )
         except (InvalidArgument, NotFound) as error:
             # An unknown tool or arguments its schema refuses: the model's mistake, so it reads why.

@@ -3,7 +3,7 @@
     from taskservice_client import Client
 
     with Client("127.0.0.1:50051") as client:
-        outcome = client.execute("sleep", {"seconds": 3}, timeout_seconds=1)
+        outcome = client.execute("sleep", {"seconds": 3}, budget_seconds=1)
         print(outcome.text)                 # what a model would read
         if outcome.backgrounded:            # a TaskHandle: the tool runs on
             print(outcome.wait().text)      # its result, once it completed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -47,6 +48,20 @@ def encode_arguments(arguments: Arguments) -> str:
     raise TypeError(f"arguments must be a dict, a JSON string or None, not {type(arguments).__name__}")
 
 
+def budget_from(budget_seconds: float | None, timeout_seconds: float | None) -> float | None:
+    """Execute's budget, from ``budget_seconds`` or its deprecated name ``timeout_seconds`` (not both)."""
+    if timeout_seconds is None:
+        return budget_seconds
+    if budget_seconds is not None:
+        raise TypeError("give budget_seconds, or its old name timeout_seconds, not both")
+    warnings.warn(
+        "execute(timeout_seconds=...) is deprecated: the inline wait is the budget, budget_seconds=...",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return timeout_seconds
+
+
 def execute(
     tool: str,
     arguments: Arguments,
@@ -54,7 +69,7 @@ def execute(
     user_id: str,
     channel_id: str,
     platform: str,
-    timeout_seconds: float | None,
+    budget_seconds: float | None,
     request_id: str,
     redirect: RedirectTarget | None,
 ) -> Call[tuple[bool, Result]]:
@@ -67,8 +82,8 @@ def execute(
         platform=platform,
         request_id=request_id,
     )
-    if timeout_seconds is not None:
-        request.timeout_seconds = float(timeout_seconds)
+    if budget_seconds is not None:
+        request.timeout_seconds = float(budget_seconds)
     if redirect is not None:
         if not isinstance(redirect, RedirectTarget):
             raise TypeError(f"redirect must be a RedirectTarget, not {type(redirect).__name__}")

@@ -69,9 +69,10 @@ class AsyncClient(ClientBase):
         user_id: str = "",
         channel_id: str = "",
         platform: str = "",
-        timeout_seconds: float | None = None,
+        budget_seconds: float | None = None,
         request_id: str = "",
         redirect: RedirectTarget | None = None,
+        timeout_seconds: float | None = None,
     ) -> Result | AsyncTaskHandle:
         """Run a tool: a Result if it settled within the budget, else an AsyncTaskHandle (see Client.execute)."""
         call = _calls.execute(
@@ -80,7 +81,7 @@ class AsyncClient(ClientBase):
             user_id=user_id,
             channel_id=channel_id,
             platform=platform,
-            timeout_seconds=timeout_seconds,
+            budget_seconds=_calls.budget_from(budget_seconds, timeout_seconds),
             request_id=request_id,
             redirect=redirect,
         )

@@ -58,15 +58,17 @@ class Client(ClientBase):
         user_id: str = "",
         channel_id: str = "",
         platform: str = "",
-        timeout_seconds: float | None = None,
+        budget_seconds: float | None = None,
         request_id: str = "",
         redirect: RedirectTarget | None = None,
+        timeout_seconds: float | None = None,
     ) -> Result | TaskHandle:
         """Run a tool: a Result if it settled within the budget, else a TaskHandle.
 
         arguments: a dict (sent as JSON), a model's raw JSON text, or None ({}).
-        timeout_seconds: the budget before the call is backgrounded (None: the
-        tool's default, else the server's). A tool that fails inline is a
+        budget_seconds: the budget before the call is backgrounded (None: the
+        tool's default, else the server's); ``timeout_seconds`` is its old,
+        deprecated name (the proto field's). A tool that fails inline is a
         Result with ``failed`` set and ``Error: ...`` as text, not an exception.
         Retried on UNAVAILABLE only with a request_id (the server then
         de-duplicates). Raises NotFound for an unknown tool, InvalidArgument for
@@ -78,7 +80,7 @@ class Client(ClientBase):
             user_id=user_id,
             channel_id=channel_id,
             platform=platform,
-            timeout_seconds=timeout_seconds,
+            budget_seconds=_calls.budget_from(budget_seconds, timeout_seconds),
             request_id=request_id,
             redirect=redirect,
         )

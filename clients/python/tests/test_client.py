@@ -336,7 +336,7 @@ def test_execute_sends_every_field_and_a_backgrounded_answer_is_a_handle_acting_
         user_id="alice",
         channel_id="C1",
         platform="chat",
-        timeout_seconds=0.5,
+        budget_seconds=0.5,
         request_id="r-1",
         redirect=tc.RedirectTarget("C2", "hooks", max_chars=100),
     )
@@ -358,6 +358,19 @@ def test_execute_sends_every_field_and_a_backgrounded_answer_is_a_handle_acting_
     assert sent.metadata["authorization"] == "Bearer 0123456789abcdef0123"
     assert sent.metadata["x-team"] == "infra"
     assert task_service.received["GetResult"][0].request == pb.GetResultRequest(task_id="t-1", user_id="alice")
+
+
+def test_timeout_seconds_still_sets_the_budget_with_a_deprecation_warning_and_not_beside_budget_seconds(
+    task_service, clients
+):
+    task_service.script("Execute", pb.ExecuteResponse(task=task("", status=COMPLETED, result="hi"), text="hi"))
+    client = clients(task_service.address)
+    with pytest.warns(DeprecationWarning, match="budget_seconds"):
+        client.execute("echo", timeout_seconds=0.25)
+    assert task_service.received["Execute"][0].request.timeout_seconds == 0.25
+    with pytest.raises(TypeError, match="not both"):
+        client.execute("echo", budget_seconds=1, timeout_seconds=1)
+    assert task_service.attempts("Execute") == 1
 
 
 def test_an_inline_answer_is_a_result_and_no_budget_leaves_timeout_unset(task_service, clients):
