@@ -2,7 +2,7 @@ import type { Config } from './config/index.js';
 import type { Logger } from './core/logger.js';
 import { TaskManager } from './core/manager.js';
 import { GrpcServer } from './grpc/server.js';
-import { TokenBook } from './grpc/tokens.js';
+import { TokenBook } from './auth/tokens.js';
 import { RedirectDispatcher } from './redirect/dispatcher.js';
 import { createAdapters } from './redirect/platforms.js';
 import type { TaskStore } from './core/store.js';

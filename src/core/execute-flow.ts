@@ -1,4 +1,4 @@
-import { watchTask } from './await.js';
+import { UpdateKind, watchTask } from './await.js';
 import type { BackgroundRuns } from './background-runs.js';
 import { hardTimeoutMs, resolveBudgetMs } from './budget.js';
 import { ANYONE, type Caller, mayActFor } from './caller.js';
@@ -11,7 +11,15 @@ import type { RedirectPort } from './redirect-port.js';
 import type { RunningLimits, Slot } from './running-limits.js';
 import { CALLER_GONE } from './run.js';
 import type { NewTask, TaskStore } from './store.js';
-import { FailureReason, isTerminal, type Origin, type RedirectTarget, type TaskRecord, TaskStatus } from './task.js';
+import {
+  FailureReason,
+  isTerminal,
+  type Origin,
+  type Progress,
+  type RedirectTarget,
+  type TaskRecord,
+  TaskStatus,
+} from './task.js';
 import { envelopeText } from './text.js';
 import type { TraceContext } from './trace.js';
 import { HERE, type Placement, type Tool, type ToolCatalog } from './tool.js';
@@ -38,6 +46,8 @@ export interface ExecuteCall {
   caller?: Caller;
   /** The caller's trace context, handed to the tool. */
   trace?: TraceContext;
+  /** Told of the tool's progress while the call waits inline (not after it is answered). */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface ExecuteLimits {
@@ -216,8 +226,10 @@ export class ExecuteFlow {
     const startedAt = Date.now();
     const run = runs.start(tool, args, draft, { slot, trace: call.trace });
     // A tool that settled at once needs no wait, nor the caller's signal.
+    if (!run.settled) run.watcher = call.onProgress;
     const settled =
       run.settled ?? (tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, call.callerSignal));
+    run.watcher = undefined;
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
       return inlineAnswer(draft, await run.outcome, startedAt);
@@ -252,7 +264,9 @@ export class ExecuteFlow {
     const run = runs.start(tool, args, draft, { slot, trace: call.trace });
     runs.recorded(runs.adopt(run));
     // The caller going away stops the wait, not the tracked task: its retry will find it.
+    run.watcher = call.onProgress;
     const settled = await run.waitFor(waitMs, call.callerSignal);
+    run.watcher = undefined;
     if (settled && settled !== CALLER_GONE) {
       const finished = withOutcome(task, settled, Date.now());
       return { backgrounded: false, task: finished, text: outcomeText(finished) };
@@ -298,7 +312,7 @@ export class ExecuteFlow {
   private async answerFor(
     task: TaskRecord,
     budgetMs: number,
-    { callerSignal, callerDeadline }: ExecuteCall,
+    { callerSignal, callerDeadline, onProgress }: ExecuteCall,
   ): Promise<ExecuteResult> {
     let current = task;
     if (!isTerminal(current)) {
@@ -313,7 +327,10 @@ export class ExecuteFlow {
           signal: stop.signal,
           ...(callerDeadline !== undefined && { readDeadline: callerDeadline }),
         });
-        for await (const update of updates) current = update.task;
+        for await (const update of updates) {
+          current = update.task;
+          if (update.kind === UpdateKind.Progress && current.progress) onProgress?.(current.progress);
+        }
       } finally {
         callerSignal?.removeEventListener('abort', onCallerGone);
       }

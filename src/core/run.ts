@@ -71,6 +71,8 @@ export class ToolRun {
   private controller?: AbortController;
   private hardTimer?: NodeJS.Timeout;
   private latestProgress?: Progress;
+  /** Told of progress while a caller waits inline (ExecuteCall.onProgress); cleared when it stops waiting. */
+  watcher?: (progress: Progress) => void;
 
   /** `args` go to the handler and are not kept: they can be large, and the run can be long. */
   constructor(
@@ -156,6 +158,7 @@ export class ToolRun {
     if (this.settledWith) return;
     const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
     this.latestProgress = { fraction: clamped, message: String(message), updatedAt: Date.now() };
+    this.watcher?.(this.latestProgress);
     this.options.owner.progressed(this, this.latestProgress);
   }
 

@@ -9,7 +9,7 @@ import {
 import { ANYONE, type Caller } from '../core/caller.js';
 import type { Logger } from '../core/logger.js';
 import { NO_RPC_OBSERVER, type RpcObserver } from './rpc-recorder.js';
-import type { TokenBook } from './tokens.js';
+import type { TokenBook } from '../auth/tokens.js';
 
 /** The caller of a call whose metadata the interceptor already let in. */
 export type Identify = (metadata: Metadata) => Caller;

@@ -6,7 +6,7 @@ import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js'
 import { authInterceptor, identifier } from './auth.js';
 import { CallTracker } from './call-tracker.js';
 import { StreamsPerConnection } from './stream-limit.js';
-import type { TokenBook } from './tokens.js';
+import type { TokenBook } from '../auth/tokens.js';
 import { addReflection } from './reflection.js';
 import { SERVICE_NAME, taskService, type ServiceDefaults } from './service.js';
 import { type RpcLogOptions, type RpcObserver, RpcRecorder } from './rpc-recorder.js';

@@ -256,6 +256,40 @@ describe('TaskManager.execute', () => {
     await h.close();
   });
 
+  it('tells onProgress of the progress reported while the caller waits inline, and of none after', async () => {
+    const gate = new Gate();
+    const h = makeManager([gate.tool()]);
+    const seen: string[] = [];
+    const pending = h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 5,
+      onProgress: (p) => seen.push(`${p.fraction} ${p.message}`),
+    });
+    await eventually(() => gate.calls === 1);
+    gate.contexts[0].progress(0.5, 'half');
+    gate.release('done');
+    expect((await pending).text).to.equal('done');
+    expect(seen).to.deep.equal(['0.5 half']);
+
+    const slow = h.manager.execute({
+      toolName: 'gate',
+      argumentsJson: '',
+      origin: origin(),
+      budgetSeconds: 0.05,
+      onProgress: (p) => seen.push(`late ${p.message}`),
+    });
+    await eventually(() => gate.calls === 2);
+    const { backgrounded, task } = await slow;
+    expect(backgrounded).to.equal(true);
+    gate.contexts[1].progress(0.9, 'after the answer');
+    await eventually(async () => (await h.manager.get(task.taskId, '')).progress?.message === 'after the answer');
+    expect(seen).to.deep.equal(['0.5 half']);
+    gate.release();
+    await h.close();
+  });
+
   it('refuses new calls once shutdown has begun', async () => {
     const h = makeManager([echo]);
     await h.manager.shutdown(10);

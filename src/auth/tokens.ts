@@ -1,6 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Caller } from '../core/caller.js';
 
+/*
+ * Bearer tokens, shared by every front door (gRPC, MCP): which caller a token is, and the users it may act for.
+ */
+
 export interface TokenEntry {
   name: string;
   token: string;
@@ -30,11 +34,14 @@ export class TokenBook {
     return this.entries.length > 0;
   }
 
-  /** The caller for an `authorization` metadata value, or why it is refused. */
-  identify(authorization: string | undefined): Caller | Rejection {
-    if (!authorization) return { problem: 'missing credentials: send "authorization: Bearer <token>" metadata' };
+  /**
+   * The caller for an `authorization` value (gRPC metadata or HTTP header, named by `carrier` in
+   * the messages), or why it is refused.
+   */
+  identify(authorization: string | undefined, carrier = 'metadata'): Caller | Rejection {
+    if (!authorization) return { problem: `missing credentials: send "authorization: Bearer <token>" ${carrier}` };
     const match = /^Bearer ([^\s]+)$/i.exec(authorization.trim());
-    if (!match) return { problem: 'the authorization metadata must be "Bearer <token>"' };
+    if (!match) return { problem: `the authorization ${carrier} must be "Bearer <token>"` };
     const presented = sha256(match[1]!);
     let found: Caller | undefined;
     for (const entry of this.entries) {
