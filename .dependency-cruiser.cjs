@@ -70,6 +70,22 @@ module.exports = {
       to: { path: '^src/(store|tools|redirect|cli|client)/' },
     },
     {
+      name: 'mcp-translates-only',
+      comment:
+        'src/mcp is a front door like src/grpc: it maps MCP to core calls (or, for stdio, to the client) and ' +
+        'reaches no store, tool source, redirect adapter or the gRPC layer.',
+      severity: 'error',
+      from: { path: '^src/mcp/' },
+      to: { path: '^src/(store|tools|redirect|workers|grpc)/' },
+    },
+    {
+      name: 'only-mcp-speaks-mcp',
+      comment: 'The MCP SDK stays in the MCP front door.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/mcp/' },
+      to: { path: 'node_modules/@modelcontextprotocol/' },
+    },
+    {
       name: 'only-stores-speak-redis',
       comment:
         'The store is the only place that knows Redis. Deliberate departure: the redis-stream redirect adapter ' +

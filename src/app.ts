@@ -15,6 +15,8 @@ import type { AnyToolSpec } from './tools/define.js';
 import { CombinedCatalog } from './tools/catalog.js';
 import { WorkerHub } from './workers/hub.js';
 import { Metrics } from './metrics/metrics.js';
+import { McpHttpServer } from './mcp/http.js';
+import { VERSION } from './version.js';
 import { MetricsServer } from './metrics/http.js';
 
 /** A store that can also say how many subscriptions it holds (leak checks). */
@@ -45,6 +47,9 @@ export class App {
   readonly metrics: Metrics;
   private readonly metricsServer?: MetricsServer;
   private metricsBoundPort = -1;
+  /** The MCP front door (Streamable HTTP at /mcp): only with TASKSERVICE_MCP_ADDR. */
+  readonly mcp?: McpHttpServer;
+  private mcpBoundPort = -1;
   private closing?: Promise<void>;
 
   constructor(
@@ -119,19 +124,21 @@ export class App {
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');
     for (const tool of options.tools ?? []) this.tools.register(tool, 'module');
     for (const tool of options.httpTools ?? []) this.tools.register(tool, 'http');
+    const tokens = new TokenBook(config.tokens);
+    // Room for the largest arguments or worker result plus the message around it; never below 4 MiB.
+    const maxMessageBytes = Math.max(
+      4 * 1024 * 1024,
+      Math.max(config.limits.argumentsBytes, config.limits.resultBytes) + 64 * 1024,
+    );
     this.grpc = new GrpcServer(
       this.manager,
       {
         ...config.addr,
         reflection: config.reflection,
         streamsPerConnection: config.limits.streamsPerConnection,
-        // Room for the largest arguments or worker result plus the message around it; never below grpc's 4 MiB default.
-        maxMessageBytes: Math.max(
-          4 * 1024 * 1024,
-          Math.max(config.limits.argumentsBytes, config.limits.resultBytes) + 64 * 1024,
-        ),
+        maxMessageBytes,
         ...(config.tls && { tls: { cert: config.tls.cert, key: config.tls.key, clientCa: config.tls.clientCa } }),
-        auth: { tokens: new TokenBook(config.tokens), reflectionNeedsToken: config.reflectionNeedsToken },
+        auth: { tokens, reflectionNeedsToken: config.reflectionNeedsToken },
         keepaliveTimeSeconds: config.keepaliveTimeSeconds,
         keepaliveTimeoutSeconds: config.keepaliveTimeoutSeconds,
         defaults: { budgetSeconds: config.defaultBudgetSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
@@ -141,6 +148,21 @@ export class App {
       },
       logger,
     );
+    if (config.mcp.addr) {
+      this.mcp = new McpHttpServer(
+        this.manager,
+        tokens,
+        {
+          ...config.mcp.addr,
+          allowedOrigins: config.mcp.allowedOrigins,
+          maxBodyBytes: maxMessageBytes,
+          retentionMs: config.retentionSeconds * 1000,
+          version: VERSION,
+          ...(config.tls && { tls: { cert: config.tls.cert, key: config.tls.key } }),
+        },
+        logger.child({ component: 'mcp' }),
+      );
+    }
     if (config.metricsAddr) {
       this.metricsServer = new MetricsServer(
         this.metrics,
@@ -148,6 +170,11 @@ export class App {
         logger.child({ component: 'metrics' }),
       );
     }
+  }
+
+  /** The port of /mcp (the real one when 0 was asked for); -1 when not served. */
+  get mcpPort(): number {
+    return this.mcpBoundPort;
   }
 
   /** The port of /metrics (the real one when 0 was asked for); -1 when not served. */
@@ -174,7 +201,9 @@ export class App {
       const { host, port } = this.config.metricsAddr;
       this.metricsBoundPort = await this.metricsServer.listen(host, port);
     }
-    return this.grpc.listen();
+    const port = await this.grpc.listen();
+    if (this.mcp) this.mcpBoundPort = await this.mcp.listen();
+    return port;
   }
 
   /**
@@ -187,12 +216,15 @@ export class App {
       const graceMs = this.config.shutdownGraceSeconds * 1000;
       this.grpc.setServing(false);
       const drained = this.grpc.close(graceMs);
+      this.mcp?.stopAccepting();
       // Other replicas stop sending calls for our workers; what was already sent ends SHUTDOWN.
       await this.redis?.stopHandoffs();
       await this.manager.shutdown(graceMs);
       // After the manager: inline calls of worker tools needed their workers until now.
       this.workers.close();
       await drained;
+      // After the manager: subscriptions have seen their tasks end SHUTDOWN.
+      await this.mcp?.close();
       // With Redis: the lease goes (nothing runs any more), then the store.
       if (this.redis) await this.redis.close();
       else await this.store.close();

@@ -59,7 +59,17 @@ export async function serve(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   app.start().then(
-    (port) => logger.info({ address: `${config.addr.host}:${port}`, tools: app.tools.list().length }, 'listening'),
+    (port) =>
+      logger.info(
+        {
+          address: `${config.addr.host}:${port}`,
+          tools: app.tools.list().length,
+          ...(config.mcp.addr && {
+            mcp: `${config.tls ? 'https' : 'http'}://${config.mcp.addr.host}:${app.mcpPort}/mcp`,
+          }),
+        },
+        'listening',
+      ),
     (err: unknown) => {
       logger.fatal({ err, addr: `${config.addr.host}:${config.addr.port}` }, 'cannot listen');
       process.exit(1);

@@ -6,6 +6,7 @@ import {
   UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { Client } from '../client/client.js';
+import type { Logger } from '../core/logger.js';
 import { VERSION } from '../client/version.js';
 import { common, parse, positional, seconds, UsageError } from './options.js';
 import { duration, oneLine, progressLine, statusName, table } from './render.js';
@@ -231,6 +232,33 @@ const version: Command = async (args, io) => {
   });
 };
 
+/** Errors of the stdio MCP server, on stderr: stdout carries the protocol. */
+function stderrLogger(io: Io): Logger {
+  const line = (level: string) => (obj: object, msg?: string) =>
+    void io.err.write(`${JSON.stringify({ level, msg, ...obj })}\n`);
+  const logger: Logger = { debug() {}, info() {}, warn: line('warn'), error: line('error'), child: () => logger };
+  return logger;
+}
+
+const mcp: Command = async (args, io) => {
+  const { values } = parse(args, { 'retention-seconds': { type: 'string' } });
+  const retentionSeconds = seconds(values['retention-seconds'], 'retention-seconds') ?? 86_400;
+  const { addr, client: options } = common(values, io.env);
+  const client = new Client(addr, options);
+  // Loaded only here: the MCP SDK is not needed by the other commands.
+  const { serveMcpOverStdio } = await import('../mcp/stdio.js');
+  try {
+    await serveMcpOverStdio(client, {
+      retentionMs: retentionSeconds * 1000,
+      version: VERSION,
+      logger: stderrLogger(io),
+    });
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+};
+
 export const COMMANDS: Record<string, { run: Command; usage: string }> = {
   exec: {
     run: exec,
@@ -242,4 +270,8 @@ export const COMMANDS: Record<string, { run: Command; usage: string }> = {
   cancel: { run: cancel, usage: 'cancel <task-id>' },
   tools: { run: tools, usage: 'tools' },
   version: { run: version, usage: 'version' },
+  mcp: {
+    run: mcp,
+    usage: 'mcp [--retention-seconds S]   an MCP server on stdin/stdout that forwards to --addr over gRPC',
+  },
 };

@@ -18,6 +18,14 @@ export function checkTogether(config: Config, r: EnvReader): void {
         'or TASKSERVICE_PLAINTEXT=true to serve plaintext there on purpose',
     );
   }
+  const mcp = config.mcp.addr;
+  if (mcp && !config.tls && !config.plaintext && !isLoopback(mcp.host)) {
+    throw new ConfigError(
+      `TASKSERVICE_MCP_ADDR=${mcp.host}:${mcp.port} is not a loopback address: ` +
+        'set TASKSERVICE_TLS_CERT_FILE and TASKSERVICE_TLS_KEY_FILE (MCP is then served over HTTPS), ' +
+        'or TASKSERVICE_PLAINTEXT=true to serve plain HTTP there on purpose',
+    );
+  }
   if (config.workerTimeoutSeconds <= config.workerPingSeconds) {
     throw new ConfigError(
       `TASKSERVICE_WORKER_TIMEOUT_SECONDS (${config.workerTimeoutSeconds}) must exceed ` +

@@ -21,6 +21,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logRpcs: r.bool('TASKSERVICE_LOG_RPCS'),
     logToolArguments: r.bool('TASKSERVICE_LOG_TOOL_ARGUMENTS'),
     metricsAddr: r.addr('TASKSERVICE_METRICS_ADDR'),
+    mcp: {
+      addr: r.addr('TASKSERVICE_MCP_ADDR'),
+      allowedOrigins: r.text('TASKSERVICE_MCP_ALLOWED_ORIGINS').split(','),
+    },
     instanceId: r.text('TASKSERVICE_INSTANCE_ID'),
     defaultBudgetSeconds: r.seconds('TASKSERVICE_DEFAULT_BUDGET_SECONDS'),
     maxBudgetSeconds: r.seconds('TASKSERVICE_MAX_BUDGET_SECONDS'),

@@ -52,6 +52,19 @@ export const SETTINGS = [
     meaning: 'serve `/metrics` (Prometheus), `/healthz` and `/readyz` over HTTP here; unset: not served',
   },
   {
+    name: 'TASKSERVICE_MCP_ADDR',
+    kind: 'addr',
+    meaning: 'serve MCP (Streamable HTTP) at `http://<host:port>/mcp`; unset: not served',
+  },
+  {
+    name: 'TASKSERVICE_MCP_ALLOWED_ORIGINS',
+    kind: 'text',
+    default: 'localhost,127.0.0.1,[::1]',
+    pattern: /^[^\s,]+(,[^\s,]+)*$/,
+    accepts: 'comma-separated hostnames',
+    meaning: 'browser origins that may call `/mcp` (others get 403; a request without `Origin` passes)',
+  },
+  {
     name: 'TASKSERVICE_INSTANCE_ID',
     kind: 'text',
     default: INSTANCE_ID,

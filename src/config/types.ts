@@ -25,6 +25,8 @@ export interface Config {
   logToolArguments: boolean;
   /** Prometheus /metrics, /healthz and /readyz over HTTP; undefined: not served. */
   metricsAddr?: Addr;
+  /** The MCP front door: Streamable HTTP at /mcp on `addr` (undefined: off). */
+  mcp: { addr?: Addr; allowedOrigins: string[] };
   instanceId: string;
   /** The budget (inline wait) when neither the call nor the tool gives one. */
   defaultBudgetSeconds: number;

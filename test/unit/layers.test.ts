@@ -56,6 +56,8 @@ describe('layer rules (.dependency-cruiser.cjs)', function () {
     expect(caught('only-stores-speak-redis', 'src/tools/cache.ts')).to.equal(true);
     expect(caught('composition-root-is-imported-by-process-entry-only', 'src/tools/cache.ts')).to.equal(true);
     expect(caught('no-circular', 'src/workers/hub.ts')).to.equal(true);
+    expect(caught('mcp-translates-only', 'src/mcp/server.ts')).to.equal(true);
+    expect(caught('only-mcp-speaks-mcp', 'src/tools/mcp-tool.ts')).to.equal(true);
   });
 
   it('has no rule that the fixture leaves untested', () => {
@@ -63,7 +65,7 @@ describe('layer rules (.dependency-cruiser.cjs)', function () {
     expect(rules.map((r) => r.name).filter((name) => !fired.has(name))).to.deep.equal([]);
   });
 
-  it('reports the eleven deliberate breaks of the fixture and nothing else', () => {
-    expect(violations).to.have.length(11);
+  it('reports the thirteen deliberate breaks of the fixture and nothing else', () => {
+    expect(violations).to.have.length(13);
   });
 });
