@@ -24,7 +24,13 @@ export async function mcpClient(
   return client;
 }
 
-type Dispatched = { kind: 'result'; result: Record<string, unknown> } | { kind: 'error'; error: RpcError };
+/** A JSON-RPC answer: `result` when kind is 'result', `error` when 'error'. */
+export interface Dispatched {
+  kind: 'result' | 'error';
+  // Loosely typed: each test reads the fields its method answers.
+  result?: Record<string, any>;
+  error?: RpcError;
+}
 export interface RpcError {
   code: number;
   message: string;
@@ -65,7 +71,7 @@ export function rawDispatchFor(url: string, headers: Record<string, string> = {}
     const res = await fetch(url, { method: 'POST', headers: sent, body: JSON.stringify(body), signal: options.signal });
     const message = answerOf(await res.text(), res.headers.get('content-type') ?? '', body.id);
     if (!message) throw new Error(`no JSON-RPC answer (HTTP ${res.status})`);
-    return message.error ? { kind: 'error', error: message.error } : { kind: 'result', result: message.result! };
+    return message.error ? { kind: 'error', error: message.error } : { kind: 'result', result: message.result ?? {} };
   };
 }
 
