@@ -40,6 +40,8 @@ run mocha-sentinel env TEST_STORE=sentinel mocha 'test/integration/**/*.test.ts'
 run pytest bash -c 'cd test/clients/python && python3 -m pytest -q'
 run gotest bash -c 'set -o pipefail; (cd examples/go && go vet ./...) && cd test/clients/go && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |PASS|FAIL|ok|panic)"'
 run pytest-worker bash -c 'cd clients/python && python3 -m pytest -q'
+# The MCP front door through the official Python MCP client: /mcp in both protocol eras, and `taskservice mcp` (stdio).
+run pytest-mcp bash -c 'cd test/mcp/python && python3 -m pytest -q'
 # The release check: packs the three clients, installs each into a scratch project outside the checkout with
 # README.md's install lines and runs README's first call against a real server (scripts/release-check/).
 run release bash scripts/release-check/run.sh
@@ -50,7 +52,7 @@ run gotest-worker bash -c 'set -o pipefail; cd clients/go && go vet ./... && go 
 # One closing line across every runner.
 count() { grep -Eo "$2" "$logs/$1.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
 mocha_count() { local n=0; for f in mocha mocha-redis faults mocha-cluster mocha-sentinel; do n=$(( n + $(count "$f" "$1") )); done; echo "$n"; }
-py_count() { echo $(( $(count pytest "$1") + $(count pytest-worker "$1") )); }
+py_count() { echo $(( $(count pytest "$1") + $(count pytest-worker "$1") + $(count pytest-mcp "$1") )); }
 go_count() { cat "$logs"/gotest*.log 2>/dev/null | grep -c -- "^--- $1" || true; }
 passed=$(( $(mocha_count '[0-9]+ passing') + $(py_count '[0-9]+ passed') + $(go_count PASS) ))
 fails=$(( $(mocha_count '[0-9]+ failing') + $(py_count '[0-9]+ failed') + $(go_count FAIL) ))

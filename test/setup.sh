@@ -26,9 +26,10 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund
 fi
 
-step "Python packages (generator and client tests)"
+step "Python packages (generator, client and MCP client tests)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  -r codegen/requirements.txt -r test/clients/python/requirements.txt -r clients/python/requirements-test.txt
+  -r codegen/requirements.txt -r test/clients/python/requirements.txt -r clients/python/requirements-test.txt \
+  -r test/mcp/python/requirements.txt
 
 GOBIN_DIR="$(go env GOPATH)/bin"
 go_tool() { # name module@version

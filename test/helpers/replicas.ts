@@ -4,6 +4,8 @@ import { spawnServer, type ServerProcess } from './server.js';
 
 export interface Replica extends ServerProcess {
   client: TaskServiceClient;
+  /** The `mcp` URL of its `listening` line: set when it serves MCP (TASKSERVICE_MCP_ADDR). */
+  mcpUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -13,9 +15,11 @@ export async function startReplicas(count: number, env: Record<string, string>):
     Array.from({ length: count }, async (_, i) => {
       const server = await spawnServer({ TASKSERVICE_INSTANCE_ID: `replica-${i}`, ...env });
       const client = new TaskServiceClient(server.address, credentials.createInsecure());
+      const mcpUrl = server.lines.find((line) => line.msg === 'listening')?.mcp;
       return {
         ...server,
         client,
+        ...(typeof mcpUrl === 'string' && { mcpUrl }),
         async stop() {
           client.close();
           if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGTERM');
