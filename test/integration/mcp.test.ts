@@ -82,7 +82,7 @@ describe('MCP front door (/mcp)', function () {
         }
       });
 
-      it('answers a call within the budget inline: text, structuredContent for an object, isError for a failure', async () => {
+      it('answers within the budget inline: text, structuredContent for an object, isError for a failure', async () => {
         const client = await connect(mode);
         expect(await client.callTool({ name: 'echo', arguments: { text: 'hi' } })).to.deep.include({
           content: [{ type: 'text', text: 'hi' }],
@@ -187,7 +187,7 @@ describe('MCP front door (/mcp)', function () {
   describe('tasks extension (2026-07-28) details', () => {
     const raw = () => rawDispatchFor(url);
 
-    it('answers tasks/get with the DetailedTask: a tool failure is completed with isError, a lost worker failed', async () => {
+    it('answers tasks/get with a DetailedTask: a tool failure completed with isError, a lost worker failed', async () => {
       const dispatch = raw();
       const started = await dispatch({
         method: 'tools/call',
@@ -258,7 +258,7 @@ describe('MCP front door (/mcp)', function () {
       }
     });
 
-    it('pushes notifications/tasks on a task subscription until the task ends, and frees it when the client goes', async () => {
+    it('pushes notifications/tasks to a task subscription until the task ends, frees it when the client goes', async () => {
       const dispatch = raw();
       const started = await dispatch({
         method: 'tools/call',
