@@ -187,7 +187,7 @@ describe('MCP front door (/mcp)', function () {
   describe('tasks extension (2026-07-28) details', () => {
     const raw = () => rawDispatchFor(url);
 
-    it('answers tasks/get with a DetailedTask: a tool failure completed with isError, a lost worker failed', async () => {
+    it('answers tasks/get: a tool failure is completed with isError, a lost worker is failed', async () => {
       const dispatch = raw();
       const started = await dispatch({
         method: 'tools/call',
@@ -258,7 +258,7 @@ describe('MCP front door (/mcp)', function () {
       }
     });
 
-    it('pushes notifications/tasks to a task subscription until the task ends, frees it when the client goes', async () => {
+    it('pushes notifications/tasks until the task ends, and frees the subscription when the client goes', async () => {
       const dispatch = raw();
       const started = await dispatch({
         method: 'tools/call',
