@@ -8,6 +8,7 @@ import type { ToolContext } from '../../src/core/tool.js';
 import { defineTool } from '../../src/tools/define.js';
 import { eventually } from '../helpers/eventually.js';
 import { envelope, type Mode, mcpClient, rawDispatchFor, taskSession } from '../helpers/mcp.js';
+import { Receiver } from '../helpers/receiver.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const BUDGET = 'dev.taskservice/budgetSeconds';
@@ -390,6 +391,39 @@ describe('MCP front door (/mcp)', function () {
       expect(foreign.status).to.equal(403);
       const elsewhere = await fetch(url.replace('/mcp', '/other'), { method: 'POST', body: '{}' });
       expect(elsewhere.status).to.equal(404);
+    });
+  });
+
+  describe('with an output redirect', () => {
+    const receiver = new Receiver();
+    let withPlatform: TestServer;
+
+    before(async () => {
+      const base = await receiver.start();
+      withPlatform = await startTestServer({
+        TASKSERVICE_MCP_ADDR: '127.0.0.1:0',
+        TASKSERVICE_PLATFORMS: JSON.stringify({ chat: { url: `${base}/hooks/{channel_id}` } }),
+      });
+    });
+    after(async () => {
+      await withPlatform.close();
+      await receiver.close();
+    });
+
+    it('delivers the result of a task made through MCP to the channel redirect_task names', async () => {
+      const client = await mcpClient(`http://127.0.0.1:${withPlatform.app.mcpPort}/mcp`, 'modern');
+      clients.push(client);
+      const result = await client.callTool({ name: 'sleep', arguments: { seconds: 0.3 }, _meta: { [BUDGET]: 0.02 } });
+      const { task_id: taskId } = JSON.parse(text(result)) as { task_id: string };
+      const redirected = await client.callTool({
+        name: 'redirect_task',
+        arguments: { task_id: taskId, channel_id: 'c1', platform: 'chat' },
+      });
+      expect(redirected.isError).to.equal(false);
+      await eventually(() => receiver.received.length === 1, { what: 'the delivery' });
+      expect(receiver.received[0]!.url).to.equal('/hooks/c1');
+      expect(receiver.received[0]!.body).to.include({ task_id: taskId, status: 'completed' });
+      expect(receiver.received[0]!.body.text).to.match(/slept 0\.3 s$/);
     });
   });
 
