@@ -80,10 +80,19 @@ module.exports = {
     },
     {
       name: 'only-mcp-speaks-mcp',
-      comment: 'The MCP SDK stays in the MCP front door.',
+      comment:
+        'The MCP SDK stays in the MCP front door (the server SDK) and the MCP tool source (src/tools/mcp, ' +
+        'the client SDK).',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/mcp/' },
+      from: { path: '^src/', pathNot: ['^src/mcp/', '^src/tools/mcp/'] },
       to: { path: 'node_modules/@modelcontextprotocol/' },
+    },
+    {
+      name: 'mcp-tool-source-speaks-only-the-client-sdk',
+      comment: 'A tool source is an MCP client: it has no business with the server SDK.',
+      severity: 'error',
+      from: { path: '^src/tools/mcp/' },
+      to: { path: 'node_modules/@modelcontextprotocol/(server|node)/' },
     },
     {
       name: 'only-stores-speak-redis',

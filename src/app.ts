@@ -14,6 +14,7 @@ import { ToolRegistry } from './tools/registry.js';
 import type { AnyToolSpec } from './tools/define.js';
 import { CombinedCatalog } from './tools/catalog.js';
 import { WorkerHub } from './workers/hub.js';
+import { McpToolSource } from './tools/mcp/source.js';
 import { Metrics } from './metrics/metrics.js';
 import type { McpHttpServer } from './mcp/http.js';
 import { VERSION } from './version.js';
@@ -40,6 +41,8 @@ export class App {
   readonly tools = new ToolRegistry();
   /** Tool workers connected to this replica (ToolWorkerService). */
   readonly workers: WorkerHub;
+  /** The tools of TASKSERVICE_MCP_SERVERS (source "mcp:<server>"); connected by start(). */
+  readonly mcpTools?: McpToolSource;
   readonly manager: TaskManager;
   readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
@@ -93,14 +96,23 @@ export class App {
     const keepalive = { pingMs: config.workerPingSeconds * 1000, timeoutMs: config.workerTimeoutSeconds * 1000 };
     this.workers = new WorkerHub(
       this.tools.schemas,
-      (name) => this.tools.get(name)?.source,
+      (name) => (this.tools.get(name) ?? this.mcpTools?.get(name))?.source,
       keepalive,
       logger.child({ component: 'workers' }),
       this.redis?.router,
     );
+    if (config.mcpServers.length > 0) {
+      this.mcpTools = new McpToolSource(
+        config.mcpServers,
+        this.tools.schemas,
+        { version: VERSION, ...keepalive, backoffMs: { initialMs: 250, maxMs: 30_000 } },
+        logger.child({ component: 'mcp-tools' }),
+        (name) => (this.tools.get(name) ?? this.workers.get(name))?.source,
+      );
+    }
     this.manager = new TaskManager(
       this.store,
-      new CombinedCatalog([this.tools, this.workers]),
+      new CombinedCatalog([this.tools, this.workers, ...(this.mcpTools ? [this.mcpTools] : [])]),
       this.redirects,
       {
         instanceId: config.instanceId,
@@ -191,6 +203,8 @@ export class App {
       });
       await this.redis.start(this.workers, (request) => this.manager.runHandedOff(request));
     }
+    // Before serving: the servers' tools are in the catalog when the first call comes.
+    await this.mcpTools?.start();
     if (this.metricsServer && this.config.metricsAddr) {
       const { host, port } = this.config.metricsAddr;
       this.metricsBoundPort = await this.metricsServer.listen(host, port);
@@ -232,8 +246,10 @@ export class App {
       // Other replicas stop sending calls for our workers; what was already sent ends SHUTDOWN.
       await this.redis?.stopHandoffs();
       await this.manager.shutdown(graceMs);
-      // After the manager: inline calls of worker tools needed their workers until now.
+      // After the manager: inline calls of worker tools needed their workers until now, and the
+      // MCP servers have been sent notifications/cancelled for what was still running.
       this.workers.close();
+      await this.mcpTools?.close();
       await drained;
       // After the manager: subscriptions have seen their tasks end SHUTDOWN.
       await this.mcp?.close();

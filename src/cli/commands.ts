@@ -215,9 +215,10 @@ const tools: Command = async (args, io) => {
       t.source === 'worker' ? String(t.workers) : '',
       t.noBackground ? 'no' : 'yes',
       `${t.defaultTimeoutSeconds}s`,
-      oneLine(t.description, 60),
+      t.unavailableReason ? 'no' : 'yes',
+      oneLine(t.unavailableReason || t.description, 60),
     ]);
-    io.out.write(table(['NAME', 'SOURCE', 'WORKERS', 'BACKGROUND', 'BUDGET', 'DESCRIPTION'], rows));
+    io.out.write(table(['NAME', 'SOURCE', 'WORKERS', 'BACKGROUND', 'BUDGET', 'AVAILABLE', 'DESCRIPTION'], rows));
     return EXIT.ok;
   });
 };

@@ -1,5 +1,6 @@
 import { checkTogether } from './checks.js';
 import { EnvReader } from './env-reader.js';
+import { readMcpServers } from './mcp-servers.js';
 import { readPlatforms } from './platforms.js';
 import { readRedis } from './redis.js';
 import { readTls } from './tls.js';
@@ -7,7 +8,16 @@ import { readTokens } from './tokens.js';
 import type { Config, Env } from './types.js';
 
 export { ConfigError } from './types.js';
-export type { Addr, Config, DeprecatedVariable, Env, PlatformConfig, RedisConfig, TokenConfig } from './types.js';
+export type {
+  Addr,
+  Config,
+  DeprecatedVariable,
+  Env,
+  McpServerConfig,
+  PlatformConfig,
+  RedisConfig,
+  TokenConfig,
+} from './types.js';
 
 /**
  * Reads and validates the environment into one frozen Config; throws
@@ -62,6 +72,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     toolModules: r.paths('TASKSERVICE_TOOL_MODULES'),
     httpTools: r.textFile('TASKSERVICE_HTTP_TOOLS_FILE'),
+    mcpServers: readMcpServers(r),
     deprecatedVariables: r.deprecated,
   };
   checkTogether(config, r);

@@ -75,6 +75,8 @@ export interface Config {
   };
   /** Tool modules to load at start (paths). */
   toolModules: string[];
+  /** MCP servers whose tools join the catalog. */
+  mcpServers: McpServerConfig[];
   /** HTTP tools: the file's path and its text, read at start. */
   httpTools?: { path: string; text: string };
   /** Old variable names that were set (still read): one warning each at start. */
@@ -117,4 +119,37 @@ export interface TokenConfig {
   name: string;
   token: string;
   users: string[] | '*';
+}
+
+/** An MCP server whose tools join the catalog (TASKSERVICE_MCP_SERVERS). */
+export type McpServerConfig = McpServerCommon &
+  (
+    | {
+        transport: 'stdio';
+        command: string;
+        args: string[];
+        /** Added to the SDK's safe default environment (PATH, HOME, ...); values may hold secrets. */
+        env: Record<string, string>;
+        cwd?: string;
+      }
+    | {
+        transport: 'http';
+        url: string;
+        /** Values may hold secrets. */
+        headers: Record<string, string>;
+      }
+  );
+
+export interface McpServerCommon {
+  name: string;
+  /** Put before each tool's name, e.g. "github_". */
+  toolPrefix: string;
+  /** Only these of the server's tools (their MCP names); absent: all. */
+  include?: string[];
+  /** All of the server's tools but these (their MCP names). */
+  exclude?: string[];
+  /** Calls at once to this server; more wait their turn within their budget. Absent: no limit. */
+  concurrency?: number;
+  budgetSeconds?: number;
+  hardTimeoutSeconds?: number;
 }

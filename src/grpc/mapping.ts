@@ -115,5 +115,11 @@ export function toolToPb(tool: Tool, serverDefaults: { budgetSeconds: number; ha
     hardTimeoutSeconds: tool.hardTimeoutSeconds ?? serverDefaults.hardTimeoutSeconds,
     source: tool.source,
     workers: tool.workerCount?.() ?? 0,
+    unavailableReason: unavailableReason(tool),
   };
+}
+
+function unavailableReason(tool: Tool): string {
+  const placement = tool.place?.();
+  return placement?.kind === 'nowhere' ? placement.why : '';
 }

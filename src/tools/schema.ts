@@ -17,7 +17,9 @@ export type ArgumentCheck = (args: Record<string, unknown>) => void;
  * every tool, wherever it comes from (module, HTTP file, worker).
  */
 export class ArgumentSchemas {
-  private readonly ajv = new Ajv({ allErrors: false, strict: false });
+  // logger: false, because Ajv would print its warnings ("unknown format ignored", common in MCP servers'
+  // schemas) with console.warn, between the service's JSON log lines.
+  private readonly ajv = new Ajv({ allErrors: false, strict: false, logger: false });
 
   /** Throws (naming the tool) when `schema` is not a valid JSON Schema. */
   compile(toolName: string, schema: object): ArgumentCheck {

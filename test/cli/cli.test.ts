@@ -123,8 +123,8 @@ describe('CLI (npx taskservice)', function () {
   it('tools lists every tool with its source', async () => {
     const { code, out } = await runCli(['tools', '--addr', server.address]);
     expect(code).to.equal(0);
-    expect(out.split('\n')[0]).to.match(/^NAME +SOURCE +WORKERS +BACKGROUND +BUDGET +DESCRIPTION$/);
-    expect(out).to.match(/^echo +example +yes +10s +Returns/m);
+    expect(out.split('\n')[0]).to.match(/^NAME +SOURCE +WORKERS +BACKGROUND +BUDGET +AVAILABLE +DESCRIPTION$/);
+    expect(out).to.match(/^echo +example +yes +10s +yes +Returns/m);
     expect(out).to.match(/^check_task +meta +no /m);
   });
 

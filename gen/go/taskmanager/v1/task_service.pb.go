@@ -984,12 +984,16 @@ type ToolInfo struct {
 	DefaultTimeoutSeconds float64 `protobuf:"fixed64,5,opt,name=default_timeout_seconds,json=defaultTimeoutSeconds,proto3" json:"default_timeout_seconds,omitempty"`
 	// Past this runtime a background task fails with HARD_TIMEOUT.
 	HardTimeoutSeconds float64 `protobuf:"fixed64,6,opt,name=hard_timeout_seconds,json=hardTimeoutSeconds,proto3" json:"hard_timeout_seconds,omitempty"`
-	// Where the tool comes from: "example", "meta", "module", "http" or "worker".
+	// Where the tool comes from: "example", "meta", "module", "http", "worker" or "mcp:<server>" (a tool of
+	// that configured MCP server).
 	Source string `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
 	// For worker tools: how many connected workers serve it, on every replica. 0 for the others.
-	Workers       int32 `protobuf:"varint,8,opt,name=workers,proto3" json:"workers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Workers int32 `protobuf:"varint,8,opt,name=workers,proto3" json:"workers,omitempty"`
+	// Empty when a call can run now; otherwise why not, and what Execute answers UNAVAILABLE with (no worker
+	// connected, the MCP server not connected).
+	UnavailableReason string `protobuf:"bytes,9,opt,name=unavailable_reason,json=unavailableReason,proto3" json:"unavailable_reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ToolInfo) Reset() {
@@ -1076,6 +1080,13 @@ func (x *ToolInfo) GetWorkers() int32 {
 		return x.Workers
 	}
 	return 0
+}
+
+func (x *ToolInfo) GetUnavailableReason() string {
+	if x != nil {
+		return x.UnavailableReason
+	}
+	return ""
 }
 
 type ListToolsResponse struct {
@@ -1283,7 +1294,7 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\">\n" +
 	"\x12CancelTaskResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\"\x12\n" +
-	"\x10ListToolsRequest\"\xb7\x02\n" +
+	"\x10ListToolsRequest\"\xe6\x02\n" +
 	"\bToolInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x124\n" +
@@ -1292,7 +1303,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x17default_timeout_seconds\x18\x05 \x01(\x01R\x15defaultTimeoutSeconds\x120\n" +
 	"\x14hard_timeout_seconds\x18\x06 \x01(\x01R\x12hardTimeoutSeconds\x12\x16\n" +
 	"\x06source\x18\a \x01(\tR\x06source\x12\x18\n" +
-	"\aworkers\x18\b \x01(\x05R\aworkers\"C\n" +
+	"\aworkers\x18\b \x01(\x05R\aworkers\x12-\n" +
+	"\x12unavailable_reason\x18\t \x01(\tR\x11unavailableReason\"C\n" +
 	"\x11ListToolsResponse\x12.\n" +
 	"\x05tools\x18\x01 \x03(\v2\x18.taskmanager.v1.ToolInfoR\x05tools\"\x16\n" +
 	"\x14GetServerInfoRequest\"T\n" +

@@ -168,7 +168,7 @@ class ListToolsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ToolInfo(_message.Message):
-    __slots__ = ("name", "description", "parameters_json_schema", "no_background", "default_timeout_seconds", "hard_timeout_seconds", "source", "workers")
+    __slots__ = ("name", "description", "parameters_json_schema", "no_background", "default_timeout_seconds", "hard_timeout_seconds", "source", "workers", "unavailable_reason")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +177,7 @@ class ToolInfo(_message.Message):
     HARD_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     parameters_json_schema: str
@@ -185,7 +186,8 @@ class ToolInfo(_message.Message):
     hard_timeout_seconds: float
     source: str
     workers: int
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json_schema: _Optional[str] = ..., no_background: _Optional[bool] = ..., default_timeout_seconds: _Optional[float] = ..., hard_timeout_seconds: _Optional[float] = ..., source: _Optional[str] = ..., workers: _Optional[int] = ...) -> None: ...
+    unavailable_reason: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json_schema: _Optional[str] = ..., no_background: _Optional[bool] = ..., default_timeout_seconds: _Optional[float] = ..., hard_timeout_seconds: _Optional[float] = ..., source: _Optional[str] = ..., workers: _Optional[int] = ..., unavailable_reason: _Optional[str] = ...) -> None: ...
 
 class ListToolsResponse(_message.Message):
     __slots__ = ("tools",)

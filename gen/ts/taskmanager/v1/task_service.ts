@@ -233,10 +233,18 @@ export interface ToolInfo {
   defaultTimeoutSeconds: number;
   /** Past this runtime a background task fails with HARD_TIMEOUT. */
   hardTimeoutSeconds: number;
-  /** Where the tool comes from: "example", "meta", "module", "http" or "worker". */
+  /**
+   * Where the tool comes from: "example", "meta", "module", "http", "worker" or "mcp:<server>" (a tool of
+   * that configured MCP server).
+   */
   source: string;
   /** For worker tools: how many connected workers serve it, on every replica. 0 for the others. */
   workers: number;
+  /**
+   * Empty when a call can run now; otherwise why not, and what Execute answers UNAVAILABLE with (no worker
+   * connected, the MCP server not connected).
+   */
+  unavailableReason: string;
 }
 
 export interface ListToolsResponse {
@@ -1822,6 +1830,7 @@ function createBaseToolInfo(): ToolInfo {
     hardTimeoutSeconds: 0,
     source: "",
     workers: 0,
+    unavailableReason: "",
   };
 }
 
@@ -1850,6 +1859,9 @@ export const ToolInfo: MessageFns<ToolInfo> = {
     }
     if (message.workers !== 0) {
       writer.uint32(64).int32(message.workers);
+    }
+    if (message.unavailableReason !== "") {
+      writer.uint32(74).string(message.unavailableReason);
     }
     return writer;
   },
@@ -1931,6 +1943,14 @@ export const ToolInfo: MessageFns<ToolInfo> = {
             message.workers = reader.int32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.unavailableReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1969,6 +1989,11 @@ export const ToolInfo: MessageFns<ToolInfo> = {
         : 0,
       source: isSet(object.source) ? globalThis.String(object.source) : "",
       workers: isSet(object.workers) ? globalThis.Number(object.workers) : 0,
+      unavailableReason: isSet(object.unavailableReason)
+        ? globalThis.String(object.unavailableReason)
+        : isSet(object.unavailable_reason)
+        ? globalThis.String(object.unavailable_reason)
+        : "",
     };
   },
 
@@ -1998,6 +2023,9 @@ export const ToolInfo: MessageFns<ToolInfo> = {
     if (message.workers !== 0) {
       obj.workers = Math.round(message.workers);
     }
+    if (message.unavailableReason !== "") {
+      obj.unavailableReason = message.unavailableReason;
+    }
     return obj;
   },
 
@@ -2014,6 +2042,7 @@ export const ToolInfo: MessageFns<ToolInfo> = {
     message.hardTimeoutSeconds = object.hardTimeoutSeconds ?? 0;
     message.source = object.source ?? "";
     message.workers = object.workers ?? 0;
+    message.unavailableReason = object.unavailableReason ?? "";
     return message;
   },
 };
