@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { type Logger, silentLogger } from '../../src/core/logger.js';
 import { type AwaitResultResponse, TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { storeEnv } from './test-store.js';
 
@@ -15,15 +15,22 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+  logger: Logger = silentLogger,
+): Promise<TestServer> {
   const config = loadConfig({
     TASKSERVICE_ADDR: '127.0.0.1:0',
     TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '2',
     ...storeEnv(),
     ...env,
   });
-  const app = new App(config, silentLogger, options);
-  const port = await app.start();
+  const app = new App(config, logger, options);
+  const port = await app.start().catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
   const address = `127.0.0.1:${port}`;
   const client = new TaskServiceClient(address, credentials.createInsecure());
   return {

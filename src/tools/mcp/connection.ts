@@ -48,6 +48,8 @@ export class McpConnection {
   /** Task ids of the calls in flight, named by log lines the server sends (they carry no request id). */
   private readonly running = new Set<string>();
   private loop?: Promise<void>;
+  /** The stdio server's process id while connected (diagnostics, tests). */
+  private childPid?: number;
 
   constructor(
     readonly config: McpServerConfig,
@@ -62,6 +64,10 @@ export class McpConnection {
   /** The tools the server listed last (kept while it is down); undefined before it ever answered. */
   get tools(): readonly McpToolDefinition[] | undefined {
     return this.listed;
+  }
+
+  get pid(): number | undefined {
+    return this.connected ? this.childPid : undefined;
   }
 
   get connected(): boolean {
@@ -148,9 +154,9 @@ export class McpConnection {
     for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
       const started = Date.now();
       try {
-        const closed = await this.connect();
+        const { ended } = await this.connect();
         firstAttempt();
-        await closed;
+        await ended;
         if (Date.now() - started >= STABLE_SESSION_MS) attempt = 0;
       } catch (err) {
         firstAttempt();
@@ -164,8 +170,11 @@ export class McpConnection {
     }
   }
 
-  /** One session: connected and listed when this resolves, with a promise of its end. */
-  private async connect(): Promise<Promise<void>> {
+  /**
+   * One session: connected and listed when this resolves, with a promise of its end (in an object:
+   * an async function returning a bare promise would wait for it).
+   */
+  private async connect(): Promise<{ ended: Promise<void> }> {
     const sdk = await loadSdk();
     this.state = { kind: 'connecting' };
     this.lossWhy = undefined;
@@ -194,7 +203,9 @@ export class McpConnection {
     client.onerror = (err) => this.logger.debug({ err: err.message }, 'MCP transport error');
     this.client = client;
     try {
-      await client.connect(this.transport(sdk), { timeout: this.options.timeoutMs });
+      const transport = this.transport(sdk);
+      await client.connect(transport, { timeout: this.options.timeoutMs });
+      this.childPid = 'pid' in transport ? (transport.pid ?? undefined) : undefined;
       this.listed = await this.listTools(client);
     } catch (err) {
       this.client = undefined;
@@ -203,13 +214,13 @@ export class McpConnection {
     }
     if (this.stopping.signal.aborted) {
       await client.close().catch(() => undefined);
-      return ended;
+      return { ended };
     }
     this.state = { kind: 'connected' };
     this.logger.info({ tools: this.listed.length }, 'MCP server connected');
     this.startPinging(client);
     this.onChange();
-    return ended;
+    return { ended };
   }
 
   private transport(sdk: Sdk & { StdioClientTransport: StdioTransportClass }) {
