@@ -169,7 +169,7 @@ describe('MCP servers as tool sources', function () {
       });
     });
 
-    it('fails the running call WORKER_LOST when the server process dies, and restarts it for the next call', async () => {
+    it('fails the running call WORKER_LOST when the server dies, and restarts it for the next call', async () => {
       const connection = server.app.mcpTools!.connection('everything')!;
       const pid = connection.pid!;
       expect(pid).to.be.a('number');
@@ -270,7 +270,7 @@ describe('MCP servers as tool sources', function () {
       expect((await execute(server, { toolName: 'fx_extra' })).text).to.equal('extra!');
     });
 
-    it('fails calls WORKER_LOST when the server goes away, answers UNAVAILABLE while it is away, and reconnects', async () => {
+    it('fails calls WORKER_LOST when the server goes away, is UNAVAILABLE while away, and reconnects', async () => {
       const res = await execute(server, { toolName: 'fx_slow', argumentsJson: '{"seconds":1.8}', timeoutSeconds: 0.2 });
       await fixture.stop();
       const last = (await watchTask(server.client, res.task!.taskId).done).at(-1)!;
@@ -355,7 +355,7 @@ describe('MCP servers as tool sources', function () {
       expect(cancelledCall(record, 'trigger-long-running-operation')).to.equal(true);
     });
 
-    it("as a process: logs the child's stderr, never the secrets of env_from or headers_env; the CLI lists the tools", async () => {
+    it("as a process: logs the child's stderr, no env_from or headers_env secret; the CLI lists the tools", async () => {
       const fixture = new FixtureMcpServer();
       const url = await fixture.listen();
       const servers = {

@@ -313,7 +313,10 @@ const LOG_LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
 
 function declined(method: string): string {
   if (method === 'elicitation/create') {
-    return 'TaskService cannot put a question to a person yet (elicitation arrives with the input-required state); declined';
+    return (
+      'TaskService cannot put a question to a person yet ' +
+      '(elicitation arrives with the input-required state); declined'
+    );
   }
   if (method === 'sampling/createMessage') {
     return 'TaskService does not offer sampling: it has no model of its own to call; declined';

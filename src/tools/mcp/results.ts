@@ -45,7 +45,8 @@ function describe(part: McpContent): string {
       const resource = (part.resource ?? {}) as Record<string, unknown>;
       const uri = String(resource.uri ?? '');
       if (typeof resource.text === 'string') return `[resource ${uri}]\n${resource.text}`;
-      return `[resource ${uri}: ${String(resource.mimeType ?? 'binary')}, ${base64Bytes(resource.blob)} bytes, not shown]`;
+      const type = String(resource.mimeType ?? 'binary');
+      return `[resource ${uri}: ${type}, ${base64Bytes(resource.blob)} bytes, not shown]`;
     }
     default:
       return `[${part.type} content, not shown]`;

@@ -76,7 +76,8 @@ export class McpToolSource implements ToolCatalog {
       for (const tool of this.toolsOf(connection)) {
         const clash = tools.get(tool.name)?.source ?? this.otherSource(tool.name);
         if (clash) {
-          const problem = `tool "${tool.name}" of ${tool.source} clashes with tool "${tool.name}" (${clash}); set a tool_prefix`;
+          const problem =
+            `tool "${tool.name}" of ${tool.source} clashes with tool "${tool.name}" (${clash}); ` + 'set a tool_prefix';
           if (strict) throw new Error(problem);
           this.logger.error({ tool: tool.name }, `${problem}: left out`);
           continue;
