@@ -355,7 +355,7 @@ describe('MCP servers as tool sources', function () {
       expect(cancelledCall(record, 'trigger-long-running-operation')).to.equal(true);
     });
 
-    it("as a process: logs the child's stderr, no env_from or headers_env secret; the CLI lists the tools", async () => {
+    it("as a process: logs the child's stderr, no env_from or headers_env secret; CLI lists the tools", async () => {
       const fixture = new FixtureMcpServer();
       const url = await fixture.listen();
       const servers = {
