@@ -155,7 +155,7 @@ export const SETTINGS = [
   { name: 'TASKSERVICE_EXAMPLE_TOOLS', kind: 'bool', default: true, meaning: 'register `echo`, `sleep`, `fail`' },
   { name: 'TASKSERVICE_TOOL_MODULES', kind: 'paths', meaning: 'TypeScript/JavaScript tool modules to load at start' },
   { name: 'TASKSERVICE_HTTP_TOOLS_FILE', kind: 'path', meaning: 'JSON array of HTTP tools' },
-  { name: 'TASKSERVICE_MCP_SERVERS', kind: 'json', meaning: 'MCP servers whose tools join the catalog, see above' },
+  { name: 'TASKSERVICE_MCP_SERVERS', kind: 'json', meaning: 'MCP servers as tool sources, see below' },
   { name: 'TASKSERVICE_MCP_SERVERS_FILE', kind: 'path', meaning: 'the same, from a file (not both)' },
   {
     name: 'TASKSERVICE_WORKERS',
