@@ -64,6 +64,7 @@ export async function serve(): Promise<void> {
         {
           address: `${config.addr.host}:${port}`,
           tools: app.tools.list().length,
+          ...(app.mcpTools && { mcpTools: app.mcpTools.list().length }),
           ...(config.mcp.addr && {
             mcp: `${config.tls ? 'https' : 'http'}://${config.mcp.addr.host}:${app.mcpPort}/mcp`,
           }),
@@ -71,7 +72,9 @@ export async function serve(): Promise<void> {
         'listening',
       ),
     (err: unknown) => {
-      logger.fatal({ err, addr: `${config.addr.host}:${config.addr.port}` }, 'cannot listen');
+      // A port in use, or an MCP tool whose name clashes: say what to fix, on stderr too.
+      process.stderr.write(`taskservice: cannot start: ${(err as Error).message}\n`);
+      logger.fatal({ err, addr: `${config.addr.host}:${config.addr.port}` }, 'cannot start');
       process.exit(1);
     },
   );
