@@ -41,7 +41,7 @@ describe('MCP tool sources across two replicas on one Redis', () => {
     }
   });
 
-  it('a call backgrounded on A is read with its progress and cancelled through B; the server sees the cancel', async () => {
+  it('a call backgrounded on A is read and cancelled through B; the MCP server sees the cancel', async () => {
     const [a, b] = replicas;
     const exec = { userId: 'mcp-src', channelId: '', platform: '', requestId: '' };
     const res = await call(a.client.execute, a.client, {
