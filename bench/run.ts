@@ -15,6 +15,7 @@ import { show, spread } from './lib/stats.js';
 import { freePort, RedisServer } from '../test/helpers/redis.js';
 import { inline } from './scenarios/inline.js';
 import { lifecycle } from './scenarios/lifecycle.js';
+import { mcpSource } from './scenarios/mcp-source.js';
 import { notify } from './scenarios/notify.js';
 import { redisCost } from './scenarios/redis-cost.js';
 import { type HeapRow, heapPerTask, scale, type ScaleRow } from './scenarios/scale.js';
@@ -288,6 +289,28 @@ try {
         `memory store ${show(spread(memory), 0)}, Redis ${show(spread(redisTimes), 0)}; ` +
         `from source through tsx ${show(spread(fromSource), 0)}   target < 1000`,
     );
+  }
+  if (wanted('mcp-source')) {
+    const calls = smoke ? 200 : 3000;
+    const rows = await mcpSource(taskservice, RUNS, calls);
+    results.mcpSource = { calls, runs: RUNS, rows };
+    save();
+    line(
+      `\n7. A tool from an MCP server vs the same tool in process, inline Execute (${calls} calls per case, ` +
+        `${RUNS} run(s))`,
+    );
+    line(
+      'tool source   in flight  calls/s                 p50 ms             ' +
+        'TaskService CPU us/call   MCP server CPU us/call',
+    );
+    for (const r of rows) {
+      line(
+        `${r.target.padEnd(13)} ${String(r.inFlight).padStart(9)}  ${show(r.callsPerSecond, 0).padEnd(22)}  ` +
+          `${show(r.p50Ms, 3).padEnd(17)}  ${show(r.serverCpuUsPerCall, 0).padEnd(24)}  ` +
+          `${r.mcpServerCpuUsPerCall ? show(r.mcpServerCpuUsPerCall, 0) : '-'}`,
+      );
+    }
+    await stopAll();
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop()));

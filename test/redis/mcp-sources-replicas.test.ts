@@ -26,6 +26,9 @@ describe('MCP tool sources across two replicas on one Redis', () => {
       REDIS_URL: redis.url,
       TASKSERVICE_REDIS_PREFIX: `s${randomBytes(3).toString('hex')}:`,
       TASKSERVICE_MCP_SERVERS: JSON.stringify({ fx: { url, tool_prefix: 'fx_' } }),
+      // Short keepalive (minimums: 0.05 and 0.1 s), so that pings run on the connection while the call does.
+      TASKSERVICE_WORKER_PING_SECONDS: '0.2',
+      TASKSERVICE_WORKER_TIMEOUT_SECONDS: '2',
     });
   });
   after(async () => {
@@ -53,19 +56,32 @@ describe('MCP tool sources across two replicas on one Redis', () => {
     expect(res.backgrounded).to.equal(true);
     const taskId = res.task!.taskId;
     const read = () => call(b.client.getResult, b.client, { taskId, userId: 'mcp-src' });
-    await eventually(async () => ((await read()).task?.progress?.fraction ?? 0) > 0.01, {
+    const fraction = async () => (await read()).task?.progress?.fraction ?? 0;
+    await eventually(async () => (await fraction()) > 0.01, {
       timeoutMs: 5000,
       what: 'progress through B',
     });
-    expect((await read()).task?.status).to.equal(TaskStatus.TASK_STATUS_RUNNING);
-    await call(b.client.cancelTask, b.client, { taskId, userId: 'mcp-src' });
-    const viaA = await call(a.client.getResult, a.client, { taskId, userId: 'mcp-src' });
-    expect(viaA.task?.status).to.equal(TaskStatus.TASK_STATUS_FAILED);
-    expect(viaA.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
+    const first = await read();
+    expect(first.task?.status).to.equal(TaskStatus.TASK_STATUS_RUNNING);
+    expect(first.task?.progress?.message).to.match(/^step \d+$/);
+    // The fixture reports a step each 100 ms (of 200): B sees the progress that A writes keep moving.
+    const seen = first.task!.progress!.fraction;
+    await eventually(async () => (await fraction()) > seen, { timeoutMs: 5000, what: 'progress advancing through B' });
+    expect(fixture.slowEnds, 'still running').to.deep.equal([]);
+
+    const cancelled = await call(b.client.cancelTask, b.client, { taskId, userId: 'mcp-src' });
+    expect(cancelled.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
+    for (const replica of [a, b]) {
+      const { task } = await call(replica.client.getResult, replica.client, { taskId, userId: 'mcp-src' });
+      expect(task?.status).to.equal(TaskStatus.TASK_STATUS_FAILED);
+      expect(task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
+      expect(task?.toolName).to.equal('fx_slow');
+    }
     await eventually(() => fixture.slowEnds.includes('cancelled'), {
       timeoutMs: 5000,
       what: 'the MCP server saw notifications/cancelled, sent by A',
     });
+    expect(fixture.slowEnds, 'the call was cancelled, not finished, and only once').to.deep.equal(['cancelled']);
     expect(
       a.lines.some((l) => l.msg === 'stopped a tool: its task was ended elsewhere' && l.taskId === taskId),
     ).to.equal(true);

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../core/logger.js';
 
 /** Per line: a child printing a megabyte without a newline must not make one log line of it. */
@@ -12,6 +13,8 @@ const MAX_BYTES_PER_MINUTE = 64 * 1024;
  */
 export class StderrLog {
   private partial = '';
+  /** Keeps a UTF-8 character whose bytes arrive in two chunks whole. */
+  private readonly decoder = new StringDecoder('utf8');
   private windowStart = 0;
   private bytes = 0;
   private dropped = 0;
@@ -22,15 +25,24 @@ export class StderrLog {
   ) {}
 
   write(chunk: Buffer | string): void {
-    const lines = (this.partial + chunk.toString()).split('\n');
-    this.partial = lines.pop()!.slice(0, MAX_LINE_CHARS);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const lines = (this.partial + text).split('\n');
+    // One more than the cap, so line() still sees the line was longer and marks the cut.
+    this.partial = lines.pop()!.slice(0, MAX_LINE_CHARS + 1);
     for (const line of lines) this.line(line);
   }
 
   /** The last line, if it had no newline (the child exited). */
   flush(): void {
-    if (this.partial) this.line(this.partial);
+    const rest = this.partial + this.decoder.end();
+    if (rest) this.line(rest);
     this.partial = '';
+    if (this.dropped > 0) this.reportDropped();
+  }
+
+  private reportDropped(): void {
+    this.logger.warn({ droppedBytes: this.dropped }, 'MCP server stderr: lines dropped by the cap');
+    this.dropped = 0;
   }
 
   private line(raw: string): void {
@@ -38,11 +50,9 @@ export class StderrLog {
     if (!line) return;
     const now = this.now();
     if (now - this.windowStart >= 60_000) {
-      if (this.dropped > 0)
-        this.logger.warn({ droppedBytes: this.dropped }, 'MCP server stderr: lines dropped by the cap');
+      if (this.dropped > 0) this.reportDropped();
       this.windowStart = now;
       this.bytes = 0;
-      this.dropped = 0;
     }
     const text = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
     if (this.bytes + text.length > MAX_BYTES_PER_MINUTE) {
