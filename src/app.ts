@@ -11,6 +11,7 @@ import { createRedisBackend, type RedisBackend } from './store/redis/backend.js'
 import { exampleTools } from './tools/examples.js';
 import { metaTools } from './tools/meta.js';
 import { ToolRegistry } from './tools/registry.js';
+import { AnswerChecker } from './tools/schema.js';
 import type { AnyToolSpec } from './tools/define.js';
 import { CombinedCatalog } from './tools/catalog.js';
 import { WorkerHub } from './workers/hub.js';
@@ -119,6 +120,7 @@ export class App {
         defaultBudgetSeconds: config.defaultBudgetSeconds,
         maxBudgetSeconds: config.maxBudgetSeconds,
         hardTimeoutSeconds: config.hardTimeoutSeconds,
+        inputTimeoutSeconds: config.inputTimeoutSeconds,
         awaitDefaultSeconds: config.awaitDefaultSeconds,
         awaitMaxSeconds: config.awaitMaxSeconds,
         heartbeatDefaultSeconds: config.heartbeatSeconds,
@@ -132,7 +134,7 @@ export class App {
         maxRunningPerUser: config.limits.runningPerUser,
       },
       logger,
-      { handoff: this.redis?.router, observer: this.metrics },
+      { handoff: this.redis?.router, observer: this.metrics, answers: new AnswerChecker() },
     );
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');

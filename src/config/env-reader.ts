@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseJsonObject } from '../core/json.js';
-import { type DefaultedName, type EnumValue, type Setting, type SettingName, setting } from './settings.js';
+import { type DefaultedName, type EnumValue, type SettingName, setting } from './setting-lookup.js';
+import type { Setting } from './settings.js';
 import { type Addr, ConfigError, type DeprecatedVariable, type Env } from './types.js';
 
 /** What a setting with no default reads as when unset. */

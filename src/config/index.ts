@@ -39,6 +39,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     defaultBudgetSeconds: r.seconds('TASKSERVICE_DEFAULT_BUDGET_SECONDS'),
     maxBudgetSeconds: r.seconds('TASKSERVICE_MAX_BUDGET_SECONDS'),
     hardTimeoutSeconds: r.seconds('TASKSERVICE_HARD_TIMEOUT_SECONDS'),
+    inputTimeoutSeconds: r.seconds('TASKSERVICE_INPUT_TIMEOUT_SECONDS'),
     awaitDefaultSeconds: r.seconds('TASKSERVICE_AWAIT_DEFAULT_SECONDS'),
     awaitMaxSeconds: r.seconds('TASKSERVICE_AWAIT_MAX_SECONDS'),
     heartbeatSeconds: r.seconds('TASKSERVICE_HEARTBEAT_SECONDS'),

@@ -97,6 +97,14 @@ export const SETTINGS = [
     meaning: 'runtime limit of a task unless its tool sets one',
   },
   {
+    name: 'TASKSERVICE_INPUT_TIMEOUT_SECONDS',
+    kind: 'seconds',
+    default: 3600,
+    min: 0.1,
+    max: 7 * DAY,
+    meaning: 'how long a question of a tool waits for its answer unless its tool sets a limit',
+  },
+  {
     name: 'TASKSERVICE_AWAIT_DEFAULT_SECONDS',
     kind: 'seconds',
     default: 300,
@@ -379,20 +387,3 @@ export const SETTINGS = [
     meaning: 'outcomes kept in memory while Redis is unreachable',
   },
 ] as const satisfies readonly Setting[];
-
-type Entry = (typeof SETTINGS)[number];
-
-/** The names of the settings of one kind (all of them by default): a misspelt name does not compile. */
-export type SettingName<K extends SettingKind = SettingKind> = Extract<Entry, { kind: K }>['name'];
-
-/** The names of the settings with a default. */
-export type DefaultedName = Extract<Entry, { default: unknown }>['name'];
-
-/** The values an enum setting accepts. */
-export type EnumValue<N extends SettingName<'enum'>> = Extract<Entry, { name: N }>['values'][number];
-
-const BY_NAME = new Map<string, Setting>(SETTINGS.map((s) => [s.name, s]));
-
-export function setting(name: SettingName): Setting {
-  return BY_NAME.get(name)!;
-}

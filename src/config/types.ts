@@ -1,4 +1,4 @@
-import type { EnumValue } from './settings.js';
+import type { EnumValue } from './setting-lookup.js';
 
 /** Thrown for a setting that cannot be used; the message names the variable and what it accepts. */
 export class ConfigError extends Error {}
@@ -33,6 +33,8 @@ export interface Config {
   /** Cap on any requested budget. */
   maxBudgetSeconds: number;
   hardTimeoutSeconds: number;
+  /** How long a tool's question waits for its answer, unless the tool sets its own limit. */
+  inputTimeoutSeconds: number;
   awaitDefaultSeconds: number;
   awaitMaxSeconds: number;
   heartbeatSeconds: number;

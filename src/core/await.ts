@@ -8,6 +8,8 @@ export const UpdateKind = {
   Heartbeat: 'heartbeat',
   Terminal: 'terminal',
   WaitTimedOut: 'wait_timed_out',
+  /** The task entered INPUT_REQUIRED, or left it (answered). */
+  Input: 'input',
 } as const;
 export type UpdateKind = (typeof UpdateKind)[keyof typeof UpdateKind];
 
@@ -64,9 +66,10 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
       // Expired or deleted while watched: end like a task that never existed, never hang.
       if (deleted) throw new TaskNotFound(taskId);
       if (newest && newest.version > current.version) {
+        const statusChanged = newest.status !== current.status;
         current = newest;
         if (isTerminal(current)) break;
-        yield { kind: UpdateKind.Progress, task: current };
+        yield { kind: statusChanged ? UpdateKind.Input : UpdateKind.Progress, task: current };
         lastSent = Date.now();
         continue;
       }

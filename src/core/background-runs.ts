@@ -1,4 +1,6 @@
+import type { AnswerSchemas } from './answers.js';
 import { hardTimeoutMs } from './budget.js';
+import { parseJsonObject } from './json.js';
 import { StoreUnavailable } from './errors.js';
 import type { Logger } from './logger.js';
 import type { TaskObserver } from './observer.js';
@@ -19,6 +21,8 @@ export interface BackgroundRunLimits {
   maxResultBytes: number;
   /** Outcomes kept while the store is unreachable (pending outcomes), at most. */
   pendingOutcomesMax: number;
+  /** How long a question waits for its answer when its tool sets no input timeout (seconds). */
+  inputTimeoutSeconds: number;
 }
 
 /** How often pending outcomes are retried while the store is unreachable. */
@@ -34,6 +38,10 @@ export interface Adopted {
   recorded: boolean;
   /** Ends the store subscription that stops the tool when its task is ended elsewhere. */
   unwatch?: () => void;
+  /** The stored task once the run's question is in the store (ExecuteFlow answers with it). */
+  asked?: Promise<TaskRecord | undefined>;
+  /** Ends the polled subscription held while a question waits (an answer must not be missed). */
+  unwatchAnswer?: () => void;
   /** Set by shutdown, which waits for the outcome to be stored. */
   onDone?: () => void;
 }
@@ -64,6 +72,12 @@ export class BackgroundRuns {
       // Stored now if the record exists; otherwise once it does (see recorded()).
       if (adopted?.run === run && adopted.recorded) void this.settle(run.taskId, outcome);
     },
+    questionProblem: (schemaJson) => this.answers.schemaProblem(schemaJson),
+    inputRequested: (run) => {
+      const adopted = this.adopted.get(run.taskId);
+      // Not yet recorded: recorded() asks once the record exists (an inline call being backgrounded).
+      if (adopted?.run === run && adopted.recorded) this.ask(adopted);
+    },
   };
   private readonly progress: ProgressWriter;
   private readonly pending: PendingOutcomes;
@@ -74,6 +88,7 @@ export class BackgroundRuns {
     private readonly limits: BackgroundRunLimits,
     private readonly logger: Logger,
     private readonly observer: TaskObserver,
+    private readonly answers: AnswerSchemas,
   ) {
     this.progress = new ProgressWriter(store, logger);
     this.pending = new PendingOutcomes(
@@ -115,6 +130,7 @@ export class BackgroundRuns {
         tool,
         origin: { userId: draft.userId, channelId: draft.channelId, platform: draft.platform },
         hardTimeoutMs: hardTimeoutMs(tool, this.limits.hardTimeoutSeconds),
+        inputTimeoutMs: (tool.inputTimeoutSeconds ?? this.limits.inputTimeoutSeconds) * 1000,
         maxResultBytes: this.limits.maxResultBytes,
         logger: this.logger,
         ...(trace && { trace }),
@@ -151,7 +167,34 @@ export class BackgroundRuns {
     }
     // Without the safety poll: one per running task would re-read them all every few seconds,
     // and a lost cancel event only lets the tool run on (its outcome is then refused).
-    adopted.unwatch = this.store.subscribe(run.taskId, (task) => this.endedElsewhere(run, task), { safetyPoll: false });
+    adopted.unwatch = this.store.subscribe(run.taskId, (task) => this.changedElsewhere(run, task), {
+      safetyPoll: false,
+    });
+    if (run.question) this.ask(adopted);
+  }
+
+  /** The stored task once the run's question is in the store; undefined when the run asked none. */
+  questionAsked(taskId: string): Promise<TaskRecord | undefined> {
+    return this.adopted.get(taskId)?.asked ?? Promise.resolve(undefined);
+  }
+
+  /**
+   * Puts the run's question in the store (the task turns INPUT_REQUIRED) and
+   * holds a polled subscription until it is answered: a lost event would leave
+   * the tool waiting for an answer that was given.
+   */
+  private ask(adopted: Adopted): void {
+    const { run } = adopted;
+    const question = run.question!;
+    adopted.unwatchAnswer?.();
+    adopted.unwatchAnswer = this.store.subscribe(run.taskId, (task) => this.changedElsewhere(run, task), {
+      safetyPoll: true,
+    });
+    adopted.asked = this.store.requestInput(run.taskId, question).catch((err: unknown) => {
+      this.logger.error({ err, taskId: run.taskId }, 'could not store the question of a tool');
+      run.abort(FailureReason.ToolError, `its question could not be stored: ${(err as Error).message}`);
+      return undefined;
+    });
   }
 
   /** The record never came to exist: nobody will store the outcome. */
@@ -200,6 +243,7 @@ export class BackgroundRuns {
       if (adopted) {
         this.adopted.delete(taskId);
         adopted.unwatch?.();
+        adopted.unwatchAnswer?.();
         adopted.onDone?.();
       }
     }
@@ -225,8 +269,20 @@ export class BackgroundRuns {
       this.logger.error({ outcomes: this.pending.size }, 'shut down with outcomes the store never took');
   }
 
-  private endedElsewhere(run: ToolRun, task: TaskRecord | null): void {
-    if (!task || !isTerminal(task)) return;
+  private changedElsewhere(run: ToolRun, task: TaskRecord | null): void {
+    if (!task) return;
+    const answer = task.inputAnswer;
+    if (!isTerminal(task) && answer && run.question?.id === answer.requestId) {
+      // Checked against the schema by whoever took the answer (TaskAccess.provideInput).
+      const parsed = parseJsonObject(answer.responseJson, 'a JSON object');
+      if (parsed.ok && run.answer(answer.requestId, parsed.value)) {
+        const adopted = this.adopted.get(run.taskId);
+        adopted?.unwatchAnswer?.();
+        if (adopted) adopted.unwatchAnswer = undefined;
+      }
+      return;
+    }
+    if (!isTerminal(task)) return;
     if (run.abort(task.failureReason ?? FailureReason.Cancelled, task.error ?? 'the task ended')) {
       this.logger.info(
         { taskId: run.taskId, reason: task.failureReason },

@@ -250,6 +250,8 @@ export class ExecuteFlow {
       throw err;
     }
     runs.recorded(adopted);
+    // A question backgrounds the call at once; the envelope carries it.
+    task = (await runs.questionAsked(task.taskId)) ?? task;
     return { backgrounded: true, task, text: envelopeText(task) };
   }
 
@@ -272,7 +274,8 @@ export class ExecuteFlow {
       return { backgrounded: false, task: finished, text: outcomeText(finished) };
     }
     if (settled === undefined) observer.budgetExceeded(tool.name);
-    return { backgrounded: true, task, text: envelopeText(task) };
+    const asked = await runs.questionAsked(task.taskId);
+    return { backgrounded: true, task: asked ?? task, text: envelopeText(asked ?? task) };
   }
 
   /**
@@ -330,6 +333,8 @@ export class ExecuteFlow {
         for await (const update of updates) {
           current = update.task;
           if (update.kind === UpdateKind.Progress && current.progress) onProgress?.(current.progress);
+          // A question ends the inline wait: the caller gets the envelope with it.
+          if (current.status === TaskStatus.InputRequired) break;
         }
       } finally {
         callerSignal?.removeEventListener('abort', onCallerGone);

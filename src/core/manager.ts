@@ -1,3 +1,4 @@
+import { ANY_ANSWER, type AnswerSchemas } from './answers.js';
 import type { TaskUpdate } from './await.js';
 import { type BackgroundRunLimits, BackgroundRuns } from './background-runs.js';
 import type { Caller } from './caller.js';
@@ -9,11 +10,17 @@ import type { ExecuteResult } from './outcome.js';
 import type { RedirectPort } from './redirect-port.js';
 import { RunningLimits } from './running-limits.js';
 import type { ListPage, TaskStore } from './store.js';
-import { type AccessLimits, type AwaitOptions, type ListOptions, TaskAccess } from './task-access.js';
+import {
+  type AccessLimits,
+  type AwaitOptions,
+  type InputAnswerCall,
+  type ListOptions,
+  TaskAccess,
+} from './task-access.js';
 import type { RedirectTarget, TaskRecord } from './task.js';
 import type { Tool, ToolCatalog } from './tool.js';
 
-export type { AwaitOptions, ExecuteCall, ExecuteResult, ListOptions };
+export type { AwaitOptions, ExecuteCall, ExecuteResult, InputAnswerCall, ListOptions };
 
 /** Every limit of the manager: the union of what its parts need, plus the running limits it enforces for the flow. */
 export interface ManagerLimits extends ExecuteLimits, BackgroundRunLimits, AccessLimits {
@@ -28,6 +35,8 @@ export interface ManagerPorts {
   handoff?: HandoffPort;
   /** Counts runs and answers (metrics). */
   observer?: TaskObserver;
+  /** Checks the answers to tools' questions; ANY_ANSWER (no check) when absent, for core tests. */
+  answers?: AnswerSchemas;
 }
 
 /**
@@ -58,11 +67,12 @@ export class TaskManager {
     ports: ManagerPorts = {},
   ) {
     const observer = ports.observer ?? NO_OBSERVER;
-    this.runs = new BackgroundRuns(store, redirects, limits, logger, observer);
+    const answers = ports.answers ?? ANY_ANSWER;
+    this.runs = new BackgroundRuns(store, redirects, limits, logger, observer, answers);
     const running = new RunningLimits(limits.maxRunning, limits.maxRunningPerUser);
     const parts = { store, tools, redirects, runs: this.runs, running, observer, handoff: ports.handoff };
     this.flow = new ExecuteFlow(parts, limits);
-    this.access = new TaskAccess(store, redirects, this.runs, limits);
+    this.access = new TaskAccess(store, redirects, this.runs, limits, answers);
   }
 
   /** Outcomes waiting for the store to come back. */
@@ -106,6 +116,10 @@ export class TaskManager {
     deadline?: number,
   ): Promise<TaskRecord> {
     return this.access.setRedirect(taskId, userId, target, caller, deadline);
+  }
+
+  provideInput(answer: InputAnswerCall): Promise<TaskRecord> {
+    return this.access.provideInput(answer);
   }
 
   watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate> {

@@ -1,9 +1,9 @@
 import type { Slot } from './running-limits.js';
 import { capBytes } from './truncate.js';
 import type { Logger } from './logger.js';
-import { FailureReason, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
+import { FailureReason, type InputRequest, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
 import type { TraceContext } from './trace.js';
-import { type Tool, type ToolContext, ToolFailure, type ToolResult } from './tool.js';
+import { type InputQuestion, type Tool, type ToolContext, ToolFailure, type ToolResult } from './tool.js';
 
 /** An error message is for reading, not a payload: longer ones are cut. */
 const MAX_ERROR_BYTES = 16 * 1024;
@@ -27,6 +27,8 @@ export interface RunOptions {
   tool: Tool;
   origin: Origin;
   hardTimeoutMs: number;
+  /** How long a question (ctx.requestInput) waits for its answer before the task fails INPUT_TIMEOUT. */
+  inputTimeoutMs: number;
   /** Results and errors longer than this (UTF-8 bytes) are cut, with a note saying so. */
   maxResultBytes: number;
   /** The parent of the tool's own logger, which is made only if the tool logs. */
@@ -46,6 +48,18 @@ export interface RunOwner {
   progressed(run: ToolRun, progress: Progress): void;
   /** Called once, as soon as the outcome is known (before `outcome`'s own callbacks run). */
   settled(run: ToolRun, outcome: Outcome): void;
+  /** Why a question's answer schema cannot be used; undefined when it can. */
+  questionProblem(schemaJson: string): string | undefined;
+  /** The run asked a question (run.question): it must reach the store, and the answer the run. */
+  inputRequested(run: ToolRun): void;
+}
+
+/** The question a run waits on, and how to resume it. */
+interface PendingInput {
+  request: InputRequest;
+  resolve(answer: Record<string, unknown>): void;
+  reject(reason: unknown): void;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -73,6 +87,10 @@ export class ToolRun {
   private latestProgress?: Progress;
   /** Told of progress while a caller waits inline (ExecuteCall.onProgress); cleared when it stops waiting. */
   watcher?: (progress: Progress) => void;
+  private pendingInput?: PendingInput;
+  private questionsAsked = 0;
+  /** Ends an inline wait (waitFor) early: a question means the call is backgrounded at once. */
+  private interruptWait?: () => void;
 
   /** `args` go to the handler and are not kept: they can be large, and the run can be long. */
   constructor(
@@ -97,6 +115,11 @@ export class ToolRun {
     return this.latestProgress;
   }
 
+  /** The question the tool waits on, if any. */
+  get question(): InputRequest | undefined {
+    return this.pendingInput?.request;
+  }
+
   /** The outcome once known; undefined while the tool runs. */
   get settled(): Outcome | undefined {
     return this.settledWith;
@@ -115,15 +138,19 @@ export class ToolRun {
   waitFor(budgetMs: number, callerSignal?: AbortSignal): Promise<Outcome | undefined | typeof CALLER_GONE> {
     if (this.settledWith) return Promise.resolve(this.settledWith);
     if (callerSignal?.aborted) return Promise.resolve(CALLER_GONE);
+    if (this.pendingInput) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const done = (first: Outcome | undefined | typeof CALLER_GONE) => {
         clearTimeout(timer);
+        if (this.interruptWait === interrupt) this.interruptWait = undefined;
         callerSignal?.removeEventListener('abort', onCallerGone);
         const i = this.waiters?.indexOf(done) ?? -1;
         if (i >= 0) this.waiters!.splice(i, 1);
         resolve(first);
       };
       const onCallerGone = () => done(CALLER_GONE);
+      const interrupt = () => done(undefined);
+      this.interruptWait = interrupt;
       const timer = setTimeout(done, budgetMs, undefined);
       callerSignal?.addEventListener('abort', onCallerGone, { once: true });
       (this.waiters ??= []).push(done);
@@ -146,6 +173,47 @@ export class ToolRun {
     this.settle({ status: TaskStatus.Failed, reason, error: message });
     this.controller?.abort(this.abortReason);
     return true;
+  }
+
+  /** Called by the tool's context: see ToolContext.requestInput. */
+  requestInput(question: InputQuestion): Promise<Record<string, unknown>> {
+    if (this.settledWith) return Promise.reject(this.abortReason ?? new Error('the tool run has ended'));
+    if (this.pendingInput) return Promise.reject(new Error('ctx.requestInput: a question is already waiting'));
+    if (typeof question?.message !== 'string' || !question.message.trim()) {
+      return Promise.reject(new Error('ctx.requestInput: message must be a non-empty string'));
+    }
+    const schemaJson = JSON.stringify(question.schema ?? null);
+    const problem = this.options.owner.questionProblem(schemaJson);
+    if (problem) return Promise.reject(new Error(`ctx.requestInput: schema ${problem}`));
+    const request: InputRequest = {
+      id: `input-${++this.questionsAsked}`,
+      message: question.message,
+      schemaJson,
+      requestedAt: Date.now(),
+    };
+    const answered = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(inputTimeout, this.options.inputTimeoutMs, this);
+      this.pendingInput = { request, resolve, reject, timer };
+    });
+    this.interruptWait?.();
+    this.options.owner.inputRequested(this);
+    return answered;
+  }
+
+  /** The answer to question `requestId` reached this run; false when it is not the open question. */
+  answer(requestId: string, answer: Record<string, unknown>): boolean {
+    const pending = this.pendingInput;
+    if (!pending || pending.request.id !== requestId) return false;
+    this.pendingInput = undefined;
+    clearTimeout(pending.timer);
+    pending.resolve(answer);
+    return true;
+  }
+
+  /** No answer came in time (called by the question's timer). */
+  inputTimedOut(): void {
+    const seconds = this.options.inputTimeoutMs / 1000;
+    this.abort(FailureReason.InputTimeout, `no answer to its question came within its input timeout of ${seconds} s`);
   }
 
   /** The hard runtime limit passed (called by the run's own timer). */
@@ -185,6 +253,12 @@ export class ToolRun {
     if (this.settledWith) return;
     this.settledWith = outcome;
     clearTimeout(this.hardTimer);
+    const pending = this.pendingInput;
+    if (pending) {
+      this.pendingInput = undefined;
+      clearTimeout(pending.timer);
+      pending.reject(this.abortReason ?? new Error('the tool run has ended'));
+    }
     this.options.slot?.release();
     this.options.owner.settled(this, outcome);
     const waiters = this.waiters;
@@ -196,6 +270,10 @@ export class ToolRun {
 /** The hard limit's timer callback: a plain function given the run, so the timer holds no closure. */
 function hardTimeout(run: ToolRun): void {
   run.hitHardLimit();
+}
+
+function inputTimeout(run: ToolRun): void {
+  run.inputTimedOut();
 }
 
 /**
@@ -246,6 +324,10 @@ class RunContext implements ToolContext {
   // A function of its own, so `const { progress } = ctx` still works.
   get progress(): ToolContext['progress'] {
     return (this.progressFn ??= (fraction, message = '') => this.run.reportProgress(fraction, message));
+  }
+
+  get requestInput(): ToolContext['requestInput'] {
+    return (question) => this.run.requestInput(question);
   }
 }
 

@@ -1,4 +1,13 @@
-import type { Origin, Outcome, Progress, RedirectState, RedirectTarget, TaskRecord, TaskStatus } from './task.js';
+import type {
+  InputRequest,
+  Origin,
+  Outcome,
+  Progress,
+  RedirectState,
+  RedirectTarget,
+  TaskRecord,
+  TaskStatus,
+} from './task.js';
 
 export interface NewTask extends Origin {
   taskId: string;
@@ -65,8 +74,19 @@ export interface TaskStore {
    * owner's running task goes; anything else is left alone.
    */
   discard(draft: NewTask): Promise<void>;
-  /** running -> terminal, once. Later calls get applied=false and the stored task. */
+  /** running or input_required -> terminal, once. Later calls get applied=false and the stored task. */
   finish(taskId: string, outcome: Outcome, deadline?: number): Promise<FinishResult>;
+  /**
+   * running -> input_required with the tool's question. FailedPrecondition when the task is not running
+   * (ended meanwhile, or already waiting).
+   */
+  requestInput(taskId: string, request: InputRequest): Promise<TaskRecord>;
+  /**
+   * input_required -> running with the answer kept in `inputAnswer`, atomically: of concurrent answers to
+   * one question exactly one applies. Not applied (the task as it is) when the task does not wait for
+   * question `requestId` (another question, answered already, or ended).
+   */
+  provideInput(taskId: string, requestId: string, responseJson: string, deadline?: number): Promise<FinishResult>;
   /** Latest progress of a running task; ignored once terminal. */
   setProgress(taskId: string, progress: Progress): Promise<void>;
   /** Sets or replaces the redirect target; FailedPrecondition once delivery has begun. */

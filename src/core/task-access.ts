@@ -1,13 +1,15 @@
 import { type TaskUpdate, watchTask } from './await.js';
 import type { BackgroundRuns } from './background-runs.js';
 import { ANYONE, type Caller, mayActFor } from './caller.js';
-import { InvalidArgument, PermissionDenied, TaskNotFound } from './errors.js';
+import { FailedPrecondition, InvalidArgument, PermissionDenied, TaskNotFound } from './errors.js';
 import { checkExternalId, checkTaskId } from './ids.js';
 import { alreadyEnded } from './outcome.js';
 import { deliverIfRedirected, type RedirectPort } from './redirect-port.js';
 import type { ListPage, TaskStore } from './store.js';
+import type { AnswerSchemas } from './answers.js';
 import { FailureReason, isTerminal, type Outcome, type RedirectTarget, type TaskRecord, TaskStatus } from './task.js';
-import { checkRedirect, optionalSeconds } from './validation.js';
+import { checkDepth, checkRedirect, checkSize, optionalSeconds } from './validation.js';
+import { parseJsonObject } from './json.js';
 
 export interface AwaitOptions {
   userId: string;
@@ -28,7 +30,20 @@ export interface ListOptions {
   deadline?: number;
 }
 
+/** ProvideInput: the answer to a task's open question. */
+export interface InputAnswerCall {
+  taskId: string;
+  userId: string;
+  inputRequestId: string;
+  responseJson: string;
+  caller?: Caller;
+  deadline?: number;
+}
+
 export interface AccessLimits {
+  /** Answers are bounded like tool arguments. */
+  maxArgumentsBytes: number;
+  maxJsonDepth: number;
   awaitDefaultSeconds: number;
   awaitMaxSeconds: number;
   heartbeatDefaultSeconds: number;
@@ -51,6 +66,7 @@ export class TaskAccess {
     private readonly redirects: RedirectPort,
     private readonly runs: BackgroundRuns,
     private readonly limits: AccessLimits,
+    private readonly answers: AnswerSchemas,
   ) {}
 
   /** The task, if this request may see it (`userId` set: only that user's). */
@@ -90,6 +106,43 @@ export class TaskAccess {
     const task = await this.store.setRedirect(taskId, target, deadline);
     if (isTerminal(task)) this.redirects.deliver(task);
     return task;
+  }
+
+  /**
+   * Answers a task's open question: checked against its schema here, then one
+   * atomic store transition (INPUT_REQUIRED -> RUNNING), so of concurrent
+   * answers exactly one is taken. The replica running the tool hears of it
+   * through the store and resumes the tool.
+   */
+  async provideInput(call: InputAnswerCall): Promise<TaskRecord> {
+    const { taskId, inputRequestId, responseJson, deadline } = call;
+    if (!inputRequestId) throw new InvalidArgument('input_request_id', "is required: the task's input_request.id");
+    const task = await this.get(taskId, call.userId, call.caller, deadline);
+    const open = task.inputRequest;
+    if (task.status !== TaskStatus.InputRequired || !open) {
+      throw new FailedPrecondition(`task ${taskId} is ${task.status}, not waiting for input`);
+    }
+    if (open.id !== inputRequestId) {
+      throw new FailedPrecondition(
+        `input request "${inputRequestId}" of task ${taskId} is not open (answered or stale); ` +
+          `the open one is "${open.id}"`,
+      );
+    }
+    const { maxArgumentsBytes, maxJsonDepth } = this.limits;
+    checkSize(responseJson, maxArgumentsBytes, 'response_json', 'TASKSERVICE_MAX_ARGUMENTS_BYTES');
+    const parsed = parseJsonObject(responseJson, "a JSON object matching the question's schema");
+    if (!parsed.ok) throw new InvalidArgument('response_json', parsed.problem);
+    checkDepth(parsed.value, maxJsonDepth, 'response_json', 'TASKSERVICE_MAX_JSON_DEPTH');
+    const problem = this.answers.answerProblem(open.schemaJson, parsed.value);
+    if (problem) throw new InvalidArgument('response_json', problem);
+    const { applied, task: stored } = await this.store.provideInput(taskId, inputRequestId, responseJson, deadline);
+    if (!applied) {
+      throw new FailedPrecondition(
+        `input request "${inputRequestId}" of task ${taskId} was answered already, ` +
+          `or the task ended (${stored.status})`,
+      );
+    }
+    return stored;
   }
 
   watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate> {

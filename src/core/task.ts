@@ -7,6 +7,8 @@ export const TaskStatus = {
   Running: 'running',
   Completed: 'completed',
   Failed: 'failed',
+  /** The tool asked a question and waits for an answer; not terminal. */
+  InputRequired: 'input_required',
 } as const;
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 
@@ -16,6 +18,7 @@ export const FailureReason = {
   HardTimeout: 'hard_timeout',
   WorkerLost: 'worker_lost',
   Shutdown: 'shutdown',
+  InputTimeout: 'input_timeout',
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
@@ -55,6 +58,22 @@ export interface RedirectState extends RedirectTarget {
   deliveredAt?: number;
 }
 
+/** A question a running tool asked (ctx.requestInput); the task waits in INPUT_REQUIRED. */
+export interface InputRequest {
+  /** Unique within the task's life: an answer names it, so a late answer to an old question is refused. */
+  id: string;
+  message: string;
+  /** The JSON Schema the answer must match, as JSON text. */
+  schemaJson: string;
+  requestedAt: number;
+}
+
+/** The answer to a question, kept with the task until the tool that asked has it. */
+export interface InputAnswer {
+  requestId: string;
+  responseJson: string;
+}
+
 /** A tracked task as the store holds it. Times are epoch milliseconds. */
 export interface TaskRecord extends Origin {
   taskId: string;
@@ -69,6 +88,10 @@ export interface TaskRecord extends Origin {
   requestId?: string;
   progress?: Progress;
   redirect?: RedirectState;
+  /** Set only while the task is INPUT_REQUIRED. */
+  inputRequest?: InputRequest;
+  /** The last answer given (internal: how the answer reaches the replica that runs the tool). */
+  inputAnswer?: InputAnswer;
   /** The instance whose process runs the tool. */
   owner: string;
   /** Grows by one with every stored change; orders snapshots of one task. */
@@ -81,7 +104,7 @@ export type Outcome =
   | { status: typeof TaskStatus.Failed; reason: FailureReason; error: string };
 
 export function isTerminal(task: Pick<TaskRecord, 'status'>): boolean {
-  return task.status !== TaskStatus.Running;
+  return task.status === TaskStatus.Completed || task.status === TaskStatus.Failed;
 }
 
 /**
@@ -111,5 +134,7 @@ export function cloneTask(task: TaskRecord): TaskRecord {
   if (task.requestId !== undefined) copy.requestId = task.requestId;
   if (task.progress) copy.progress = { ...task.progress };
   if (task.redirect) copy.redirect = { ...task.redirect };
+  if (task.inputRequest) copy.inputRequest = { ...task.inputRequest };
+  if (task.inputAnswer) copy.inputAnswer = { ...task.inputAnswer };
   return copy;
 }

@@ -6,6 +6,7 @@ import { type TaskRecord, TaskStatus } from './task.js';
  */
 
 export function envelopeText(task: TaskRecord): string {
+  if (task.inputRequest) return JSON.stringify(questionFields(task));
   return JSON.stringify({
     task_id: task.taskId,
     status: TaskStatus.Running,
@@ -16,6 +17,32 @@ export function envelopeText(task: TaskRecord): string {
   });
 }
 
+/**
+ * A task waiting for input, as the model reads it: the question, the schema of
+ * the answer, and how to give it (the provide_input meta-tool, or ProvideInput).
+ */
+function questionFields(task: TaskRecord): Record<string, unknown> {
+  const question = task.inputRequest!;
+  let schema: unknown = question.schemaJson;
+  try {
+    schema = JSON.parse(question.schemaJson);
+  } catch {
+    // Stored by the tool as valid JSON; shown as text should it ever not be.
+  }
+  return {
+    task_id: task.taskId,
+    status: TaskStatus.InputRequired,
+    tool_name: task.toolName,
+    input_request_id: question.id,
+    question: question.message,
+    answer_schema: schema,
+    message:
+      `Tool "${task.toolName}" is waiting for an answer to: ${question.message} ` +
+      `Ask the user, then call provide_input with task_id "${task.taskId}", ` +
+      `input_request_id "${question.id}" and the answer as a JSON object matching answer_schema.`,
+  };
+}
+
 /** Inline error text, as the seed returned it to the model. */
 export function errorText(error: string): string {
   return `Error: ${error}`;
@@ -24,7 +51,8 @@ export function errorText(error: string): string {
 /** GetResult's text: the result itself when completed, a JSON status otherwise. */
 export function statusText(task: TaskRecord, now = Date.now()): string {
   if (task.status === TaskStatus.Completed) return task.result ?? '';
-  if (task.status === TaskStatus.Running) {
+  if (task.status === TaskStatus.InputRequired && task.inputRequest) return JSON.stringify(questionFields(task));
+  if (task.status === TaskStatus.Running || task.status === TaskStatus.InputRequired) {
     return JSON.stringify({
       task_id: task.taskId,
       status: task.status,

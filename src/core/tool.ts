@@ -20,6 +20,23 @@ export interface ToolContext {
   readonly trace?: TraceContext;
   /** Report progress; `fraction` is clamped to 0..1. Cheap: only the latest value is kept. */
   progress(fraction: number, message?: string): void;
+  /**
+   * Asks a question and waits for the answer: the task turns INPUT_REQUIRED (an
+   * inline call is backgrounded at once) until someone answers through
+   * ProvideInput (or the provide_input meta-tool) with a JSON object matching
+   * `schema`, which this resolves with, already checked. Rejects when the task
+   * is cancelled, times out waiting (the tool's input timeout) or the server
+   * shuts down, with the signal's reason. One question at a time.
+   */
+  requestInput(question: InputQuestion): Promise<Record<string, unknown>>;
+}
+
+/** What a tool asks with ctx.requestInput. */
+export interface InputQuestion {
+  /** The question, for a person (or a model) to read. */
+  message: string;
+  /** JSON Schema of the answer, an object: `{"type": "object", "properties": {...}}`. */
+  schema: object;
 }
 
 /** The result a handler returns: a string is passed on as is, anything else as JSON. */
@@ -36,6 +53,8 @@ export interface Tool {
   readonly budgetSeconds?: number;
   /** Runtime limit (seconds); undefined = the server default. */
   readonly hardTimeoutSeconds?: number;
+  /** How long a question may wait for its answer (seconds); undefined = the server default. */
+  readonly inputTimeoutSeconds?: number;
   /** "example", "meta", "module", "http" or "worker", shown by ListTools. */
   readonly source: string;
   /** Where a call would run now. Absent: always here. */

@@ -25,6 +25,7 @@ const STATUS_TO_PB: Record<TaskStatus, PbTaskStatus> = {
   [TaskStatus.Running]: PbTaskStatus.TASK_STATUS_RUNNING,
   [TaskStatus.Completed]: PbTaskStatus.TASK_STATUS_COMPLETED,
   [TaskStatus.Failed]: PbTaskStatus.TASK_STATUS_FAILED,
+  [TaskStatus.InputRequired]: PbTaskStatus.TASK_STATUS_INPUT_REQUIRED,
 };
 
 export const REASON_TO_PB: Record<FailureReason, PbFailureReason> = {
@@ -33,6 +34,7 @@ export const REASON_TO_PB: Record<FailureReason, PbFailureReason> = {
   [FailureReason.HardTimeout]: PbFailureReason.FAILURE_REASON_HARD_TIMEOUT,
   [FailureReason.WorkerLost]: PbFailureReason.FAILURE_REASON_WORKER_LOST,
   [FailureReason.Shutdown]: PbFailureReason.FAILURE_REASON_SHUTDOWN,
+  [FailureReason.InputTimeout]: PbFailureReason.FAILURE_REASON_INPUT_TIMEOUT,
 };
 
 const DELIVERY_TO_PB: Record<DeliveryState, PbDeliveryState> = {
@@ -48,6 +50,7 @@ const UPDATE_KIND_TO_PB: Record<TaskUpdate['kind'], UpdateKind> = {
   heartbeat: UpdateKind.UPDATE_KIND_HEARTBEAT,
   terminal: UpdateKind.UPDATE_KIND_TERMINAL,
   wait_timed_out: UpdateKind.UPDATE_KIND_WAIT_TIMED_OUT,
+  input: UpdateKind.UPDATE_KIND_INPUT,
 };
 
 /** A ListTasks status filter; UNSPECIFIED means any. */
@@ -55,7 +58,10 @@ export function statusFilterFromPb(status: PbTaskStatus): TaskStatus | undefined
   if (status === PbTaskStatus.TASK_STATUS_UNSPECIFIED) return undefined;
   const found = (Object.keys(STATUS_TO_PB) as TaskStatus[]).find((s) => STATUS_TO_PB[s] === status);
   if (!found)
-    throw new InvalidArgument('status', `unknown status ${status}; use TASK_STATUS_RUNNING, _COMPLETED or _FAILED`);
+    throw new InvalidArgument(
+      'status',
+      `unknown status ${status}; use TASK_STATUS_RUNNING, _INPUT_REQUIRED, _COMPLETED or _FAILED`,
+    );
   return found;
 }
 
@@ -76,6 +82,12 @@ export function taskToPb(task: TaskRecord): Task {
     progress: task.progress && progressToPb(task.progress),
     redirect: task.redirect && redirectToPb(task.redirect),
     requestId: task.requestId ?? '',
+    inputRequest: task.inputRequest && {
+      id: task.inputRequest.id,
+      message: task.inputRequest.message,
+      schemaJson: task.inputRequest.schemaJson,
+      requestedAt: new Date(task.inputRequest.requestedAt),
+    },
   };
 }
 

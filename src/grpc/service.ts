@@ -115,5 +115,18 @@ export function taskService(
     })),
 
     getServerInfo: unary('GetServerInfo', deps, async () => SERVER_INFO),
+
+    provideInput: unary('ProvideInput', deps, async (req, { caller, deadline }) => ({
+      task: taskToPb(
+        await manager.provideInput({
+          taskId: req.taskId,
+          userId: req.userId,
+          inputRequestId: req.inputRequestId,
+          responseJson: req.responseJson,
+          caller,
+          deadline,
+        }),
+      ),
+    })),
   };
 }

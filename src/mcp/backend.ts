@@ -10,14 +10,21 @@
 export interface McpTask {
   taskId: string;
   toolName: string;
-  status: 'running' | 'completed' | 'failed';
-  failureReason?: 'tool_error' | 'cancelled' | 'hard_timeout' | 'worker_lost' | 'shutdown';
+  status: 'running' | 'input_required' | 'completed' | 'failed';
+  failureReason?: 'tool_error' | 'cancelled' | 'hard_timeout' | 'worker_lost' | 'shutdown' | 'input_timeout';
+  /** While input_required: what the tool asks. */
+  question?: string;
   result?: string;
   error?: string;
   createdAt: number;
   updatedAt: number;
   finishedAt?: number;
   progress?: { fraction: number; message: string };
+}
+
+/** Completed or failed: nothing more will change. */
+export function hasEnded(task: McpTask): boolean {
+  return task.status === 'completed' || task.status === 'failed';
 }
 
 /** A tool of the catalog. */

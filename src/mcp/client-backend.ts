@@ -15,6 +15,7 @@ import {
 } from '../client/index.js';
 import {
   type BackendErrorKind,
+  hasEnded,
   McpBackendError,
   type McpExecuteCall,
   type McpExecution,
@@ -84,7 +85,7 @@ export class ClientBackend implements TaskBackend {
         if (signal.aborted) return;
         throw asBackendError(err);
       }
-      if (!last || last.status !== 'running' || signal.aborted) return;
+      if (!last || hasEnded(last) || signal.aborted) return;
     }
   }
 }
@@ -93,6 +94,7 @@ const STATUS: Record<number, McpTask['status']> = {
   [TaskStatus.TASK_STATUS_RUNNING]: 'running',
   [TaskStatus.TASK_STATUS_COMPLETED]: 'completed',
   [TaskStatus.TASK_STATUS_FAILED]: 'failed',
+  [TaskStatus.TASK_STATUS_INPUT_REQUIRED]: 'input_required',
 };
 
 function fromTask(task: Task): McpTask {

@@ -15,6 +15,7 @@ import {
   type BackendErrorKind,
   type McpExecuteCall,
   type McpExecution,
+  hasEnded,
   McpBackendError,
   type McpTask,
   type McpTool,
@@ -99,7 +100,7 @@ export class CoreBackend implements TaskBackend {
         last = toMcpTask(update.task);
         yield last;
       }
-      if (!last || last.status !== 'running' || signal.aborted) return;
+      if (!last || hasEnded(last) || signal.aborted) return;
     }
   }
 }
@@ -116,6 +117,7 @@ export function toMcpTask(task: TaskRecord): McpTask {
     updatedAt: task.updatedAt,
     ...(task.finishedAt !== undefined && { finishedAt: task.finishedAt }),
     ...(task.progress && { progress: { fraction: task.progress.fraction, message: task.progress.message } }),
+    ...(task.inputRequest && { question: task.inputRequest.message }),
   };
 }
 

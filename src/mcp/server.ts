@@ -8,7 +8,7 @@ import {
   Server,
 } from '@modelcontextprotocol/server';
 import type { Logger } from '../core/logger.js';
-import { McpBackendError, type McpExecution, type McpTask, type TaskBackend } from './backend.js';
+import { hasEnded, McpBackendError, type McpExecution, type McpTask, type TaskBackend } from './backend.js';
 import {
   callToolResult,
   detailedTask2026,
@@ -207,8 +207,7 @@ function budgetOf(meta: Record<string, unknown>): number | undefined {
 async function finished(backend: TaskBackend, taskId: string, signal: AbortSignal): Promise<McpTask> {
   let last: McpTask | undefined;
   for await (const task of backend.watch(taskId, signal)) last = task;
-  if (!last || last.status === 'running')
-    throw new McpBackendError('unavailable', 'the wait for the task was abandoned');
+  if (!last || !hasEnded(last)) throw new McpBackendError('unavailable', 'the wait for the task was abandoned');
   return last;
 }
 

@@ -38,6 +38,7 @@ function ttlMs(task: McpTask, retentionMs: number): number | null {
 }
 
 function statusMessage(task: McpTask): string | undefined {
+  if (task.status === 'input_required') return `waiting for input: ${task.question ?? ''}`;
   if (task.status === 'running') {
     return (
       task.progress &&
@@ -86,6 +87,7 @@ function jsonObject(text: string | undefined): Record<string, unknown> | undefin
 
 function status2026(task: McpTask): McpTaskStatus {
   if (task.status === 'running') return 'working';
+  if (task.status === 'input_required') return 'input_required';
   if (task.failureReason === 'cancelled') return 'cancelled';
   return task.status === 'failed' && failedOutsideTheTool(task) ? 'failed' : 'completed';
 }
@@ -119,6 +121,7 @@ export function detailedTask2026(task: McpTask, retentionMs: number): Record<str
 
 function status2025(task: McpTask): McpTaskStatus {
   if (task.status === 'running') return 'working';
+  if (task.status === 'input_required') return 'input_required';
   if (task.failureReason === 'cancelled') return 'cancelled';
   return task.status;
 }

@@ -1,4 +1,4 @@
-import { TaskNotFound } from '../core/errors.js';
+import { FailedPrecondition, TaskNotFound } from '../core/errors.js';
 import type {
   CreateResult,
   DeliveryUpdate,
@@ -12,6 +12,7 @@ import type {
 import {
   cloneTask,
   DeliveryState,
+  type InputRequest,
   isTerminal,
   type Outcome,
   type Progress,
@@ -125,12 +126,35 @@ export class MemoryStore implements TaskStore {
     const task = entry.task;
     task.status = outcome.status;
     task.finishedAt = now;
+    delete task.inputRequest;
     if (outcome.status === TaskStatus.Completed) task.result = outcome.result;
     else {
       task.failureReason = outcome.reason;
       task.error = outcome.error;
     }
     entry.expiresAt = now + this.options.retentionMs;
+    return { applied: true, task: this.changed(entry) };
+  }
+
+  async requestInput(taskId: string, request: InputRequest): Promise<TaskRecord> {
+    const entry = this.mustGet(taskId);
+    if (entry.task.status !== TaskStatus.Running) {
+      throw new FailedPrecondition(`task ${taskId} is ${entry.task.status}: it cannot wait for input now`);
+    }
+    entry.task.status = TaskStatus.InputRequired;
+    entry.task.inputRequest = { ...request };
+    return this.changed(entry);
+  }
+
+  async provideInput(taskId: string, requestId: string, responseJson: string): Promise<FinishResult> {
+    const entry = this.mustGet(taskId);
+    const task = entry.task;
+    if (task.status !== TaskStatus.InputRequired || task.inputRequest?.id !== requestId) {
+      return { applied: false, task: cloneTask(task) };
+    }
+    task.status = TaskStatus.Running;
+    delete task.inputRequest;
+    task.inputAnswer = { requestId, responseJson };
     return { applied: true, task: this.changed(entry) };
   }
 

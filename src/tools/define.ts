@@ -15,6 +15,8 @@ export interface ToolSpec<Args = Record<string, unknown>> {
   timeout?: number;
   /** Runtime limit in seconds; past it the signal fires and the task fails HARD_TIMEOUT. */
   hardTimeout?: number;
+  /** How long a question (ctx.requestInput) waits for its answer, in seconds; past it the task fails INPUT_TIMEOUT. */
+  inputTimeout?: number;
   /** At most this many runs at once; more calls wait their turn (within their budget). */
   concurrency?: number;
   handler(args: Args, ctx: ToolContext): Promise<ToolResult> | ToolResult;

@@ -52,4 +52,27 @@ export const fail = defineTool<{ message: string }>({
   },
 });
 
-export const exampleTools: AnyToolSpec[] = [echo, sleepTool, fail];
+export const ask = defineTool<{ question: string }>({
+  name: 'ask',
+  description: 'Asks a person a question and returns their answer (the task waits in INPUT_REQUIRED until then).',
+  parameters: {
+    type: 'object',
+    properties: { question: { type: 'string', minLength: 1, description: 'What to ask' } },
+    required: ['question'],
+    additionalProperties: false,
+  },
+  async handler({ question }, ctx) {
+    const { answer } = await ctx.requestInput({
+      message: question,
+      schema: {
+        type: 'object',
+        properties: { answer: { type: 'string', description: 'The answer' } },
+        required: ['answer'],
+        additionalProperties: false,
+      },
+    });
+    return `answer: ${String(answer)}`;
+  },
+});
+
+export const exampleTools: AnyToolSpec[] = [echo, sleepTool, fail, ask];

@@ -2,7 +2,7 @@ import type { TaskManager } from '../core/manager.js';
 import { statusText } from '../core/text.js';
 import { type AnyToolSpec, defineTool } from './define.js';
 
-type TaskOps = Pick<TaskManager, 'get' | 'cancel' | 'setRedirect'>;
+type TaskOps = Pick<TaskManager, 'get' | 'cancel' | 'setRedirect' | 'provideInput'>;
 
 const taskIdParam = { type: 'string', description: 'The task_id from the envelope of a backgrounded call' };
 
@@ -76,5 +76,36 @@ export function metaTools(tasks: TaskOps): AnyToolSpec[] {
     },
   });
 
-  return [checkTask, cancelTask, redirectTask];
+  const provideInput = defineTool<{ task_id: string; input_request_id: string; answer: Record<string, unknown> }>({
+    name: 'provide_input',
+    description:
+      'Answer the question of a background task that waits for input (status input_required); ' +
+      'the answer is a JSON object matching the answer_schema the task showed.',
+    parameters: {
+      type: 'object',
+      properties: {
+        task_id: taskIdParam,
+        input_request_id: { type: 'string', description: 'The input_request_id the task showed' },
+        answer: { type: 'object', description: 'The answer, matching answer_schema' },
+      },
+      required: ['task_id', 'input_request_id', 'answer'],
+      additionalProperties: false,
+    },
+    noBackground: true,
+    handler: async ({ task_id, input_request_id, answer }, ctx) => {
+      const task = await tasks.provideInput({
+        taskId: task_id,
+        userId: ctx.origin.userId,
+        inputRequestId: input_request_id,
+        responseJson: JSON.stringify(answer),
+      });
+      return {
+        task_id: task.taskId,
+        status: task.status,
+        message: `Answer given; the task goes on. Call check_task with task_id "${task.taskId}" for its result.`,
+      };
+    },
+  });
+
+  return [checkTask, cancelTask, redirectTask, provideInput];
 }

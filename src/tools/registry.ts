@@ -24,6 +24,7 @@ export class ToolRegistry implements ToolCatalog {
       ['budget', spec.budget],
       ['timeout', spec.timeout],
       ['hardTimeout', spec.hardTimeout],
+      ['inputTimeout', spec.inputTimeout],
     ] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
         throw new Error(`tool "${spec.name}": ${key} must be a positive number of seconds`);
@@ -40,6 +41,7 @@ export class ToolRegistry implements ToolCatalog {
       noBackground: spec.noBackground ?? false,
       budgetSeconds: spec.budget ?? spec.timeout,
       hardTimeoutSeconds: spec.hardTimeout,
+      inputTimeoutSeconds: spec.inputTimeout,
       source,
       validate,
       handler: limited(spec.handler as Tool['handler'], spec.concurrency),

@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { AnswerSchemas } from '../core/answers.js';
 import { InvalidArgument } from '../core/errors.js';
 
 /** Models call tools by name, and names become Redis fields and log keys: keep them plain. */
@@ -49,4 +50,48 @@ function describe(error: ErrorObject | undefined): string {
   }
   const field = path.length ? `field "${path.join('.')}"` : 'the arguments object';
   return `${field} ${error.message ?? 'is invalid'}`;
+}
+
+/** Compiled answer schemas kept, at most: questions repeat their schema, but a tool may make one per call. */
+const MAX_ANSWER_SCHEMAS = 1000;
+
+/** Answers to tools' questions (ctx.requestInput) checked against the schema the tool asked with. */
+export class AnswerChecker implements AnswerSchemas {
+  private readonly ajv = new Ajv({ allErrors: false, strict: false, logger: false });
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  schemaProblem(schemaJson: string): string | undefined {
+    try {
+      this.validator(schemaJson);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  answerProblem(schemaJson: string, answer: Record<string, unknown>): string | undefined {
+    const check = this.validator(schemaJson);
+    return check(answer) ? undefined : describe(check.errors?.[0]);
+  }
+
+  private validator(schemaJson: string): ValidateFunction {
+    const known = this.compiled.get(schemaJson);
+    if (known) return known;
+    const schema = JSON.parse(schemaJson) as unknown;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+      throw new Error('must be a JSON Schema object, like {"type": "object", "properties": {...}}');
+    }
+    if ((schema as { type?: unknown }).type !== undefined && (schema as { type?: unknown }).type !== 'object') {
+      throw new Error('must describe a JSON object (type "object"): an answer is an object');
+    }
+    let check: ValidateFunction;
+    try {
+      check = this.ajv.compile(schema);
+    } catch (err) {
+      throw new Error(`is not a valid JSON Schema: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.compiled.size >= MAX_ANSWER_SCHEMAS) this.compiled.clear();
+    this.compiled.set(schemaJson, check);
+    return check;
+  }
 }

@@ -18,6 +18,7 @@ export const LIMITS: ManagerLimits = {
   defaultPageSize: 50,
   maxPageSize: 500,
   pendingOutcomesMax: 100,
+  inputTimeoutSeconds: 60,
   maxArgumentsBytes: 64 * 1024,
   maxJsonDepth: 16,
   maxResultBytes: 64 * 1024,

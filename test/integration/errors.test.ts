@@ -30,7 +30,7 @@ describe('TaskService error codes', () => {
       'Execute of an unknown tool',
       () => call(client.execute, client, { ...exec, toolName: 'nope' }),
       status.NOT_FOUND,
-      /unknown tool "nope"; known tools: cancel_task, check_task, echo/,
+      /unknown tool "nope"; known tools: ask, cancel_task, check_task, echo/,
     ],
     [
       'Execute without a tool name',

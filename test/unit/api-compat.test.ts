@@ -65,7 +65,8 @@ describe('API compatibility check (buf breaking against proto-baseline/)', funct
         );
         change('  repeated string api_packages = 2;', '  repeated string api_packages = 2;\n  string motto = 3;');
       }
-      if (file === TASK) change('  TASK_STATUS_FAILED = 3;', '  TASK_STATUS_FAILED = 3;\n  TASK_STATUS_PAUSED = 4;');
+      if (file === TASK)
+        change('  TASK_STATUS_INPUT_REQUIRED = 4;', '  TASK_STATUS_INPUT_REQUIRED = 4;\n  TASK_STATUS_PAUSED = 5;');
     });
     expect(complaints).to.equal('');
   });

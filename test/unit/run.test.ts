@@ -21,9 +21,19 @@ class Owner implements RunOwner {
   settled(_run: ToolRun, outcome: Outcome): void {
     this.settledWith.push(outcome);
   }
+  readonly questions: string[] = [];
+  questionProblem(schemaJson: string): string | undefined {
+    return schemaJson.startsWith('{') ? undefined : 'must be an object';
+  }
+  inputRequested(run: ToolRun): void {
+    this.questions.push(run.question!.message);
+  }
 }
 
-function start(handler: Tool['handler'], extra: { hardTimeoutMs?: number; limits?: RunningLimits } = {}) {
+function start(
+  handler: Tool['handler'],
+  extra: { hardTimeoutMs?: number; inputTimeoutMs?: number; limits?: RunningLimits } = {},
+) {
   const owner = new Owner();
   const slot = extra.limits?.take('u');
   const run = new ToolRun(
@@ -32,6 +42,7 @@ function start(handler: Tool['handler'], extra: { hardTimeoutMs?: number; limits
       tool: tool(handler),
       origin: { userId: 'u', channelId: 'c', platform: 'p' },
       hardTimeoutMs: extra.hardTimeoutMs ?? 30_000,
+      inputTimeoutMs: extra.inputTimeoutMs ?? 30_000,
       maxResultBytes: 1024,
       logger: silentLogger,
       owner,

@@ -44,6 +44,15 @@ export function taskFromHash(h: TaskHash): TaskRecord {
       updatedAt: ms(h.progress_updated_at)!,
     };
   }
+  if (h.input_request_id && task.status === TaskStatus.InputRequired) {
+    task.inputRequest = {
+      id: h.input_request_id,
+      message: h.input_request_message ?? '',
+      schemaJson: h.input_request_schema ?? '{}',
+      requestedAt: ms(h.input_requested_at) ?? 0,
+    };
+  }
+  if (h.input_answer_id) task.inputAnswer = { requestId: h.input_answer_id, responseJson: h.input_answer_json ?? '' };
   if (h.redirect_platform) {
     task.redirect = {
       channelId: h.redirect_channel_id ?? '',

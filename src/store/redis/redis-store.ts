@@ -1,4 +1,4 @@
-import { StoreUnavailable, TaskNotFound } from '../../core/errors.js';
+import { FailedPrecondition, StoreUnavailable, TaskNotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   CreateResult,
@@ -10,7 +10,7 @@ import type {
   TaskListener,
   TaskStore,
 } from '../../core/store.js';
-import type { Outcome, Progress, RedirectTarget, TaskRecord } from '../../core/task.js';
+import type { InputRequest, Outcome, Progress, RedirectTarget, TaskRecord } from '../../core/task.js';
 import { noRedirect, redirectSettled } from '../errors.js';
 import { BoundedCommands } from './bounded-commands.js';
 import { hashFromFlat, initialFields, type TaskHash, taskFromHash } from './codec.js';
@@ -119,6 +119,26 @@ export class RedisStore implements TaskStore {
   finish(taskId: string, outcome: Outcome, deadline?: number): Promise<FinishResult> {
     const guard = { runningOf: this.options.instanceId, onlyOwner: false };
     return finishTask(this.commands, this.options, taskId, outcome, guard, deadline);
+  }
+
+  async requestInput(taskId: string, request: InputRequest): Promise<TaskRecord> {
+    const { keys } = this.options;
+    const [code, payload] = await this.commands.call((c) =>
+      c.requestInput(keys.task(taskId), request.id, request.message, request.schemaJson, keys.events),
+    );
+    if (code === -1) throw new TaskNotFound(taskId);
+    if (code === 0) throw new FailedPrecondition(`task ${taskId} is ${String(payload)}: it cannot wait for input now`);
+    return taskFromHash(hashFromFlat(payload as string[]));
+  }
+
+  async provideInput(taskId: string, requestId: string, responseJson: string, deadline?: number) {
+    const { keys } = this.options;
+    const [code, payload] = await this.commands.call(
+      (c) => c.provideInput(keys.task(taskId), requestId, responseJson, keys.events),
+      deadline,
+    );
+    if (code === -1) throw new TaskNotFound(taskId);
+    return { applied: code === 1, task: taskFromHash(hashFromFlat(payload as string[])) };
   }
 
   async setProgress(taskId: string, progress: Progress): Promise<void> {

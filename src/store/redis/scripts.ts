@@ -13,6 +13,8 @@ export interface ScriptCommands {
   createTask(...args: (string | number)[]): Promise<Reply>;
   finishTask(...args: (string | number)[]): Promise<Reply>;
   setProgress(...args: (string | number)[]): Promise<number>;
+  requestInput(...args: (string | number)[]): Promise<Reply>;
+  provideInput(...args: (string | number)[]): Promise<Reply>;
   setRedirect(...args: (string | number)[]): Promise<Reply>;
   claimDelivery(...args: (string | number)[]): Promise<Reply>;
   updateDelivery(...args: (string | number)[]): Promise<Reply>;
@@ -38,6 +40,8 @@ const NAMES = [
   'create-task-5',
   'finish-task-5',
   'set-progress-1',
+  'request-input-1',
+  'provide-input-1',
   'set-redirect-1',
   'claim-delivery-2',
   'update-delivery-2',

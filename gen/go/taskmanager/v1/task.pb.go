@@ -34,6 +34,9 @@ const (
 	TaskStatus_TASK_STATUS_COMPLETED TaskStatus = 2
 	// The tool did not produce a result; see Task.failure_reason and Task.error.
 	TaskStatus_TASK_STATUS_FAILED TaskStatus = 3
+	// The tool asked a question and waits for the answer (ProvideInput); not terminal. Task.input_request
+	// holds the question.
+	TaskStatus_TASK_STATUS_INPUT_REQUIRED TaskStatus = 4
 )
 
 // Enum value maps for TaskStatus.
@@ -43,12 +46,14 @@ var (
 		1: "TASK_STATUS_RUNNING",
 		2: "TASK_STATUS_COMPLETED",
 		3: "TASK_STATUS_FAILED",
+		4: "TASK_STATUS_INPUT_REQUIRED",
 	}
 	TaskStatus_value = map[string]int32{
-		"TASK_STATUS_UNSPECIFIED": 0,
-		"TASK_STATUS_RUNNING":     1,
-		"TASK_STATUS_COMPLETED":   2,
-		"TASK_STATUS_FAILED":      3,
+		"TASK_STATUS_UNSPECIFIED":    0,
+		"TASK_STATUS_RUNNING":        1,
+		"TASK_STATUS_COMPLETED":      2,
+		"TASK_STATUS_FAILED":         3,
+		"TASK_STATUS_INPUT_REQUIRED": 4,
 	}
 )
 
@@ -94,6 +99,8 @@ const (
 	FailureReason_FAILURE_REASON_WORKER_LOST FailureReason = 4
 	// The server shut down while it was running.
 	FailureReason_FAILURE_REASON_SHUTDOWN FailureReason = 5
+	// The tool asked a question and no answer came within its input timeout.
+	FailureReason_FAILURE_REASON_INPUT_TIMEOUT FailureReason = 6
 )
 
 // Enum value maps for FailureReason.
@@ -105,14 +112,16 @@ var (
 		3: "FAILURE_REASON_HARD_TIMEOUT",
 		4: "FAILURE_REASON_WORKER_LOST",
 		5: "FAILURE_REASON_SHUTDOWN",
+		6: "FAILURE_REASON_INPUT_TIMEOUT",
 	}
 	FailureReason_value = map[string]int32{
-		"FAILURE_REASON_UNSPECIFIED":  0,
-		"FAILURE_REASON_TOOL_ERROR":   1,
-		"FAILURE_REASON_CANCELLED":    2,
-		"FAILURE_REASON_HARD_TIMEOUT": 3,
-		"FAILURE_REASON_WORKER_LOST":  4,
-		"FAILURE_REASON_SHUTDOWN":     5,
+		"FAILURE_REASON_UNSPECIFIED":   0,
+		"FAILURE_REASON_TOOL_ERROR":    1,
+		"FAILURE_REASON_CANCELLED":     2,
+		"FAILURE_REASON_HARD_TIMEOUT":  3,
+		"FAILURE_REASON_WORKER_LOST":   4,
+		"FAILURE_REASON_SHUTDOWN":      5,
+		"FAILURE_REASON_INPUT_TIMEOUT": 6,
 	}
 )
 
@@ -361,6 +370,79 @@ func (x *OutputRedirect) GetDeliveredAt() *timestamppb.Timestamp {
 }
 
 // A tracked tool invocation.
+// A question a running tool asked; answer it with ProvideInput.
+type InputRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique within the task's life: an answer names the question it answers, so a late answer to an earlier
+	// question is refused.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What is asked, for a person (or a model) to read.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The JSON Schema the answer (a JSON object) must match, as JSON text.
+	SchemaJson    string                 `protobuf:"bytes,3,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`
+	RequestedAt   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputRequest) Reset() {
+	*x = InputRequest{}
+	mi := &file_taskmanager_v1_task_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputRequest) ProtoMessage() {}
+
+func (x *InputRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputRequest.ProtoReflect.Descriptor instead.
+func (*InputRequest) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InputRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *InputRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *InputRequest) GetSchemaJson() string {
+	if x != nil {
+		return x.SchemaJson
+	}
+	return ""
+}
+
+func (x *InputRequest) GetRequestedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestedAt
+	}
+	return nil
+}
+
 type Task struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -384,14 +466,16 @@ type Task struct {
 	// Unset unless an output redirect was requested.
 	Redirect *OutputRedirect `protobuf:"bytes,14,opt,name=redirect,proto3" json:"redirect,omitempty"`
 	// The idempotency key given at Execute, if any.
-	RequestId     string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Set only while the task is INPUT_REQUIRED: the question waiting for an answer.
+	InputRequest  *InputRequest `protobuf:"bytes,16,opt,name=input_request,json=inputRequest,proto3" json:"input_request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_taskmanager_v1_task_proto_msgTypes[2]
+	mi := &file_taskmanager_v1_task_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +487,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_proto_msgTypes[2]
+	mi := &file_taskmanager_v1_task_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +500,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_proto_rawDescGZIP(), []int{2}
+	return file_taskmanager_v1_task_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Task) GetTaskId() string {
@@ -524,6 +608,13 @@ func (x *Task) GetRequestId() string {
 	return ""
 }
 
+func (x *Task) GetInputRequest() *InputRequest {
+	if x != nil {
+		return x.InputRequest
+	}
+	return nil
+}
+
 var File_taskmanager_v1_task_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_task_proto_rawDesc = "" +
@@ -543,7 +634,13 @@ const file_taskmanager_v1_task_proto_rawDesc = "" +
 	"\battempts\x18\x05 \x01(\x05R\battempts\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\x06 \x01(\tR\tlastError\x12=\n" +
-	"\fdelivered_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xfc\x04\n" +
+	"\fdelivered_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\x98\x01\n" +
+	"\fInputRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1f\n" +
+	"\vschema_json\x18\x03 \x01(\tR\n" +
+	"schemaJson\x12=\n" +
+	"\frequested_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\"\xbf\x05\n" +
 	"\x04Task\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n" +
 	"\ttool_name\x18\x02 \x01(\tR\btoolName\x122\n" +
@@ -565,20 +662,23 @@ const file_taskmanager_v1_task_proto_rawDesc = "" +
 	"\bprogress\x18\r \x01(\v2\x18.taskmanager.v1.ProgressR\bprogress\x12:\n" +
 	"\bredirect\x18\x0e \x01(\v2\x1e.taskmanager.v1.OutputRedirectR\bredirect\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0f \x01(\tR\trequestId*u\n" +
+	"request_id\x18\x0f \x01(\tR\trequestId\x12A\n" +
+	"\rinput_request\x18\x10 \x01(\v2\x1c.taskmanager.v1.InputRequestR\finputRequest*\x95\x01\n" +
 	"\n" +
 	"TaskStatus\x12\x1b\n" +
 	"\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TASK_STATUS_RUNNING\x10\x01\x12\x19\n" +
 	"\x15TASK_STATUS_COMPLETED\x10\x02\x12\x16\n" +
-	"\x12TASK_STATUS_FAILED\x10\x03*\xca\x01\n" +
+	"\x12TASK_STATUS_FAILED\x10\x03\x12\x1e\n" +
+	"\x1aTASK_STATUS_INPUT_REQUIRED\x10\x04*\xec\x01\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FAILURE_REASON_TOOL_ERROR\x10\x01\x12\x1c\n" +
 	"\x18FAILURE_REASON_CANCELLED\x10\x02\x12\x1f\n" +
 	"\x1bFAILURE_REASON_HARD_TIMEOUT\x10\x03\x12\x1e\n" +
 	"\x1aFAILURE_REASON_WORKER_LOST\x10\x04\x12\x1b\n" +
-	"\x17FAILURE_REASON_SHUTDOWN\x10\x05*\xa3\x01\n" +
+	"\x17FAILURE_REASON_SHUTDOWN\x10\x05\x12 \n" +
+	"\x1cFAILURE_REASON_INPUT_TIMEOUT\x10\x06*\xa3\x01\n" +
 	"\rDeliveryState\x12\x1e\n" +
 	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DELIVERY_STATE_PENDING\x10\x01\x12\x1d\n" +
@@ -599,32 +699,35 @@ func file_taskmanager_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_taskmanager_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_taskmanager_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_taskmanager_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_taskmanager_v1_task_proto_goTypes = []any{
 	(TaskStatus)(0),               // 0: taskmanager.v1.TaskStatus
 	(FailureReason)(0),            // 1: taskmanager.v1.FailureReason
 	(DeliveryState)(0),            // 2: taskmanager.v1.DeliveryState
 	(*Progress)(nil),              // 3: taskmanager.v1.Progress
 	(*OutputRedirect)(nil),        // 4: taskmanager.v1.OutputRedirect
-	(*Task)(nil),                  // 5: taskmanager.v1.Task
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*InputRequest)(nil),          // 5: taskmanager.v1.InputRequest
+	(*Task)(nil),                  // 6: taskmanager.v1.Task
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_taskmanager_v1_task_proto_depIdxs = []int32{
-	6,  // 0: taskmanager.v1.Progress.updated_at:type_name -> google.protobuf.Timestamp
+	7,  // 0: taskmanager.v1.Progress.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: taskmanager.v1.OutputRedirect.delivery_state:type_name -> taskmanager.v1.DeliveryState
-	6,  // 2: taskmanager.v1.OutputRedirect.delivered_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: taskmanager.v1.Task.status:type_name -> taskmanager.v1.TaskStatus
-	1,  // 4: taskmanager.v1.Task.failure_reason:type_name -> taskmanager.v1.FailureReason
-	6,  // 5: taskmanager.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 6: taskmanager.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
-	6,  // 7: taskmanager.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
-	3,  // 8: taskmanager.v1.Task.progress:type_name -> taskmanager.v1.Progress
-	4,  // 9: taskmanager.v1.Task.redirect:type_name -> taskmanager.v1.OutputRedirect
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 2: taskmanager.v1.OutputRedirect.delivered_at:type_name -> google.protobuf.Timestamp
+	7,  // 3: taskmanager.v1.InputRequest.requested_at:type_name -> google.protobuf.Timestamp
+	0,  // 4: taskmanager.v1.Task.status:type_name -> taskmanager.v1.TaskStatus
+	1,  // 5: taskmanager.v1.Task.failure_reason:type_name -> taskmanager.v1.FailureReason
+	7,  // 6: taskmanager.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	7,  // 7: taskmanager.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
+	7,  // 8: taskmanager.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
+	3,  // 9: taskmanager.v1.Task.progress:type_name -> taskmanager.v1.Progress
+	4,  // 10: taskmanager.v1.Task.redirect:type_name -> taskmanager.v1.OutputRedirect
+	5,  // 11: taskmanager.v1.Task.input_request:type_name -> taskmanager.v1.InputRequest
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_task_proto_init() }
@@ -638,7 +741,7 @@ func file_taskmanager_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_task_proto_rawDesc), len(file_taskmanager_v1_task_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -36,6 +36,8 @@ const (
 	UpdateKind_UPDATE_KIND_TERMINAL UpdateKind = 4
 	// The wait limit passed with the task still running; this is the last message.
 	UpdateKind_UPDATE_KIND_WAIT_TIMED_OUT UpdateKind = 5
+	// The task entered INPUT_REQUIRED (task.input_request holds the question) or left it (answered).
+	UpdateKind_UPDATE_KIND_INPUT UpdateKind = 6
 )
 
 // Enum value maps for UpdateKind.
@@ -47,6 +49,7 @@ var (
 		3: "UPDATE_KIND_HEARTBEAT",
 		4: "UPDATE_KIND_TERMINAL",
 		5: "UPDATE_KIND_WAIT_TIMED_OUT",
+		6: "UPDATE_KIND_INPUT",
 	}
 	UpdateKind_value = map[string]int32{
 		"UPDATE_KIND_UNSPECIFIED":    0,
@@ -55,6 +58,7 @@ var (
 		"UPDATE_KIND_HEARTBEAT":      3,
 		"UPDATE_KIND_TERMINAL":       4,
 		"UPDATE_KIND_WAIT_TIMED_OUT": 5,
+		"UPDATE_KIND_INPUT":          6,
 	}
 )
 
@@ -935,6 +939,122 @@ func (x *CancelTaskResponse) GetTask() *Task {
 	return nil
 }
 
+type ProvideInputRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// As for GetResult: another user's task is NOT_FOUND.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The id of the question answered (Task.input_request.id): a stale or answered one is FAILED_PRECONDITION.
+	InputRequestId string `protobuf:"bytes,3,opt,name=input_request_id,json=inputRequestId,proto3" json:"input_request_id,omitempty"`
+	// The answer: a JSON object matching the question's schema (INVALID_ARGUMENT naming the field if not).
+	ResponseJson  string `protobuf:"bytes,4,opt,name=response_json,json=responseJson,proto3" json:"response_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvideInputRequest) Reset() {
+	*x = ProvideInputRequest{}
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvideInputRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvideInputRequest) ProtoMessage() {}
+
+func (x *ProvideInputRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvideInputRequest.ProtoReflect.Descriptor instead.
+func (*ProvideInputRequest) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ProvideInputRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *ProvideInputRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ProvideInputRequest) GetInputRequestId() string {
+	if x != nil {
+		return x.InputRequestId
+	}
+	return ""
+}
+
+func (x *ProvideInputRequest) GetResponseJson() string {
+	if x != nil {
+		return x.ResponseJson
+	}
+	return ""
+}
+
+type ProvideInputResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task, RUNNING again.
+	Task          *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvideInputResponse) Reset() {
+	*x = ProvideInputResponse{}
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvideInputResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvideInputResponse) ProtoMessage() {}
+
+func (x *ProvideInputResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvideInputResponse.ProtoReflect.Descriptor instead.
+func (*ProvideInputResponse) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ProvideInputResponse) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
 type ListToolsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -943,7 +1063,7 @@ type ListToolsRequest struct {
 
 func (x *ListToolsRequest) Reset() {
 	*x = ListToolsRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1075,7 @@ func (x *ListToolsRequest) String() string {
 func (*ListToolsRequest) ProtoMessage() {}
 
 func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1088,7 @@ func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsRequest.ProtoReflect.Descriptor instead.
 func (*ListToolsRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{13}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{15}
 }
 
 // A tool the server can run.
@@ -998,7 +1118,7 @@ type ToolInfo struct {
 
 func (x *ToolInfo) Reset() {
 	*x = ToolInfo{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1130,7 @@ func (x *ToolInfo) String() string {
 func (*ToolInfo) ProtoMessage() {}
 
 func (x *ToolInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1143,7 @@ func (x *ToolInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolInfo.ProtoReflect.Descriptor instead.
 func (*ToolInfo) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{14}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ToolInfo) GetName() string {
@@ -1098,7 +1218,7 @@ type ListToolsResponse struct {
 
 func (x *ListToolsResponse) Reset() {
 	*x = ListToolsResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1230,7 @@ func (x *ListToolsResponse) String() string {
 func (*ListToolsResponse) ProtoMessage() {}
 
 func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1243,7 @@ func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsResponse.ProtoReflect.Descriptor instead.
 func (*ListToolsResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{15}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListToolsResponse) GetTools() []*ToolInfo {
@@ -1141,7 +1261,7 @@ type GetServerInfoRequest struct {
 
 func (x *GetServerInfoRequest) Reset() {
 	*x = GetServerInfoRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1273,7 @@ func (x *GetServerInfoRequest) String() string {
 func (*GetServerInfoRequest) ProtoMessage() {}
 
 func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1286,7 @@ func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetServerInfoRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{16}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{18}
 }
 
 type GetServerInfoResponse struct {
@@ -1182,7 +1302,7 @@ type GetServerInfoResponse struct {
 
 func (x *GetServerInfoResponse) Reset() {
 	*x = GetServerInfoResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1314,7 @@ func (x *GetServerInfoResponse) String() string {
 func (*GetServerInfoResponse) ProtoMessage() {}
 
 func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1327,7 @@ func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetServerInfoResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{17}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetServerInfoResponse) GetVersion() string {
@@ -1293,6 +1413,13 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\">\n" +
 	"\x12CancelTaskResponse\x12(\n" +
+	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\"\x96\x01\n" +
+	"\x13ProvideInputRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12(\n" +
+	"\x10input_request_id\x18\x03 \x01(\tR\x0einputRequestId\x12#\n" +
+	"\rresponse_json\x18\x04 \x01(\tR\fresponseJson\"@\n" +
+	"\x14ProvideInputResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\"\x12\n" +
 	"\x10ListToolsRequest\"\xe6\x02\n" +
 	"\bToolInfo\x12\x12\n" +
@@ -1310,7 +1437,7 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x14GetServerInfoRequest\"T\n" +
 	"\x15GetServerInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12!\n" +
-	"\fapi_packages\x18\x02 \x03(\tR\vapiPackages*\xb2\x01\n" +
+	"\fapi_packages\x18\x02 \x03(\tR\vapiPackages*\xc9\x01\n" +
 	"\n" +
 	"UpdateKind\x12\x1b\n" +
 	"\x17UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1318,7 +1445,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x14UPDATE_KIND_PROGRESS\x10\x02\x12\x19\n" +
 	"\x15UPDATE_KIND_HEARTBEAT\x10\x03\x12\x18\n" +
 	"\x14UPDATE_KIND_TERMINAL\x10\x04\x12\x1e\n" +
-	"\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x052\xc6\x05\n" +
+	"\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x05\x12\x15\n" +
+	"\x11UPDATE_KIND_INPUT\x10\x062\xa1\x06\n" +
 	"\vTaskService\x12J\n" +
 	"\aExecute\x12\x1e.taskmanager.v1.ExecuteRequest\x1a\x1f.taskmanager.v1.ExecuteResponse\x12P\n" +
 	"\tGetResult\x12 .taskmanager.v1.GetResultRequest\x1a!.taskmanager.v1.GetResultResponse\x12X\n" +
@@ -1328,7 +1456,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\n" +
 	"CancelTask\x12!.taskmanager.v1.CancelTaskRequest\x1a\".taskmanager.v1.CancelTaskResponse\x12P\n" +
 	"\tListTools\x12 .taskmanager.v1.ListToolsRequest\x1a!.taskmanager.v1.ListToolsResponse\x12\\\n" +
-	"\rGetServerInfo\x12$.taskmanager.v1.GetServerInfoRequest\x1a%.taskmanager.v1.GetServerInfoResponseBHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
+	"\rGetServerInfo\x12$.taskmanager.v1.GetServerInfoRequest\x1a%.taskmanager.v1.GetServerInfoResponse\x12Y\n" +
+	"\fProvideInput\x12#.taskmanager.v1.ProvideInputRequest\x1a$.taskmanager.v1.ProvideInputResponseBHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
 
 var (
 	file_taskmanager_v1_task_service_proto_rawDescOnce sync.Once
@@ -1343,7 +1472,7 @@ func file_taskmanager_v1_task_service_proto_rawDescGZIP() []byte {
 }
 
 var file_taskmanager_v1_task_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskmanager_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_taskmanager_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_taskmanager_v1_task_service_proto_goTypes = []any{
 	(UpdateKind)(0),                   // 0: taskmanager.v1.UpdateKind
 	(*RedirectTarget)(nil),            // 1: taskmanager.v1.RedirectTarget
@@ -1359,46 +1488,51 @@ var file_taskmanager_v1_task_service_proto_goTypes = []any{
 	(*SetOutputRedirectResponse)(nil), // 11: taskmanager.v1.SetOutputRedirectResponse
 	(*CancelTaskRequest)(nil),         // 12: taskmanager.v1.CancelTaskRequest
 	(*CancelTaskResponse)(nil),        // 13: taskmanager.v1.CancelTaskResponse
-	(*ListToolsRequest)(nil),          // 14: taskmanager.v1.ListToolsRequest
-	(*ToolInfo)(nil),                  // 15: taskmanager.v1.ToolInfo
-	(*ListToolsResponse)(nil),         // 16: taskmanager.v1.ListToolsResponse
-	(*GetServerInfoRequest)(nil),      // 17: taskmanager.v1.GetServerInfoRequest
-	(*GetServerInfoResponse)(nil),     // 18: taskmanager.v1.GetServerInfoResponse
-	(*Task)(nil),                      // 19: taskmanager.v1.Task
-	(TaskStatus)(0),                   // 20: taskmanager.v1.TaskStatus
+	(*ProvideInputRequest)(nil),       // 14: taskmanager.v1.ProvideInputRequest
+	(*ProvideInputResponse)(nil),      // 15: taskmanager.v1.ProvideInputResponse
+	(*ListToolsRequest)(nil),          // 16: taskmanager.v1.ListToolsRequest
+	(*ToolInfo)(nil),                  // 17: taskmanager.v1.ToolInfo
+	(*ListToolsResponse)(nil),         // 18: taskmanager.v1.ListToolsResponse
+	(*GetServerInfoRequest)(nil),      // 19: taskmanager.v1.GetServerInfoRequest
+	(*GetServerInfoResponse)(nil),     // 20: taskmanager.v1.GetServerInfoResponse
+	(*Task)(nil),                      // 21: taskmanager.v1.Task
+	(TaskStatus)(0),                   // 22: taskmanager.v1.TaskStatus
 }
 var file_taskmanager_v1_task_service_proto_depIdxs = []int32{
 	1,  // 0: taskmanager.v1.ExecuteRequest.redirect:type_name -> taskmanager.v1.RedirectTarget
-	19, // 1: taskmanager.v1.ExecuteResponse.task:type_name -> taskmanager.v1.Task
-	19, // 2: taskmanager.v1.GetResultResponse.task:type_name -> taskmanager.v1.Task
-	19, // 3: taskmanager.v1.AwaitResultResponse.task:type_name -> taskmanager.v1.Task
+	21, // 1: taskmanager.v1.ExecuteResponse.task:type_name -> taskmanager.v1.Task
+	21, // 2: taskmanager.v1.GetResultResponse.task:type_name -> taskmanager.v1.Task
+	21, // 3: taskmanager.v1.AwaitResultResponse.task:type_name -> taskmanager.v1.Task
 	0,  // 4: taskmanager.v1.AwaitResultResponse.kind:type_name -> taskmanager.v1.UpdateKind
-	20, // 5: taskmanager.v1.ListTasksRequest.status:type_name -> taskmanager.v1.TaskStatus
-	19, // 6: taskmanager.v1.ListTasksResponse.tasks:type_name -> taskmanager.v1.Task
-	19, // 7: taskmanager.v1.SetOutputRedirectResponse.task:type_name -> taskmanager.v1.Task
-	19, // 8: taskmanager.v1.CancelTaskResponse.task:type_name -> taskmanager.v1.Task
-	15, // 9: taskmanager.v1.ListToolsResponse.tools:type_name -> taskmanager.v1.ToolInfo
-	2,  // 10: taskmanager.v1.TaskService.Execute:input_type -> taskmanager.v1.ExecuteRequest
-	4,  // 11: taskmanager.v1.TaskService.GetResult:input_type -> taskmanager.v1.GetResultRequest
-	6,  // 12: taskmanager.v1.TaskService.AwaitResult:input_type -> taskmanager.v1.AwaitResultRequest
-	8,  // 13: taskmanager.v1.TaskService.ListTasks:input_type -> taskmanager.v1.ListTasksRequest
-	10, // 14: taskmanager.v1.TaskService.SetOutputRedirect:input_type -> taskmanager.v1.SetOutputRedirectRequest
-	12, // 15: taskmanager.v1.TaskService.CancelTask:input_type -> taskmanager.v1.CancelTaskRequest
-	14, // 16: taskmanager.v1.TaskService.ListTools:input_type -> taskmanager.v1.ListToolsRequest
-	17, // 17: taskmanager.v1.TaskService.GetServerInfo:input_type -> taskmanager.v1.GetServerInfoRequest
-	3,  // 18: taskmanager.v1.TaskService.Execute:output_type -> taskmanager.v1.ExecuteResponse
-	5,  // 19: taskmanager.v1.TaskService.GetResult:output_type -> taskmanager.v1.GetResultResponse
-	7,  // 20: taskmanager.v1.TaskService.AwaitResult:output_type -> taskmanager.v1.AwaitResultResponse
-	9,  // 21: taskmanager.v1.TaskService.ListTasks:output_type -> taskmanager.v1.ListTasksResponse
-	11, // 22: taskmanager.v1.TaskService.SetOutputRedirect:output_type -> taskmanager.v1.SetOutputRedirectResponse
-	13, // 23: taskmanager.v1.TaskService.CancelTask:output_type -> taskmanager.v1.CancelTaskResponse
-	16, // 24: taskmanager.v1.TaskService.ListTools:output_type -> taskmanager.v1.ListToolsResponse
-	18, // 25: taskmanager.v1.TaskService.GetServerInfo:output_type -> taskmanager.v1.GetServerInfoResponse
-	18, // [18:26] is the sub-list for method output_type
-	10, // [10:18] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	22, // 5: taskmanager.v1.ListTasksRequest.status:type_name -> taskmanager.v1.TaskStatus
+	21, // 6: taskmanager.v1.ListTasksResponse.tasks:type_name -> taskmanager.v1.Task
+	21, // 7: taskmanager.v1.SetOutputRedirectResponse.task:type_name -> taskmanager.v1.Task
+	21, // 8: taskmanager.v1.CancelTaskResponse.task:type_name -> taskmanager.v1.Task
+	21, // 9: taskmanager.v1.ProvideInputResponse.task:type_name -> taskmanager.v1.Task
+	17, // 10: taskmanager.v1.ListToolsResponse.tools:type_name -> taskmanager.v1.ToolInfo
+	2,  // 11: taskmanager.v1.TaskService.Execute:input_type -> taskmanager.v1.ExecuteRequest
+	4,  // 12: taskmanager.v1.TaskService.GetResult:input_type -> taskmanager.v1.GetResultRequest
+	6,  // 13: taskmanager.v1.TaskService.AwaitResult:input_type -> taskmanager.v1.AwaitResultRequest
+	8,  // 14: taskmanager.v1.TaskService.ListTasks:input_type -> taskmanager.v1.ListTasksRequest
+	10, // 15: taskmanager.v1.TaskService.SetOutputRedirect:input_type -> taskmanager.v1.SetOutputRedirectRequest
+	12, // 16: taskmanager.v1.TaskService.CancelTask:input_type -> taskmanager.v1.CancelTaskRequest
+	16, // 17: taskmanager.v1.TaskService.ListTools:input_type -> taskmanager.v1.ListToolsRequest
+	19, // 18: taskmanager.v1.TaskService.GetServerInfo:input_type -> taskmanager.v1.GetServerInfoRequest
+	14, // 19: taskmanager.v1.TaskService.ProvideInput:input_type -> taskmanager.v1.ProvideInputRequest
+	3,  // 20: taskmanager.v1.TaskService.Execute:output_type -> taskmanager.v1.ExecuteResponse
+	5,  // 21: taskmanager.v1.TaskService.GetResult:output_type -> taskmanager.v1.GetResultResponse
+	7,  // 22: taskmanager.v1.TaskService.AwaitResult:output_type -> taskmanager.v1.AwaitResultResponse
+	9,  // 23: taskmanager.v1.TaskService.ListTasks:output_type -> taskmanager.v1.ListTasksResponse
+	11, // 24: taskmanager.v1.TaskService.SetOutputRedirect:output_type -> taskmanager.v1.SetOutputRedirectResponse
+	13, // 25: taskmanager.v1.TaskService.CancelTask:output_type -> taskmanager.v1.CancelTaskResponse
+	18, // 26: taskmanager.v1.TaskService.ListTools:output_type -> taskmanager.v1.ListToolsResponse
+	20, // 27: taskmanager.v1.TaskService.GetServerInfo:output_type -> taskmanager.v1.GetServerInfoResponse
+	15, // 28: taskmanager.v1.TaskService.ProvideInput:output_type -> taskmanager.v1.ProvideInputResponse
+	20, // [20:29] is the sub-list for method output_type
+	11, // [11:20] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_task_service_proto_init() }
@@ -1415,7 +1549,7 @@ func file_taskmanager_v1_task_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_task_service_proto_rawDesc), len(file_taskmanager_v1_task_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

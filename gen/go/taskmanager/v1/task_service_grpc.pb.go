@@ -27,6 +27,7 @@ const (
 	TaskService_CancelTask_FullMethodName        = "/taskmanager.v1.TaskService/CancelTask"
 	TaskService_ListTools_FullMethodName         = "/taskmanager.v1.TaskService/ListTools"
 	TaskService_GetServerInfo_FullMethodName     = "/taskmanager.v1.TaskService/GetServerInfo"
+	TaskService_ProvideInput_FullMethodName      = "/taskmanager.v1.TaskService/ProvideInput"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -53,6 +54,8 @@ type TaskServiceClient interface {
 	ListTools(ctx context.Context, in *ListToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error)
 	// Which TaskService release this server is, so a client can tell what it talks to.
 	GetServerInfo(ctx context.Context, in *GetServerInfoRequest, opts ...grpc.CallOption) (*GetServerInfoResponse, error)
+	// Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it.
+	ProvideInput(ctx context.Context, in *ProvideInputRequest, opts ...grpc.CallOption) (*ProvideInputResponse, error)
 }
 
 type taskServiceClient struct {
@@ -152,6 +155,16 @@ func (c *taskServiceClient) GetServerInfo(ctx context.Context, in *GetServerInfo
 	return out, nil
 }
 
+func (c *taskServiceClient) ProvideInput(ctx context.Context, in *ProvideInputRequest, opts ...grpc.CallOption) (*ProvideInputResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProvideInputResponse)
+	err := c.cc.Invoke(ctx, TaskService_ProvideInput_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskServiceServer is the server API for TaskService service.
 // All implementations must embed UnimplementedTaskServiceServer
 // for forward compatibility.
@@ -176,6 +189,8 @@ type TaskServiceServer interface {
 	ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error)
 	// Which TaskService release this server is, so a client can tell what it talks to.
 	GetServerInfo(context.Context, *GetServerInfoRequest) (*GetServerInfoResponse, error)
+	// Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it.
+	ProvideInput(context.Context, *ProvideInputRequest) (*ProvideInputResponse, error)
 	mustEmbedUnimplementedTaskServiceServer()
 }
 
@@ -209,6 +224,9 @@ func (UnimplementedTaskServiceServer) ListTools(context.Context, *ListToolsReque
 }
 func (UnimplementedTaskServiceServer) GetServerInfo(context.Context, *GetServerInfoRequest) (*GetServerInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetServerInfo not implemented")
+}
+func (UnimplementedTaskServiceServer) ProvideInput(context.Context, *ProvideInputRequest) (*ProvideInputResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ProvideInput not implemented")
 }
 func (UnimplementedTaskServiceServer) mustEmbedUnimplementedTaskServiceServer() {}
 func (UnimplementedTaskServiceServer) testEmbeddedByValue()                     {}
@@ -368,6 +386,24 @@ func _TaskService_GetServerInfo_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_ProvideInput_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProvideInputRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).ProvideInput(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_ProvideInput_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).ProvideInput(ctx, req.(*ProvideInputRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskService_ServiceDesc is the grpc.ServiceDesc for TaskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -402,6 +438,10 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetServerInfo",
 			Handler:    _TaskService_GetServerInfo_Handler,
+		},
+		{
+			MethodName: "ProvideInput",
+			Handler:    _TaskService_ProvideInput_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -15,6 +15,7 @@ class TaskStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_STATUS_RUNNING: _ClassVar[TaskStatus]
     TASK_STATUS_COMPLETED: _ClassVar[TaskStatus]
     TASK_STATUS_FAILED: _ClassVar[TaskStatus]
+    TASK_STATUS_INPUT_REQUIRED: _ClassVar[TaskStatus]
 
 class FailureReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -24,6 +25,7 @@ class FailureReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FAILURE_REASON_HARD_TIMEOUT: _ClassVar[FailureReason]
     FAILURE_REASON_WORKER_LOST: _ClassVar[FailureReason]
     FAILURE_REASON_SHUTDOWN: _ClassVar[FailureReason]
+    FAILURE_REASON_INPUT_TIMEOUT: _ClassVar[FailureReason]
 
 class DeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -36,12 +38,14 @@ TASK_STATUS_UNSPECIFIED: TaskStatus
 TASK_STATUS_RUNNING: TaskStatus
 TASK_STATUS_COMPLETED: TaskStatus
 TASK_STATUS_FAILED: TaskStatus
+TASK_STATUS_INPUT_REQUIRED: TaskStatus
 FAILURE_REASON_UNSPECIFIED: FailureReason
 FAILURE_REASON_TOOL_ERROR: FailureReason
 FAILURE_REASON_CANCELLED: FailureReason
 FAILURE_REASON_HARD_TIMEOUT: FailureReason
 FAILURE_REASON_WORKER_LOST: FailureReason
 FAILURE_REASON_SHUTDOWN: FailureReason
+FAILURE_REASON_INPUT_TIMEOUT: FailureReason
 DELIVERY_STATE_UNSPECIFIED: DeliveryState
 DELIVERY_STATE_PENDING: DeliveryState
 DELIVERY_STATE_DELIVERING: DeliveryState
@@ -76,8 +80,20 @@ class OutputRedirect(_message.Message):
     delivered_at: _timestamp_pb2.Timestamp
     def __init__(self, channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., max_chars: _Optional[int] = ..., delivery_state: _Optional[_Union[DeliveryState, str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class InputRequest(_message.Message):
+    __slots__ = ("id", "message", "schema_json", "requested_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    message: str
+    schema_json: str
+    requested_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., message: _Optional[str] = ..., schema_json: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Task(_message.Message):
-    __slots__ = ("task_id", "tool_name", "status", "failure_reason", "created_at", "updated_at", "finished_at", "result", "error", "user_id", "channel_id", "platform", "progress", "redirect", "request_id")
+    __slots__ = ("task_id", "tool_name", "status", "failure_reason", "created_at", "updated_at", "finished_at", "result", "error", "user_id", "channel_id", "platform", "progress", "redirect", "request_id", "input_request")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +109,7 @@ class Task(_message.Message):
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     REDIRECT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUT_REQUEST_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     tool_name: str
     status: TaskStatus
@@ -108,4 +125,5 @@ class Task(_message.Message):
     progress: Progress
     redirect: OutputRedirect
     request_id: str
-    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., failure_reason: _Optional[_Union[FailureReason, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., redirect: _Optional[_Union[OutputRedirect, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    input_request: InputRequest
+    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., failure_reason: _Optional[_Union[FailureReason, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., redirect: _Optional[_Union[OutputRedirect, _Mapping]] = ..., request_id: _Optional[str] = ..., input_request: _Optional[_Union[InputRequest, _Mapping]] = ...) -> None: ...

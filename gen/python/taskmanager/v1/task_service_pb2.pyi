@@ -16,12 +16,14 @@ class UpdateKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPDATE_KIND_HEARTBEAT: _ClassVar[UpdateKind]
     UPDATE_KIND_TERMINAL: _ClassVar[UpdateKind]
     UPDATE_KIND_WAIT_TIMED_OUT: _ClassVar[UpdateKind]
+    UPDATE_KIND_INPUT: _ClassVar[UpdateKind]
 UPDATE_KIND_UNSPECIFIED: UpdateKind
 UPDATE_KIND_SNAPSHOT: UpdateKind
 UPDATE_KIND_PROGRESS: UpdateKind
 UPDATE_KIND_HEARTBEAT: UpdateKind
 UPDATE_KIND_TERMINAL: UpdateKind
 UPDATE_KIND_WAIT_TIMED_OUT: UpdateKind
+UPDATE_KIND_INPUT: UpdateKind
 
 class RedirectTarget(_message.Message):
     __slots__ = ("channel_id", "platform", "max_chars")
@@ -158,6 +160,24 @@ class CancelTaskRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class CancelTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: _task_pb2.Task
+    def __init__(self, task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ...) -> None: ...
+
+class ProvideInputRequest(_message.Message):
+    __slots__ = ("task_id", "user_id", "input_request_id", "response_json")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_JSON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    user_id: str
+    input_request_id: str
+    response_json: str
+    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ..., input_request_id: _Optional[str] = ..., response_json: _Optional[str] = ...) -> None: ...
+
+class ProvideInputResponse(_message.Message):
     __slots__ = ("task",)
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: _task_pb2.Task

@@ -77,6 +77,11 @@ class TaskServiceStub:
                 request_serializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoRequest.SerializeToString,
                 response_deserializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoResponse.FromString,
                 _registered_method=True)
+        self.ProvideInput = channel.unary_unary(
+                '/taskmanager.v1.TaskService/ProvideInput',
+                request_serializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputRequest.SerializeToString,
+                response_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -141,6 +146,13 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProvideInput(self, request, context):
+        """Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +195,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.GetServerInfo,
                     request_deserializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoRequest.FromString,
                     response_serializer=taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoResponse.SerializeToString,
+            ),
+            'ProvideInput': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProvideInput,
+                    request_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputRequest.FromString,
+                    response_serializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -404,6 +421,33 @@ class TaskService:
             '/taskmanager.v1.TaskService/GetServerInfo',
             taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoRequest.SerializeToString,
             taskmanager_dot_v1_dot_task__service__pb2.GetServerInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProvideInput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskmanager.v1.TaskService/ProvideInput',
+            taskmanager_dot_v1_dot_task__service__pb2.ProvideInputRequest.SerializeToString,
+            taskmanager_dot_v1_dot_task__service__pb2.ProvideInputResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,6 +24,11 @@ export enum TaskStatus {
   TASK_STATUS_COMPLETED = 2,
   /** TASK_STATUS_FAILED - The tool did not produce a result; see Task.failure_reason and Task.error. */
   TASK_STATUS_FAILED = 3,
+  /**
+   * TASK_STATUS_INPUT_REQUIRED - The tool asked a question and waits for the answer (ProvideInput); not terminal. Task.input_request
+   * holds the question.
+   */
+  TASK_STATUS_INPUT_REQUIRED = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -41,6 +46,9 @@ export function taskStatusFromJSON(object: any): TaskStatus {
     case 3:
     case "TASK_STATUS_FAILED":
       return TaskStatus.TASK_STATUS_FAILED;
+    case 4:
+    case "TASK_STATUS_INPUT_REQUIRED":
+      return TaskStatus.TASK_STATUS_INPUT_REQUIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -58,6 +66,8 @@ export function taskStatusToJSON(object: TaskStatus): string {
       return "TASK_STATUS_COMPLETED";
     case TaskStatus.TASK_STATUS_FAILED:
       return "TASK_STATUS_FAILED";
+    case TaskStatus.TASK_STATUS_INPUT_REQUIRED:
+      return "TASK_STATUS_INPUT_REQUIRED";
     case TaskStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -77,6 +87,8 @@ export enum FailureReason {
   FAILURE_REASON_WORKER_LOST = 4,
   /** FAILURE_REASON_SHUTDOWN - The server shut down while it was running. */
   FAILURE_REASON_SHUTDOWN = 5,
+  /** FAILURE_REASON_INPUT_TIMEOUT - The tool asked a question and no answer came within its input timeout. */
+  FAILURE_REASON_INPUT_TIMEOUT = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -100,6 +112,9 @@ export function failureReasonFromJSON(object: any): FailureReason {
     case 5:
     case "FAILURE_REASON_SHUTDOWN":
       return FailureReason.FAILURE_REASON_SHUTDOWN;
+    case 6:
+    case "FAILURE_REASON_INPUT_TIMEOUT":
+      return FailureReason.FAILURE_REASON_INPUT_TIMEOUT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -121,6 +136,8 @@ export function failureReasonToJSON(object: FailureReason): string {
       return "FAILURE_REASON_WORKER_LOST";
     case FailureReason.FAILURE_REASON_SHUTDOWN:
       return "FAILURE_REASON_SHUTDOWN";
+    case FailureReason.FAILURE_REASON_INPUT_TIMEOUT:
+      return "FAILURE_REASON_INPUT_TIMEOUT";
     case FailureReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -204,7 +221,23 @@ export interface OutputRedirect {
   deliveredAt?: Date | undefined;
 }
 
-/** A tracked tool invocation. */
+/**
+ * A tracked tool invocation.
+ * A question a running tool asked; answer it with ProvideInput.
+ */
+export interface InputRequest {
+  /**
+   * Unique within the task's life: an answer names the question it answers, so a late answer to an earlier
+   * question is refused.
+   */
+  id: string;
+  /** What is asked, for a person (or a model) to read. */
+  message: string;
+  /** The JSON Schema the answer (a JSON object) must match, as JSON text. */
+  schemaJson: string;
+  requestedAt?: Date | undefined;
+}
+
 export interface Task {
   taskId: string;
   toolName: string;
@@ -236,6 +269,8 @@ export interface Task {
     | undefined;
   /** The idempotency key given at Execute, if any. */
   requestId: string;
+  /** Set only while the task is INPUT_REQUIRED: the question waiting for an answer. */
+  inputRequest?: InputRequest | undefined;
 }
 
 function createBaseProgress(): Progress {
@@ -536,6 +571,131 @@ export const OutputRedirect: MessageFns<OutputRedirect> = {
   },
 };
 
+function createBaseInputRequest(): InputRequest {
+  return { id: "", message: "", schemaJson: "", requestedAt: undefined };
+}
+
+export const InputRequest: MessageFns<InputRequest> = {
+  encode(message: InputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.schemaJson !== "") {
+      writer.uint32(26).string(message.schemaJson);
+    }
+    if (message.requestedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.schemaJson = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InputRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      schemaJson: isSet(object.schemaJson)
+        ? globalThis.String(object.schemaJson)
+        : isSet(object.schema_json)
+        ? globalThis.String(object.schema_json)
+        : "",
+      requestedAt: isSet(object.requestedAt)
+        ? fromJsonTimestamp(object.requestedAt)
+        : isSet(object.requested_at)
+        ? fromJsonTimestamp(object.requested_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: InputRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.schemaJson !== "") {
+      obj.schemaJson = message.schemaJson;
+    }
+    if (message.requestedAt !== undefined) {
+      obj.requestedAt = message.requestedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InputRequest>, I>>(base?: I): InputRequest {
+    return InputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InputRequest>, I>>(object: I): InputRequest {
+    const message = createBaseInputRequest();
+    message.id = object.id ?? "";
+    message.message = object.message ?? "";
+    message.schemaJson = object.schemaJson ?? "";
+    message.requestedAt = object.requestedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseTask(): Task {
   return {
     taskId: "",
@@ -553,6 +713,7 @@ function createBaseTask(): Task {
     progress: undefined,
     redirect: undefined,
     requestId: "",
+    inputRequest: undefined,
   };
 }
 
@@ -602,6 +763,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.requestId !== "") {
       writer.uint32(122).string(message.requestId);
+    }
+    if (message.inputRequest !== undefined) {
+      InputRequest.encode(message.inputRequest, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -739,6 +903,14 @@ export const Task: MessageFns<Task> = {
             message.requestId = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.inputRequest = InputRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -804,6 +976,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      inputRequest: isSet(object.inputRequest)
+        ? InputRequest.fromJSON(object.inputRequest)
+        : isSet(object.input_request)
+        ? InputRequest.fromJSON(object.input_request)
+        : undefined,
     };
   },
 
@@ -854,6 +1031,9 @@ export const Task: MessageFns<Task> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.inputRequest !== undefined) {
+      obj.inputRequest = InputRequest.toJSON(message.inputRequest);
+    }
     return obj;
   },
 
@@ -881,6 +1061,9 @@ export const Task: MessageFns<Task> = {
       ? OutputRedirect.fromPartial(object.redirect)
       : undefined;
     message.requestId = object.requestId ?? "";
+    message.inputRequest = (object.inputRequest !== undefined && object.inputRequest !== null)
+      ? InputRequest.fromPartial(object.inputRequest)
+      : undefined;
     return message;
   },
 };

@@ -39,6 +39,8 @@ export enum UpdateKind {
   UPDATE_KIND_TERMINAL = 4,
   /** UPDATE_KIND_WAIT_TIMED_OUT - The wait limit passed with the task still running; this is the last message. */
   UPDATE_KIND_WAIT_TIMED_OUT = 5,
+  /** UPDATE_KIND_INPUT - The task entered INPUT_REQUIRED (task.input_request holds the question) or left it (answered). */
+  UPDATE_KIND_INPUT = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -62,6 +64,9 @@ export function updateKindFromJSON(object: any): UpdateKind {
     case 5:
     case "UPDATE_KIND_WAIT_TIMED_OUT":
       return UpdateKind.UPDATE_KIND_WAIT_TIMED_OUT;
+    case 6:
+    case "UPDATE_KIND_INPUT":
+      return UpdateKind.UPDATE_KIND_INPUT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -83,6 +88,8 @@ export function updateKindToJSON(object: UpdateKind): string {
       return "UPDATE_KIND_TERMINAL";
     case UpdateKind.UPDATE_KIND_WAIT_TIMED_OUT:
       return "UPDATE_KIND_WAIT_TIMED_OUT";
+    case UpdateKind.UPDATE_KIND_INPUT:
+      return "UPDATE_KIND_INPUT";
     case UpdateKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -215,6 +222,21 @@ export interface CancelTaskRequest {
 }
 
 export interface CancelTaskResponse {
+  task?: Task | undefined;
+}
+
+export interface ProvideInputRequest {
+  taskId: string;
+  /** As for GetResult: another user's task is NOT_FOUND. */
+  userId: string;
+  /** The id of the question answered (Task.input_request.id): a stale or answered one is FAILED_PRECONDITION. */
+  inputRequestId: string;
+  /** The answer: a JSON object matching the question's schema (INVALID_ARGUMENT naming the field if not). */
+  responseJson: string;
+}
+
+export interface ProvideInputResponse {
+  /** The task, RUNNING again. */
   task?: Task | undefined;
 }
 
@@ -1768,6 +1790,206 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
   },
 };
 
+function createBaseProvideInputRequest(): ProvideInputRequest {
+  return { taskId: "", userId: "", inputRequestId: "", responseJson: "" };
+}
+
+export const ProvideInputRequest: MessageFns<ProvideInputRequest> = {
+  encode(message: ProvideInputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.inputRequestId !== "") {
+      writer.uint32(26).string(message.inputRequestId);
+    }
+    if (message.responseJson !== "") {
+      writer.uint32(34).string(message.responseJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProvideInputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProvideInputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inputRequestId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.responseJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProvideInputRequest {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      inputRequestId: isSet(object.inputRequestId)
+        ? globalThis.String(object.inputRequestId)
+        : isSet(object.input_request_id)
+        ? globalThis.String(object.input_request_id)
+        : "",
+      responseJson: isSet(object.responseJson)
+        ? globalThis.String(object.responseJson)
+        : isSet(object.response_json)
+        ? globalThis.String(object.response_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ProvideInputRequest): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.inputRequestId !== "") {
+      obj.inputRequestId = message.inputRequestId;
+    }
+    if (message.responseJson !== "") {
+      obj.responseJson = message.responseJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProvideInputRequest>, I>>(base?: I): ProvideInputRequest {
+    return ProvideInputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProvideInputRequest>, I>>(object: I): ProvideInputRequest {
+    const message = createBaseProvideInputRequest();
+    message.taskId = object.taskId ?? "";
+    message.userId = object.userId ?? "";
+    message.inputRequestId = object.inputRequestId ?? "";
+    message.responseJson = object.responseJson ?? "";
+    return message;
+  },
+};
+
+function createBaseProvideInputResponse(): ProvideInputResponse {
+  return { task: undefined };
+}
+
+export const ProvideInputResponse: MessageFns<ProvideInputResponse> = {
+  encode(message: ProvideInputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProvideInputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProvideInputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProvideInputResponse {
+    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: ProvideInputResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProvideInputResponse>, I>>(base?: I): ProvideInputResponse {
+    return ProvideInputResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProvideInputResponse>, I>>(object: I): ProvideInputResponse {
+    const message = createBaseProvideInputResponse();
+    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
 function createBaseListToolsRequest(): ListToolsRequest {
   return {};
 }
@@ -2345,6 +2567,17 @@ export const TaskServiceService = {
       Buffer.from(GetServerInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetServerInfoResponse => GetServerInfoResponse.decode(value),
   },
+  /** Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it. */
+  provideInput: {
+    path: "/taskmanager.v1.TaskService/ProvideInput" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProvideInputRequest): Buffer => Buffer.from(ProvideInputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProvideInputRequest => ProvideInputRequest.decode(value),
+    responseSerialize: (value: ProvideInputResponse): Buffer =>
+      Buffer.from(ProvideInputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProvideInputResponse => ProvideInputResponse.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
@@ -2364,6 +2597,8 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   listTools: handleUnaryCall<ListToolsRequest, ListToolsResponse>;
   /** Which TaskService release this server is, so a client can tell what it talks to. */
   getServerInfo: handleUnaryCall<GetServerInfoRequest, GetServerInfoResponse>;
+  /** Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it. */
+  provideInput: handleUnaryCall<ProvideInputRequest, ProvideInputResponse>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -2485,6 +2720,22 @@ export interface TaskServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetServerInfoResponse) => void,
+  ): ClientUnaryCall;
+  /** Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it. */
+  provideInput(
+    request: ProvideInputRequest,
+    callback: (error: ServiceError | null, response: ProvideInputResponse) => void,
+  ): ClientUnaryCall;
+  provideInput(
+    request: ProvideInputRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProvideInputResponse) => void,
+  ): ClientUnaryCall;
+  provideInput(
+    request: ProvideInputRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProvideInputResponse) => void,
   ): ClientUnaryCall;
 }
 

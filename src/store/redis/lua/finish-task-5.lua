@@ -1,4 +1,4 @@
--- running -> completed/failed, exactly once whoever tries: the owner's
+-- running (or input_required) -> completed/failed, exactly once whoever tries: the owner's
 -- completion, a cancel from any replica, a hard timeout, shutdown, or the
 -- worker-lost sweep. Safe to run twice: the second run finds a terminal state.
 --
@@ -29,7 +29,7 @@ if not status then
   return {-1}
 end
 local now = now_ms()
-if status ~= 'running' then
+if status ~= 'running' and status ~= 'input_required' then
   redis.call('SREM', KEYS[2], task_id)
   return {0, redis.call('HGETALL', KEYS[1])}
 end
@@ -39,6 +39,7 @@ if ARGV[8] == '1' then
   if lease > now then return {0, redis.call('HGETALL', KEYS[1])} end
 end
 
+redis.call('HDEL', KEYS[1], 'input_request_id', 'input_request_message', 'input_request_schema', 'input_requested_at')
 if ARGV[2] == 'completed' then
   redis.call('HSET', KEYS[1], 'status', 'completed', 'result', ARGV[3])
 else
