@@ -179,6 +179,10 @@ export class ToolRun {
   requestInput(question: InputQuestion): Promise<Record<string, unknown>> {
     if (this.settledWith) return Promise.reject(this.abortReason ?? new Error('the tool run has ended'));
     if (this.pendingInput) return Promise.reject(new Error('ctx.requestInput: a question is already waiting'));
+    // Its caller waits for the outcome itself, so nobody would ever see the question.
+    if (this.options.tool.noBackground) {
+      return Promise.reject(new Error('ctx.requestInput: a no_background tool cannot wait for input'));
+    }
     if (typeof question?.message !== 'string' || !question.message.trim()) {
       return Promise.reject(new Error('ctx.requestInput: message must be a non-empty string'));
     }
@@ -195,6 +199,8 @@ export class ToolRun {
       const timer = setTimeout(inputTimeout, this.options.inputTimeoutMs, this);
       this.pendingInput = { request, resolve, reject, timer };
     });
+    // A tool that does not await its question must not turn the rejection at cancel into an unhandled one.
+    answered.catch(() => undefined);
     this.interruptWait?.();
     this.options.owner.inputRequested(this);
     return answered;

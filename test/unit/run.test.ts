@@ -161,4 +161,80 @@ describe('ToolRun', () => {
     run.abort(FailureReason.Cancelled, 'stop');
     expect(limits.running).to.equal(0);
   });
+
+  describe('questions (ctx.requestInput)', () => {
+    const question = { message: 'Sure?', schema: { type: 'object' } };
+
+    it('tells its owner, ends an inline wait at once, and resumes the tool with the answer', async () => {
+      const { run, owner } = start(async (_args, ctx) => `got ${JSON.stringify(await ctx.requestInput(question))}`);
+      expect(await run.waitFor(10_000)).to.equal(undefined);
+      expect(owner.questions).to.deep.equal(['Sure?']);
+      expect(run.question).to.include({ id: 'input-1', message: 'Sure?', schemaJson: '{"type":"object"}' });
+      expect(run.answer('input-2', { ok: 1 }), 'not the open question').to.equal(false);
+      expect(run.answer('input-1', { ok: 1 })).to.equal(true);
+      expect(run.question).to.equal(undefined);
+      expect(await run.outcome).to.deep.equal({ status: TaskStatus.Completed, result: 'got {"ok":1}' });
+    });
+
+    it('interrupts a wait already under way', async () => {
+      let ask: () => void = () => {};
+      const { run } = start(
+        (_args, ctx) =>
+          new Promise<string>((resolve, reject) => {
+            ask = () => void ctx.requestInput(question).then(() => resolve('x'), reject);
+          }),
+      );
+      const waiting = run.waitFor(10_000);
+      ask();
+      expect(await waiting).to.equal(undefined);
+      run.abort(FailureReason.Cancelled, 'stop');
+      expect(await run.outcome).to.include({ reason: FailureReason.Cancelled });
+    });
+
+    it('rejects the question on cancel with the reason, and fails INPUT_TIMEOUT when no answer comes', async () => {
+      let rejected: unknown;
+      const { run } = start(async (_args, ctx) => ctx.requestInput(question).catch((err: unknown) => (rejected = err)));
+      run.abort(FailureReason.Cancelled, 'stop');
+      await run.outcome;
+      await Promise.resolve();
+      expect(rejected).to.be.instanceOf(ToolAbortReason);
+      const late = start(async (_args, ctx) => ctx.requestInput(question), { inputTimeoutMs: 30 });
+      const outcome = await late.run.outcome;
+      expect(outcome).to.include({ status: TaskStatus.Failed, reason: FailureReason.InputTimeout });
+    });
+
+    it('refuses a bad question, a second open question, and a question of a no_background tool', async () => {
+      const errors: string[] = [];
+      const record = (p: Promise<unknown>) => p.catch((err: Error) => errors.push(err.message));
+      const { run } = start(async (_args, ctx) => {
+        await record(ctx.requestInput({ message: '', schema: {} }));
+        await record(ctx.requestInput({ message: 'x', schema: 'nope' as unknown as object }));
+        void ctx.requestInput(question);
+        await record(ctx.requestInput(question));
+        return 'done';
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(errors).to.deep.equal([
+        'ctx.requestInput: message must be a non-empty string',
+        'ctx.requestInput: schema must be an object',
+        'ctx.requestInput: a question is already waiting',
+      ]);
+      run.abort(FailureReason.Cancelled, 'stop');
+      const owner = new Owner();
+      const quiet = new ToolRun(
+        {
+          taskId: 't2',
+          tool: { ...tool(async (_a, ctx) => ctx.requestInput(question)), noBackground: true },
+          origin: { userId: 'u', channelId: '', platform: '' },
+          hardTimeoutMs: 1000,
+          inputTimeoutMs: 1000,
+          maxResultBytes: 1024,
+          logger: silentLogger,
+          owner,
+        },
+        {},
+      );
+      expect(await quiet.outcome).to.include({ error: 'ctx.requestInput: a no_background tool cannot wait for input' });
+    });
+  });
 });
