@@ -25,6 +25,7 @@ type Command = (args: string[], io: Io) => Promise<number>;
 
 const STATUS_FLAG: Record<string, TaskStatus> = {
   running: TaskStatus.TASK_STATUS_RUNNING,
+  input_required: TaskStatus.TASK_STATUS_INPUT_REQUIRED,
   completed: TaskStatus.TASK_STATUS_COMPLETED,
   failed: TaskStatus.TASK_STATUS_FAILED,
 };
@@ -73,8 +74,20 @@ async function follow(
   try {
     for await (const update of client.updates(taskId, timeoutSeconds === undefined ? {} : { timeoutSeconds })) {
       last = update;
-      if (asJson) io.out.write(`${JSON.stringify(AwaitResultResponse.toJSON(update))}\n`);
-      else if (live) draw(update);
+      if (asJson) {
+        io.out.write(`${JSON.stringify(AwaitResultResponse.toJSON(update))}\n`);
+        continue;
+      }
+      const question = update.task?.inputRequest;
+      if (question && update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
+        if (live) io.out.write('\r\x1b[2K');
+        io.out.write(
+          `waiting for input: ${question.message}\n  answer with: taskservice answer ${taskId} '<json>' ` +
+            `--input-request ${question.id}\n  schema: ${question.schemaJson}\n`,
+        );
+        continue;
+      }
+      if (live) draw(update);
       else if (update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
         const p = update.task?.progress;
         const kind = UpdateKind[update.kind].replace(/^UPDATE_KIND_/, '').toLowerCase();
@@ -223,6 +236,27 @@ const tools: Command = async (args, io) => {
   });
 };
 
+const answer: Command = async (args, io) => {
+  const { values, positionals } = parse(args, { 'input-request': { type: 'string' } });
+  const taskId = positional(positionals, 0, 'task-id');
+  const answerJson = positional(positionals, 1, 'answer-json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answerJson);
+  } catch {
+    throw new UsageError(`the answer must be a JSON object, like '{"answer": "yes"}', not ${answerJson}`);
+  }
+  return withClient(values, io, async (client, asJson) => {
+    // Without --input-request, the open question: the one a person sees with `get` or `await`.
+    const inputRequestId = values['input-request'] ?? (await client.get(taskId)).task.inputRequest?.id;
+    if (!inputRequestId) throw new UsageError(`task ${taskId} is not waiting for input`);
+    const task = await client.provideInput(taskId, inputRequestId, parsed as object);
+    if (asJson) json(io, Task.toJSON(task));
+    else io.out.write(`${task.taskId} ${statusName(task)}\n`);
+    return EXIT.ok;
+  });
+};
+
 const version: Command = async (args, io) => {
   const { values } = parse(args, {});
   return withClient(values, io, async (client, asJson) => {
@@ -267,9 +301,10 @@ export const COMMANDS: Record<string, { run: Command; usage: string }> = {
   },
   get: { run: get, usage: 'get <task-id>' },
   await: { run: awaitTask, usage: 'await <task-id> [--timeout S]' },
-  ls: { run: ls, usage: 'ls [--status running|completed|failed] [--tool NAME] [--limit N] [--all]' },
+  ls: { run: ls, usage: 'ls [--status running|input_required|completed|failed] [--tool NAME] [--limit N] [--all]' },
   cancel: { run: cancel, usage: 'cancel <task-id>' },
   tools: { run: tools, usage: 'tools' },
+  answer: { run: answer, usage: "answer <task-id> '<json>' [--input-request ID]   answer a task waiting for input" },
   version: { run: version, usage: 'version' },
   mcp: {
     run: mcp,

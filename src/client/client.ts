@@ -233,6 +233,16 @@ export class Client {
     return (await this.retried(this.stub.setOutputRedirect, request, scope.signal)).task!;
   }
 
+  /**
+   * Answers the task's open question (task.inputRequest) with `answer`, an
+   * object matching its schema; the task runs again. Not retried: an answer
+   * that was taken but whose reply was lost would come back FAILED_PRECONDITION.
+   */
+  async provideInput(taskId: string, inputRequestId: string, answer: object, scope: Scope = {}): Promise<Task> {
+    const request = { taskId, userId: this.user(scope), inputRequestId, responseJson: JSON.stringify(answer) };
+    return (await this.unary(this.stub.provideInput, request, scope.signal, this.callTimeoutMs)).task!;
+  }
+
   async tools(scope: Omit<Scope, 'userId'> = {}): Promise<ToolInfo[]> {
     return (await this.retried(this.stub.listTools, {}, scope.signal)).tools;
   }
@@ -317,6 +327,11 @@ export class TaskHandle {
 
   redirect(target: { channelId: string; platform: string; maxChars?: number }, scope?: Scope) {
     return this.client.redirect(this.taskId, target, this.scope(scope));
+  }
+
+  /** Answers the task's open question: `inputRequestId` is task.inputRequest.id. */
+  provideInput(inputRequestId: string, answer: object, scope?: Scope) {
+    return this.client.provideInput(this.taskId, inputRequestId, answer, this.scope(scope));
   }
 }
 

@@ -91,6 +91,27 @@ describe('CLI (npx taskservice)', function () {
     expect(out).to.include('slept 1.5 s');
   });
 
+  it('await shows a question and how to answer it; answer gives the answer and the tool goes on', async () => {
+    const asked = await runCli(['exec', 'ask', '{"question":"Deploy now?"}', ...addr]);
+    const envelope = JSON.parse(asked.out.trim().split('\n').at(-1)!);
+    expect(envelope).to.include({ status: 'input_required', question: 'Deploy now?' });
+    const taskId = envelope.task_id as string;
+    // A short wait: the question is shown, and the wait ends with the task still waiting.
+    const shown = await runCli(['await', taskId, '--timeout', '0.5', ...addr]);
+    expect(shown.out).to.contain(
+      `waiting for input: Deploy now?\n  answer with: taskservice answer ${taskId} '<json>'`,
+    );
+    const bad = await runCli(['answer', taskId, '{"answer":42}', ...addr]);
+    expect(bad.code).to.equal(3);
+    expect(bad.err).to.contain('field "answer" must be string');
+    const answered = await runCli(['answer', taskId, '{"answer":"yes"}', ...addr]);
+    expect(answered.code).to.equal(0);
+    expect(answered.out).to.equal(`${taskId} running\n`);
+    const { code, out } = await runCli(['await', taskId, ...addr]);
+    expect(code).to.equal(0);
+    expect(out.trim().split('\n').at(-1)).to.equal('answer: yes');
+  });
+
   it('await exits 1 for a task that failed (cancelled) and get shows it', async () => {
     const taskId = await backgroundSleep(30);
     const cancelled = await runCli(['cancel', taskId, ...addr]);
@@ -146,7 +167,7 @@ describe('CLI (npx taskservice)', function () {
     expect(missing.err).to.match(/^taskservice get: NOT_FOUND: /);
     const usage = await runCli(['ls', '--status', 'sideways', ...addr]);
     expect(usage.code).to.equal(2);
-    expect(usage.err).to.include('--status must be one of running, completed, failed');
+    expect(usage.err).to.include('--status must be one of running, input_required, completed, failed');
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).to.equal(2);
     expect(unknown.err).to.include('unknown command "frobnicate"');
