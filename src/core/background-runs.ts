@@ -190,11 +190,17 @@ export class BackgroundRuns {
     adopted.unwatchAnswer = this.store.subscribe(run.taskId, (task) => this.changedElsewhere(run, task), {
       safetyPoll: true,
     });
-    adopted.asked = this.store.requestInput(run.taskId, question).catch((err: unknown) => {
-      this.logger.error({ err, taskId: run.taskId }, 'could not store the question of a tool');
-      run.abort(FailureReason.ToolError, `its question could not be stored: ${(err as Error).message}`);
-      return undefined;
-    });
+    adopted.asked = this.store.requestInput(run.taskId, question).then(
+      (task) => {
+        if (task.redirect) this.redirects.deliverQuestion(task);
+        return task;
+      },
+      (err: unknown) => {
+        this.logger.error({ err, taskId: run.taskId }, 'could not store the question of a tool');
+        run.abort(FailureReason.ToolError, `its question could not be stored: ${(err as Error).message}`);
+        return undefined;
+      },
+    );
   }
 
   /** The record never came to exist: nobody will store the outcome. */

@@ -10,6 +10,8 @@ export interface RedirectPort {
    * outcomes land in the store.
    */
   deliver(task: TaskRecord, alreadyClaimed?: boolean): void;
+  /** Sends the question of a task that entered INPUT_REQUIRED to its redirect target, if any. Never throws. */
+  deliverQuestion(task: TaskRecord): void;
   /** Waits for deliveries under way, up to the grace period. */
   close(): Promise<void>;
 }
@@ -18,6 +20,7 @@ export interface RedirectPort {
 export const noRedirects: RedirectPort = {
   validateTarget() {},
   deliver() {},
+  deliverQuestion() {},
   async close() {},
 };
 

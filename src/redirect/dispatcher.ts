@@ -6,8 +6,13 @@ import { waitAtMost } from '../core/wait-at-most.js';
 import type { RedirectPort } from '../core/redirect-port.js';
 import type { TaskStore } from '../core/store.js';
 import { DeliveryState, type RedirectTarget, type TaskRecord } from '../core/task.js';
-import { PermanentDeliveryError, type PlatformAdapter, RetryableDeliveryError } from './platform-adapter.js';
-import { formatResult, truncate } from './format.js';
+import {
+  type OutgoingMessage,
+  PermanentDeliveryError,
+  type PlatformAdapter,
+  RetryableDeliveryError,
+} from './platform-adapter.js';
+import { formatQuestion, formatResult, truncate } from './format.js';
 
 export interface DeliveryPolicy {
   attempts: number;
@@ -72,9 +77,12 @@ export class RedirectDispatcher implements RedirectPort {
   }
 
   deliver(task: TaskRecord, alreadyClaimed = false): void {
-    const delivery = this.run(task, alreadyClaimed).catch((err) =>
-      this.logger.error({ err, taskId: task.taskId }, 'redirect delivery crashed'),
-    );
+    this.track(this.run(task, alreadyClaimed), task.taskId);
+  }
+
+  /** Keeps a delivery in flight until it ends (close() waits for them); logs one that crashed. */
+  private track(work: Promise<void>, taskId: string): void {
+    const delivery = work.catch((err) => this.logger.error({ err, taskId }, 'redirect delivery crashed'));
     this.inFlight.add(delivery);
     void delivery.finally(() => this.inFlight.delete(delivery));
   }
@@ -101,17 +109,55 @@ export class RedirectDispatcher implements RedirectPort {
       });
       return;
     }
-    const limit = redirect.maxChars > 0 ? Math.min(redirect.maxChars, adapter.maxChars) : adapter.maxChars;
-    const { text, truncated } = truncate(formatResult(task), limit);
+    const { text, truncated } = truncate(formatResult(task), limitFor(redirect, adapter));
     const message = { channelId: redirect.channelId, text, truncated, task, sent: { parts: 0 } };
+    await this.attempts(adapter, message, async (state, attempts, lastError) => {
+      const at = state === DeliveryState.Delivered ? { deliveredAt: Date.now() } : {};
+      await this.store.updateDelivery(taskId, { state, attempts, lastError, ...at });
+    });
+  }
+
+  /**
+   * Sends a task's question (it entered INPUT_REQUIRED) to its redirect
+   * target, if it has one. The replica that runs the tool calls this once per
+   * question, when the question is stored; retried like a result, but the
+   * task's delivery state stays the result's. Never throws.
+   */
+  deliverQuestion(task: TaskRecord): void {
+    const { redirect, inputRequest } = task;
+    const adapter = redirect && this.adapters.get(redirect.platform);
+    if (!redirect || !adapter || !inputRequest) return;
+    const { text, truncated } = truncate(formatQuestion(task), limitFor(redirect, adapter));
+    const message = {
+      channelId: redirect.channelId,
+      text,
+      truncated,
+      task,
+      sent: { parts: 0 },
+      kind: 'question' as const,
+    };
+    this.track(
+      this.attempts(adapter, message, async (state, attempts, lastError) => {
+        if (state === DeliveryState.Failed) {
+          this.logger.warn({ taskId: task.taskId, attempts, err: lastError }, 'question delivery failed');
+        }
+      }),
+      task.taskId,
+    );
+  }
+
+  /** Sends one message with retries within the policy; `record` hears of each attempt's outcome. */
+  private async attempts(
+    adapter: PlatformAdapter,
+    message: OutgoingMessage,
+    record: (state: DeliveryState, attempts: number, lastError: string) => Promise<void>,
+  ): Promise<void> {
+    const { taskId } = message.task;
     const giveUpAt = Date.now() + this.policy.deadlineMs;
     let attempt = 0;
     let lastError = 'the server shut down before delivery';
     while (!this.stop.signal.aborted) {
       attempt++;
-      // An attempt's own controller and timer, held here until it ends: a
-      // timeout signal reachable only through AbortSignal.any() may be
-      // garbage-collected before it fires, and the attempt would then hang.
       const attemptAbort = new AbortController();
       const timer = setTimeout(
         () => attemptAbort.abort(new Error(`no answer within ${this.policy.attemptTimeoutMs} ms`)),
@@ -121,13 +167,8 @@ export class RedirectDispatcher implements RedirectPort {
       this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
         await adapter.send(message, attemptAbort.signal);
-        this.observer.delivery(redirect.platform, 'delivered');
-        await this.store.updateDelivery(taskId, {
-          state: DeliveryState.Delivered,
-          attempts: attempt,
-          lastError: '',
-          deliveredAt: Date.now(),
-        });
+        this.observer.delivery(adapter.platform, 'delivered');
+        await record(DeliveryState.Delivered, attempt, '');
         return;
       } catch (err) {
         lastError = errorMessage(err);
@@ -135,12 +176,8 @@ export class RedirectDispatcher implements RedirectPort {
         const final =
           err instanceof PermanentDeliveryError || attempt >= this.policy.attempts || Date.now() + delay > giveUpAt;
         this.logger.warn({ taskId, attempt, final, err: lastError }, 'redirect delivery attempt failed');
-        this.observer.delivery(redirect.platform, final ? 'failed' : 'retrying');
-        await this.store.updateDelivery(taskId, {
-          state: final ? DeliveryState.Failed : DeliveryState.Delivering,
-          attempts: attempt,
-          lastError,
-        });
+        this.observer.delivery(adapter.platform, final ? 'failed' : 'retrying');
+        await record(final ? DeliveryState.Failed : DeliveryState.Delivering, attempt, lastError);
         if (final) return;
         await pause(delay, this.stop.signal);
       } finally {
@@ -149,6 +186,11 @@ export class RedirectDispatcher implements RedirectPort {
       }
     }
     // Only reached when shutdown interrupted the retries.
-    await this.store.updateDelivery(taskId, { state: DeliveryState.Failed, attempts: attempt, lastError });
+    await record(DeliveryState.Failed, attempt, lastError);
   }
+}
+
+/** The message length limit: the target's max_chars within the platform's own. */
+function limitFor(redirect: RedirectTarget, adapter: PlatformAdapter): number {
+  return redirect.maxChars > 0 ? Math.min(redirect.maxChars, adapter.maxChars) : adapter.maxChars;
 }

@@ -62,3 +62,13 @@ export function formatResult(task: TaskRecord): string {
   if (task.status === TaskStatus.Completed) return `${header}:\n${task.result ?? ''}`;
   return `${header} (${task.failureReason}):\n${task.error ?? ''}`;
 }
+
+/** A question of a task waiting for input, for a person in the channel: what is asked and how to answer. */
+export function formatQuestion(task: TaskRecord): string {
+  const question = task.inputRequest!;
+  return (
+    `[${task.toolName}] task ${task.taskId} asks:\n${question.message}\n\n` +
+    `Answer with ProvideInput (task_id ${task.taskId}, input_request_id ${question.id}), ` +
+    `a JSON object matching: ${question.schemaJson}`
+  );
+}

@@ -8,6 +8,8 @@ export interface OutgoingMessage {
   task: TaskRecord;
   /** Owned by the delivery, kept across its attempts: parts of a split message already accepted. */
   sent: { parts: number };
+  /** A task's result (the default), or the question of a task waiting for input. */
+  kind?: 'result' | 'question';
 }
 
 /** Posts messages to one chat platform. */

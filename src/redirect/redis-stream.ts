@@ -15,7 +15,7 @@ export interface RedisStreamConfig {
 /**
  * Appends each delivery to a Redis Stream per platform and channel, so
  * consumers in any language read them with XREAD / XREADGROUP. Entry fields:
- * task_id, tool_name, status, failure_reason, text, truncated.
+ * task_id, tool_name, status, failure_reason, text, truncated, kind (result or question).
  */
 export class RedisStreamAdapter implements PlatformAdapter {
   readonly kind = 'redis-stream';
@@ -59,6 +59,8 @@ export class RedisStreamAdapter implements PlatformAdapter {
       message.text,
       'truncated',
       message.truncated ? '1' : '0',
+      'kind',
+      message.kind ?? 'result',
     );
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(signal.reason ?? new Error('aborted'));

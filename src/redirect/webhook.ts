@@ -53,6 +53,8 @@ export class WebhookAdapter implements PlatformAdapter {
       failure_reason: task.failureReason ?? null,
       text: message.text,
       truncated: message.truncated,
+      kind: message.kind ?? 'result',
+      ...(message.kind === 'question' && { input_request_id: task.inputRequest?.id ?? '' }),
     });
     const headers = { ...this.config.headers };
     if (this.config.secret) {

@@ -44,6 +44,41 @@ describe('Output redirect to a webhook', () => {
     return delivery(taskId);
   };
 
+  it('delivers the question of a task waiting for input once, then its result, each with its kind', async () => {
+    const asked = await call(client.execute, client, {
+      ...exec,
+      toolName: 'ask',
+      argumentsJson: '{"question":"Approve the refund?"}',
+      timeoutSeconds: 10,
+      redirect: { channelId: 'support', platform: 'chat', maxChars: 0 },
+    });
+    const task = asked.task!;
+    expect(task.status).to.equal(TaskStatus.TASK_STATUS_INPUT_REQUIRED);
+    await eventually(() => receiver.received.length === 1);
+    const question = receiver.received[0]!;
+    expect(question.url).to.equal('/hooks/support');
+    expect(question.body).to.include({
+      kind: 'question',
+      task_id: task.taskId,
+      status: 'input_required',
+      input_request_id: task.inputRequest!.id,
+    });
+    expect(question.body.text).to.contain('Approve the refund?').and.contain(task.inputRequest!.id);
+    // The result's delivery has not begun: the question is a message of its own.
+    expect((await delivery(task.taskId)).deliveryState).to.equal(DeliveryState.DELIVERY_STATE_PENDING);
+    await call(client.provideInput, client, {
+      taskId: task.taskId,
+      userId: 'u',
+      inputRequestId: task.inputRequest!.id,
+      responseJson: '{"answer":"yes"}',
+    });
+    const settled = await settledDelivery(task.taskId);
+    expect(settled.deliveryState).to.equal(DeliveryState.DELIVERY_STATE_DELIVERED);
+    expect(receiver.received).to.have.length(2);
+    expect(receiver.received[1]!.body).to.include({ kind: 'result', status: 'completed' });
+    expect(receiver.received[1]!.body.text).to.contain('answer: yes');
+  });
+
   it('delivers a finished task once to the channel set with SetOutputRedirect, and shows it as delivered', async () => {
     const { task } = await call(client.execute, client, exec);
     const set = await call(client.setOutputRedirect, client, {
