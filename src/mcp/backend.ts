@@ -12,8 +12,8 @@ export interface McpTask {
   toolName: string;
   status: 'running' | 'input_required' | 'completed' | 'failed';
   failureReason?: 'tool_error' | 'cancelled' | 'hard_timeout' | 'worker_lost' | 'shutdown' | 'input_timeout';
-  /** While input_required: what the tool asks. */
-  question?: string;
+  /** While input_required: the tool's question. */
+  inputRequest?: { id: string; message: string; schemaJson: string };
   result?: string;
   error?: string;
   createdAt: number;
@@ -66,6 +66,8 @@ export interface TaskBackend {
   get(taskId: string): Promise<McpTask>;
   /** Cancels a running task; a finished one throws McpBackendError('precondition'), a cancelled one is returned. */
   cancel(taskId: string): Promise<McpTask>;
+  /** Answers the task's open question; a stale id or a task not waiting throws McpBackendError('precondition'). */
+  provideInput(taskId: string, inputRequestId: string, responseJson: string): Promise<McpTask>;
   /** This caller's tasks, newest first. */
   list(cursor?: string): Promise<{ tasks: McpTask[]; nextCursor?: string }>;
   /** The task now, then every change, until it ends (its terminal state last) or `signal` fires. */

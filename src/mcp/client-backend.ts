@@ -63,6 +63,12 @@ export class ClientBackend implements TaskBackend {
     return translate(async () => fromTask((await this.client.get(taskId)).task));
   }
 
+  provideInput(taskId: string, inputRequestId: string, responseJson: string): Promise<McpTask> {
+    return translate(async () =>
+      fromTask(await this.client.provideInput(taskId, inputRequestId, JSON.parse(responseJson) as object)),
+    );
+  }
+
   cancel(taskId: string): Promise<McpTask> {
     return translate(async () => fromTask(await this.client.cancel(taskId)));
   }
@@ -110,6 +116,13 @@ function fromTask(task: Task): McpTask {
     updatedAt: task.updatedAt?.getTime() ?? 0,
     ...(task.finishedAt && { finishedAt: task.finishedAt.getTime() }),
     ...(task.progress && { progress: { fraction: task.progress.fraction, message: task.progress.message } }),
+    ...(task.inputRequest && {
+      inputRequest: {
+        id: task.inputRequest.id,
+        message: task.inputRequest.message,
+        schemaJson: task.inputRequest.schemaJson,
+      },
+    }),
   };
 }
 

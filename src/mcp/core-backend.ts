@@ -69,6 +69,13 @@ export class CoreBackend implements TaskBackend {
     return translate(async () => toMcpTask(await this.manager.get(taskId, this.who.userId, this.who.caller)));
   }
 
+  provideInput(taskId: string, inputRequestId: string, responseJson: string): Promise<McpTask> {
+    const { userId, caller } = this.who;
+    return translate(async () =>
+      toMcpTask(await this.manager.provideInput({ taskId, userId, inputRequestId, responseJson, caller })),
+    );
+  }
+
   cancel(taskId: string): Promise<McpTask> {
     return translate(async () => toMcpTask(await this.manager.cancel(taskId, this.who.userId, this.who.caller)));
   }
@@ -117,7 +124,7 @@ export function toMcpTask(task: TaskRecord): McpTask {
     updatedAt: task.updatedAt,
     ...(task.finishedAt !== undefined && { finishedAt: task.finishedAt }),
     ...(task.progress && { progress: { fraction: task.progress.fraction, message: task.progress.message } }),
-    ...(task.inputRequest && { question: task.inputRequest.message }),
+    ...(task.inputRequest && { inputRequest: { ...task.inputRequest } }),
   };
 }
 

@@ -40,6 +40,15 @@ const TaskIdParams = fromJsonSchema<{ taskId: string }>({
   properties: { taskId: { type: 'string', minLength: 1 } },
   required: ['taskId'],
 });
+type UpdateResponses = Record<string, { action?: string; content?: Record<string, unknown> }>;
+const UpdateParams = fromJsonSchema<{ taskId: string; inputResponses?: UpdateResponses }>({
+  type: 'object',
+  properties: {
+    taskId: { type: 'string', minLength: 1 },
+    inputResponses: { type: 'object', additionalProperties: { type: 'object' } },
+  },
+  required: ['taskId'],
+});
 const ListParams = fromJsonSchema<{ cursor?: string }>({ type: 'object', properties: { cursor: { type: 'string' } } });
 const AnyResult = fromJsonSchema<Record<string, unknown>>({ type: 'object' });
 
@@ -166,11 +175,21 @@ export function buildMcpServer(era: Era, backend: TaskBackend, options: McpServe
   });
 
   if (era === 'modern') {
-    server.setRequestHandler('tasks/update', { params: TaskIdParams, result: AnyResult }, async ({ taskId }, ctx) => {
+    server.setRequestHandler('tasks/update', { params: UpdateParams, result: AnyResult }, async (params, ctx) => {
       requireTasks(ctx.mcpReq.envelope);
-      // No TaskService task asks for input yet (input_required lands with its own issue):
-      // answers to requests that were never made are ignored, as the extension says.
-      await backend.get(taskId).catch(fail);
+      const task = await backend.get(params.taskId).catch(fail);
+      const open = task.status === 'input_required' ? task.inputRequest : undefined;
+      // Responses to keys that are not outstanding (never issued, answered, superseded) are ignored.
+      // The SDK lifts inputResponses out of params (its multi round-trip handling) into the request context.
+      const responses = (ctx.mcpReq.inputResponses ?? params.inputResponses) as UpdateResponses | undefined;
+      const response = open && responses?.[open.id];
+      if (!open || !response) return {};
+      if (response.action === 'accept') {
+        await backend.provideInput(params.taskId, open.id, JSON.stringify(response.content ?? {})).catch(fail);
+      } else {
+        // Declined or dismissed: the tool cannot go on without an answer, so the task ends.
+        await backend.cancel(params.taskId).catch(fail);
+      }
       return {};
     });
   } else {

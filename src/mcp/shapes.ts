@@ -38,7 +38,7 @@ function ttlMs(task: McpTask, retentionMs: number): number | null {
 }
 
 function statusMessage(task: McpTask): string | undefined {
-  if (task.status === 'input_required') return `waiting for input: ${task.question ?? ''}`;
+  if (task.status === 'input_required') return `waiting for input: ${task.inputRequest?.message ?? ''}`;
   if (task.status === 'running') {
     return (
       task.progress &&
@@ -114,7 +114,30 @@ export function detailedTask2026(task: McpTask, retentionMs: number): Record<str
     return { ...fields, result: { resultType: 'complete', ...callToolResult(task, outcomeText(task)) } };
   }
   if (fields.status === 'failed') return { ...fields, error: { code: INTERNAL_ERROR, message: outcomeText(task) } };
+  if (fields.status === 'input_required' && task.inputRequest) {
+    return { ...fields, inputRequests: inputRequests(task.inputRequest) };
+  }
   return fields;
+}
+
+/**
+ * A TaskService question as the extension's inputRequests: one form
+ * elicitation keyed by the question's id (unique within the task's life, as
+ * the extension requires of keys).
+ */
+function inputRequests(question: NonNullable<McpTask['inputRequest']>): Record<string, unknown> {
+  let requestedSchema: unknown;
+  try {
+    requestedSchema = JSON.parse(question.schemaJson);
+  } catch {
+    requestedSchema = { type: 'object' };
+  }
+  return {
+    [question.id]: {
+      method: 'elicitation/create',
+      params: { mode: 'form', message: question.message, requestedSchema },
+    },
+  };
 }
 
 // ----- protocol 2025-11-25, experimental tasks -----

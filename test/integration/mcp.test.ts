@@ -188,6 +188,61 @@ describe('MCP front door (/mcp)', function () {
   describe('tasks extension (2026-07-28) details', () => {
     const raw = () => rawDispatchFor(url);
 
+    it('shows a question as input_required with inputRequests, and takes the answer through tasks/update', async () => {
+      const dispatch = raw();
+      const started = await dispatch({
+        method: 'tools/call',
+        params: { name: 'ask', arguments: { question: 'Which color?' }, _meta: { ...envelope(true), [BUDGET]: 5 } },
+      });
+      const created = (started as { result: Record<string, unknown> }).result;
+      expect(created).to.include({ resultType: 'task', status: 'input_required' });
+      const taskId = created.taskId as string;
+      const get = async () =>
+        (
+          (await dispatch({ method: 'tasks/get', params: { taskId, _meta: envelope(true) } })) as unknown as {
+            result: Record<string, any>;
+          }
+        ).result;
+      const waiting = await get();
+      expect(waiting).to.include({ status: 'input_required', statusMessage: 'waiting for input: Which color?' });
+      const [key, request] = Object.entries(waiting.inputRequests as Record<string, any>)[0]!;
+      expect(request).to.deep.include({ method: 'elicitation/create' });
+      expect(request.params).to.include({ mode: 'form', message: 'Which color?' });
+      expect(request.params.requestedSchema.required).to.deep.equal(['answer']);
+      const update = (inputResponses: object) =>
+        dispatch({ method: 'tasks/update', params: { taskId, inputResponses, _meta: envelope(true) } });
+      // A key that is not outstanding is ignored, as the extension says.
+      expect((await update({ 'input-99': { action: 'accept', content: { answer: 'red' } } })).kind).to.equal('result');
+      expect((await get()).status).to.equal('input_required');
+      // An answer that does not match the schema is refused with invalid params.
+      const bad = await update({ [key]: { action: 'accept', content: { answer: 7 } } });
+      expect(bad.error?.code).to.equal(-32602);
+      expect((await update({ [key]: { action: 'accept', content: { answer: 'blue' } } })).kind).to.equal('result');
+      await eventually(async () => (await get()).status === 'completed');
+      expect((await get()).result.content[0].text).to.equal('answer: blue');
+    });
+
+    it('ends a task whose question was declined through tasks/update', async () => {
+      const dispatch = raw();
+      const started = await dispatch({
+        method: 'tools/call',
+        params: { name: 'ask', arguments: { question: 'Delete it?' }, _meta: { ...envelope(true), [BUDGET]: 5 } },
+      });
+      const taskId = started.result!.taskId as string;
+      const get = async () =>
+        (
+          (await dispatch({ method: 'tasks/get', params: { taskId, _meta: envelope(true) } })) as unknown as {
+            result: Record<string, any>;
+          }
+        ).result;
+      const key = Object.keys((await get()).inputRequests)[0]!;
+      await dispatch({
+        method: 'tasks/update',
+        params: { taskId, inputResponses: { [key]: { action: 'decline' } }, _meta: envelope(true) },
+      });
+      expect((await get()).status).to.equal('cancelled');
+    });
+
     it('answers tasks/get: a tool failure is completed with isError, a lost worker is failed', async () => {
       const dispatch = raw();
       const started = await dispatch({
