@@ -233,11 +233,33 @@ describe('MCP servers as tool sources', function () {
       );
     });
 
-    it('declines sampling and elicitation with a message that says why', async () => {
+    it('declines sampling with a message that says why', async () => {
       const model = await execute(server, { toolName: 'fx_ask_model' });
       expect(model.text).to.contain('refused: TaskService does not offer sampling');
-      const person = await execute(server, { toolName: 'fx_ask_person' });
-      expect(person.text).to.contain('refused: TaskService cannot put a question to a person yet');
+    });
+
+    it("turns the server's elicitation into the task's question, and sends back the answer", async () => {
+      const asked = await execute(server, { toolName: 'fx_ask_person', timeoutSeconds: 10 });
+      expect(asked.backgrounded).to.equal(true);
+      const task = asked.task!;
+      expect(task.status).to.equal(TaskStatus.TASK_STATUS_INPUT_REQUIRED);
+      expect(task.inputRequest?.message).to.equal('Approve?');
+      expect(JSON.parse(task.inputRequest!.schemaJson).properties.ok.type).to.equal('boolean');
+      await call(server.client.provideInput, server.client, {
+        taskId: task.taskId,
+        userId: '',
+        inputRequestId: task.inputRequest!.id,
+        responseJson: '{"ok":true}',
+      });
+      const last = (await watchTask(server.client, task.taskId).done).at(-1)!;
+      expect(last.text).to.equal('answered: {"action":"accept","content":{"ok":true}}');
+    });
+
+    it('answers an elicitation cancel when its task is cancelled while it waits', async () => {
+      const asked = await execute(server, { toolName: 'fx_ask_person', timeoutSeconds: 10 });
+      await call(server.client.cancelTask, server.client, { taskId: asked.task!.taskId, userId: '' });
+      const last = (await watchTask(server.client, asked.task!.taskId).done).at(-1)!;
+      expect(last.task?.failureReason).to.equal(FailureReason.FAILURE_REASON_CANCELLED);
     });
 
     it("logs the server's log messages with the task id, and never the configured header's secret", async () => {

@@ -23,6 +23,7 @@ export interface McpConnectionOptions {
 export type McpToolDefinition = Pick<McpTool, 'name' | 'description' | 'inputSchema'>;
 
 type Sdk = typeof import('@modelcontextprotocol/client');
+type ElicitContent = Record<string, string | number | boolean | string[]>;
 type State = { kind: 'connecting' } | { kind: 'connected' } | { kind: 'down'; why: string } | { kind: 'closed' };
 
 /** A session shorter than this does not reset the backoff: a server that dies at once is not hammered. */
@@ -46,7 +47,7 @@ export class McpConnection {
   private readonly stopping = new AbortController();
   private readonly slots?: Semaphore;
   /** Task ids of the calls in flight, named by log lines the server sends (they carry no request id). */
-  private readonly running = new Set<string>();
+  private readonly running = new Map<string, ToolContext>();
   private loop?: Promise<void>;
   /** The stdio server's process id while connected (diagnostics, tests). */
   private childPid?: number;
@@ -98,7 +99,7 @@ export class McpConnection {
       const client = this.client;
       if (!client || this.state.kind !== 'connected')
         throw new ToolFailure(FailureReason.WorkerLost, this.unavailableWhy);
-      this.running.add(ctx.taskId);
+      this.running.set(ctx.taskId, ctx);
       let fraction = 0;
       try {
         const result = await client.callTool(
@@ -181,16 +182,18 @@ export class McpConnection {
     const client = new sdk.Client(
       { name: 'taskservice', version: this.options.version },
       {
-        capabilities: {},
+        // Form elicitation becomes the task's question (input-required); sampling and roots are declined.
+        capabilities: { elicitation: { form: {} } },
         listChanged: { tools: { onChanged: (error, tools) => this.toolsChanged(error, tools) } },
       },
     );
     // Sampling, elicitation, roots: TaskService has no model or person to ask (yet); say so plainly.
     client.fallbackRequestHandler = async (request) => {
-      this.logger.warn({ method: request.method, taskIds: [...this.running] }, 'MCP server request declined');
+      this.logger.warn({ method: request.method, taskIds: [...this.running.keys()] }, 'MCP server request declined');
       throw new sdk.ProtocolError(sdk.ProtocolErrorCode.MethodNotFound, declined(request.method));
     };
     client.setNotificationHandler('notifications/message', ({ params }) => this.serverLog(params));
+    client.setRequestHandler('elicitation/create', (request) => this.elicit(request.params));
     const ended = new Promise<void>((resolve) => {
       client.onclose = () => {
         this.client = undefined;
@@ -289,9 +292,40 @@ export class McpConnection {
     this.logger.warn({ why }, 'MCP server unavailable');
   }
 
+  /**
+   * A form elicitation during a call is the task's question: the task waits in
+   * INPUT_REQUIRED until someone answers through ProvideInput, and the answer
+   * goes back as `accept`. Declined when it cannot be tied to one call (the
+   * protocol does not say which call a request belongs to, so with several
+   * calls in flight nobody could answer the right one), for URL mode (a person
+   * must open a link TaskService cannot show), or when the task ends first.
+   */
+  private async elicit(params: {
+    mode?: string;
+    message: string;
+    requestedSchema?: unknown;
+  }): Promise<{ action: 'accept' | 'decline' | 'cancel'; content?: ElicitContent }> {
+    const calls = [...this.running.values()];
+    if (params.mode === 'url' || calls.length !== 1) {
+      this.logger.warn(
+        { taskIds: [...this.running.keys()], mode: params.mode ?? 'form' },
+        'MCP elicitation declined: URL mode, or not one call in flight to ask for',
+      );
+      return { action: 'decline' };
+    }
+    try {
+      const schema = (params.requestedSchema as object | undefined) ?? { type: 'object' };
+      const content = await calls[0]!.requestInput({ message: params.message, schema });
+      // Checked against the server's requestedSchema, whose properties are primitives (or string lists).
+      return { action: 'accept', content: content as ElicitContent };
+    } catch {
+      return { action: 'cancel' };
+    }
+  }
+
   private serverLog(params: { level: string; logger?: string; data?: unknown }): void {
     const level = LOG_LEVELS[params.level] ?? 'info';
-    const taskIds = [...this.running];
+    const taskIds = [...this.running.keys()];
     this.logger[level](
       { ...(taskIds.length === 1 ? { taskId: taskIds[0] } : { taskIds }), mcpLogger: params.logger, data: params.data },
       'MCP server log',
