@@ -85,8 +85,10 @@ function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logge
         }
         case 'pong':
           return session.received({ kind: 'pong', sequence: Number(message.value.sequence) });
+        case 'inputRequest':
+          return session.received({ kind: 'input_request', ...message.value });
         default:
-          throw new InvalidArgument('message', 'is empty; send register, progress, result or pong');
+          throw new InvalidArgument('message', 'is empty; send register, progress, result, pong or input_request');
       }
     } catch (err) {
       if (session) session.lose('it broke the protocol', err as Error);
@@ -144,5 +146,12 @@ function toPb(message: ToWorker): ConnectResponse {
       };
     case 'ping':
       return { message: { $case: 'ping', value: { sequence: String(message.sequence) } } };
+    case 'input': {
+      const outcome =
+        message.error === undefined
+          ? { $case: 'responseJson' as const, value: message.responseJson }
+          : { $case: 'error' as const, value: message.error };
+      return { message: { $case: 'input', value: { taskId: message.taskId, outcome } } };
+    }
   }
 }

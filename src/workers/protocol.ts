@@ -31,14 +31,17 @@ export type ToWorker =
       tracestate: string;
     }
   | { kind: 'cancellation'; taskId: string; reason: FailureReason; message: string }
-  | { kind: 'ping'; sequence: number };
+  | { kind: 'ping'; sequence: number }
+  /** The answer to the invocation's question (`responseJson`), or why it could not be asked (`error`). */
+  | { kind: 'input'; taskId: string; responseJson: string; error?: string };
 
 /** Worker -> server, after its registration. */
 export type FromWorker =
   | { kind: 'progress'; taskId: string; fraction: number; message: string }
   | { kind: 'result'; taskId: string; result: string }
   | { kind: 'error'; taskId: string; error: string }
-  | { kind: 'pong'; sequence: number };
+  | { kind: 'pong'; sequence: number }
+  | { kind: 'input_request'; taskId: string; message: string; schemaJson: string };
 
 /** The transport side of one connected worker (a gRPC stream). */
 export interface WorkerLink {

@@ -121,6 +121,9 @@ export class WorkerSession {
       case 'progress':
         this.inFlight.get(message.taskId)?.ctx.progress(message.fraction, message.message);
         return;
+      case 'input_request':
+        this.ask(message.taskId, message.message, message.schemaJson);
+        return;
       case 'result':
       case 'error': {
         const entry = this.inFlight.get(message.taskId);
@@ -150,6 +153,35 @@ export class WorkerSession {
     this.link.close(error ?? new Unavailable(why));
     this.logger.info({ worker: this.id, name: this.name, why, lost: running.length }, 'worker disconnected');
     this.events.closed(this);
+  }
+
+  /**
+   * The worker's tool asks a question: asked through the invocation's context
+   * like a TypeScript tool's, and the answer sent back. A task that ends while
+   * waiting gets its Cancellation instead (onAbort in invoke()).
+   */
+  private ask(taskId: string, message: string, schemaJson: string): void {
+    const entry = this.inFlight.get(taskId);
+    if (!entry) return;
+    let schema: object;
+    try {
+      schema = JSON.parse(schemaJson) as object;
+    } catch {
+      this.link.send({ kind: 'input', taskId, responseJson: '', error: 'schema_json is not JSON' });
+      return;
+    }
+    entry.ctx.requestInput({ message, schema }).then(
+      (answer) => {
+        if (this.inFlight.get(taskId) === entry && !this.closed) {
+          this.link.send({ kind: 'input', taskId, responseJson: JSON.stringify(answer) });
+        }
+      },
+      (err: unknown) => {
+        // Ended (cancel, timeout): the Cancellation says so. Refused: tell the tool why.
+        if (entry.ctx.signal.aborted || this.inFlight.get(taskId) !== entry || this.closed) return;
+        this.link.send({ kind: 'input', taskId, responseJson: '', error: (err as Error).message });
+      },
+    );
   }
 
   private describe(): string {

@@ -162,6 +162,62 @@ describe('ToolWorkerService.Connect', () => {
     });
   });
 
+  it("asks the tool's question for the worker: the task waits, and the answer goes back to the worker", async () => {
+    const worker = connect();
+    worker.register({ tools: [TOOL] });
+    await worker.next('registered');
+    const execution = call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 10 });
+    const invocation = await worker.next('invocation');
+    const schemaJson = '{"type":"object","properties":{"go":{"type":"boolean"}},"required":["go"]}';
+    worker.send({
+      message: { $case: 'inputRequest', value: { taskId: invocation.taskId, message: 'Go?', schemaJson } },
+    });
+    const response = await execution;
+    expect(response.backgrounded, 'backgrounded at the question').to.equal(true);
+    expect(response.task?.status).to.equal(TaskStatus.TASK_STATUS_INPUT_REQUIRED);
+    expect(response.task?.inputRequest).to.include({ message: 'Go?', schemaJson });
+    const before = worker.messages.length;
+    await call(server.client.provideInput, server.client, {
+      taskId: invocation.taskId,
+      userId: 'u',
+      inputRequestId: response.task!.inputRequest!.id,
+      responseJson: '{"go":true}',
+    });
+    const input = await worker.next('input', before);
+    expect(input).to.deep.equal({
+      taskId: invocation.taskId,
+      outcome: { $case: 'responseJson', value: '{"go":true}' },
+    });
+    worker.result(invocation.taskId, 'went');
+    await eventually(async () => {
+      const { task } = await call(server.client.getResult, server.client, { taskId: invocation.taskId, userId: 'u' });
+      return task?.status === TaskStatus.TASK_STATUS_COMPLETED && task.result === 'went';
+    });
+  });
+
+  it('tells the worker why a question cannot be asked, and sends a cancellation while one waits', async () => {
+    const worker = connect();
+    worker.register({ tools: [TOOL] });
+    await worker.next('registered');
+    const execution = call(server.client.execute, server.client, { ...exec, argumentsJson: '{}', timeoutSeconds: 10 });
+    const { taskId } = await worker.next('invocation');
+    worker.send({
+      message: { $case: 'inputRequest', value: { taskId, message: 'Go?', schemaJson: '"not a schema"' } },
+    });
+    const refused = await worker.next('input');
+    expect(refused.outcome).to.deep.equal({
+      $case: 'error',
+      value: 'ctx.requestInput: schema must be a JSON Schema object, like {"type": "object", "properties": {...}}',
+    });
+    const schemaJson = '{"type":"object"}';
+    worker.send({ message: { $case: 'inputRequest', value: { taskId, message: 'Go?', schemaJson } } });
+    const response = await execution;
+    expect(response.task?.status).to.equal(TaskStatus.TASK_STATUS_INPUT_REQUIRED);
+    await call(server.client.cancelTask, server.client, { taskId, userId: 'u' });
+    expect(await worker.next('cancellation')).to.include({ taskId, reason: FailureReason.FAILURE_REASON_CANCELLED });
+    expect(worker.messages.filter((m) => m.message?.$case === 'input')).to.have.length(1);
+  });
+
   it('releases every session, timer and in-flight call when 20 workers with running tasks go away', async () => {
     // The baseline after a first call: the test client's channel keeps a timer of its own once connected.
     await call(server.client.listTools, server.client, {});

@@ -30,6 +30,7 @@ type ConnectRequest struct {
 	//	*ConnectRequest_Progress
 	//	*ConnectRequest_Result
 	//	*ConnectRequest_Pong
+	//	*ConnectRequest_InputRequest
 	Message       isConnectRequest_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -108,6 +109,15 @@ func (x *ConnectRequest) GetPong() *Pong {
 	return nil
 }
 
+func (x *ConnectRequest) GetInputRequest() *InvocationInputRequest {
+	if x != nil {
+		if x, ok := x.Message.(*ConnectRequest_InputRequest); ok {
+			return x.InputRequest
+		}
+	}
+	return nil
+}
+
 type isConnectRequest_Message interface {
 	isConnectRequest_Message()
 }
@@ -129,6 +139,11 @@ type ConnectRequest_Pong struct {
 	Pong *Pong `protobuf:"bytes,4,opt,name=pong,proto3,oneof"`
 }
 
+type ConnectRequest_InputRequest struct {
+	// The tool asks a question during an invocation (input-required); answered by InvocationInput.
+	InputRequest *InvocationInputRequest `protobuf:"bytes,5,opt,name=input_request,json=inputRequest,proto3,oneof"`
+}
+
 func (*ConnectRequest_Register) isConnectRequest_Message() {}
 
 func (*ConnectRequest_Progress) isConnectRequest_Message() {}
@@ -136,6 +151,8 @@ func (*ConnectRequest_Progress) isConnectRequest_Message() {}
 func (*ConnectRequest_Result) isConnectRequest_Message() {}
 
 func (*ConnectRequest_Pong) isConnectRequest_Message() {}
+
+func (*ConnectRequest_InputRequest) isConnectRequest_Message() {}
 
 // Server -> worker.
 type ConnectResponse struct {
@@ -146,6 +163,7 @@ type ConnectResponse struct {
 	//	*ConnectResponse_Invocation
 	//	*ConnectResponse_Cancellation
 	//	*ConnectResponse_Ping
+	//	*ConnectResponse_Input
 	Message       isConnectResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -224,6 +242,15 @@ func (x *ConnectResponse) GetPing() *Ping {
 	return nil
 }
 
+func (x *ConnectResponse) GetInput() *InvocationInput {
+	if x != nil {
+		if x, ok := x.Message.(*ConnectResponse_Input); ok {
+			return x.Input
+		}
+	}
+	return nil
+}
+
 type isConnectResponse_Message interface {
 	isConnectResponse_Message()
 }
@@ -246,6 +273,11 @@ type ConnectResponse_Ping struct {
 	Ping *Ping `protobuf:"bytes,4,opt,name=ping,proto3,oneof"`
 }
 
+type ConnectResponse_Input struct {
+	// The answer to an InvocationInputRequest, or why it cannot be asked.
+	Input *InvocationInput `protobuf:"bytes,5,opt,name=input,proto3,oneof"`
+}
+
 func (*ConnectResponse_Registered) isConnectResponse_Message() {}
 
 func (*ConnectResponse_Invocation) isConnectResponse_Message() {}
@@ -253,6 +285,8 @@ func (*ConnectResponse_Invocation) isConnectResponse_Message() {}
 func (*ConnectResponse_Cancellation) isConnectResponse_Message() {}
 
 func (*ConnectResponse_Ping) isConnectResponse_Message() {}
+
+func (*ConnectResponse_Input) isConnectResponse_Message() {}
 
 // A tool hosted by a worker. Every worker hosting the same name must declare
 // the same parameters, no_background and limits.
@@ -941,17 +975,176 @@ func (x *Pong) GetSequence() uint64 {
 	return 0
 }
 
+// A question from the tool of a running invocation: the task waits in INPUT_REQUIRED until someone answers
+// (ProvideInput). One open question per invocation. A Cancellation ends the wait (the invocation is over).
+type InvocationInputRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// What is asked, for a person (or a model) to read.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The JSON Schema of the answer, a JSON object, as JSON text.
+	SchemaJson    string `protobuf:"bytes,3,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvocationInputRequest) Reset() {
+	*x = InvocationInputRequest{}
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvocationInputRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvocationInputRequest) ProtoMessage() {}
+
+func (x *InvocationInputRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvocationInputRequest.ProtoReflect.Descriptor instead.
+func (*InvocationInputRequest) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *InvocationInputRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *InvocationInputRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *InvocationInputRequest) GetSchemaJson() string {
+	if x != nil {
+		return x.SchemaJson
+	}
+	return ""
+}
+
+// The answer to the invocation's open question.
+type InvocationInput struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*InvocationInput_ResponseJson
+	//	*InvocationInput_Error
+	Outcome       isInvocationInput_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvocationInput) Reset() {
+	*x = InvocationInput{}
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvocationInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvocationInput) ProtoMessage() {}
+
+func (x *InvocationInput) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvocationInput.ProtoReflect.Descriptor instead.
+func (*InvocationInput) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *InvocationInput) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *InvocationInput) GetOutcome() isInvocationInput_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *InvocationInput) GetResponseJson() string {
+	if x != nil {
+		if x, ok := x.Outcome.(*InvocationInput_ResponseJson); ok {
+			return x.ResponseJson
+		}
+	}
+	return ""
+}
+
+func (x *InvocationInput) GetError() string {
+	if x != nil {
+		if x, ok := x.Outcome.(*InvocationInput_Error); ok {
+			return x.Error
+		}
+	}
+	return ""
+}
+
+type isInvocationInput_Outcome interface {
+	isInvocationInput_Outcome()
+}
+
+type InvocationInput_ResponseJson struct {
+	// The answer: a JSON object matching the question's schema (checked by the server).
+	ResponseJson string `protobuf:"bytes,2,opt,name=response_json,json=responseJson,proto3,oneof"`
+}
+
+type InvocationInput_Error struct {
+	// The question could not be asked (a bad schema, a no_background tool, another question open); the
+	// worker library raises it in the tool.
+	Error string `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+}
+
+func (*InvocationInput_ResponseJson) isInvocationInput_Outcome() {}
+
+func (*InvocationInput_Error) isInvocationInput_Outcome() {}
+
 var File_taskmanager_v1_tool_worker_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\n" +
-	" taskmanager/v1/tool_worker.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"\x83\x02\n" +
+	" taskmanager/v1/tool_worker.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"\xd2\x02\n" +
 	"\x0eConnectRequest\x12<\n" +
 	"\bregister\x18\x01 \x01(\v2\x1e.taskmanager.v1.RegisterWorkerH\x00R\bregister\x12@\n" +
 	"\bprogress\x18\x02 \x01(\v2\".taskmanager.v1.InvocationProgressH\x00R\bprogress\x12:\n" +
 	"\x06result\x18\x03 \x01(\v2 .taskmanager.v1.InvocationResultH\x00R\x06result\x12*\n" +
-	"\x04pong\x18\x04 \x01(\v2\x14.taskmanager.v1.PongH\x00R\x04pongB\t\n" +
-	"\amessage\"\x8e\x02\n" +
+	"\x04pong\x18\x04 \x01(\v2\x14.taskmanager.v1.PongH\x00R\x04pong\x12M\n" +
+	"\rinput_request\x18\x05 \x01(\v2&.taskmanager.v1.InvocationInputRequestH\x00R\finputRequestB\t\n" +
+	"\amessage\"\xc7\x02\n" +
 	"\x0fConnectResponse\x12B\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2 .taskmanager.v1.WorkerRegisteredH\x00R\n" +
@@ -960,7 +1153,8 @@ const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"invocation\x18\x02 \x01(\v2\x1a.taskmanager.v1.InvocationH\x00R\n" +
 	"invocation\x12B\n" +
 	"\fcancellation\x18\x03 \x01(\v2\x1c.taskmanager.v1.CancellationH\x00R\fcancellation\x12*\n" +
-	"\x04ping\x18\x04 \x01(\v2\x14.taskmanager.v1.PingH\x00R\x04pingB\t\n" +
+	"\x04ping\x18\x04 \x01(\v2\x14.taskmanager.v1.PingH\x00R\x04ping\x127\n" +
+	"\x05input\x18\x05 \x01(\v2\x1f.taskmanager.v1.InvocationInputH\x00R\x05inputB\t\n" +
 	"\amessage\"\xe8\x02\n" +
 	"\n" +
 	"WorkerTool\x12\x12\n" +
@@ -1014,7 +1208,17 @@ const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\x04Ping\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\"\"\n" +
 	"\x04Pong\x12\x1a\n" +
-	"\bsequence\x18\x01 \x01(\x04R\bsequence2c\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\"l\n" +
+	"\x16InvocationInputRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1f\n" +
+	"\vschema_json\x18\x03 \x01(\tR\n" +
+	"schemaJson\"t\n" +
+	"\x0fInvocationInput\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12%\n" +
+	"\rresponse_json\x18\x02 \x01(\tH\x00R\fresponseJson\x12\x16\n" +
+	"\x05error\x18\x03 \x01(\tH\x00R\x05errorB\t\n" +
+	"\aoutcome2c\n" +
 	"\x11ToolWorkerService\x12N\n" +
 	"\aConnect\x12\x1e.taskmanager.v1.ConnectRequest\x1a\x1f.taskmanager.v1.ConnectResponse(\x010\x01BHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
 
@@ -1030,41 +1234,45 @@ func file_taskmanager_v1_tool_worker_proto_rawDescGZIP() []byte {
 	return file_taskmanager_v1_tool_worker_proto_rawDescData
 }
 
-var file_taskmanager_v1_tool_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_taskmanager_v1_tool_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_taskmanager_v1_tool_worker_proto_goTypes = []any{
-	(*ConnectRequest)(nil),     // 0: taskmanager.v1.ConnectRequest
-	(*ConnectResponse)(nil),    // 1: taskmanager.v1.ConnectResponse
-	(*WorkerTool)(nil),         // 2: taskmanager.v1.WorkerTool
-	(*RegisterWorker)(nil),     // 3: taskmanager.v1.RegisterWorker
-	(*WorkerRegistered)(nil),   // 4: taskmanager.v1.WorkerRegistered
-	(*InvocationOrigin)(nil),   // 5: taskmanager.v1.InvocationOrigin
-	(*Invocation)(nil),         // 6: taskmanager.v1.Invocation
-	(*InvocationProgress)(nil), // 7: taskmanager.v1.InvocationProgress
-	(*InvocationResult)(nil),   // 8: taskmanager.v1.InvocationResult
-	(*Cancellation)(nil),       // 9: taskmanager.v1.Cancellation
-	(*Ping)(nil),               // 10: taskmanager.v1.Ping
-	(*Pong)(nil),               // 11: taskmanager.v1.Pong
-	(FailureReason)(0),         // 12: taskmanager.v1.FailureReason
+	(*ConnectRequest)(nil),         // 0: taskmanager.v1.ConnectRequest
+	(*ConnectResponse)(nil),        // 1: taskmanager.v1.ConnectResponse
+	(*WorkerTool)(nil),             // 2: taskmanager.v1.WorkerTool
+	(*RegisterWorker)(nil),         // 3: taskmanager.v1.RegisterWorker
+	(*WorkerRegistered)(nil),       // 4: taskmanager.v1.WorkerRegistered
+	(*InvocationOrigin)(nil),       // 5: taskmanager.v1.InvocationOrigin
+	(*Invocation)(nil),             // 6: taskmanager.v1.Invocation
+	(*InvocationProgress)(nil),     // 7: taskmanager.v1.InvocationProgress
+	(*InvocationResult)(nil),       // 8: taskmanager.v1.InvocationResult
+	(*Cancellation)(nil),           // 9: taskmanager.v1.Cancellation
+	(*Ping)(nil),                   // 10: taskmanager.v1.Ping
+	(*Pong)(nil),                   // 11: taskmanager.v1.Pong
+	(*InvocationInputRequest)(nil), // 12: taskmanager.v1.InvocationInputRequest
+	(*InvocationInput)(nil),        // 13: taskmanager.v1.InvocationInput
+	(FailureReason)(0),             // 14: taskmanager.v1.FailureReason
 }
 var file_taskmanager_v1_tool_worker_proto_depIdxs = []int32{
 	3,  // 0: taskmanager.v1.ConnectRequest.register:type_name -> taskmanager.v1.RegisterWorker
 	7,  // 1: taskmanager.v1.ConnectRequest.progress:type_name -> taskmanager.v1.InvocationProgress
 	8,  // 2: taskmanager.v1.ConnectRequest.result:type_name -> taskmanager.v1.InvocationResult
 	11, // 3: taskmanager.v1.ConnectRequest.pong:type_name -> taskmanager.v1.Pong
-	4,  // 4: taskmanager.v1.ConnectResponse.registered:type_name -> taskmanager.v1.WorkerRegistered
-	6,  // 5: taskmanager.v1.ConnectResponse.invocation:type_name -> taskmanager.v1.Invocation
-	9,  // 6: taskmanager.v1.ConnectResponse.cancellation:type_name -> taskmanager.v1.Cancellation
-	10, // 7: taskmanager.v1.ConnectResponse.ping:type_name -> taskmanager.v1.Ping
-	2,  // 8: taskmanager.v1.RegisterWorker.tools:type_name -> taskmanager.v1.WorkerTool
-	5,  // 9: taskmanager.v1.Invocation.origin:type_name -> taskmanager.v1.InvocationOrigin
-	12, // 10: taskmanager.v1.Cancellation.reason:type_name -> taskmanager.v1.FailureReason
-	0,  // 11: taskmanager.v1.ToolWorkerService.Connect:input_type -> taskmanager.v1.ConnectRequest
-	1,  // 12: taskmanager.v1.ToolWorkerService.Connect:output_type -> taskmanager.v1.ConnectResponse
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 4: taskmanager.v1.ConnectRequest.input_request:type_name -> taskmanager.v1.InvocationInputRequest
+	4,  // 5: taskmanager.v1.ConnectResponse.registered:type_name -> taskmanager.v1.WorkerRegistered
+	6,  // 6: taskmanager.v1.ConnectResponse.invocation:type_name -> taskmanager.v1.Invocation
+	9,  // 7: taskmanager.v1.ConnectResponse.cancellation:type_name -> taskmanager.v1.Cancellation
+	10, // 8: taskmanager.v1.ConnectResponse.ping:type_name -> taskmanager.v1.Ping
+	13, // 9: taskmanager.v1.ConnectResponse.input:type_name -> taskmanager.v1.InvocationInput
+	2,  // 10: taskmanager.v1.RegisterWorker.tools:type_name -> taskmanager.v1.WorkerTool
+	5,  // 11: taskmanager.v1.Invocation.origin:type_name -> taskmanager.v1.InvocationOrigin
+	14, // 12: taskmanager.v1.Cancellation.reason:type_name -> taskmanager.v1.FailureReason
+	0,  // 13: taskmanager.v1.ToolWorkerService.Connect:input_type -> taskmanager.v1.ConnectRequest
+	1,  // 14: taskmanager.v1.ToolWorkerService.Connect:output_type -> taskmanager.v1.ConnectResponse
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_tool_worker_proto_init() }
@@ -1078,17 +1286,23 @@ func file_taskmanager_v1_tool_worker_proto_init() {
 		(*ConnectRequest_Progress)(nil),
 		(*ConnectRequest_Result)(nil),
 		(*ConnectRequest_Pong)(nil),
+		(*ConnectRequest_InputRequest)(nil),
 	}
 	file_taskmanager_v1_tool_worker_proto_msgTypes[1].OneofWrappers = []any{
 		(*ConnectResponse_Registered)(nil),
 		(*ConnectResponse_Invocation)(nil),
 		(*ConnectResponse_Cancellation)(nil),
 		(*ConnectResponse_Ping)(nil),
+		(*ConnectResponse_Input)(nil),
 	}
 	file_taskmanager_v1_tool_worker_proto_msgTypes[2].OneofWrappers = []any{}
 	file_taskmanager_v1_tool_worker_proto_msgTypes[8].OneofWrappers = []any{
 		(*InvocationResult_Result)(nil),
 		(*InvocationResult_Error)(nil),
+	}
+	file_taskmanager_v1_tool_worker_proto_msgTypes[13].OneofWrappers = []any{
+		(*InvocationInput_ResponseJson)(nil),
+		(*InvocationInput_Error)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1096,7 +1310,7 @@ func file_taskmanager_v1_tool_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_tool_worker_proto_rawDesc), len(file_taskmanager_v1_tool_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

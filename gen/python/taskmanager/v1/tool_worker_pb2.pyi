@@ -8,28 +8,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ConnectRequest(_message.Message):
-    __slots__ = ("register", "progress", "result", "pong")
+    __slots__ = ("register", "progress", "result", "pong", "input_request")
     REGISTER_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
+    INPUT_REQUEST_FIELD_NUMBER: _ClassVar[int]
     register: RegisterWorker
     progress: InvocationProgress
     result: InvocationResult
     pong: Pong
-    def __init__(self, register: _Optional[_Union[RegisterWorker, _Mapping]] = ..., progress: _Optional[_Union[InvocationProgress, _Mapping]] = ..., result: _Optional[_Union[InvocationResult, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ...) -> None: ...
+    input_request: InvocationInputRequest
+    def __init__(self, register: _Optional[_Union[RegisterWorker, _Mapping]] = ..., progress: _Optional[_Union[InvocationProgress, _Mapping]] = ..., result: _Optional[_Union[InvocationResult, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., input_request: _Optional[_Union[InvocationInputRequest, _Mapping]] = ...) -> None: ...
 
 class ConnectResponse(_message.Message):
-    __slots__ = ("registered", "invocation", "cancellation", "ping")
+    __slots__ = ("registered", "invocation", "cancellation", "ping", "input")
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_FIELD_NUMBER: _ClassVar[int]
     CANCELLATION_FIELD_NUMBER: _ClassVar[int]
     PING_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
     registered: WorkerRegistered
     invocation: Invocation
     cancellation: Cancellation
     ping: Ping
-    def __init__(self, registered: _Optional[_Union[WorkerRegistered, _Mapping]] = ..., invocation: _Optional[_Union[Invocation, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ...) -> None: ...
+    input: InvocationInput
+    def __init__(self, registered: _Optional[_Union[WorkerRegistered, _Mapping]] = ..., invocation: _Optional[_Union[Invocation, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., input: _Optional[_Union[InvocationInput, _Mapping]] = ...) -> None: ...
 
 class WorkerTool(_message.Message):
     __slots__ = ("name", "description", "parameters_json_schema", "no_background", "concurrency", "default_timeout_seconds", "hard_timeout_seconds")
@@ -138,3 +142,23 @@ class Pong(_message.Message):
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     def __init__(self, sequence: _Optional[int] = ...) -> None: ...
+
+class InvocationInputRequest(_message.Message):
+    __slots__ = ("task_id", "message", "schema_json")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    message: str
+    schema_json: str
+    def __init__(self, task_id: _Optional[str] = ..., message: _Optional[str] = ..., schema_json: _Optional[str] = ...) -> None: ...
+
+class InvocationInput(_message.Message):
+    __slots__ = ("task_id", "response_json", "error")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    response_json: str
+    error: str
+    def __init__(self, task_id: _Optional[str] = ..., response_json: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...

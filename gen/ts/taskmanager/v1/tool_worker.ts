@@ -32,6 +32,9 @@ export interface ConnectRequest {
     | { $case: "progress"; value: InvocationProgress }
     | { $case: "result"; value: InvocationResult }
     | { $case: "pong"; value: Pong }
+    | //
+    /** The tool asks a question during an invocation (input-required); answered by InvocationInput. */
+    { $case: "inputRequest"; value: InvocationInputRequest }
     | undefined;
 }
 
@@ -46,6 +49,9 @@ export interface ConnectResponse {
     /** Stop an invocation; no result is expected any more (one is ignored). */
     { $case: "cancellation"; value: Cancellation }
     | { $case: "ping"; value: Ping }
+    | //
+    /** The answer to an InvocationInputRequest, or why it cannot be asked. */
+    { $case: "input"; value: InvocationInput }
     | undefined;
 }
 
@@ -152,6 +158,34 @@ export interface Pong {
   sequence: string;
 }
 
+/**
+ * A question from the tool of a running invocation: the task waits in INPUT_REQUIRED until someone answers
+ * (ProvideInput). One open question per invocation. A Cancellation ends the wait (the invocation is over).
+ */
+export interface InvocationInputRequest {
+  taskId: string;
+  /** What is asked, for a person (or a model) to read. */
+  message: string;
+  /** The JSON Schema of the answer, a JSON object, as JSON text. */
+  schemaJson: string;
+}
+
+/** The answer to the invocation's open question. */
+export interface InvocationInput {
+  taskId: string;
+  outcome?:
+    | //
+    /** The answer: a JSON object matching the question's schema (checked by the server). */
+    { $case: "responseJson"; value: string }
+    | //
+    /**
+     * The question could not be asked (a bad schema, a no_background tool, another question open); the
+     * worker library raises it in the tool.
+     */
+    { $case: "error"; value: string }
+    | undefined;
+}
+
 function createBaseConnectRequest(): ConnectRequest {
   return { message: undefined };
 }
@@ -170,6 +204,9 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         break;
       case "pong":
         Pong.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "inputRequest":
+        InvocationInputRequest.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -220,6 +257,14 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             message.message = { $case: "pong", value: Pong.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "inputRequest", value: InvocationInputRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -242,6 +287,10 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "result", value: InvocationResult.fromJSON(object.result) }
         : isSet(object.pong)
         ? { $case: "pong", value: Pong.fromJSON(object.pong) }
+        : isSet(object.inputRequest)
+        ? { $case: "inputRequest", value: InvocationInputRequest.fromJSON(object.inputRequest) }
+        : isSet(object.input_request)
+        ? { $case: "inputRequest", value: InvocationInputRequest.fromJSON(object.input_request) }
         : undefined,
     };
   },
@@ -256,6 +305,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.result = InvocationResult.toJSON(message.message.value);
     } else if (message.message?.$case === "pong") {
       obj.pong = Pong.toJSON(message.message.value);
+    } else if (message.message?.$case === "inputRequest") {
+      obj.inputRequest = InvocationInputRequest.toJSON(message.message.value);
     }
     return obj;
   },
@@ -290,6 +341,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         }
         break;
       }
+      case "inputRequest": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "inputRequest", value: InvocationInputRequest.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -313,6 +370,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         break;
       case "ping":
         Ping.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "input":
+        InvocationInput.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -363,6 +423,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.message = { $case: "ping", value: Ping.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "input", value: InvocationInput.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -385,6 +453,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "cancellation", value: Cancellation.fromJSON(object.cancellation) }
         : isSet(object.ping)
         ? { $case: "ping", value: Ping.fromJSON(object.ping) }
+        : isSet(object.input)
+        ? { $case: "input", value: InvocationInput.fromJSON(object.input) }
         : undefined,
     };
   },
@@ -399,6 +469,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.cancellation = Cancellation.toJSON(message.message.value);
     } else if (message.message?.$case === "ping") {
       obj.ping = Ping.toJSON(message.message.value);
+    } else if (message.message?.$case === "input") {
+      obj.input = InvocationInput.toJSON(message.message.value);
     }
     return obj;
   },
@@ -430,6 +502,12 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       case "ping": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "ping", value: Ping.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "input", value: InvocationInput.fromPartial(object.message.value) };
         }
         break;
       }
@@ -1610,6 +1688,238 @@ export const Pong: MessageFns<Pong> = {
   fromPartial<I extends Exact<DeepPartial<Pong>, I>>(object: I): Pong {
     const message = createBasePong();
     message.sequence = object.sequence ?? "0";
+    return message;
+  },
+};
+
+function createBaseInvocationInputRequest(): InvocationInputRequest {
+  return { taskId: "", message: "", schemaJson: "" };
+}
+
+export const InvocationInputRequest: MessageFns<InvocationInputRequest> = {
+  encode(message: InvocationInputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.schemaJson !== "") {
+      writer.uint32(26).string(message.schemaJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvocationInputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvocationInputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.schemaJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvocationInputRequest {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      schemaJson: isSet(object.schemaJson)
+        ? globalThis.String(object.schemaJson)
+        : isSet(object.schema_json)
+        ? globalThis.String(object.schema_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InvocationInputRequest): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.schemaJson !== "") {
+      obj.schemaJson = message.schemaJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InvocationInputRequest>, I>>(base?: I): InvocationInputRequest {
+    return InvocationInputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvocationInputRequest>, I>>(object: I): InvocationInputRequest {
+    const message = createBaseInvocationInputRequest();
+    message.taskId = object.taskId ?? "";
+    message.message = object.message ?? "";
+    message.schemaJson = object.schemaJson ?? "";
+    return message;
+  },
+};
+
+function createBaseInvocationInput(): InvocationInput {
+  return { taskId: "", outcome: undefined };
+}
+
+export const InvocationInput: MessageFns<InvocationInput> = {
+  encode(message: InvocationInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    switch (message.outcome?.$case) {
+      case "responseJson":
+        writer.uint32(18).string(message.outcome.value);
+        break;
+      case "error":
+        writer.uint32(26).string(message.outcome.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvocationInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvocationInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = { $case: "responseJson", value: reader.string() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = { $case: "error", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvocationInput {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      outcome: isSet(object.responseJson)
+        ? { $case: "responseJson", value: globalThis.String(object.responseJson) }
+        : isSet(object.response_json)
+        ? { $case: "responseJson", value: globalThis.String(object.response_json) }
+        : isSet(object.error)
+        ? { $case: "error", value: globalThis.String(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: InvocationInput): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.outcome?.$case === "responseJson") {
+      obj.responseJson = message.outcome.value;
+    } else if (message.outcome?.$case === "error") {
+      obj.error = message.outcome.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InvocationInput>, I>>(base?: I): InvocationInput {
+    return InvocationInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvocationInput>, I>>(object: I): InvocationInput {
+    const message = createBaseInvocationInput();
+    message.taskId = object.taskId ?? "";
+    switch (object.outcome?.$case) {
+      case "responseJson": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "responseJson", value: object.outcome.value };
+        }
+        break;
+      }
+      case "error": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "error", value: object.outcome.value };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
