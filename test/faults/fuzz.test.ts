@@ -51,6 +51,8 @@ const FIELD_NAMES = [
   'status',
   'max_chars',
   'redirect\\.[a-z_]+',
+  'input_request_id',
+  'response_json',
 ];
 const FIELD = new RegExp(`^(${FIELD_NAMES.join('|')}): `);
 const ALLOWED = new Set([
@@ -87,7 +89,17 @@ const user = mostlyValid(fc.constantFrom('alice', 'bob', ''));
 const toolName = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.constantFrom('echo', 'fail', 'throws', 'returns_odd', 'check_task', 'cancel_task', 'redirect_task'),
+    arbitrary: fc.constantFrom(
+      'echo',
+      'fail',
+      'throws',
+      'returns_odd',
+      'check_task',
+      'cancel_task',
+      'redirect_task',
+      'ask',
+      'provide_input',
+    ),
   },
   { weight: 1, arbitrary: fc.constantFrom('', 'ECHO', 'nope', 'echo ', 'sleep\u0000') },
   { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
@@ -112,6 +124,8 @@ const argumentsJson = fc.oneof(
       .record({ text: fc.string({ maxLength: 50 }), kind: fc.integer({ min: 0, max: 9 }), sync: fc.boolean() })
       .map((v) => JSON.stringify(v)),
   },
+  // What `ask` takes: its questions give ProvideInput real questions to answer.
+  { weight: 2, arbitrary: fc.string({ minLength: 1, maxLength: 30 }).map((question) => JSON.stringify({ question })) },
   fc.integer({ min: 1, max: 200 }).map((d) => '{"a":'.repeat(d) + '1' + '}'.repeat(d)),
   fc.string({ maxLength: 30 }),
   fc.constantFrom('{', '[]', 'null', '"x"', '{"text":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'),
@@ -126,6 +140,10 @@ const redirect = fc.option(
 );
 
 type Request = { rpc: string; send(client: TaskServiceClient): Promise<unknown> };
+
+/** Task ids of accepted Executes, newest last: RECENT in ProvideInput stands for one (answers reach real questions). */
+const recentTaskIds: string[] = [];
+const RECENT = '<recent>';
 const unary = <Req, Res>(
   rpc: string,
   method: (c: TaskServiceClient) => Parameters<typeof call<Req, Res>>[0],
@@ -148,6 +166,23 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
       redirect,
     })
     .map((r) => unary('Execute', (c) => c.execute, r)),
+  fc
+    .record({
+      taskId: fc.oneof({ weight: 3, arbitrary: fc.constant(RECENT) }, { weight: 1, arbitrary: taskId }),
+      userId: user,
+      inputRequestId: fc.oneof({ weight: 3, arbitrary: fc.constant('input-1') }, { weight: 1, arbitrary: text }),
+      responseJson: fc.oneof(
+        { weight: 3, arbitrary: fc.string({ maxLength: 20 }).map((answer) => JSON.stringify({ answer })) },
+        { weight: 1, arbitrary: argumentsJson },
+      ),
+    })
+    .map((r) => ({
+      rpc: 'ProvideInput',
+      send: (client: TaskServiceClient) => {
+        const id = r.taskId === RECENT ? (recentTaskIds.at(-1 - (r.responseJson.length % 8)) ?? '') : r.taskId;
+        return call(client.provideInput, client, { ...r, taskId: id }, 10_000);
+      },
+    })),
   fc.record({ taskId, userId: user }).map((r) => unary('GetResult', (c) => c.getResult, r)),
   fc.record({ taskId, userId: user }).map((r) => unary('CancelTask', (c) => c.cancelTask, r)),
   fc
@@ -194,7 +229,12 @@ describe('bad-input fuzz (fast-check)', function () {
 
   before(async () => {
     server = await startTestServer(
-      { TASKSERVICE_PLATFORMS: '{"chat": {"url": "http://127.0.0.1:9/hook"}}', TASKSERVICE_REDIRECT_ATTEMPTS: '1' },
+      {
+        TASKSERVICE_PLATFORMS: '{"chat": {"url": "http://127.0.0.1:9/hook"}}',
+        TASKSERVICE_REDIRECT_ATTEMPTS: '1',
+        // Questions of `ask` nobody answers end soon, instead of holding running slots for an hour.
+        TASKSERVICE_INPUT_TIMEOUT_SECONDS: '2',
+      },
       { tools: THROWERS },
     );
   });
@@ -218,7 +258,10 @@ describe('bad-input fuzz (fast-check)', function () {
             let details = '';
             try {
               const response = (await request.send(server.client)) as { task?: { taskId?: string } } | undefined;
-              if (request.rpc === 'Execute' && response?.task?.taskId) stored.add(response.task.taskId);
+              if (request.rpc === 'Execute' && response?.task?.taskId) {
+                stored.add(response.task.taskId);
+                recentTaskIds.push(response.task.taskId);
+              }
             } catch (err) {
               code = (err as ServiceError).code;
               details = (err as ServiceError).details ?? '';
@@ -258,6 +301,7 @@ describe('bad-input fuzz (fast-check)', function () {
       expect(bad.slice(0, 10)).to.deep.equal([]);
       expect(strays).to.deep.equal([]);
       expect(codes.get('Execute OK')).to.be.greaterThan(0);
+      expect(codes.get('ProvideInput OK'), 'some answers reached real questions').to.be.greaterThan(0);
       expect(codes.get('Execute INVALID_ARGUMENT')).to.be.greaterThan(0);
     },
   );
