@@ -28,6 +28,7 @@ const COMMON = {
   concurrency: { type: 'integer', minimum: 1, description: 'must be a positive whole number' },
   default_budget_seconds: SECONDS,
   hard_timeout_seconds: SECONDS,
+  input_timeout_seconds: SECONDS,
 };
 
 const checkStdio = schemaCheck({
@@ -100,6 +101,7 @@ function parseServer(source: string, name: string, raw: unknown, env: Env): McpS
     ...(e.concurrency !== undefined && { concurrency: e.concurrency as number }),
     ...(e.default_budget_seconds !== undefined && { budgetSeconds: e.default_budget_seconds as number }),
     ...(e.hard_timeout_seconds !== undefined && { hardTimeoutSeconds: e.hard_timeout_seconds as number }),
+    ...(e.input_timeout_seconds !== undefined && { inputTimeoutSeconds: e.input_timeout_seconds as number }),
   };
   if (stdio) {
     const fromEnv = fromEnvironment(e.env_from as Record<string, string> | undefined, env, fail, 'env_from');

@@ -154,4 +154,6 @@ export interface McpServerCommon {
   concurrency?: number;
   budgetSeconds?: number;
   hardTimeoutSeconds?: number;
+  /** How long an elicitation of the server (the task's question) waits for its answer. */
+  inputTimeoutSeconds?: number;
 }

@@ -21,6 +21,8 @@ export interface WorkerToolSpec {
   /** The tool's default budget (the proto's default_timeout_seconds; the wire keeps its name). */
   timeoutSeconds?: number;
   hardTimeoutSeconds?: number;
+  /** How long a question of the tool waits for its answer; absent: the server default. */
+  inputTimeoutSeconds?: number;
 }
 
 /** One worker tool as a replica hosts it: the definition and how many of its workers serve it. */

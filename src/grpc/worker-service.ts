@@ -116,6 +116,7 @@ function registrationFromPb(register: RegisterWorker): Registration {
       concurrency: tool.concurrency,
       timeoutSeconds: tool.defaultTimeoutSeconds,
       hardTimeoutSeconds: tool.hardTimeoutSeconds,
+      inputTimeoutSeconds: tool.inputTimeoutSeconds,
     })),
   };
 }

@@ -154,6 +154,7 @@ export class WorkerHub implements ToolCatalog, LocalWorkers {
       noBackground: spec.noBackground,
       budgetSeconds: spec.timeoutSeconds,
       hardTimeoutSeconds: spec.hardTimeoutSeconds,
+      inputTimeoutSeconds: spec.inputTimeoutSeconds,
       source: 'worker',
       validate,
       handler: (args, ctx) => this.invoke(spec.name, JSON.stringify(args), ctx),

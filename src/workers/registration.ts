@@ -38,6 +38,7 @@ export function checkRegistration(
     for (const [key, value] of [
       ['default_timeout_seconds', spec.timeoutSeconds],
       ['hard_timeout_seconds', spec.hardTimeoutSeconds],
+      ['input_timeout_seconds', spec.inputTimeoutSeconds],
     ] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
         throw new InvalidArgument(field(key), 'must be a positive number of seconds (or 0 for the server default)');
@@ -57,6 +58,7 @@ export function checkRegistration(
         // 0 means "the server default", as in Execute.
         timeoutSeconds: spec.timeoutSeconds || undefined,
         hardTimeoutSeconds: spec.hardTimeoutSeconds || undefined,
+        inputTimeoutSeconds: spec.inputTimeoutSeconds || undefined,
         parametersJson: JSON.stringify(parameters),
       },
       validate,
@@ -71,7 +73,8 @@ export function sameDefinition(a: WorkerToolSpec, b: WorkerToolSpec): boolean {
     a.parametersJson === b.parametersJson &&
     a.noBackground === b.noBackground &&
     a.timeoutSeconds === b.timeoutSeconds &&
-    a.hardTimeoutSeconds === b.hardTimeoutSeconds
+    a.hardTimeoutSeconds === b.hardTimeoutSeconds &&
+    a.inputTimeoutSeconds === b.inputTimeoutSeconds
   );
 }
 

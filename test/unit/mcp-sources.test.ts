@@ -192,12 +192,12 @@ describe('MCP tool sources: configuration, field by field', () => {
     stops(
       { gh: { command: 'npx', argz: ['x'] } },
       `${where} argz is not a known key (known: tool_prefix, include, exclude, concurrency, ` +
-        'default_budget_seconds, hard_timeout_seconds, command, args, env, env_from, cwd)',
+        'default_budget_seconds, hard_timeout_seconds, input_timeout_seconds, command, args, env, env_from, cwd)',
     );
     stops(
       { gh: { url: 'http://127.0.0.1:9/mcp', cwd: '/tmp' } },
       `${where} cwd is not a known key (known: tool_prefix, include, exclude, concurrency, ` +
-        'default_budget_seconds, hard_timeout_seconds, url, url_env, headers, headers_env)',
+        'default_budget_seconds, hard_timeout_seconds, input_timeout_seconds, url, url_env, headers, headers_env)',
     );
   });
 

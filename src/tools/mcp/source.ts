@@ -119,6 +119,7 @@ export class McpToolSource implements ToolCatalog {
       noBackground: false,
       budgetSeconds: config.budgetSeconds,
       hardTimeoutSeconds: config.hardTimeoutSeconds,
+      inputTimeoutSeconds: config.inputTimeoutSeconds,
       source: `mcp:${config.name}`,
       validate: unlisted ? ANY_ARGUMENTS : this.check(name, definition.inputSchema),
       place: (): Placement => (connection.connected ? HERE : { kind: 'nowhere', why: connection.unavailableWhy }),

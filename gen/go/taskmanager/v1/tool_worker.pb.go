@@ -306,8 +306,11 @@ type WorkerTool struct {
 	DefaultTimeoutSeconds *float64 `protobuf:"fixed64,6,opt,name=default_timeout_seconds,json=defaultTimeoutSeconds,proto3,oneof" json:"default_timeout_seconds,omitempty"`
 	// Runtime limit. Unset or 0: the server default.
 	HardTimeoutSeconds *float64 `protobuf:"fixed64,7,opt,name=hard_timeout_seconds,json=hardTimeoutSeconds,proto3,oneof" json:"hard_timeout_seconds,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// How long a question of this tool (InvocationInputRequest) waits for its answer. Unset or 0: the server
+	// default (TASKSERVICE_INPUT_TIMEOUT_SECONDS).
+	InputTimeoutSeconds *float64 `protobuf:"fixed64,8,opt,name=input_timeout_seconds,json=inputTimeoutSeconds,proto3,oneof" json:"input_timeout_seconds,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *WorkerTool) Reset() {
@@ -385,6 +388,13 @@ func (x *WorkerTool) GetDefaultTimeoutSeconds() float64 {
 func (x *WorkerTool) GetHardTimeoutSeconds() float64 {
 	if x != nil && x.HardTimeoutSeconds != nil {
 		return *x.HardTimeoutSeconds
+	}
+	return 0
+}
+
+func (x *WorkerTool) GetInputTimeoutSeconds() float64 {
+	if x != nil && x.InputTimeoutSeconds != nil {
+		return *x.InputTimeoutSeconds
 	}
 	return 0
 }
@@ -1155,7 +1165,7 @@ const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\fcancellation\x18\x03 \x01(\v2\x1c.taskmanager.v1.CancellationH\x00R\fcancellation\x12*\n" +
 	"\x04ping\x18\x04 \x01(\v2\x14.taskmanager.v1.PingH\x00R\x04ping\x127\n" +
 	"\x05input\x18\x05 \x01(\v2\x1f.taskmanager.v1.InvocationInputH\x00R\x05inputB\t\n" +
-	"\amessage\"\xe8\x02\n" +
+	"\amessage\"\xbb\x03\n" +
 	"\n" +
 	"WorkerTool\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -1164,9 +1174,11 @@ const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\rno_background\x18\x04 \x01(\bR\fnoBackground\x12 \n" +
 	"\vconcurrency\x18\x05 \x01(\x05R\vconcurrency\x12;\n" +
 	"\x17default_timeout_seconds\x18\x06 \x01(\x01H\x00R\x15defaultTimeoutSeconds\x88\x01\x01\x125\n" +
-	"\x14hard_timeout_seconds\x18\a \x01(\x01H\x01R\x12hardTimeoutSeconds\x88\x01\x01B\x1a\n" +
+	"\x14hard_timeout_seconds\x18\a \x01(\x01H\x01R\x12hardTimeoutSeconds\x88\x01\x01\x127\n" +
+	"\x15input_timeout_seconds\x18\b \x01(\x01H\x02R\x13inputTimeoutSeconds\x88\x01\x01B\x1a\n" +
 	"\x18_default_timeout_secondsB\x17\n" +
-	"\x15_hard_timeout_seconds\"\x8c\x01\n" +
+	"\x15_hard_timeout_secondsB\x18\n" +
+	"\x16_input_timeout_seconds\"\x8c\x01\n" +
 	"\x0eRegisterWorker\x12\x1f\n" +
 	"\vworker_name\x18\x01 \x01(\tR\n" +
 	"workerName\x120\n" +

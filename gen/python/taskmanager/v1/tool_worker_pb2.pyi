@@ -36,7 +36,7 @@ class ConnectResponse(_message.Message):
     def __init__(self, registered: _Optional[_Union[WorkerRegistered, _Mapping]] = ..., invocation: _Optional[_Union[Invocation, _Mapping]] = ..., cancellation: _Optional[_Union[Cancellation, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., input: _Optional[_Union[InvocationInput, _Mapping]] = ...) -> None: ...
 
 class WorkerTool(_message.Message):
-    __slots__ = ("name", "description", "parameters_json_schema", "no_background", "concurrency", "default_timeout_seconds", "hard_timeout_seconds")
+    __slots__ = ("name", "description", "parameters_json_schema", "no_background", "concurrency", "default_timeout_seconds", "hard_timeout_seconds", "input_timeout_seconds")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class WorkerTool(_message.Message):
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     HARD_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     parameters_json_schema: str
@@ -51,7 +52,8 @@ class WorkerTool(_message.Message):
     concurrency: int
     default_timeout_seconds: float
     hard_timeout_seconds: float
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json_schema: _Optional[str] = ..., no_background: _Optional[bool] = ..., concurrency: _Optional[int] = ..., default_timeout_seconds: _Optional[float] = ..., hard_timeout_seconds: _Optional[float] = ...) -> None: ...
+    input_timeout_seconds: float
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json_schema: _Optional[str] = ..., no_background: _Optional[bool] = ..., concurrency: _Optional[int] = ..., default_timeout_seconds: _Optional[float] = ..., hard_timeout_seconds: _Optional[float] = ..., input_timeout_seconds: _Optional[float] = ...) -> None: ...
 
 class RegisterWorker(_message.Message):
     __slots__ = ("worker_name", "tools", "max_concurrency")

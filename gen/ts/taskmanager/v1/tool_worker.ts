@@ -77,7 +77,14 @@ export interface WorkerTool {
     | number
     | undefined;
   /** Runtime limit. Unset or 0: the server default. */
-  hardTimeoutSeconds?: number | undefined;
+  hardTimeoutSeconds?:
+    | number
+    | undefined;
+  /**
+   * How long a question of this tool (InvocationInputRequest) waits for its answer. Unset or 0: the server
+   * default (TASKSERVICE_INPUT_TIMEOUT_SECONDS).
+   */
+  inputTimeoutSeconds?: number | undefined;
 }
 
 export interface RegisterWorker {
@@ -525,6 +532,7 @@ function createBaseWorkerTool(): WorkerTool {
     concurrency: 0,
     defaultTimeoutSeconds: undefined,
     hardTimeoutSeconds: undefined,
+    inputTimeoutSeconds: undefined,
   };
 }
 
@@ -550,6 +558,9 @@ export const WorkerTool: MessageFns<WorkerTool> = {
     }
     if (message.hardTimeoutSeconds !== undefined) {
       writer.uint32(57).double(message.hardTimeoutSeconds);
+    }
+    if (message.inputTimeoutSeconds !== undefined) {
+      writer.uint32(65).double(message.inputTimeoutSeconds);
     }
     return writer;
   },
@@ -623,6 +634,14 @@ export const WorkerTool: MessageFns<WorkerTool> = {
             message.hardTimeoutSeconds = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.inputTimeoutSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -660,6 +679,11 @@ export const WorkerTool: MessageFns<WorkerTool> = {
         : isSet(object.hard_timeout_seconds)
         ? globalThis.Number(object.hard_timeout_seconds)
         : undefined,
+      inputTimeoutSeconds: isSet(object.inputTimeoutSeconds)
+        ? globalThis.Number(object.inputTimeoutSeconds)
+        : isSet(object.input_timeout_seconds)
+        ? globalThis.Number(object.input_timeout_seconds)
+        : undefined,
     };
   },
 
@@ -686,6 +710,9 @@ export const WorkerTool: MessageFns<WorkerTool> = {
     if (message.hardTimeoutSeconds !== undefined) {
       obj.hardTimeoutSeconds = floatToJson(message.hardTimeoutSeconds);
     }
+    if (message.inputTimeoutSeconds !== undefined) {
+      obj.inputTimeoutSeconds = floatToJson(message.inputTimeoutSeconds);
+    }
     return obj;
   },
 
@@ -701,6 +728,7 @@ export const WorkerTool: MessageFns<WorkerTool> = {
     message.concurrency = object.concurrency ?? 0;
     message.defaultTimeoutSeconds = object.defaultTimeoutSeconds ?? undefined;
     message.hardTimeoutSeconds = object.hardTimeoutSeconds ?? undefined;
+    message.inputTimeoutSeconds = object.inputTimeoutSeconds ?? undefined;
     return message;
   },
 };
