@@ -8,6 +8,7 @@ import {
 import { Client } from '../client/client.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../client/version.js';
+import { QuestionPrompt } from './prompt.js';
 import { common, parse, positional, seconds, UsageError } from './options.js';
 import { duration, oneLine, progressLine, statusName, table } from './render.js';
 
@@ -16,6 +17,8 @@ export interface Io {
   out: NodeJS.WriteStream;
   err: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /** A terminal's input, for prompts (`await` asks a waiting task's question); absent when not one. */
+  in?: NodeJS.ReadStream;
 }
 
 /** Exit codes: 0 done, 1 the task failed (or is still running after the wait), 2 usage, 3 the call failed. */
@@ -64,7 +67,12 @@ async function follow(
   const started = Date.now();
   const live = io.out.isTTY === true && !asJson;
   let last: AwaitResultResponse | undefined;
-  const tick = live ? setInterval(() => last && draw(last), 250) : undefined;
+  // In a terminal a question is asked at a prompt (answered with ProvideInput); the bar waits meanwhile.
+  const prompt =
+    live && io.in?.isTTY
+      ? new QuestionPrompt(io.in, io.out, (id, value) => client.provideInput(taskId, id, value))
+      : undefined;
+  const tick = live ? setInterval(() => last && !prompt?.open && draw(last), 250) : undefined;
   const draw = (update: AwaitResultResponse) => {
     const progress = update.task?.progress;
     io.out.write(
@@ -80,6 +88,11 @@ async function follow(
       }
       const question = update.task?.inputRequest;
       if (question && update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
+        if (prompt) {
+          io.out.write(`\r\x1b[2Kwaiting for input: ${question.message}\n  schema: ${question.schemaJson}\n`);
+          prompt.show(question);
+          continue;
+        }
         if (live) io.out.write('\r\x1b[2K');
         io.out.write(
           `waiting for input: ${question.message}\n  answer with: taskservice answer ${taskId} '<json>' ` +
@@ -87,6 +100,7 @@ async function follow(
         );
         continue;
       }
+      prompt?.close();
       if (live) draw(update);
       else if (update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
         const p = update.task?.progress;
@@ -99,6 +113,7 @@ async function follow(
     }
   } finally {
     clearInterval(tick);
+    prompt?.close();
     if (live) io.out.write('\r\x1b[2K');
   }
   if (!last?.task) throw new Error(`AwaitResult for ${taskId} ended without an update`);

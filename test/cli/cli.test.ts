@@ -112,6 +112,29 @@ describe('CLI (npx taskservice)', function () {
     expect(out.trim().split('\n').at(-1)).to.equal('answer: yes');
   });
 
+  it("await in a terminal asks a waiting task's question at a prompt and sends the typed answer", async () => {
+    const asked = await runCli(['exec', 'ask', '{"question":"Your name?"}', ...addr]);
+    const { task_id: taskId } = JSON.parse(asked.out.trim().split('\n').at(-1)!) as { task_id: string };
+    const driver = [
+      'test/fixtures/cli/pty-answer.py',
+      'answer> ',
+      'Ada',
+      process.execPath,
+      'bin/taskservice.mjs',
+      'await',
+      taskId,
+      ...addr,
+    ];
+    const child = spawn('python3', driver, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(out).to.contain('waiting for input: Your name?');
+    expect(code, out).to.equal(0);
+    // Plain text filled the one string property of the schema.
+    expect(out).to.contain('answer: Ada');
+  });
+
   it('await exits 1 for a task that failed (cancelled) and get shows it', async () => {
     const taskId = await backgroundSleep(30);
     const cancelled = await runCli(['cancel', taskId, ...addr]);
