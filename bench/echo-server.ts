@@ -46,6 +46,7 @@ server.addService(TaskServiceService, {
         channelId: request.channelId,
         platform: request.platform,
         requestId: '',
+        version: '1',
       },
     });
   },

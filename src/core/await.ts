@@ -27,6 +27,12 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Bounds the first read of the task (epoch ms; a unary caller's deadline). */
   readDeadline?: number;
+  /**
+   * Resume: the version of the last state the watcher saw. A running task's
+   * current state is sent at once only if newer, else the watch waits for the
+   * next change; a finished task's terminal state is always sent.
+   */
+  afterVersion?: number;
 }
 
 /**
@@ -59,7 +65,8 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
     let current = newest && newest.version > first.version ? newest : first;
     const deadline = Date.now() + options.timeoutMs;
     // A task that has already ended gets one message, not a snapshot and a copy of it.
-    yield { kind: isTerminal(current) ? UpdateKind.Terminal : UpdateKind.Snapshot, task: current };
+    const seen = !isTerminal(current) && current.version <= (options.afterVersion ?? 0);
+    if (!seen) yield { kind: isTerminal(current) ? UpdateKind.Terminal : UpdateKind.Snapshot, task: current };
     if (isTerminal(current)) return;
     let lastSent = Date.now();
     while (!isTerminal(current) && !signal.aborted) {

@@ -16,6 +16,8 @@ export interface AwaitOptions {
   caller?: Caller;
   timeoutSeconds?: number;
   heartbeatSeconds?: number;
+  /** Resume after this version: no snapshot of a state already seen (see WatchOptions.afterVersion). */
+  afterVersion?: number;
   signal: AbortSignal;
 }
 
@@ -156,6 +158,7 @@ export class TaskAccess {
         userId,
         timeoutMs: Math.min(timeoutSeconds, awaitMaxSeconds) * 1000,
         heartbeatMs: Math.max(heartbeatSeconds, MIN_HEARTBEAT_SECONDS) * 1000,
+        afterVersion: options.afterVersion ?? 0,
         signal: options.signal,
       });
     const caller = options.caller ?? ANYONE;

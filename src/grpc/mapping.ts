@@ -82,6 +82,7 @@ export function taskToPb(task: TaskRecord): Task {
     progress: task.progress && progressToPb(task.progress),
     redirect: task.redirect && redirectToPb(task.redirect),
     requestId: task.requestId ?? '',
+    version: String(task.version),
     inputRequest: task.inputRequest && {
       id: task.inputRequest.id,
       message: task.inputRequest.message,

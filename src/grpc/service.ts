@@ -71,6 +71,7 @@ export function taskService(
           caller,
           timeoutSeconds: req.timeoutSeconds,
           heartbeatSeconds: req.heartbeatSeconds,
+          afterVersion: Number(req.afterVersion ?? 0),
           signal,
         });
       } catch (err) {

@@ -468,7 +468,10 @@ type Task struct {
 	// The idempotency key given at Execute, if any.
 	RequestId string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Set only while the task is INPUT_REQUIRED: the question waiting for an answer.
-	InputRequest  *InputRequest `protobuf:"bytes,16,opt,name=input_request,json=inputRequest,proto3" json:"input_request,omitempty"`
+	InputRequest *InputRequest `protobuf:"bytes,16,opt,name=input_request,json=inputRequest,proto3" json:"input_request,omitempty"`
+	// Grows with every stored change of the task (status, progress, redirect, question). Orders the states
+	// a client sees, and resumes AwaitResult (after_version).
+	Version       uint64 `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -615,6 +618,13 @@ func (x *Task) GetInputRequest() *InputRequest {
 	return nil
 }
 
+func (x *Task) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_taskmanager_v1_task_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_task_proto_rawDesc = "" +
@@ -640,7 +650,7 @@ const file_taskmanager_v1_task_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1f\n" +
 	"\vschema_json\x18\x03 \x01(\tR\n" +
 	"schemaJson\x12=\n" +
-	"\frequested_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\"\xbf\x05\n" +
+	"\frequested_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\"\xd9\x05\n" +
 	"\x04Task\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n" +
 	"\ttool_name\x18\x02 \x01(\tR\btoolName\x122\n" +
@@ -663,7 +673,8 @@ const file_taskmanager_v1_task_proto_rawDesc = "" +
 	"\bredirect\x18\x0e \x01(\v2\x1e.taskmanager.v1.OutputRedirectR\bredirect\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x0f \x01(\tR\trequestId\x12A\n" +
-	"\rinput_request\x18\x10 \x01(\v2\x1c.taskmanager.v1.InputRequestR\finputRequest*\x95\x01\n" +
+	"\rinput_request\x18\x10 \x01(\v2\x1c.taskmanager.v1.InputRequestR\finputRequest\x12\x18\n" +
+	"\aversion\x18\x11 \x01(\x04R\aversion*\x95\x01\n" +
 	"\n" +
 	"TaskStatus\x12\x1b\n" +
 	"\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +

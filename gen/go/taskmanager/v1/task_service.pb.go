@@ -436,8 +436,12 @@ type AwaitResultRequest struct {
 	TimeoutSeconds *float64 `protobuf:"fixed64,3,opt,name=timeout_seconds,json=timeoutSeconds,proto3,oneof" json:"timeout_seconds,omitempty"`
 	// Send a heartbeat after this long without any other message. Unset or 0: the server default.
 	HeartbeatSeconds *float64 `protobuf:"fixed64,4,opt,name=heartbeat_seconds,json=heartbeatSeconds,proto3,oneof" json:"heartbeat_seconds,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Resume: the Task.version of the last message seen. The stream then sends no snapshot of a state
+	// already seen: the current state at once only if it is newer, else the next change. A finished task
+	// answers its terminal update whatever the version. 0: from the start (a snapshot first).
+	AfterVersion  *uint64 `protobuf:"varint,5,opt,name=after_version,json=afterVersion,proto3,oneof" json:"after_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AwaitResultRequest) Reset() {
@@ -494,6 +498,13 @@ func (x *AwaitResultRequest) GetTimeoutSeconds() float64 {
 func (x *AwaitResultRequest) GetHeartbeatSeconds() float64 {
 	if x != nil && x.HeartbeatSeconds != nil {
 		return *x.HeartbeatSeconds
+	}
+	return 0
+}
+
+func (x *AwaitResultRequest) GetAfterVersion() uint64 {
+	if x != nil && x.AfterVersion != nil {
+		return *x.AfterVersion
 	}
 	return 0
 }
@@ -1375,14 +1386,16 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"Q\n" +
 	"\x11GetResultResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xd0\x01\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\x8c\x02\n" +
 	"\x12AwaitResultRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12,\n" +
 	"\x0ftimeout_seconds\x18\x03 \x01(\x01H\x00R\x0etimeoutSeconds\x88\x01\x01\x120\n" +
-	"\x11heartbeat_seconds\x18\x04 \x01(\x01H\x01R\x10heartbeatSeconds\x88\x01\x01B\x12\n" +
+	"\x11heartbeat_seconds\x18\x04 \x01(\x01H\x01R\x10heartbeatSeconds\x88\x01\x01\x12(\n" +
+	"\rafter_version\x18\x05 \x01(\x04H\x02R\fafterVersion\x88\x01\x01B\x12\n" +
 	"\x10_timeout_secondsB\x14\n" +
-	"\x12_heartbeat_seconds\"\xc5\x01\n" +
+	"\x12_heartbeat_secondsB\x10\n" +
+	"\x0e_after_version\"\xc5\x01\n" +
 	"\x13AwaitResultResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1a\n" +

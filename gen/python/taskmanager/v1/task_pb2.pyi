@@ -93,7 +93,7 @@ class InputRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., message: _Optional[str] = ..., schema_json: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("task_id", "tool_name", "status", "failure_reason", "created_at", "updated_at", "finished_at", "result", "error", "user_id", "channel_id", "platform", "progress", "redirect", "request_id", "input_request")
+    __slots__ = ("task_id", "tool_name", "status", "failure_reason", "created_at", "updated_at", "finished_at", "result", "error", "user_id", "channel_id", "platform", "progress", "redirect", "request_id", "input_request", "version")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,7 @@ class Task(_message.Message):
     REDIRECT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INPUT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     tool_name: str
     status: TaskStatus
@@ -126,4 +127,5 @@ class Task(_message.Message):
     redirect: OutputRedirect
     request_id: str
     input_request: InputRequest
-    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., failure_reason: _Optional[_Union[FailureReason, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., redirect: _Optional[_Union[OutputRedirect, _Mapping]] = ..., request_id: _Optional[str] = ..., input_request: _Optional[_Union[InputRequest, _Mapping]] = ...) -> None: ...
+    version: int
+    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., failure_reason: _Optional[_Union[FailureReason, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., redirect: _Optional[_Union[OutputRedirect, _Mapping]] = ..., request_id: _Optional[str] = ..., input_request: _Optional[_Union[InputRequest, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...

@@ -82,16 +82,18 @@ class GetResultResponse(_message.Message):
     def __init__(self, task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., text: _Optional[str] = ...) -> None: ...
 
 class AwaitResultRequest(_message.Message):
-    __slots__ = ("task_id", "user_id", "timeout_seconds", "heartbeat_seconds")
+    __slots__ = ("task_id", "user_id", "timeout_seconds", "heartbeat_seconds", "after_version")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     user_id: str
     timeout_seconds: float
     heartbeat_seconds: float
-    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timeout_seconds: _Optional[float] = ..., heartbeat_seconds: _Optional[float] = ...) -> None: ...
+    after_version: int
+    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timeout_seconds: _Optional[float] = ..., heartbeat_seconds: _Optional[float] = ..., after_version: _Optional[int] = ...) -> None: ...
 
 class AwaitResultResponse(_message.Message):
     __slots__ = ("task", "text", "sequence", "wait_timed_out", "kind")

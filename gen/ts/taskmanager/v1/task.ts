@@ -270,7 +270,14 @@ export interface Task {
   /** The idempotency key given at Execute, if any. */
   requestId: string;
   /** Set only while the task is INPUT_REQUIRED: the question waiting for an answer. */
-  inputRequest?: InputRequest | undefined;
+  inputRequest?:
+    | InputRequest
+    | undefined;
+  /**
+   * Grows with every stored change of the task (status, progress, redirect, question). Orders the states
+   * a client sees, and resumes AwaitResult (after_version).
+   */
+  version: string;
 }
 
 function createBaseProgress(): Progress {
@@ -714,6 +721,7 @@ function createBaseTask(): Task {
     redirect: undefined,
     requestId: "",
     inputRequest: undefined,
+    version: "0",
   };
 }
 
@@ -766,6 +774,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.inputRequest !== undefined) {
       InputRequest.encode(message.inputRequest, writer.uint32(130).fork()).join();
+    }
+    if (message.version !== "0") {
+      writer.uint32(136).uint64(message.version);
     }
     return writer;
   },
@@ -911,6 +922,14 @@ export const Task: MessageFns<Task> = {
             message.inputRequest = InputRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.version = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -981,6 +1000,7 @@ export const Task: MessageFns<Task> = {
         : isSet(object.input_request)
         ? InputRequest.fromJSON(object.input_request)
         : undefined,
+      version: isSet(object.version) ? globalThis.String(object.version) : "0",
     };
   },
 
@@ -1034,6 +1054,9 @@ export const Task: MessageFns<Task> = {
     if (message.inputRequest !== undefined) {
       obj.inputRequest = InputRequest.toJSON(message.inputRequest);
     }
+    if (message.version !== "0") {
+      obj.version = message.version;
+    }
     return obj;
   },
 
@@ -1064,6 +1087,7 @@ export const Task: MessageFns<Task> = {
     message.inputRequest = (object.inputRequest !== undefined && object.inputRequest !== null)
       ? InputRequest.fromPartial(object.inputRequest)
       : undefined;
+    message.version = object.version ?? "0";
     return message;
   },
 };

@@ -164,7 +164,15 @@ export interface AwaitResultRequest {
     | number
     | undefined;
   /** Send a heartbeat after this long without any other message. Unset or 0: the server default. */
-  heartbeatSeconds?: number | undefined;
+  heartbeatSeconds?:
+    | number
+    | undefined;
+  /**
+   * Resume: the Task.version of the last message seen. The stream then sends no snapshot of a state
+   * already seen: the current state at once only if it is newer, else the next change. A finished task
+   * answers its terminal update whatever the version. 0: from the start (a snapshot first).
+   */
+  afterVersion?: string | undefined;
 }
 
 /** One message of the AwaitResult stream (a "TaskUpdate"). */
@@ -891,7 +899,7 @@ export const GetResultResponse: MessageFns<GetResultResponse> = {
 };
 
 function createBaseAwaitResultRequest(): AwaitResultRequest {
-  return { taskId: "", userId: "", timeoutSeconds: undefined, heartbeatSeconds: undefined };
+  return { taskId: "", userId: "", timeoutSeconds: undefined, heartbeatSeconds: undefined, afterVersion: undefined };
 }
 
 export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
@@ -907,6 +915,9 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
     }
     if (message.heartbeatSeconds !== undefined) {
       writer.uint32(33).double(message.heartbeatSeconds);
+    }
+    if (message.afterVersion !== undefined) {
+      writer.uint32(40).uint64(message.afterVersion);
     }
     return writer;
   },
@@ -956,6 +967,14 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
             message.heartbeatSeconds = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.afterVersion = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -990,6 +1009,11 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
         : isSet(object.heartbeat_seconds)
         ? globalThis.Number(object.heartbeat_seconds)
         : undefined,
+      afterVersion: isSet(object.afterVersion)
+        ? globalThis.String(object.afterVersion)
+        : isSet(object.after_version)
+        ? globalThis.String(object.after_version)
+        : undefined,
     };
   },
 
@@ -1007,6 +1031,9 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
     if (message.heartbeatSeconds !== undefined) {
       obj.heartbeatSeconds = floatToJson(message.heartbeatSeconds);
     }
+    if (message.afterVersion !== undefined) {
+      obj.afterVersion = message.afterVersion;
+    }
     return obj;
   },
 
@@ -1019,6 +1046,7 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
     message.userId = object.userId ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? undefined;
     message.heartbeatSeconds = object.heartbeatSeconds ?? undefined;
+    message.afterVersion = object.afterVersion ?? undefined;
     return message;
   },
 };
