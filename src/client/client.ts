@@ -66,6 +66,8 @@ export interface AwaitOptions extends Scope {
   /** Stop after this long even if the task still runs (the last update then has waitTimedOut). */
   timeoutSeconds?: number;
   heartbeatSeconds?: number;
+  /** Resume after this Task.version (the last one seen): no state seen before is yielded again. */
+  afterVersion?: number;
 }
 
 export interface ListOptions extends Scope {
@@ -141,8 +143,9 @@ export class Client {
   /**
    * The task's updates until it ends: a snapshot first, then progress,
    * heartbeats and the terminal update. If the connection drops
-   * (UNAVAILABLE) it reconnects, within the retry policy; the server's
-   * snapshot on reconnect means no state is missed.
+   * (UNAVAILABLE) it reconnects, within the retry policy, resuming after the
+   * last version it yielded: no state is yielded twice, and the newest state
+   * is never missed. `options.afterVersion` resumes a stream of an earlier one.
    */
   async *updates(taskId: string, options: AwaitOptions = {}): AsyncGenerator<AwaitResultResponse> {
     const request = {
@@ -152,13 +155,16 @@ export class Client {
       ...(options.heartbeatSeconds !== undefined && { heartbeatSeconds: options.heartbeatSeconds }),
     };
     let failures = 0;
+    let seen = options.afterVersion ?? 0;
     for (;;) {
-      const stream: ClientReadableStream<AwaitResultResponse> = this.stub.awaitResult(request, this.metadata());
+      const resume = seen > 0 ? { ...request, afterVersion: String(seen) } : request;
+      const stream: ClientReadableStream<AwaitResultResponse> = this.stub.awaitResult(resume, this.metadata());
       const cancel = () => stream.cancel();
       options.signal?.addEventListener('abort', cancel, { once: true });
       try {
         for await (const update of stream as AsyncIterable<AwaitResultResponse>) {
           failures = 0;
+          seen = Math.max(seen, Number(update.task?.version ?? 0));
           yield update;
           if (update.kind === UpdateKind.UPDATE_KIND_TERMINAL || update.waitTimedOut) return;
         }

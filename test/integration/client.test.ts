@@ -188,6 +188,48 @@ describe('TypeScript client retries', () => {
     }
   });
 
+  it('resumes a dropped AwaitResult after the last version it yielded, yielding no state twice', async () => {
+    const requests: { afterVersion?: string }[] = [];
+    const server = new Server();
+    server.addService(TaskServiceService, {
+      awaitResult: (stream: {
+        request: { afterVersion?: string };
+        write(m: unknown): void;
+        end(): void;
+        emit(event: string, e: unknown): void;
+      }) => {
+        requests.push(stream.request);
+        const update = (version: number, kind: UpdateKind, status: TaskStatus) => ({
+          task: Task.fromPartial({ taskId: 't1', version: String(version), status }),
+          text: '',
+          sequence: '1',
+          waitTimedOut: false,
+          kind,
+        });
+        if (requests.length === 1) {
+          stream.write(update(3, UpdateKind.UPDATE_KIND_SNAPSHOT, TaskStatus.TASK_STATUS_RUNNING));
+          setTimeout(() => stream.emit('error', { code: status.UNAVAILABLE, details: 'replica restarting' }), 20);
+          return;
+        }
+        stream.write(update(5, UpdateKind.UPDATE_KIND_TERMINAL, TaskStatus.TASK_STATUS_COMPLETED));
+        stream.end();
+      },
+    } as never);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const client = new Client(`127.0.0.1:${port}`, { retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 20 } });
+    try {
+      const versions: string[] = [];
+      for await (const u of client.updates('t1')) versions.push(u.task!.version);
+      expect(versions).to.deep.equal(['3', '5']);
+      expect(requests.map((r) => r.afterVersion)).to.deep.equal([undefined, '3']);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+
   it('backs off exponentially within the cap, with equal jitter', () => {
     const policy = { attempts: 5, initialDelayMs: 100, maxDelayMs: 1000 };
     expect(backoffMs(policy, 1, () => 1)).to.equal(100);
