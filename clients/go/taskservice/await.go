@@ -30,8 +30,9 @@ func (u Update) Final() bool {
 }
 
 // Await follows a task until it finishes: an UpdateSnapshot at once, then
-// UpdateProgress and UpdateHeartbeat as they come, then one final update
-// (see Update.Final). A task that has already finished yields only its
+// UpdateProgress, UpdateInput (the tool asked a question, or it was
+// answered) and UpdateHeartbeat as they come, then one final update (see
+// Update.Final). A task that has already finished yields only its
 // UpdateTerminal.
 //
 //	for u, err := range client.Await(ctx, id) {
@@ -126,7 +127,9 @@ func (c *Client) awaitStream(ctx context.Context, req *pb.AwaitResultRequest, r 
 // Wait blocks until the task finishes and returns it. A task that ended
 // FAILED comes back with a *TaskFailedError (errors.As) saying why. It waits
 // as long as ctx allows, past the server's wait limit: a stream that times
-// out is reopened. Other errors are Await's.
+// out is reopened. That includes a task waiting for input, which only
+// finishes once someone answers (ProvideInput) or its input timeout passes;
+// use Await to see the question. Other errors are Await's.
 func (c *Client) Wait(ctx context.Context, id string, opts ...TaskOption) (*Task, error) {
 	user := WithUser(taskOptions(opts).user)
 	for {

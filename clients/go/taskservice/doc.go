@@ -25,9 +25,24 @@
 // Execute answers inline when the tool settles inside the budget
 // (Execution.Backgrounded false, the outcome in Task and Text); otherwise the
 // tool goes on as a tracked task and Execution.Handle follows it: Get, Await
-// (an iterator over its updates), Wait (until it finishes), Cancel, Redirect.
-// A tool that fails is not an error of Execute: the task is FAILED and
-// Execution.Err says why.
+// (an iterator over its updates), Wait (until it finishes), Cancel, Redirect,
+// ProvideInput. A tool that fails is not an error of Execute: the task is
+// FAILED and Execution.Err says why.
+//
+// # Questions (input-required)
+//
+// A tool may ask a question while it runs. The task is then
+// StatusInputRequired, Task.InputRequest holds the question (its ID, Message
+// and the JSON Schema of the answer), and a call still waiting inline is
+// backgrounded at once. Answer with ProvideInput (checked against the
+// schema: ErrInvalidArgument names the field); the tool gets the answer and
+// the task runs again. Await reports both changes as UpdateInput.
+//
+//	if t := exec.Task; t.Status == taskservice.StatusInputRequired {
+//		fmt.Println(t.InputRequest.Message)
+//		_, err := exec.Handle.ProvideInput(ctx, t.InputRequest.ID, map[string]any{"answer": "yes"})
+//		...
+//	}
 //
 // # Errors
 //
@@ -41,7 +56,7 @@
 // Calls that fail UNAVAILABLE are retried with exponential backoff and jitter
 // when a retry cannot run anything twice: Get, List, Tools, ServerInfo,
 // Cancel, Redirect, Await (which reopens its stream) and Execute with
-// WithRequestID. See RetryPolicy.
+// WithRequestID. ProvideInput never is. See RetryPolicy.
 //
 // # Versions
 //

@@ -22,10 +22,12 @@ var (
 	// ErrNotFound: an unknown tool, or an unknown task (or another user's).
 	ErrNotFound = errors.New("taskservice: not found")
 	// ErrInvalidArgument: arguments not a JSON object or failing the tool's
-	// schema, a malformed id, budget, page token or platform.
+	// schema, an answer failing its question's schema, a malformed id,
+	// budget, page token or platform.
 	ErrInvalidArgument = errors.New("taskservice: invalid argument")
 	// ErrFailedPrecondition: cancelling a finished task, changing a redirect
-	// after delivery began.
+	// after delivery began, answering a question that is not open (answered
+	// already, stale) or a task that waits for no input.
 	ErrFailedPrecondition = errors.New("taskservice: failed precondition")
 	// ErrPermissionDenied: the token may not act for that user.
 	ErrPermissionDenied = errors.New("taskservice: permission denied")
@@ -134,7 +136,7 @@ type TaskFailedError struct {
 	TaskID string
 	Tool   string
 	// Reason is why: ReasonToolError, ReasonCancelled, ReasonHardTimeout,
-	// ReasonWorkerLost or ReasonShutdown.
+	// ReasonWorkerLost, ReasonShutdown or ReasonInputTimeout.
 	Reason FailureReason
 	// Message is the task's error: the tool's own message for a tool error.
 	Message string

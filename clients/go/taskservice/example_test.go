@@ -53,3 +53,36 @@ func Example() {
 	}
 	fmt.Println("result:", task.Result)
 }
+
+// A tool that asks a question: the call comes back waiting for input, and
+// the question is answered with what a person typed. (Compiled, not run: it
+// needs a server.)
+func ExampleClient_ProvideInput() {
+	client, err := taskservice.Dial("127.0.0.1:50051")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	exec, err := client.Execute(ctx, "ask", map[string]string{"question": "Deploy now?"}, taskservice.WithUser("alice"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for u, err := range exec.Handle.Await(ctx) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		q := u.Task.InputRequest
+		if u.Task.Status != taskservice.StatusInputRequired || q == nil {
+			continue
+		}
+		fmt.Println(q.Message) // q.Schema says what the answer must look like
+		_, err = exec.Handle.ProvideInput(ctx, q.ID, map[string]string{"answer": "yes"})
+		if errors.Is(err, taskservice.ErrInvalidArgument) {
+			fmt.Println("the answer does not fit the schema:", err) // ask again
+		} else if err != nil {
+			log.Fatal(err)
+		}
+	}
+}

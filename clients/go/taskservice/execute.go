@@ -14,7 +14,8 @@ import (
 // inside the budget (inline), or a handle on the task that goes on in the
 // background.
 type Execution struct {
-	// Backgrounded is true when the budget ran out first: the tool goes on
+	// Backgrounded is true when the budget ran out first, or the tool asked
+	// a question (Task.Status is then StatusInputRequired): the tool goes on
 	// as a tracked task; follow it with Handle.
 	Backgrounded bool
 	// Text is what the model should read as the tool's result: the inline

@@ -35,14 +35,15 @@ var fastRetry = taskservice.RetryPolicy{MaxAttempts: 5, InitialBackoff: time.Mil
 type fake struct {
 	pb.UnimplementedTaskServiceServer
 
-	execute     func(ctx context.Context, n int, req *pb.ExecuteRequest) (*pb.ExecuteResponse, error)
-	getResult   func(ctx context.Context, n int, req *pb.GetResultRequest) (*pb.GetResultResponse, error)
-	listTasks   func(ctx context.Context, n int, req *pb.ListTasksRequest) (*pb.ListTasksResponse, error)
-	cancelTask  func(ctx context.Context, n int, req *pb.CancelTaskRequest) (*pb.CancelTaskResponse, error)
-	setRedirect func(ctx context.Context, n int, req *pb.SetOutputRedirectRequest) (*pb.SetOutputRedirectResponse, error)
-	listTools   func(ctx context.Context, n int) (*pb.ListToolsResponse, error)
-	serverInfo  func(ctx context.Context, n int) (*pb.GetServerInfoResponse, error)
-	awaitResult func(n int, req *pb.AwaitResultRequest, stream grpc.ServerStreamingServer[pb.AwaitResultResponse]) error
+	execute      func(ctx context.Context, n int, req *pb.ExecuteRequest) (*pb.ExecuteResponse, error)
+	getResult    func(ctx context.Context, n int, req *pb.GetResultRequest) (*pb.GetResultResponse, error)
+	listTasks    func(ctx context.Context, n int, req *pb.ListTasksRequest) (*pb.ListTasksResponse, error)
+	cancelTask   func(ctx context.Context, n int, req *pb.CancelTaskRequest) (*pb.CancelTaskResponse, error)
+	setRedirect  func(ctx context.Context, n int, req *pb.SetOutputRedirectRequest) (*pb.SetOutputRedirectResponse, error)
+	provideInput func(ctx context.Context, n int, req *pb.ProvideInputRequest) (*pb.ProvideInputResponse, error)
+	listTools    func(ctx context.Context, n int) (*pb.ListToolsResponse, error)
+	serverInfo   func(ctx context.Context, n int) (*pb.GetServerInfoResponse, error)
+	awaitResult  func(n int, req *pb.AwaitResultRequest, stream grpc.ServerStreamingServer[pb.AwaitResultResponse]) error
 
 	mu       sync.Mutex
 	attempts map[string]int
@@ -94,6 +95,10 @@ func (f *fake) CancelTask(ctx context.Context, req *pb.CancelTaskRequest) (*pb.C
 
 func (f *fake) SetOutputRedirect(ctx context.Context, req *pb.SetOutputRedirectRequest) (*pb.SetOutputRedirectResponse, error) {
 	return f.setRedirect(ctx, f.record(ctx, "SetOutputRedirect", req), req)
+}
+
+func (f *fake) ProvideInput(ctx context.Context, req *pb.ProvideInputRequest) (*pb.ProvideInputResponse, error) {
+	return f.provideInput(ctx, f.record(ctx, "ProvideInput", req), req)
 }
 
 func (f *fake) ListTools(ctx context.Context, req *pb.ListToolsRequest) (*pb.ListToolsResponse, error) {

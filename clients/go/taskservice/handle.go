@@ -2,6 +2,7 @@ package taskservice
 
 import (
 	"context"
+	"fmt"
 	"iter"
 
 	"google.golang.org/grpc"
@@ -55,6 +56,40 @@ func (c *Client) Redirect(ctx context.Context, id string, target Target, opts ..
 	return taskFromPb(resp.GetTask()), nil
 }
 
+// ProvideInput answers a task's open question: inputRequestID is
+// Task.InputRequest.ID, and answer is a JSON object matching the question's
+// schema (json.RawMessage, []byte and string are sent as is, nil as {},
+// anything else is encoded with json.Marshal). The answer is handed to the
+// tool, the task runs again, and it is returned (StatusRunning, unless it
+// has moved on already).
+//
+// An answer the schema refuses is ErrInvalidArgument, its message naming
+// the field; the task keeps waiting, so correct it and answer again. An id
+// that is not the open question (answered already, stale) or a task not
+// waiting for input is ErrFailedPrecondition; another user's task, under
+// WithUser, ErrNotFound.
+//
+// ProvideInput is never retried, not even on UNAVAILABLE: an answer the
+// server took whose reply was lost would come back ErrFailedPrecondition.
+// Get the task to see whether it was taken.
+func (c *Client) ProvideInput(ctx context.Context, id, inputRequestID string, answer any, opts ...TaskOption) (*Task, error) {
+	answerJSON, err := argumentsJSON(answer)
+	if err != nil {
+		return nil, fmt.Errorf("taskservice: answer for task %s: %w", id, err)
+	}
+	if answerJSON == "" {
+		answerJSON = "{}"
+	}
+	req := &pb.ProvideInputRequest{TaskId: id, UserId: taskOptions(opts).user, InputRequestId: inputRequestID, ResponseJson: answerJSON}
+	resp, err := unary(ctx, c, false, func(ctx context.Context, o ...grpc.CallOption) (*pb.ProvideInputResponse, error) {
+		return c.rpc.ProvideInput(ctx, req, o...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return taskFromPb(resp.GetTask()), nil
+}
+
 // Handle is a task id with the user it belongs to, and the calls that act on
 // it. Execute returns one for every stored task; Client.Handle makes one for
 // an id from elsewhere (a model's check_task call, a database).
@@ -93,6 +128,11 @@ func (h *Handle) Wait(ctx context.Context) (*Task, error) {
 // Cancel is Client.Cancel for this task.
 func (h *Handle) Cancel(ctx context.Context) (*Task, error) {
 	return h.c.Cancel(ctx, h.id, WithUser(h.user))
+}
+
+// ProvideInput is Client.ProvideInput for this task.
+func (h *Handle) ProvideInput(ctx context.Context, inputRequestID string, answer any) (*Task, error) {
+	return h.c.ProvideInput(ctx, h.id, inputRequestID, answer, WithUser(h.user))
 }
 
 // Redirect is Client.Redirect for this task.

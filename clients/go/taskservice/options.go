@@ -11,7 +11,7 @@ import (
 // ExecOption configures one Execute.
 type ExecOption interface{ applyExec(*pb.ExecuteRequest) }
 
-// TaskOption configures Get, Wait, Cancel, Redirect and Handle.
+// TaskOption configures Get, Wait, Cancel, Redirect, ProvideInput and Handle.
 type TaskOption interface{ applyTask(*taskConfig) }
 
 // AwaitOption configures Await.
@@ -32,8 +32,8 @@ type awaitConfig struct {
 type UserOption string
 
 // WithUser makes a call for a user. Execute records it as the task's owner
-// (and the meta tools act for it); Get, Await, Wait, Cancel and Redirect then
-// see only that user's tasks (another user's is ErrNotFound, exactly like a
+// (and the meta tools act for it); Get, Await, Wait, Cancel, Redirect and
+// ProvideInput then see only that user's tasks (another user's is ErrNotFound, exactly like a
 // missing one), and List lists only theirs. Without it, calls see every task
 // unless the client's token is limited to some users.
 func WithUser(id string) UserOption { return UserOption(id) }

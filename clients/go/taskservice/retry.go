@@ -10,8 +10,10 @@ import (
 // RetryPolicy says how calls that failed UNAVAILABLE are retried. Only
 // idempotent calls are: Get, List, Tools, ServerInfo, Cancel, Redirect, the
 // opening (and reopening) of Await, and Execute when it has a request id (the
-// server then returns the same task instead of running the tool again). Other
-// codes are never retried. A zero field takes the default shown.
+// server then returns the same task instead of running the tool again).
+// ProvideInput never is: an answer taken whose reply was lost would come back
+// FAILED_PRECONDITION. Other codes are never retried. A zero field takes the
+// default shown.
 type RetryPolicy struct {
 	// MaxAttempts bounds the attempts of one call, the first included
 	// (default 7: the six waits add up to 3-6 s, about what a restarting

@@ -22,12 +22,18 @@ const (
 	StatusRunning   = pb.TaskStatus_TASK_STATUS_RUNNING
 	StatusCompleted = pb.TaskStatus_TASK_STATUS_COMPLETED
 	StatusFailed    = pb.TaskStatus_TASK_STATUS_FAILED
+	// StatusInputRequired: the tool asked a question (Task.InputRequest)
+	// and waits for the answer (ProvideInput). Not finished.
+	StatusInputRequired = pb.TaskStatus_TASK_STATUS_INPUT_REQUIRED
 
 	ReasonToolError   = pb.FailureReason_FAILURE_REASON_TOOL_ERROR
 	ReasonCancelled   = pb.FailureReason_FAILURE_REASON_CANCELLED
 	ReasonHardTimeout = pb.FailureReason_FAILURE_REASON_HARD_TIMEOUT
 	ReasonWorkerLost  = pb.FailureReason_FAILURE_REASON_WORKER_LOST
 	ReasonShutdown    = pb.FailureReason_FAILURE_REASON_SHUTDOWN
+	// ReasonInputTimeout: the tool's question got no answer within its
+	// input timeout.
+	ReasonInputTimeout = pb.FailureReason_FAILURE_REASON_INPUT_TIMEOUT
 
 	DeliveryPending    = pb.DeliveryState_DELIVERY_STATE_PENDING
 	DeliveryDelivering = pb.DeliveryState_DELIVERY_STATE_DELIVERING
@@ -44,6 +50,9 @@ const (
 	// UpdateWaitTimedOut: the wait limit passed with the task still running;
 	// the last update.
 	UpdateWaitTimedOut = pb.UpdateKind_UPDATE_KIND_WAIT_TIMED_OUT
+	// UpdateInput: the task entered StatusInputRequired (Task.InputRequest
+	// holds the question) or left it (answered, running again).
+	UpdateInput = pb.UpdateKind_UPDATE_KIND_INPUT
 )
 
 // Task is a tracked tool invocation.
@@ -68,6 +77,21 @@ type Task struct {
 	Progress *Progress
 	// Redirect is nil unless an output redirect was requested.
 	Redirect *Redirect
+	// InputRequest is the question the tool waits on; set only while the
+	// task is StatusInputRequired. Answer it with ProvideInput.
+	InputRequest *InputRequest
+}
+
+// InputRequest is a question a running tool asked.
+type InputRequest struct {
+	// ID names the question in ProvideInput; an answer to an earlier
+	// question of the task is refused (ErrFailedPrecondition).
+	ID string
+	// Message is what is asked, for a person (or a model) to read.
+	Message string
+	// Schema is the JSON Schema the answer, a JSON object, must match.
+	Schema      json.RawMessage
+	RequestedAt time.Time
 }
 
 // Progress is the latest progress a tool reported.
@@ -95,7 +119,8 @@ type Redirect struct {
 	DeliveredAt time.Time // zero until delivered
 }
 
-// Done reports whether the task has finished (COMPLETED or FAILED).
+// Done reports whether the task has finished (COMPLETED or FAILED). A task
+// waiting for input has not.
 func (t *Task) Done() bool {
 	return t.Status == StatusCompleted || t.Status == StatusFailed
 }
@@ -155,6 +180,14 @@ func taskFromPb(t *pb.Task) *Task {
 	}
 	if p := t.GetProgress(); p != nil {
 		task.Progress = &Progress{Fraction: p.GetFraction(), Message: p.GetMessage(), UpdatedAt: timeOf(p.GetUpdatedAt())}
+	}
+	if q := t.GetInputRequest(); q != nil {
+		task.InputRequest = &InputRequest{
+			ID:          q.GetId(),
+			Message:     q.GetMessage(),
+			Schema:      json.RawMessage(q.GetSchemaJson()),
+			RequestedAt: timeOf(q.GetRequestedAt()),
+		}
 	}
 	if r := t.GetRedirect(); r != nil {
 		task.Redirect = &Redirect{

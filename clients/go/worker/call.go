@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,7 +20,7 @@ type Origin struct {
 // Call is one invocation as its handler sees it.
 //
 // A Call built by hand (in a handler's unit test, say) works too: its
-// Progress does nothing.
+// Progress does nothing, and its RequestInput returns an *InputRequestError.
 type Call struct {
 	// TaskID is the server's task; progress and the result refer to it.
 	TaskID   string
@@ -40,6 +41,9 @@ type Call struct {
 
 	// report sends progress for this call; nil for a Call built by hand.
 	report func(fraction float64, message string)
+	// ask sends a question for this call and waits for the server's
+	// InvocationInput; nil for a Call built by hand.
+	ask func(ctx context.Context, message, schemaJSON string) (*pb.InvocationInput, error)
 }
 
 // Progress tells the server how far the call is: fraction from 0 to 1

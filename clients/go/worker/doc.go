@@ -4,8 +4,8 @@
 // long-lived ToolWorkerService.Connect stream that the worker opened. This
 // package owns that stream so a tool author only writes handlers: it
 // registers the tools, runs each invocation in its own goroutine, sends
-// progress and the result, answers the server's pings, cancels handlers the
-// server cancels and reconnects when the connection drops.
+// progress, questions and the result, answers the server's pings, cancels
+// handlers the server cancels and reconnects when the connection drops.
 //
 // A minimal worker:
 //
@@ -27,6 +27,20 @@
 // when the stream ends and ErrStopped when Run's context is done. Whatever the
 // handler returns after that is dropped, because the server has already
 // settled the task.
+//
+// # Questions
+//
+// A handler can ask a question and wait for the answer (input-required):
+//
+//	answer, err := call.RequestInput(ctx, "Deploy to prod?",
+//		json.RawMessage(`{"type":"object","properties":{"go":{"type":"boolean"}},"required":["go"]}`))
+//
+// The task waits in INPUT_REQUIRED with the question until someone answers
+// it with TaskService's ProvideInput (package taskservice: Client.ProvideInput);
+// the answer, already checked against the schema, comes back as a map. A
+// question the server refuses is an *InputRequestError; a task that ends
+// while it waits (a cancel, the tool's InputTimeout, the connection) ends
+// the wait with the cause of the handler's context.
 //
 // # Concurrency
 //

@@ -16,7 +16,8 @@ import (
 //	var ce *worker.CancelledError
 //	if errors.As(context.Cause(ctx), &ce) && ce.Reason == taskmanagerv1.FailureReason_FAILURE_REASON_HARD_TIMEOUT { ... }
 type CancelledError struct {
-	// Reason is why the server stopped the task: CANCELLED, HARD_TIMEOUT, SHUTDOWN, ...
+	// Reason is why the server stopped the task: CANCELLED, HARD_TIMEOUT,
+	// INPUT_TIMEOUT (a question got no answer in time), SHUTDOWN, ...
 	Reason pb.FailureReason
 	// Message is the server's explanation; it may be empty.
 	Message string
@@ -28,6 +29,21 @@ func (e *CancelledError) Error() string {
 		return "task cancelled: " + reason
 	}
 	return fmt.Sprintf("task cancelled: %s: %s", reason, e.Message)
+}
+
+// InputRequestError is what Call.RequestInput returns when its question
+// could not be asked: the server refused it (a schema it cannot use, a
+// NoBackground tool, ...), another question of the same call is still open,
+// the message or schema is unusable, or the handler has already returned.
+// Returned from the handler as is, it fails the task with its message.
+type InputRequestError struct {
+	TaskID string
+	// Message says why, as the server (or the library) put it.
+	Message string
+}
+
+func (e *InputRequestError) Error() string {
+	return fmt.Sprintf("worker: the question of task %s could not be asked: %s", e.TaskID, e.Message)
 }
 
 var (

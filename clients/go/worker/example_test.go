@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	pb "github.com/taskservice/taskservice/gen/go/taskmanager/v1"
 	"google.golang.org/grpc"
@@ -57,4 +58,21 @@ func ExampleCancelledError() {
 		return nil, context.Cause(ctx)
 	}
 	_ = worker.Tool{Name: "wait", Handler: handler}
+}
+
+// A tool that asks before it acts: the task waits in INPUT_REQUIRED until
+// someone answers with ProvideInput.
+func ExampleCall_RequestInput() {
+	handler := func(ctx context.Context, call *worker.Call) (any, error) {
+		answer, err := call.RequestInput(ctx, "Delete 120 files?", json.RawMessage(
+			`{"type":"object","properties":{"confirm":{"type":"boolean"}},"required":["confirm"]}`))
+		if err != nil {
+			return nil, err // the task ended while waiting, or the question was refused
+		}
+		if answer["confirm"] != true {
+			return "nothing deleted", nil
+		}
+		return "120 files deleted", nil
+	}
+	_ = worker.Tool{Name: "cleanup", Handler: handler, InputTimeout: 15 * time.Minute}
 }

@@ -11,8 +11,9 @@ import (
 //
 // Pongs go first, so a worker with a backlog of progress still answers the
 // server's liveness check at once. Progress is coalesced per task (a pending
-// update is overwritten in place), which bounds the queue to one progress and
-// one result per in-flight task however fast handlers report.
+// update is overwritten in place), which bounds the queue to a few messages
+// per in-flight task however fast handlers report: at most a progress update,
+// a question, another progress update and the result.
 //
 // outbox is not safe for concurrent use; the session's mutex guards it.
 type outbox struct {
@@ -36,6 +37,14 @@ func (o *outbox) progressUpdate(taskID string, fraction float64, message string)
 	}
 	o.progress[taskID] = p
 	o.items = append(o.items, &pb.ConnectRequest{Message: &pb.ConnectRequest_Progress{Progress: p}})
+}
+
+// inputRequest queues a call's question. A pending progress update of the
+// task stays ahead of it; later ones queue after it, as after a result.
+func (o *outbox) inputRequest(taskID, message, schemaJSON string) {
+	delete(o.progress, taskID)
+	q := &pb.InvocationInputRequest{TaskId: taskID, Message: message, SchemaJson: schemaJSON}
+	o.items = append(o.items, &pb.ConnectRequest{Message: &pb.ConnectRequest_InputRequest{InputRequest: q}})
 }
 
 func (o *outbox) result(r *pb.InvocationResult) {
@@ -82,6 +91,9 @@ func (o *outbox) next() *pb.ConnectRequest {
 func taskOf(m *pb.ConnectRequest) string {
 	if p := m.GetProgress(); p != nil {
 		return p.TaskId
+	}
+	if q := m.GetInputRequest(); q != nil {
+		return q.TaskId
 	}
 	return m.GetResult().GetTaskId()
 }

@@ -17,6 +17,8 @@ func drain(o *outbox) []string {
 			sent = append(sent, "progress "+m.GetProgress().GetTaskId()+" "+m.GetProgress().GetMessage())
 		case m.GetResult() != nil:
 			sent = append(sent, "result "+m.GetResult().GetTaskId())
+		case m.GetInputRequest() != nil:
+			sent = append(sent, "question "+m.GetInputRequest().GetTaskId()+" "+m.GetInputRequest().GetMessage())
 		}
 	}
 	return sent
@@ -72,8 +74,19 @@ func TestOutboxDropsACancelledTask(t *testing.T) {
 	var o outbox
 	o.progressUpdate("a", 0.5, "a1")
 	o.progressUpdate("b", 0.5, "b1")
+	o.inputRequest("a", "Go?", `{"type":"object"}`)
 	o.result(&pb.InvocationResult{TaskId: "a"})
 	o.pong(3)
 	o.drop("a")
 	equal(t, drain(&o), []string{"pong", "progress b b1"})
+}
+
+func TestOutboxKeepsProgressInOrderAroundAQuestion(t *testing.T) {
+	var o outbox
+	o.progressUpdate("a", 0.1, "a1")
+	o.progressUpdate("a", 0.2, "a2") // still coalesced before the question
+	o.inputRequest("a", "Go?", `{"type":"object"}`)
+	o.progressUpdate("a", 0.3, "a3") // after it: a new message, not a2 changed
+	o.progressUpdate("a", 0.4, "a4")
+	equal(t, drain(&o), []string{"progress a a2", "question a Go?", "progress a a4"})
 }

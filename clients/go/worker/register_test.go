@@ -54,6 +54,7 @@ func TestRegisterChecksTheFields(t *testing.T) {
 		"negative concurrency": {worker.Tool{Name: "x", Handler: nop, Concurrency: -1}, "Concurrency must be from 0"},
 		"negative timeout":     {worker.Tool{Name: "x", Handler: nop, Timeout: -time.Second}, "Timeout must be 0"},
 		"negative hard":        {worker.Tool{Name: "x", Handler: nop, HardTimeout: -time.Second}, "HardTimeout must be 0"},
+		"negative input":       {worker.Tool{Name: "x", Handler: nop, InputTimeout: -time.Second}, "InputTimeout must be 0"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -100,7 +101,7 @@ func TestRegistrationDeclaresWorkerAndTools(t *testing.T) {
 	}`)
 	w := newWorker(t, worker.Options{Name: "w-name", MaxConcurrency: 3, OnRegistered: func(id string) { registered <- id }},
 		worker.Tool{Name: "full", Description: "all fields", Parameters: schema, NoBackground: true, Concurrency: 2,
-			Timeout: 1500 * time.Millisecond, HardTimeout: time.Minute, Handler: nop},
+			Timeout: 1500 * time.Millisecond, HardTimeout: time.Minute, InputTimeout: 15 * time.Minute, Handler: nop},
 		tool("bare", nop))
 	if w.WorkerID() != "" {
 		t.Errorf("WorkerID before Run = %q, want empty", w.WorkerID())
@@ -115,11 +116,13 @@ func TestRegistrationDeclaresWorkerAndTools(t *testing.T) {
 	if full.GetName() != "full" || full.GetDescription() != "all fields" || !full.GetNoBackground() || full.GetConcurrency() != 2 ||
 		full.GetParametersJsonSchema() != `{"type":"object","properties":{"text":{"type":"string"}}}` ||
 		full.DefaultTimeoutSeconds == nil || *full.DefaultTimeoutSeconds != 1.5 ||
-		full.HardTimeoutSeconds == nil || *full.HardTimeoutSeconds != 60 {
+		full.HardTimeoutSeconds == nil || *full.HardTimeoutSeconds != 60 ||
+		full.InputTimeoutSeconds == nil || *full.InputTimeoutSeconds != 900 {
 		t.Errorf("full tool = %v", full)
 	}
 	if bare.GetName() != "bare" || bare.GetDescription() != "test tool bare" || bare.GetNoBackground() || bare.GetConcurrency() != 0 ||
-		bare.GetParametersJsonSchema() != `{"type":"object"}` || bare.DefaultTimeoutSeconds != nil || bare.HardTimeoutSeconds != nil {
+		bare.GetParametersJsonSchema() != `{"type":"object"}` || bare.DefaultTimeoutSeconds != nil || bare.HardTimeoutSeconds != nil ||
+		bare.InputTimeoutSeconds != nil {
 		t.Errorf("bare tool = %v", bare)
 	}
 

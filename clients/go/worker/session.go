@@ -45,6 +45,17 @@ type invocation struct {
 	// more from the handler: its result is queued, or the server cancelled
 	// it, or the stream ended. Progress and results after that are dropped.
 	settled bool
+	// cause (guarded by session.mu) is what the handler's context is
+	// cancelled with when the server cancelled the task or the stream
+	// ended; nil while it runs and after it returned. It is set with
+	// settled, before the context is cancelled, so a question asked in
+	// between is refused with the right cause.
+	cause error
+	// question (guarded by session.mu) is where the server's InvocationInput
+	// goes while the call's question is open on the server: sent and not yet
+	// answered (or refused). Buffered for that one message, so delivering
+	// it never waits, even when RequestInput gave up waiting.
+	question chan *pb.InvocationInput
 }
 
 func newSession(w *Worker, stream grpc.BidiStreamingClient[pb.ConnectRequest, pb.ConnectResponse],
@@ -78,6 +89,8 @@ func (s *session) receive() error {
 			s.start(m.Invocation)
 		case *pb.ConnectResponse_Cancellation:
 			s.cancelTask(m.Cancellation)
+		case *pb.ConnectResponse_Input:
+			s.input(m.Input)
 		default:
 			s.w.log.Warn("worker: ignoring an unexpected message from the server", "message", fmt.Sprintf("%T", m))
 		}
@@ -102,6 +115,9 @@ func (s *session) start(in *pb.Invocation) {
 	release := func() { stopTimer(); cancel(nil) }
 	inv := &invocation{taskID: call.TaskID, tool: tool.Name, cancel: cancel}
 	call.report = func(fraction float64, message string) { s.progress(inv, fraction, message) }
+	call.ask = func(qctx context.Context, message, schemaJSON string) (*pb.InvocationInput, error) {
+		return s.ask(ctx, qctx, inv, message, schemaJSON)
+	}
 
 	s.mu.Lock()
 	if _, running := s.inflight[inv.taskID]; running {
@@ -199,6 +215,7 @@ func (s *session) cancelTask(c *pb.Cancellation) {
 	inv := s.inflight[c.GetTaskId()]
 	if inv != nil {
 		s.settle(inv)
+		inv.cause = &CancelledError{Reason: c.GetReason(), Message: c.GetMessage()}
 		s.out.drop(inv.taskID)
 	}
 	s.mu.Unlock()
@@ -208,7 +225,7 @@ func (s *session) cancelTask(c *pb.Cancellation) {
 		return
 	}
 	s.w.log.Info("worker: task cancelled by the server", "task_id", inv.taskID, "reason", c.GetReason().String())
-	inv.cancel(&CancelledError{Reason: c.GetReason(), Message: c.GetMessage()})
+	inv.cancel(inv.cause)
 }
 
 // close settles every invocation when the stream has ended and cancels its
@@ -219,6 +236,7 @@ func (s *session) close(cause error) {
 	lost := make([]*invocation, 0, len(s.inflight))
 	for _, inv := range s.inflight {
 		s.settle(inv)
+		inv.cause = cause
 		lost = append(lost, inv)
 	}
 	s.mu.Unlock()
@@ -228,6 +246,73 @@ func (s *session) close(cause error) {
 	if len(lost) > 0 {
 		s.w.log.Warn("worker: in-flight invocations dropped", "count", len(lost), "cause", cause)
 	}
+}
+
+// ask sends the call's question and waits for the server's InvocationInput,
+// the end of the invocation (hctx, the handler's context) or the end of ctx.
+// The handler's goroutine is the one that waits, and every invocation's
+// hctx ends at the latest when the stream does, so nothing is left waiting
+// after a disconnect.
+func (s *session) ask(hctx, ctx context.Context, inv *invocation, message, schemaJSON string) (*pb.InvocationInput, error) {
+	answer := make(chan *pb.InvocationInput, 1)
+	s.mu.Lock()
+	var err error
+	switch {
+	case inv.cause != nil: // cancelled or lost; hctx may not show it yet
+		err = inv.cause
+	case inv.settled:
+		err = &InputRequestError{TaskID: inv.taskID, Message: "the handler has already returned"}
+	case hctx.Err() != nil: // its hard timeout passed
+		err = context.Cause(hctx)
+	case ctx.Err() != nil:
+		err = context.Cause(ctx)
+	case inv.question != nil:
+		err = &InputRequestError{TaskID: inv.taskID, Message: "another question of this call is still waiting for its answer"}
+	default:
+		inv.question = answer
+		s.out.inputRequest(inv.taskID, message, schemaJSON)
+		s.kick()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+
+	select {
+	case in := <-answer:
+		return in, nil
+	case <-hctx.Done():
+		return nil, context.Cause(hctx)
+	case <-ctx.Done():
+		if hctx.Err() != nil {
+			return nil, context.Cause(hctx)
+		}
+		// An answer that came at the same moment is the task's, which the
+		// server has already set running again: better used than lost.
+		select {
+		case in := <-answer:
+			return in, nil
+		default:
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+// input hands the server's InvocationInput to the call whose question is
+// open. One for a task with no open question (the task has ended, or the
+// server sent it twice) is dropped.
+func (s *session) input(in *pb.InvocationInput) {
+	s.mu.Lock()
+	var waiting chan *pb.InvocationInput
+	if inv := s.inflight[in.GetTaskId()]; inv != nil {
+		waiting, inv.question = inv.question, nil
+	}
+	s.mu.Unlock()
+	if waiting == nil {
+		s.w.log.Debug("worker: input for a task with no open question", "task_id", in.GetTaskId())
+		return
+	}
+	waiting <- in // never blocks: the channel holds this one message
 }
 
 // settle marks inv as needing nothing more and frees its slot. It runs under s.mu.

@@ -35,16 +35,23 @@ type Tool struct {
 	// validates arguments against it before invoking the worker, so a
 	// handler only sees valid arguments. Nil means any object.
 	Parameters json.RawMessage
-	// NoBackground makes callers always await the tool inline.
+	// NoBackground makes callers always await the tool inline. Such a tool
+	// cannot ask questions: nobody would see them while its caller waits, so
+	// the server refuses Call.RequestInput.
 	NoBackground bool
 	// Concurrency caps invocations of this tool running at once on this
 	// worker; 0 means no cap of its own.
 	Concurrency int
 	// Timeout is the budget when a call gives none; 0 means the server default.
 	Timeout time.Duration
-	// HardTimeout is the runtime limit; 0 means the server default.
+	// HardTimeout is the runtime limit; 0 means the server default. Time
+	// spent waiting for an answer (Call.RequestInput) counts against it.
 	HardTimeout time.Duration
-	Handler     HandlerFunc
+	// InputTimeout is how long a question (Call.RequestInput) waits for its
+	// answer before the task fails INPUT_TIMEOUT; 0 means the server default
+	// (TASKSERVICE_INPUT_TIMEOUT_SECONDS, 1 h).
+	InputTimeout time.Duration
+	Handler      HandlerFunc
 }
 
 // Func builds a Tool whose handler receives its arguments already decoded
@@ -103,6 +110,9 @@ func (t *Tool) validate() error {
 	if t.HardTimeout < 0 {
 		return fmt.Errorf("worker: tool %q: HardTimeout must be 0 (server default) or more, got %v", t.Name, t.HardTimeout)
 	}
+	if t.InputTimeout < 0 {
+		return fmt.Errorf("worker: tool %q: InputTimeout must be 0 (server default) or more, got %v", t.Name, t.InputTimeout)
+	}
 	return nil
 }
 
@@ -128,6 +138,9 @@ func (t *Tool) proto() *pb.WorkerTool {
 	}
 	if t.HardTimeout > 0 {
 		wt.HardTimeoutSeconds = proto.Float64(t.HardTimeout.Seconds())
+	}
+	if t.InputTimeout > 0 {
+		wt.InputTimeoutSeconds = proto.Float64(t.InputTimeout.Seconds())
 	}
 	return wt
 }
