@@ -1,4 +1,4 @@
-"""Call TaskService from Python: run tools, await, cancel and redirect their tasks.
+"""Call TaskService from Python: run tools, await, answer, cancel and redirect their tasks.
 
     from taskservice_client import Client
 
@@ -35,6 +35,7 @@ from .errors import (
 from .models import (
     DeliveryState,
     FailureReason,
+    InputRequest,
     OutputRedirect,
     Progress,
     RedirectTarget,
@@ -59,6 +60,7 @@ __all__ = [
     "DeliveryState",
     "FailedPrecondition",
     "FailureReason",
+    "InputRequest",
     "Internal",
     "InvalidArgument",
     "NO_RETRY",

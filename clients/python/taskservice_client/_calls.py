@@ -21,6 +21,8 @@ from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStat
 T = TypeVar("T")
 
 Arguments = Mapping[str, Any] | str | None
+#: ProvideInput's answer: a dict, or the JSON text of an object (a model's raw text).
+Answer = Mapping[str, Any] | str
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,15 @@ def encode_arguments(arguments: Arguments) -> str:
     if isinstance(arguments, Mapping):
         return json.dumps(dict(arguments), allow_nan=False)
     raise TypeError(f"arguments must be a dict, a JSON string or None, not {type(arguments).__name__}")
+
+
+def encode_answer(answer: Answer) -> str:
+    """ProvideInput's response_json: a dict as JSON, a str (JSON text of an object) as is."""
+    if isinstance(answer, str):
+        return answer
+    if isinstance(answer, Mapping):
+        return json.dumps(dict(answer), allow_nan=False)
+    raise TypeError(f"answer must be a dict or the JSON text of an object, not {type(answer).__name__}")
 
 
 def budget_from(budget_seconds: float | None, timeout_seconds: float | None) -> float | None:
@@ -124,6 +135,15 @@ def set_output_redirect(task_id: str, channel_id: str, platform: str, max_chars:
         task_id=task_id, user_id=user_id, channel_id=channel_id, platform=platform, max_chars=max_chars
     )
     return Call("SetOutputRedirect", request, _task_of)
+
+
+def provide_input(task_id: str, input_request_id: str, answer: Answer, user_id: str) -> Call[Task]:
+    """ProvideInput; never retried: an answer that was taken but whose reply was lost
+    would come back FAILED_PRECONDITION (no longer the open question)."""
+    request = pb.ProvideInputRequest(
+        task_id=task_id, user_id=user_id, input_request_id=input_request_id, response_json=encode_answer(answer)
+    )
+    return Call("ProvideInput", request, _task_of, idempotent=False)
 
 
 def list_tools() -> Call[list[ToolInfo]]:

@@ -17,7 +17,7 @@ import grpc
 import grpc.aio
 
 from . import _calls
-from ._calls import Arguments, AwaitPlan, Call
+from ._calls import Answer, Arguments, AwaitPlan, Call
 from ._proto import task_service_pb2_grpc
 from .base import ClientBase, EndedEarly, HandleBase
 from .errors import settled
@@ -172,6 +172,10 @@ class AsyncClient(ClientBase):
         """Deliver the task's result to a channel when it finishes (see Client.set_output_redirect)."""
         return await self._unary(_calls.set_output_redirect(task_id, channel_id, platform, max_chars, user_id))
 
+    async def provide_input(self, task_id: str, input_request_id: str, answer: Answer, *, user_id: str = "") -> Task:
+        """Answer the question a task waits on; never retried (see Client.provide_input)."""
+        return await self._unary(_calls.provide_input(task_id, input_request_id, answer, user_id))
+
     async def list_tools(self) -> list[ToolInfo]:
         """Every tool the server can run, meta-tools included."""
         return await self._unary(_calls.list_tools())
@@ -223,3 +227,6 @@ class AsyncTaskHandle(HandleBase):
         return await self._client.set_output_redirect(
             self.task_id, channel_id, platform, max_chars=max_chars, user_id=self.user_id
         )
+
+    async def provide_input(self, input_request_id: str, answer: Answer) -> Task:
+        return await self._client.provide_input(self.task_id, input_request_id, answer, user_id=self.user_id)

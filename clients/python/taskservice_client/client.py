@@ -14,7 +14,7 @@ from typing import TypeVar
 import grpc
 
 from . import _calls
-from ._calls import Arguments, AwaitPlan, Call
+from ._calls import Answer, Arguments, AwaitPlan, Call
 from ._proto import task_service_pb2_grpc
 from .base import ClientBase, EndedEarly, HandleBase
 from .errors import settled
@@ -175,6 +175,21 @@ class Client(ClientBase):
         """Deliver the task's result to a channel of a configured platform when it finishes (at once if it has)."""
         return self._unary(_calls.set_output_redirect(task_id, channel_id, platform, max_chars, user_id))
 
+    def provide_input(self, task_id: str, input_request_id: str, answer: Answer, *, user_id: str = "") -> Task:
+        """Answer the question a task waits on (``task.input_request``); the tool resumes with the answer.
+
+        input_request_id: ``task.input_request.id``. answer: a dict matching
+        the question's schema (``task.input_request.schema``), or its JSON
+        text. Returns the task as the answer left it (RUNNING, unless the tool
+        has already moved on). Raises InvalidArgument if the answer does not
+        match the schema (the message names the field), FailedPrecondition if
+        input_request_id is not the open question (stale, answered already) or
+        the task waits for nothing, NotFound for another user's task. Never
+        retried: a lost reply to an answer that was taken would come back
+        FailedPrecondition, so on Unavailable look at the task (get_result).
+        """
+        return self._unary(_calls.provide_input(task_id, input_request_id, answer, user_id))
+
     def list_tools(self) -> list[ToolInfo]:
         """Every tool the server can run, meta-tools included."""
         return self._unary(_calls.list_tools())
@@ -201,7 +216,7 @@ class Client(ClientBase):
 
 @dataclass(frozen=True)
 class TaskHandle(HandleBase):
-    """A backgrounded call of a Client: the task runs on; ask, wait, cancel or redirect it.
+    """A backgrounded call of a Client: the task runs on; ask, wait, answer, cancel or redirect it.
 
     Every method acts for the Execute call's user_id.
     """
@@ -237,3 +252,7 @@ class TaskHandle(HandleBase):
         return self._client.set_output_redirect(
             self.task_id, channel_id, platform, max_chars=max_chars, user_id=self.user_id
         )
+
+    def provide_input(self, input_request_id: str, answer: Answer) -> Task:
+        """Answer the task's question (see Client.provide_input)."""
+        return self._client.provide_input(self.task_id, input_request_id, answer, user_id=self.user_id)

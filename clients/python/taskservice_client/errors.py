@@ -37,7 +37,8 @@ class TaskServiceError(Exception):
 
 
 class InvalidArgument(TaskServiceError):
-    """A request field is malformed: bad arguments for the tool, a malformed id, a bad budget."""
+    """A request field is malformed: bad arguments for the tool, an answer its question's
+    schema refuses, a malformed id, a bad budget."""
 
 
 class NotFound(TaskServiceError):
@@ -61,7 +62,8 @@ class ResourceExhausted(TaskServiceError):
 
 
 class FailedPrecondition(TaskServiceError):
-    """The task's state does not allow it (cancelling a finished task, moving a delivered redirect)."""
+    """The task's state does not allow it (cancelling a finished task, moving a delivered redirect,
+    answering a question that is not the task's open one)."""
 
 
 class Unavailable(TaskServiceError):
@@ -142,10 +144,11 @@ class ToolFailed(TaskServiceError):
 
 
 class WaitTimedOut(TaskServiceError):
-    """The wait limit passed with the task still running (it goes on running)."""
+    """The wait limit passed with the task still running or waiting for input (it goes on)."""
 
     def __init__(self, task: Task, text: str) -> None:
-        super().__init__(None, f"task {task.task_id} ({task.tool_name}) is still running after the wait limit")
+        state = "waiting for input" if task.input_required else "still running"
+        super().__init__(None, f"task {task.task_id} ({task.tool_name}) is {state} after the wait limit")
         self.task = task
         self.text = text
 

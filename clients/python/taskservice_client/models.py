@@ -38,6 +38,8 @@ class TaskStatus(enum.IntEnum):
     COMPLETED = 2
     #: No result; see Task.failure_reason and Task.error.
     FAILED = 3
+    #: The tool asked a question and waits for its answer (Task.input_request; answer with provide_input).
+    INPUT_REQUIRED = 4
 
 
 class FailureReason(enum.IntEnum):
@@ -48,6 +50,8 @@ class FailureReason(enum.IntEnum):
     HARD_TIMEOUT = 3
     WORKER_LOST = 4
     SHUTDOWN = 5
+    #: No answer to the tool's question came within its input timeout.
+    INPUT_TIMEOUT = 6
 
 
 class DeliveryState(enum.IntEnum):
@@ -71,6 +75,8 @@ class UpdateKind(enum.IntEnum):
     TERMINAL = 4
     #: The wait limit passed with the task still running; the last update.
     WAIT_TIMED_OUT = 5
+    #: The task entered INPUT_REQUIRED (Task.input_request is the question) or an answer took it back to RUNNING.
+    INPUT = 6
 
 
 def enum_of(cls: type[E], value: int) -> E:
@@ -134,6 +140,29 @@ class OutputRedirect:
 
 
 @dataclass(frozen=True)
+class InputRequest:
+    """The question a task waits on while INPUT_REQUIRED: answer it with provide_input."""
+
+    #: Pass to provide_input as input_request_id ("input-1", "input-2", ... per task).
+    id: str
+    #: What is asked, for a person (or a model) to read.
+    message: str
+    #: The JSON Schema the answer must match (an object schema), as the server sent it.
+    schema_json: str
+    requested_at: datetime | None
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The answer's JSON Schema as a dict."""
+        schema = json.loads(self.schema_json or "{}")
+        return schema if isinstance(schema, dict) else {}
+
+    @classmethod
+    def from_pb(cls, message: task_pb2.InputRequest) -> InputRequest:
+        return _copy(cls, message, requested_at=_time(message, "requested_at"))
+
+
+@dataclass(frozen=True)
 class Task:
     """A tracked tool invocation as the server reported it at one moment.
 
@@ -161,10 +190,17 @@ class Task:
     progress: Progress | None = None
     #: None unless an output redirect was requested.
     redirect: OutputRedirect | None = None
+    #: The question the task waits on; set only while INPUT_REQUIRED.
+    input_request: InputRequest | None = None
 
     @property
     def running(self) -> bool:
         return self.status == TaskStatus.RUNNING
+
+    @property
+    def input_required(self) -> bool:
+        """Waiting for the answer to input_request (not finished: an answer lets the tool go on)."""
+        return self.status == TaskStatus.INPUT_REQUIRED
 
     @property
     def completed(self) -> bool:
@@ -191,6 +227,7 @@ class Task:
             finished_at=_time(message, "finished_at"),
             progress=Progress.from_pb(message.progress) if message.HasField("progress") else None,
             redirect=OutputRedirect.from_pb(message.redirect) if message.HasField("redirect") else None,
+            input_request=InputRequest.from_pb(message.input_request) if message.HasField("input_request") else None,
         )
 
 
@@ -325,6 +362,7 @@ class RedirectTarget:
 __all__ = [
     "DeliveryState",
     "FailureReason",
+    "InputRequest",
     "OutputRedirect",
     "Progress",
     "RedirectTarget",

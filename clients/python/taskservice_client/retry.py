@@ -9,6 +9,8 @@ the server acted: GetResult, ListTasks, ListTools, GetServerInfo, CancelTask
 (cancelling a cancelled task is a no-op), SetOutputRedirect (the same target
 again is a no-op), and Execute only when it has a request_id (the server then
 answers a repeat with the same task instead of running the tool again).
+ProvideInput never is: an answer the server took but whose reply was lost
+would come back FAILED_PRECONDITION (no longer the open question).
 AwaitResult reconnects instead: the server opens every stream with the task's
 current state, so nothing is lost.
 

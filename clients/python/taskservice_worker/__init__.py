@@ -16,12 +16,14 @@ same budgets, backgrounding, tracking, cancelling and redirects as its own.
     worker.run_forever()
 
 Worker runs plain functions on threads; AsyncWorker runs ``async def``
-handlers on an event loop. See README.md for the whole API.
+handlers on an event loop. A handler can ask a person a question and wait
+for the answer: ``ctx.request_input(message, schema)`` (awaited with
+AsyncWorker). See README.md for the whole API.
 """
 
 from .async_worker import AsyncWorker
 from .context import AsyncToolContext, BaseToolContext, Origin, ToolContext
-from .errors import FATAL_CODES, WorkerRejected
+from .errors import FATAL_CODES, InputRequestError, InvocationCancelled, WorkerRejected
 from .registry import Tool, ToolRegistry, validate_tool_name
 from .sync_worker import Worker
 
@@ -30,6 +32,8 @@ __all__ = [
     "AsyncWorker",
     "BaseToolContext",
     "FATAL_CODES",
+    "InputRequestError",
+    "InvocationCancelled",
     "Origin",
     "Tool",
     "ToolContext",

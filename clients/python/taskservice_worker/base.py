@@ -160,7 +160,8 @@ class WorkerBase:
     def _route(self, response: tool_worker_pb2.ConnectResponse, outbox: Outbox) -> tool_worker_pb2.WorkerRegistered | None:
         """Act on one server message; a WorkerRegistered is returned for the caller to handle.
 
-        A Ping is answered here, on the receiving loop, whatever the handlers are doing.
+        A Ping is answered here, on the receiving loop, whatever the handlers are doing;
+        an InvocationInput wakes the handler waiting for it.
         """
         kind = response.WhichOneof("message")
         if kind == "ping":
@@ -169,6 +170,8 @@ class WorkerBase:
             self._dispatcher.invoke(response.invocation)
         elif kind == "cancellation":
             self._dispatcher.cancel(response.cancellation)
+        elif kind == "input":
+            self._dispatcher.answer(response.input)
         elif kind == "registered":
             return response.registered
         else:

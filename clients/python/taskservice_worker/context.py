@@ -1,9 +1,10 @@
 """What a tool handler is given besides its arguments.
 
-A handler learns who called it (origin), reports progress, and finds out that
-it should stop (cancelled). The two context classes differ only in the kind
-of event ``cancelled`` is, so that a thread can block on it
-(``ctx.cancelled.wait(0.1)``) and a coroutine can await it.
+A handler learns who called it (origin), reports progress, asks a person a
+question (request_input), and finds out that it should stop (cancelled). The
+two context classes differ only in how they wait: ``cancelled`` is an event a
+thread can block on (``ctx.cancelled.wait(0.1)``) or a coroutine can await,
+and request_input blocks the handler's thread or is awaited.
 """
 
 from __future__ import annotations
@@ -11,11 +12,36 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Union
+
+from .errors import InputRequestError, InvocationCancelled
 
 # Sends one progress update (fraction already clamped); supplied by the worker.
 ProgressSink = Callable[[float, str], None]
+
+#: How a question ends: the answer object, why it could not be asked, or None
+#: when the invocation ended first (cancelled, stream lost, worker stopping).
+QuestionOutcome = Union[dict[str, Any], InputRequestError, None]
+
+
+class Question:
+    """One question of a handler, waiting for its outcome.
+
+    Settled exactly once, by the worker (under its dispatcher's lock), from
+    the receiving loop or, for a question refused on the spot, from the
+    handler's own thread or task.
+    """
+
+    def settle(self, outcome: QuestionOutcome) -> None:
+        raise NotImplementedError
+
+
+# Sends a handler's question (message, answer schema) and settles question
+# with its outcome later; supplied by the worker. Raises TypeError or
+# ValueError for a message or schema that cannot be sent.
+AskSink = Callable[[str, Mapping[str, Any], Question], None]
 
 
 @dataclass(frozen=True)
@@ -48,6 +74,7 @@ class BaseToolContext:
         report: ProgressSink,
         traceparent: str = "",
         tracestate: str = "",
+        ask: AskSink | None = None,
     ) -> None:
         #: The task this invocation runs.
         self.task_id = task_id
@@ -66,6 +93,7 @@ class BaseToolContext:
         #: The vendor part of that trace context ("" when none).
         self.tracestate = tracestate
         self._report = report
+        self._ask = ask
         self._cancel_reason: str | None = None
         self._cancel_message = ""
         self.cancelled = self._new_event()
@@ -94,6 +122,11 @@ class BaseToolContext:
     def _new_event(self) -> threading.Event | asyncio.Event:
         raise NotImplementedError
 
+    def _send_question(self, message: str, schema: Mapping[str, Any], question: Question) -> None:
+        if self._ask is None:
+            raise RuntimeError("request_input needs a context made by a running worker for an invocation")
+        self._ask(message, schema, question)
+
     def _cancel(self, reason: str, message: str) -> None:
         """Record the first cancellation, then set ``cancelled`` (on the worker's
         thread or loop); later cancellations of the same invocation are ignored."""
@@ -113,6 +146,32 @@ class ToolContext(BaseToolContext):
     def _new_event(self) -> threading.Event:
         return threading.Event()
 
+    def request_input(self, message: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """Ask a person a question and block until they answer; returns the answer object.
+
+        message: what is asked, for a person (or a model) to read. schema: the
+        JSON Schema the answer must match, an object schema as a dict
+        (``{"type": "object", "properties": {...}, "required": [...]}``).
+        Meanwhile the task is INPUT_REQUIRED with the question, which an
+        Execute caller sees at once; the server checks the answer against the
+        schema before it comes back here. One question at a time per invocation.
+
+        Raises InputRequestError when the question cannot be asked (a schema
+        the server refuses, an empty message, a no_background tool, another
+        question of this invocation still waiting), InvocationCancelled when
+        the invocation is cancelled while waiting (the task was cancelled, the
+        question timed out, the worker is stopping or lost its stream),
+        TypeError or ValueError for a schema that is not a JSON-serializable dict.
+        """
+        question = _ThreadQuestion()
+        self._send_question(message, schema, question)
+        outcome = question.wait()
+        if outcome is None:
+            raise InvocationCancelled(self.task_id, self._cancel_reason or "CANCELLED", self._cancel_message)
+        if isinstance(outcome, InputRequestError):
+            raise outcome
+        return outcome
+
 
 class AsyncToolContext(BaseToolContext):
     """The context of an AsyncWorker (coroutine) handler; built on the worker's loop."""
@@ -122,3 +181,65 @@ class AsyncToolContext(BaseToolContext):
 
     def _new_event(self) -> asyncio.Event:
         return asyncio.Event()
+
+    async def request_input(self, message: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """Ask a person a question and wait for the answer object (see ToolContext.request_input).
+
+        A cancellation of the invocation while waiting raises CancelledError
+        here, as at any other await (ctx.cancelled and cancel_reason are set
+        first). Raises InputRequestError when the question cannot be asked.
+        A question cannot be withdrawn: if the handler stops waiting itself
+        (asyncio.wait_for), it stays open until answered or timed out, and
+        another request_input raises InputRequestError meanwhile.
+        """
+        question = _LoopQuestion(asyncio.get_running_loop())
+        self._send_question(message, schema, question)
+        outcome = await question.future
+        if outcome is None:
+            raise asyncio.CancelledError()
+        if isinstance(outcome, InputRequestError):
+            raise outcome
+        return outcome
+
+
+class _ThreadQuestion(Question):
+    """A question a handler thread blocks on."""
+
+    def __init__(self) -> None:
+        self._settled = threading.Event()
+        self._outcome: QuestionOutcome = None
+
+    def settle(self, outcome: QuestionOutcome) -> None:
+        if not self._settled.is_set():
+            self._outcome = outcome
+            self._settled.set()
+
+    def wait(self) -> QuestionOutcome:
+        self._settled.wait()
+        return self._outcome
+
+
+class _LoopQuestion(Question):
+    """A question a handler coroutine awaits; settled on its loop whichever thread settles it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.future: asyncio.Future[QuestionOutcome] = loop.create_future()
+
+    def settle(self, outcome: QuestionOutcome) -> None:
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._set(outcome)
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._set, outcome)
+        except RuntimeError:  # the loop is closed: nobody is left waiting
+            pass
+
+    def _set(self, outcome: QuestionOutcome) -> None:
+        # Already done when the handler's task was cancelled while awaiting it.
+        if not self.future.done():
+            self.future.set_result(outcome)

@@ -11,7 +11,11 @@ kinds follow exactly the same rules:
   makes it CANCELLED first, and discards anything still queued for it;
 * an invocation that does not fit the concurrency limits waits (Admission);
 * the arguments are parsed and the tool looked up here, so a bad invocation
-  gets an error result instead of reaching the handler.
+  gets an error result instead of reaching the handler;
+* a handler's question (ctx.request_input) is sent only while its run is
+  RUNNING, one at a time per run; the server's InvocationInput settles it,
+  and so does whatever ends the run first (a Cancellation, a lost stream,
+  stop(), the handler returning), so no handler is left waiting.
 
 All state is guarded by one lock, because results and progress arrive from
 handler threads while messages arrive on the receiving loop.
@@ -22,13 +26,23 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._proto import tool_worker_pb2
 from .admission import Admission
-from .context import BaseToolContext
-from .messages import ConnectRequest, error_message, origin_of, parse_arguments, reason_name
+from .context import BaseToolContext, Question, QuestionOutcome
+from .errors import InputRequestError
+from .messages import (
+    ConnectRequest,
+    encode_schema,
+    error_message,
+    input_request_message,
+    origin_of,
+    parse_answer,
+    parse_arguments,
+    reason_name,
+)
 from .outbox import Outbox
 from .registry import Tool, ToolRegistry
 
@@ -53,6 +67,7 @@ class Run:
         self.state = RunState.WAITING
         self.ctx: Any = None  # the worker's context class, set by the Dispatcher
         self.handle: Any = None  # the worker's Future or Task
+        self.question: Question | None = None  # the question sent and not yet answered
 
     @property
     def tool_name(self) -> str:
@@ -145,6 +160,7 @@ class Dispatcher:
                 traceparent=invocation.traceparent,
                 tracestate=invocation.tracestate,
                 report=lambda fraction, text: self._report(run, fraction, text),
+                ask=lambda message, schema, question: self.ask(run, message, schema, question),
             )
             self._runs[task_id] = run
             if self._admission.admit(run):
@@ -160,11 +176,56 @@ class Dispatcher:
             if run is not None:
                 self._cancel(run, reason_name(cancellation.reason), cancellation.message)
 
+    def answer(self, message: tool_worker_pb2.InvocationInput) -> None:
+        """The server's InvocationInput: settle the run's open question with the answer or the refusal."""
+        task_id = message.task_id
+        with self._lock:
+            run = self._runs.get(task_id)
+            if run is None or run.question is None:
+                logger.debug("ignoring an input for task %s, which has no open question here", task_id)
+                return
+            kind = message.WhichOneof("outcome")
+            outcome: QuestionOutcome
+            if kind == "response_json":
+                try:
+                    outcome = parse_answer(message.response_json)
+                except ValueError as exc:
+                    outcome = InputRequestError(task_id, f"the server sent an unusable answer: {exc}")
+            else:
+                outcome = InputRequestError(task_id, message.error or "the server refused it without a reason")
+            self._settle_question(run, outcome)
+
     # -- handlers (any thread) ---------------------------------------------------
+
+    def ask(self, run: Run, message: str, schema: Mapping[str, Any], question: Question) -> None:
+        """A handler's question: send it, and settle question when its outcome is known.
+
+        Raises TypeError or ValueError (nothing sent) for a message that is not
+        a str or a schema that is not a JSON-serializable mapping.
+        """
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a str, not {type(message).__name__}")
+        schema_json = encode_schema(schema)
+        task_id = run.task_id
+        with self._lock:
+            if run.state is RunState.CANCELLED:
+                question.settle(None)
+            elif run.state is not RunState.RUNNING:
+                question.settle(InputRequestError(task_id, "the invocation has already returned"))
+            elif run.question is not None:
+                # The server takes one open question per invocation, and its
+                # answer names only the task: a second one could get the first's answer.
+                question.settle(InputRequestError(task_id, "another question of this invocation is still waiting"))
+            elif not run.outbox.put(input_request_message(task_id, message, schema_json), task_id):
+                question.settle(None)  # the stream is gone; its detach cancels the run
+            else:
+                run.question = question
 
     def finish(self, run: Run, outcome: ConnectRequest | None) -> None:
         """The handler returned: send outcome if the run still may, free its slot."""
         with self._lock:
+            # A question asked by a thread or task the handler left behind.
+            self._settle_question(run, InputRequestError(run.task_id, "the invocation returned before the answer came"))
             if run.state is RunState.RUNNING:
                 run.state = RunState.DONE
                 if outcome is not None:
@@ -191,5 +252,12 @@ class Dispatcher:
             self._admission.withdraw(run)
         run.state = RunState.CANCELLED
         run.ctx._cancel(reason, message)
+        self._settle_question(run, None)  # after _cancel: the handler reads the reason when it wakes
         if was_running:
             self._interrupt(run)
+
+    @staticmethod
+    def _settle_question(run: Run, outcome: QuestionOutcome) -> None:
+        question, run.question = run.question, None
+        if question is not None:
+            question.settle(outcome)

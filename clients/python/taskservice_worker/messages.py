@@ -8,7 +8,7 @@ written once and are the same for threads and coroutines.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._proto import task_pb2, tool_worker_pb2
@@ -36,6 +36,8 @@ def registration(worker_name: str, tools: Iterable[Tool], max_concurrency: int) 
             spec.default_timeout_seconds = tool.timeout
         if tool.hard_timeout is not None:
             spec.hard_timeout_seconds = tool.hard_timeout
+        if tool.input_timeout is not None:
+            spec.input_timeout_seconds = tool.input_timeout
         declared.append(spec)
     return ConnectRequest(
         register=tool_worker_pb2.RegisterWorker(
@@ -85,6 +87,37 @@ def progress_message(task_id: str, fraction: float, message: str) -> ConnectRequ
 
 def pong_message(sequence: int) -> ConnectRequest:
     return ConnectRequest(pong=tool_worker_pb2.Pong(sequence=sequence))
+
+
+def input_request_message(task_id: str, message: str, schema_json: str) -> ConnectRequest:
+    """The InvocationInputRequest of a handler's question (ctx.request_input)."""
+    return ConnectRequest(
+        input_request=tool_worker_pb2.InvocationInputRequest(task_id=task_id, message=message, schema_json=schema_json)
+    )
+
+
+def encode_schema(schema: Mapping[str, Any]) -> str:
+    """A question's answer schema as JSON text: TypeError unless a mapping, ValueError if JSON cannot hold it."""
+    if not isinstance(schema, Mapping):
+        raise TypeError(
+            f"schema must be a JSON Schema object as a dict, like {{'type': 'object', 'properties': {{...}}}}, "
+            f"not {type(schema).__name__}"
+        )
+    try:
+        return json.dumps(dict(schema), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"schema is not JSON-serializable: {error_text(exc)}") from exc
+
+
+def parse_answer(response_json: str) -> dict[str, Any]:
+    """The answer object of an InvocationInput; ValueError unless it is a JSON object."""
+    try:
+        value = json.loads(response_json)
+    except ValueError as exc:
+        raise ValueError(f"the answer is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"the answer must be a JSON object, not {type(value).__name__}")
+    return value
 
 
 def parse_arguments(arguments_json: str) -> dict[str, Any]:

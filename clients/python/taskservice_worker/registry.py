@@ -35,6 +35,7 @@ class Tool:
     concurrency: int = 0
     timeout: float | None = None
     hard_timeout: float | None = None
+    input_timeout: float | None = None
 
     @property
     def parameters_json(self) -> str:
@@ -135,6 +136,7 @@ class ToolRegistry:
         concurrency: int = 0,
         timeout: float | None = None,
         hard_timeout: float | None = None,
+        input_timeout: float | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -148,6 +150,7 @@ class ToolRegistry:
         concurrency: int = 0,
         timeout: float | None = None,
         hard_timeout: float | None = None,
+        input_timeout: float | None = None,
     ) -> F | Callable[[F], F]:
         """Declare a tool; usable as ``@tool`` or ``@tool(...)``.
 
@@ -155,7 +158,8 @@ class ToolRegistry:
         paragraph of its docstring, parameters (a JSON Schema dict) to any
         object. concurrency caps this tool's invocations at once on this
         worker (0: no cap of its own). timeout is the budget when a call gives
-        none, hard_timeout the runtime limit (None: the server's defaults).
+        none, hard_timeout the runtime limit, input_timeout how long a question
+        (ctx.request_input) waits for its answer (None: the server's defaults).
         The function is returned unchanged, so it stays directly callable.
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
@@ -163,6 +167,7 @@ class ToolRegistry:
         schema = _schema(parameters)
         default_timeout = _positive_or_none(timeout, "timeout")
         hard_limit = _positive_or_none(hard_timeout, "hard_timeout")
+        input_limit = _positive_or_none(input_timeout, "input_timeout")
 
         def register(fn: F) -> F:
             if not callable(fn):
@@ -179,6 +184,7 @@ class ToolRegistry:
                     concurrency=concurrency,
                     timeout=default_timeout,
                     hard_timeout=hard_limit,
+                    input_timeout=input_limit,
                 )
             )
             return fn

@@ -28,7 +28,7 @@ from ._proto import tool_worker_pb2_grpc
 from .base import LOST, REGISTRATION_TIMEOUT_S, STOPPING, WorkerBase, is_coroutine_function, silence_message
 from .context import ToolContext
 from .dispatch import Run
-from .errors import check_reconnectable
+from .errors import InvocationCancelled, check_reconnectable
 from .messages import ConnectRequest, error_message, result_message
 from .outbox import Outbox
 
@@ -200,8 +200,12 @@ class Worker(WorkerBase):
 
     def _execute(self, run: Run) -> None:
         self._in_handler.active = True
+        outcome: ConnectRequest | None
         try:
             outcome = result_message(run.task_id, run.tool.handler(run.args, run.ctx))
+        except InvocationCancelled as exc:
+            # From request_input once the run was cancelled: nothing is sent, and it is no failure to log.
+            outcome = None if run.cancelled_by_worker else error_message(run.task_id, exc)
         except BaseException as exc:  # a handler's SystemExit is still just its failure
             logger.info("tool %s (task %s) failed: %s", run.tool.name, run.task_id, exc, exc_info=True)
             outcome = error_message(run.task_id, exc)

@@ -9,6 +9,7 @@ in a thread flavour and a coroutine flavour that record the same events.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -156,6 +157,57 @@ def define_async_tools(worker: AsyncWorker, probe: Probe, block_concurrency: int
             return _record_cancel(probe, ctx)
         finally:
             probe.leave()
+
+
+def add_question_tool(worker: Any, kind: str, probe: Probe, name: str = "question") -> None:
+    """A tool that asks args["message"] with args["schema"] (default: any object).
+
+    It returns 'answered <answer as JSON>', or 'refused: <error>' when the
+    question cannot be asked; probe gets ("answer", task_id, answer) or
+    ("refused", task_id, error). A cancellation while waiting is recorded as
+    ("cancelled", task_id, reason, message, event_set), as _record_cancel
+    does, plus ("caught", task_id, exception class name), and re-raised.
+    """
+    from taskservice_worker import InputRequestError, InvocationCancelled
+
+    def asked(args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return args.get("message", "Go on?"), args.get("schema", {"type": "object"})
+
+    def answered(ctx: Any, answer: dict[str, Any]) -> str:
+        probe.record("answer", ctx.task_id, answer)
+        return f"answered {json.dumps(answer, sort_keys=True)}"
+
+    def refused(ctx: Any, exc: InputRequestError) -> str:
+        probe.record("refused", ctx.task_id, exc.error)
+        return f"refused: {exc.error}"
+
+    def cancelled(ctx: Any, exc: BaseException) -> None:
+        probe.record("caught", ctx.task_id, type(exc).__name__)
+        probe.record("cancelled", ctx.task_id, ctx.cancel_reason, ctx.cancel_message, ctx.cancelled.is_set())
+
+    if kind == "sync":
+
+        def handler(args: dict[str, Any], ctx: Any) -> str:
+            try:
+                return answered(ctx, ctx.request_input(*asked(args)))
+            except InputRequestError as exc:
+                return refused(ctx, exc)
+            except InvocationCancelled as exc:
+                cancelled(ctx, exc)
+                raise
+
+    else:
+
+        async def handler(args: dict[str, Any], ctx: Any) -> str:
+            try:
+                return answered(ctx, await ctx.request_input(*asked(args)))
+            except InputRequestError as exc:
+                return refused(ctx, exc)
+            except asyncio.CancelledError as exc:
+                cancelled(ctx, exc)
+                raise
+
+    worker.tool(name=name)(handler)
 
 
 async def _poll(condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -112,6 +112,9 @@ class ScriptedTaskService(task_service_pb2_grpc.TaskServiceServicer):
     def GetServerInfo(self, request, context):
         return self._unary("GetServerInfo", request, context)
 
+    def ProvideInput(self, request, context):
+        return self._unary("ProvideInput", request, context)
+
     def AwaitResult(self, request, context):
         step = self._next("AwaitResult", request, context)
         for item in [step] if isinstance(step, Abort) else step:

@@ -20,7 +20,7 @@ from taskmanager.v1 import task_pb2, task_service_pb2 as pb
 
 import taskservice_client as tc
 import taskservice_worker
-from taskservice_client._calls import AwaitPlan, encode_arguments
+from taskservice_client._calls import AwaitPlan, encode_answer, encode_arguments
 from taskservice_client.base import ClientBase
 from taskservice_client.errors import error_class, from_rpc_error, settled
 from taskservice_client.retry import Attempts, RetryPolicy
@@ -120,6 +120,12 @@ def test_a_settled_update_is_a_result_a_failure_or_a_timeout():
         settled(last_update(task_pb2.TASK_STATUS_RUNNING, kind=TIMED_OUT))
     assert timed_out.value.task.running
     assert isinstance(timed_out.value, tc.TaskServiceError)
+    assert "still running" in str(timed_out.value)
+
+    with pytest.raises(tc.WaitTimedOut) as waiting:
+        settled(last_update(task_pb2.TASK_STATUS_INPUT_REQUIRED, kind=TIMED_OUT))
+    assert waiting.value.task.input_required
+    assert "waiting for input" in str(waiting.value)
 
 
 # -- retry policy ---------------------------------------------------------------------------
@@ -197,6 +203,16 @@ def test_arguments_are_sent_as_json_text():
         encode_arguments({"x": float("nan")})
 
 
+def test_answers_are_sent_as_json_text():
+    assert json.loads(encode_answer({"approve": True, "why": "ünï"})) == {"approve": True, "why": "ünï"}
+    assert encode_answer('{"approve": true}') == '{"approve": true}'
+    for bad in (None, ["yes"], True):
+        with pytest.raises(TypeError):
+            encode_answer(bad)
+    with pytest.raises(ValueError):
+        encode_answer({"x": float("inf")})
+
+
 def test_an_await_reconnect_asks_only_for_what_remains_of_the_wait():
     clock = FakeClock()
     plan = AwaitPlan("t-1", "u", timeout_seconds=10, heartbeat_seconds=2, clock=clock)
@@ -237,6 +253,31 @@ def test_a_task_message_becomes_typed_values():
     assert value.redirect.delivery_state is tc.DeliveryState.FAILED
     assert value.redirect.delivered_at is None
     assert tc.Task.from_pb(task()).progress is None and tc.Task.from_pb(task()).redirect is None
+
+
+def test_a_task_waiting_for_input_becomes_typed_values():
+    schema = {"type": "object", "properties": {"approve": {"type": "boolean"}}, "required": ["approve"]}
+    question = task_pb2.InputRequest(
+        id="input-2", message="Deploy?", schema_json=json.dumps(schema), requested_at=stamp(1_700_000_002)
+    )
+    value = tc.Task.from_pb(task(status=task_pb2.TASK_STATUS_INPUT_REQUIRED, input_request=question))
+
+    assert value.status is tc.TaskStatus.INPUT_REQUIRED
+    assert value.input_required and not value.running and not value.finished
+    assert value.input_request == tc.InputRequest(
+        id="input-2",
+        message="Deploy?",
+        schema_json=json.dumps(schema),
+        requested_at=datetime.fromtimestamp(1_700_000_002, timezone.utc),
+    )
+    assert value.input_request.schema == schema
+    assert tc.Task.from_pb(task()).input_request is None
+    assert tc.InputRequest("input-1", "?", "", None).schema == {}
+
+    timed_out = tc.Task.from_pb(task(status=FAILED, failure_reason=task_pb2.FAILURE_REASON_INPUT_TIMEOUT))
+    assert timed_out.failure_reason is tc.FailureReason.INPUT_TIMEOUT
+    entered = tc.TaskUpdate.from_pb(update(pb.UPDATE_KIND_INPUT, 2, status=task_pb2.TASK_STATUS_INPUT_REQUIRED))
+    assert entered.kind is tc.UpdateKind.INPUT and entered.task.input_required and not entered.last
 
 
 def test_an_enum_value_from_a_newer_server_is_unspecified():
@@ -314,6 +355,58 @@ def test_execute_without_a_request_id_is_not_retried(task_service, clients):
     with pytest.raises(tc.Unavailable):
         clients(task_service.address, retry=FAST).execute("echo", {"text": "x"})
     assert task_service.attempts("Execute") == 1
+
+
+def test_provide_input_is_never_retried(task_service, clients):
+    # The server may have taken the answer: a repeat would be FAILED_PRECONDITION, not the answer's outcome.
+    task_service.script("ProvideInput", UNAVAILABLE, pb.ProvideInputResponse(task=task()))
+    with pytest.raises(tc.Unavailable):
+        clients(task_service.address, retry=FAST).provide_input("t-1", "input-1", {"approve": True})
+    assert task_service.attempts("ProvideInput") == 1
+
+
+@pytest.mark.parametrize(
+    "code, cls",
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, tc.InvalidArgument),
+        (grpc.StatusCode.FAILED_PRECONDITION, tc.FailedPrecondition),
+        (grpc.StatusCode.NOT_FOUND, tc.NotFound),
+    ],
+)
+def test_a_refused_answer_raises_its_status_at_once(task_service, clients, code, cls):
+    task_service.script("ProvideInput", Abort(code, "response_json.approve: must be boolean"))
+    with pytest.raises(cls) as caught:
+        clients(task_service.address, retry=FAST).provide_input("t-1", "input-1", {"approve": "yes"})
+    assert caught.value.message == "response_json.approve: must be boolean"
+    assert task_service.attempts("ProvideInput") == 1
+
+
+def test_provide_input_sends_every_field_and_a_handle_answers_for_its_user(task_service, clients):
+    waiting = task(
+        status=task_pb2.TASK_STATUS_INPUT_REQUIRED,
+        input_request=task_pb2.InputRequest(id="input-1", message="Go?", schema_json='{"type": "object"}'),
+    )
+    task_service.script("Execute", pb.ExecuteResponse(backgrounded=True, task=waiting, text="{}"))
+    task_service.script(
+        "ProvideInput",
+        pb.ProvideInputResponse(task=task(progress=task_pb2.Progress(fraction=0.25))),
+        pb.ProvideInputResponse(task=task(status=COMPLETED, result="went")),
+    )
+    client = clients(task_service.address)
+
+    answered = client.provide_input("t-1", "input-1", {"go": True, "by": "ünï"}, user_id="bob")
+    handle = client.execute("slow", user_id="alice")
+    assert handle.task.input_request.id == "input-1" and handle.task.input_required
+    by_handle = handle.provide_input("input-1", '{"go": false}')
+
+    assert (answered.status, answered.progress.fraction, answered.input_request) == (tc.TaskStatus.RUNNING, 0.25, None)
+    assert (by_handle.status, by_handle.result) == (tc.TaskStatus.COMPLETED, "went")
+    first, second = (received.request for received in task_service.received["ProvideInput"])
+    assert (first.task_id, first.user_id, first.input_request_id) == ("t-1", "bob", "input-1")
+    assert json.loads(first.response_json) == {"go": True, "by": "ünï"}
+    assert second == pb.ProvideInputRequest(
+        task_id="t-1", user_id="alice", input_request_id="input-1", response_json='{"go": false}'
+    )
 
 
 def test_an_answer_status_is_raised_at_once_with_its_reason(task_service, clients):

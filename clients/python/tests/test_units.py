@@ -10,10 +10,10 @@ import grpc
 import pytest
 from taskmanager.v1 import task_pb2, tool_worker_pb2 as pb
 
-from taskservice_worker import AsyncWorker, Worker, WorkerRejected
+from taskservice_worker import AsyncWorker, InputRequestError, InvocationCancelled, Worker, WorkerRejected
 from taskservice_worker.admission import Admission
 from taskservice_worker.backoff import Backoff
-from taskservice_worker.context import ToolContext, clamp_fraction
+from taskservice_worker.context import AsyncToolContext, Question, ToolContext, clamp_fraction
 from taskservice_worker.dispatch import Dispatcher
 from taskservice_worker.errors import check_reconnectable
 from taskservice_worker.messages import encode_result, error_text, parse_arguments, reason_name, result_message
@@ -83,6 +83,8 @@ def test_duplicate_tool_names_are_refused():
         ({"hard_timeout": -3}, ValueError),
         ({"timeout": math.inf}, ValueError),
         ({"timeout": "10"}, TypeError),
+        ({"input_timeout": 0}, ValueError),
+        ({"input_timeout": "60"}, TypeError),
     ],
 )
 def test_bad_tool_options_are_refused(options, error):
@@ -357,12 +359,12 @@ def test_silence_limit_follows_the_registration_answer():
 class Dispatched:
     """A Dispatcher on one outbox whose started runs are only recorded, never executed."""
 
-    def __init__(self):
+    def __init__(self, make_context=ToolContext):
         worker = Worker("127.0.0.1:1", name="w")
         worker.tool(name="t")(plain)
         self.started = []
         self.outbox = Outbox()
-        self.dispatcher = Dispatcher(worker._registry, 0, make_context=ToolContext, start=self.started.append)
+        self.dispatcher = Dispatcher(worker._registry, 0, make_context=make_context, start=self.started.append)
         self.dispatcher.attach(self.outbox)
 
     def invoke(self, *task_ids):
@@ -407,3 +409,133 @@ def test_a_duplicate_invocation_is_ignored():
     d.invoke("same")
     d.dispatcher.invoke(pb.Invocation(task_id="same", tool_name="t"))
     assert len(d.started) == 1
+
+
+# -- questions -------------------------------------------------------------------------------
+
+
+class Recorded(Question):
+    """A question that records how it was settled."""
+
+    def __init__(self):
+        self.outcomes = []
+
+    def settle(self, outcome):
+        self.outcomes.append(outcome)
+
+
+def only_refusal(question):
+    [outcome] = question.outcomes
+    assert isinstance(outcome, InputRequestError), outcome
+    return outcome.error
+
+
+def test_a_question_is_sent_while_its_run_runs_one_at_a_time_and_settled_by_its_answer():
+    d = Dispatched()
+    [run] = d.invoke("a")
+    first, second = Recorded(), Recorded()
+
+    d.dispatcher.ask(run, "Go?", {"type": "object"}, first)
+    d.dispatcher.ask(run, "And now?", {"type": "object"}, second)
+
+    [sent] = drain(d.outbox)
+    assert sent.input_request == pb.InvocationInputRequest(task_id="a", message="Go?", schema_json='{"type": "object"}')
+    assert first.outcomes == []
+    assert only_refusal(second) == "another question of this invocation is still waiting"
+    d.dispatcher.answer(pb.InvocationInput(task_id="b", response_json="{}"))  # no such run: ignored
+    assert first.outcomes == []
+    d.dispatcher.answer(pb.InvocationInput(task_id="a", response_json='{"go": true}'))
+    d.dispatcher.answer(pb.InvocationInput(task_id="a", response_json='{"go": false}'))  # nothing open: ignored
+    assert first.outcomes == [{"go": True}]
+
+    third = Recorded()
+    d.dispatcher.ask(run, "Once more?", {}, third)  # the slot is free again
+    assert [m.input_request.message for m in drain(d.outbox)] == ["Once more?"]
+    d.dispatcher.finish(run, result_message("a", "done"))  # e.g. asked by a thread the handler left behind
+    assert only_refusal(third) == "the invocation returned before the answer came"
+    late = Recorded()
+    d.dispatcher.ask(run, "After?", {}, late)
+    assert only_refusal(late) == "the invocation has already returned"
+    assert [m.WhichOneof("message") for m in drain(d.outbox)] == ["result"]
+
+
+def test_a_cancelled_or_detached_run_ends_its_question_and_asks_no_more():
+    d = Dispatched()
+    cancelled, lost = d.invoke("c", "l")
+    on_cancel, on_detach = Recorded(), Recorded()
+    d.dispatcher.ask(cancelled, "c?", {}, on_cancel)
+    d.dispatcher.ask(lost, "l?", {}, on_detach)
+    assert len(drain(d.outbox)) == 2
+
+    d.dispatcher.cancel(pb.Cancellation(task_id="c", reason=task_pb2.FAILURE_REASON_INPUT_TIMEOUT, message="late"))
+    assert on_cancel.outcomes == [None]
+    assert cancelled.ctx.cancel_reason == "INPUT_TIMEOUT"  # set before the question ends: the handler reads it
+    again = Recorded()
+    d.dispatcher.ask(cancelled, "c again?", {}, again)
+    assert again.outcomes == [None]
+    assert drain(d.outbox) == []
+
+    d.dispatcher.detach("WORKER_LOST", "connection lost")
+    assert on_detach.outcomes == [None]
+
+
+def test_an_unusable_answer_or_a_refusal_without_reason_is_an_input_request_error():
+    d = Dispatched()
+    questions = {"x": Recorded(), "y": Recorded()}
+    for run in d.invoke("x", "y"):
+        d.dispatcher.ask(run, "?", {}, questions[run.task_id])
+    d.dispatcher.answer(pb.InvocationInput(task_id="x", response_json="[1, 2]"))
+    d.dispatcher.answer(pb.InvocationInput(task_id="y"))  # neither an answer nor an error
+    assert "the answer must be a JSON object, not list" in only_refusal(questions["x"])
+    assert only_refusal(questions["y"]) == "the server refused it without a reason"
+
+
+@pytest.mark.parametrize(
+    "message, schema, error",
+    [
+        (42, {"type": "object"}, TypeError),
+        ("Go?", "{'type': 'object'}", TypeError),
+        ("Go?", ["object"], TypeError),
+        ("Go?", {"maximum": math.nan}, ValueError),
+        ("Go?", {"default": object()}, ValueError),
+    ],
+)
+def test_a_question_that_cannot_be_encoded_raises_before_anything_is_sent(message, schema, error):
+    d = Dispatched()
+    [run] = d.invoke("a")
+    question = Recorded()
+    with pytest.raises(error):
+        run.ctx.request_input(message, schema)
+    with pytest.raises(error):
+        d.dispatcher.ask(run, message, schema, question)
+    assert question.outcomes == [] and drain(d.outbox) == []
+
+
+def test_request_input_needs_the_context_of_a_running_worker():
+    ctx = ToolContext(task_id="t", tool_name="x", origin=None, hard_timeout_seconds=0.0, report=lambda f, m: None)
+    with pytest.raises(RuntimeError, match="running worker"):
+        ctx.request_input("Go?", {"type": "object"})
+
+
+def test_asking_after_the_cancellation_raises_it_at_once_in_both_context_kinds():
+    """A handler that caught its cancellation and asks again must not wait for an answer that never comes."""
+
+    def cancelled_run(make_context):
+        d = Dispatched(make_context)
+        [run] = d.invoke("c")
+        d.dispatcher.cancel(pb.Cancellation(task_id="c", reason=task_pb2.FAILURE_REASON_CANCELLED, message="by a user"))
+        return run, d.outbox
+
+    run, outbox = cancelled_run(ToolContext)
+    with pytest.raises(InvocationCancelled) as caught:
+        run.ctx.request_input("Still?", {"type": "object"})
+    assert (caught.value.task_id, caught.value.reason, caught.value.message) == ("c", "CANCELLED", "by a user")
+    assert drain(outbox) == []
+
+    async def ask_async():
+        run, outbox = cancelled_run(AsyncToolContext)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(run.ctx.request_input("Still?", {"type": "object"}), 1.0)
+        assert drain(outbox) == []
+
+    asyncio.run(ask_async())

@@ -14,11 +14,11 @@ import time
 import grpc
 import grpc.aio
 import pytest
-from harness import HARNESSES, WAIT_S, AsyncHarness, define_async_tools, wait_until
+from harness import HARNESSES, WAIT_S, AsyncHarness, add_question_tool, define_async_tools, wait_until
 from scripted_server import SERVER_THREAD_PREFIX, ScriptedServer
 from taskmanager.v1 import task_pb2, tool_worker_pb2 as pb
 
-from taskservice_worker import AsyncWorker, Origin, WorkerRejected
+from taskservice_worker import AsyncWorker, InputRequestError, Origin, WorkerRejected
 
 
 def outcome(result: pb.InvocationResult) -> tuple[str, str]:
@@ -41,6 +41,7 @@ def test_registration_declares_the_worker_and_every_tool(server, start_worker):
         concurrency=2,
         timeout=12.5,
         hard_timeout=60,
+        input_timeout=900,
     )
     harness.add_tool(name="beta", description="explicit words", doc="ignored docstring")
     harness.start()
@@ -63,6 +64,7 @@ def test_registration_declares_the_worker_and_every_tool(server, start_worker):
     assert alpha.concurrency == 2
     assert alpha.HasField("default_timeout_seconds") and alpha.default_timeout_seconds == 12.5
     assert alpha.HasField("hard_timeout_seconds") and alpha.hard_timeout_seconds == 60
+    assert alpha.HasField("input_timeout_seconds") and alpha.input_timeout_seconds == 900
     assert beta.name == "beta"
     assert beta.description == "explicit words"
     assert json.loads(beta.parameters_json_schema) == {"type": "object"}
@@ -70,6 +72,7 @@ def test_registration_declares_the_worker_and_every_tool(server, start_worker):
     assert beta.concurrency == 0
     assert not beta.HasField("default_timeout_seconds")
     assert not beta.HasField("hard_timeout_seconds")
+    assert not beta.HasField("input_timeout_seconds")
 
 
 def test_registered_answer_sets_worker_id_and_calls_back(server, start_worker):
@@ -490,4 +493,128 @@ def test_stop_waits_for_handlers_to_finish_cleaning_up(kind, server, start_worke
     harness.stop()
 
     assert probe.of_kind("cleaned") == [("cleaned", "slow")]
+    assert harness.leftover_tasks == []
+
+
+# -- questions (ctx.request_input) -------------------------------------------------------------
+
+COLOUR_SCHEMA = {"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}
+
+
+def start_with_question_tool(kind, start_worker, probe):
+    harness = start_worker(start=False)
+    add_question_tool(harness.worker, kind, probe)
+    harness.start()
+    return harness
+
+
+def test_request_input_sends_the_question_and_returns_the_answer(kind, server, start_worker, probe):
+    start_with_question_tool(kind, start_worker, probe)
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("q-1", "question", {"message": "Which colour?", "schema": COLOUR_SCHEMA})
+
+    question, before = conn.recv_kind("input_request")
+
+    assert before == []
+    assert (question.task_id, question.message) == ("q-1", "Which colour?")
+    assert json.loads(question.schema_json) == COLOUR_SCHEMA
+    # An answer for a task with no open question here is ignored; the waiting tool goes on waiting.
+    conn.send(input=pb.InvocationInput(task_id="someone-else", response_json='{"colour": "blue"}'))
+    assert conn.quiet_for(0.2) == []
+    conn.send(input=pb.InvocationInput(task_id="q-1", response_json='{"colour": "teal", "shade": 3}'))
+    result, before = conn.result_for("q-1")
+    assert before == []
+    assert outcome(result) == ("result", 'answered {"colour": "teal", "shade": 3}')
+    assert probe.of_kind("answer") == [("answer", "q-1", {"colour": "teal", "shade": 3})]
+
+
+def test_a_question_the_server_refuses_raises_input_request_error_in_the_tool(kind, server, start_worker, probe):
+    start_with_question_tool(kind, start_worker, probe)
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("q-2", "question", {"message": "Sure?"})
+    conn.recv_kind("input_request")
+
+    conn.send(input=pb.InvocationInput(task_id="q-2", error="ctx.requestInput: a question is already waiting"))
+
+    result, _ = conn.result_for("q-2")
+    assert outcome(result) == ("result", "refused: ctx.requestInput: a question is already waiting")
+    assert probe.of_kind("refused") == [("refused", "q-2", "ctx.requestInput: a question is already waiting")]
+
+
+@pytest.mark.parametrize("end", ["cancellation", "lost stream"])
+def test_the_end_of_an_invocation_ends_its_waiting_question(kind, server, start_worker, probe, end):
+    start_with_question_tool(kind, start_worker, probe)
+    first = server.next_connection()
+    first.accept()
+    first.invoke("q-3", "question", {"message": "Still there?"})
+    first.recv_kind("input_request")
+
+    if end == "cancellation":
+        first.cancel("q-3", task_pb2.FAILURE_REASON_INPUT_TIMEOUT, "no answer within 1 s")
+        expected = ("INPUT_TIMEOUT", "no answer within 1 s", True)
+        conn = first
+    else:
+        first.abort(grpc.StatusCode.UNAVAILABLE, "server going away")
+        expected = ("WORKER_LOST", "connection lost", True)
+        conn = server.next_connection()
+        conn.accept(worker_id="w-2")
+
+    _, _, reason, message, event_set = probe.cancellation_of("q-3")
+    assert (reason, message, event_set) == expected
+    [(_, _, caught)] = probe.of_kind("caught")
+    assert caught == {"sync": "InvocationCancelled", "async": "CancelledError"}[kind]
+    # A late answer finds nobody waiting; nothing about q-3 is sent, and the worker serves on.
+    conn.send(input=pb.InvocationInput(task_id="q-3", response_json="{}"))
+    conn.invoke("after", "question", {"message": "Next?"})
+    question, before = conn.recv_kind("input_request")
+    assert before == [] and question.task_id == "after"
+    conn.send(input=pb.InvocationInput(task_id="after", response_json='{"ok": true}'))
+    result, before = conn.result_for("after")
+    assert before == [] and outcome(result) == ("result", 'answered {"ok": true}')
+    assert probe.of_kind("answer") == [("answer", "after", {"ok": True})]
+
+
+def test_an_abandoned_async_question_stays_open_until_its_answer_comes(server, probe):
+    """The protocol cannot withdraw a question, and an answer names only its task:
+    a new question must wait until the abandoned one is answered, or it could get its answer."""
+    harness = AsyncHarness(server.address, probe, tools=False)
+
+    @harness.worker.tool
+    async def patient(args, ctx):
+        try:
+            await asyncio.wait_for(ctx.request_input("First?", {}), 0.05)
+        except asyncio.TimeoutError:
+            probe.record("gave up", ctx.task_id)
+        try:
+            await ctx.request_input("Second?", {})
+        except InputRequestError as exc:
+            probe.record("refused", ctx.task_id, exc.error)
+        while True:
+            try:
+                return await ctx.request_input("Third?", {})
+            except InputRequestError:
+                await asyncio.sleep(0.01)
+
+    harness.start()
+    try:
+        conn = server.next_connection()
+        conn.accept()
+        conn.invoke("p-1", "patient")
+        first, _ = conn.recv_kind("input_request")
+        [(_, _, error)] = probe.wait_for("refused")
+        assert error == "another question of this invocation is still waiting"
+
+        conn.send(input=pb.InvocationInput(task_id="p-1", response_json='{"for": "first"}'))
+
+        third, before = conn.recv_kind("input_request")
+        assert before == []  # neither "Second?" nor the retries were sent
+        assert (first.message, third.message) == ("First?", "Third?")
+        conn.send(input=pb.InvocationInput(task_id="p-1", response_json='{"for": "third"}'))
+        result, _ = conn.result_for("p-1")
+        assert outcome(result) == ("result", '{"for": "third"}')
+        assert probe.of_kind("gave up") == [("gave up", "p-1")]
+    finally:
+        harness.stop()
     assert harness.leftover_tasks == []
