@@ -134,7 +134,7 @@ export class App {
         maxRunningPerUser: config.limits.runningPerUser,
       },
       logger,
-      { handoff: this.redis?.router, observer: this.metrics, answers: new AnswerChecker() },
+      { handoff: this.redis?.router, observer: this.metrics, answers: new AnswerChecker(this.tools.schemas) },
     );
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');

@@ -1,7 +1,7 @@
 /**
  * Checks answers to a tool's question against the JSON Schema it asked with.
  * A port: the core knows no JSON Schema library; src/tools/schema.ts
- * implements it with the same Ajv that checks tool arguments.
+ * implements it with the Ajv instance that checks tool arguments.
  */
 export interface AnswerSchemas {
   /** Why `schemaJson` cannot be the schema of an answer (not JSON, not a schema, not of an object). */

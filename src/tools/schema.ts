@@ -20,7 +20,8 @@ export type ArgumentCheck = (args: Record<string, unknown>) => void;
 export class ArgumentSchemas {
   // logger: false, because Ajv would print its warnings ("unknown format ignored", common in MCP servers'
   // schemas) with console.warn, between the service's JSON log lines.
-  private readonly ajv = new Ajv({ allErrors: false, strict: false, logger: false });
+  /** Shared with AnswerChecker: one Ajv for every schema the server compiles. */
+  readonly ajv = new Ajv({ allErrors: false, strict: false, logger: false });
 
   /** Throws (naming the tool) when `schema` is not a valid JSON Schema. */
   compile(toolName: string, schema: object): ArgumentCheck {
@@ -57,8 +58,9 @@ const MAX_ANSWER_SCHEMAS = 1000;
 
 /** Answers to tools' questions (ctx.requestInput) checked against the schema the tool asked with. */
 export class AnswerChecker implements AnswerSchemas {
-  private readonly ajv = new Ajv({ allErrors: false, strict: false, logger: false });
   private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor(private readonly schemas: ArgumentSchemas) {}
 
   schemaProblem(schemaJson: string): string | undefined {
     try {
@@ -86,7 +88,7 @@ export class AnswerChecker implements AnswerSchemas {
     }
     let check: ValidateFunction;
     try {
-      check = this.ajv.compile(schema);
+      check = this.schemas.ajv.compile(schema);
     } catch (err) {
       throw new Error(`is not a valid JSON Schema: ${(err as Error).message}`, { cause: err });
     }

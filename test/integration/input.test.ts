@@ -96,7 +96,7 @@ describe('input-required: a tool asks, ProvideInput answers', () => {
     expect(JSON.parse(text).status).to.equal('input_required');
   });
 
-  it('resumes the tool with the answer, and AwaitResult reports entering and leaving INPUT_REQUIRED', async () => {
+  it('resumes the tool with the answer; AwaitResult marks status changes in between UPDATE_KIND_INPUT', async () => {
     const res = await asked('Which region?');
     const taskId = res.task!.taskId;
     const watch = watchTask(server.client, taskId, USER);

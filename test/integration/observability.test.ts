@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { Logger } from '../../src/core/logger.js';
 import { defineTool } from '../../src/tools/define.js';
 import { httpTools } from '../../src/tools/http-tools.js';
 import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import { eventually } from '../helpers/core.js';
+import { captureLogger } from '../helpers/logger.js';
 import { fetchMetrics } from '../helpers/metrics.js';
 import { RawWorker } from '../helpers/raw-worker.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -149,18 +149,6 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     }
   });
 });
-
-/** A Logger that keeps every line, with the bindings of its children. */
-function captureLogger(lines: Record<string, unknown>[], bindings: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, ...bindings, ...obj, msg });
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => captureLogger(lines, { ...bindings, ...more }),
-  };
-}
 
 describe('RPC log lines', () => {
   async function serverLogging(env: Record<string, string>, lines: Record<string, unknown>[]) {

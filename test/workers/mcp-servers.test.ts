@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import { type ExecuteRequest, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
-import type { Logger } from '../../src/core/logger.js';
 import { FixtureMcpServer } from '../fixtures/mcp/http-server.js';
 import { eventually } from '../helpers/core.js';
+import { captureLogger } from '../helpers/logger.js';
 import { call, expectCode, spawnServer, startTestServer, type TestServer, watchTask } from '../helpers/server.js';
 
 const EVERYTHING = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
@@ -43,25 +43,6 @@ function cancelledCall(recordFile: string, tool: string): boolean {
   const messages = sent(recordFile);
   const callIds = messages.filter((m) => m.method === 'tools/call' && m.params?.name === tool).map((m) => m.id);
   return messages.some((m) => m.method === 'notifications/cancelled' && callIds.includes(m.params?.requestId));
-}
-
-/** A log line the recording logger heard. */
-interface Line {
-  level: string;
-  msg?: string;
-  fields: Record<string, unknown>;
-}
-
-function recordingLogger(lines: Line[], bound: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (fields: object, msg?: string) =>
-    lines.push({ level, msg, fields: { ...bound, ...fields } });
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => recordingLogger(lines, { ...bound, ...more }),
-  };
 }
 
 async function freePort(): Promise<number> {
@@ -197,7 +178,7 @@ describe('MCP servers as tool sources', function () {
   describe('a Streamable HTTP server', () => {
     let fixture: FixtureMcpServer;
     let server: TestServer;
-    const lines: Line[] = [];
+    const lines: Record<string, unknown>[] = [];
     before(async () => {
       fixture = new FixtureMcpServer();
       const url = await fixture.listen();
@@ -209,7 +190,7 @@ describe('MCP servers as tool sources', function () {
           }),
         },
         {},
-        recordingLogger(lines),
+        captureLogger(lines),
       );
     });
     after(async () => {
@@ -266,9 +247,9 @@ describe('MCP servers as tool sources', function () {
       const res = await execute(server, { toolName: 'fx_chatty' });
       const line = lines.find((l) => l.msg === 'MCP server log');
       expect(res.text).to.equal('done');
-      expect(line?.fields).to.include({ mcpServer: 'fx', data: 'disk almost full', mcpLogger: 'chatty' });
+      expect(line).to.include({ mcpServer: 'fx', data: 'disk almost full', mcpLogger: 'chatty' });
       // An inline answer carries no task id; the tool's run had one, and the line names it.
-      expect(line?.fields.taskId).to.match(/^[0-9a-f-]{36}$/);
+      expect(line?.taskId).to.match(/^[0-9a-f-]{36}$/);
       expect(line?.level).to.equal('warn');
       expect(JSON.stringify(lines)).not.to.contain('top-secret-header');
     });

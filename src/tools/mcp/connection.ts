@@ -22,7 +22,10 @@ export interface McpConnectionOptions {
 /** A tool as the server lists it: its MCP name, description and argument schema. */
 export type McpToolDefinition = Pick<McpTool, 'name' | 'description' | 'inputSchema'>;
 
-type Sdk = typeof import('@modelcontextprotocol/client');
+/** The client SDK with its stdio transport, loaded together on first use (loadSdk). */
+type Sdk = typeof import('@modelcontextprotocol/client') & {
+  StdioClientTransport: typeof import('@modelcontextprotocol/client/stdio').StdioClientTransport;
+};
 type ElicitContent = Record<string, string | number | boolean | string[]>;
 type State = { kind: 'connecting' } | { kind: 'connected' } | { kind: 'down'; why: string } | { kind: 'closed' };
 
@@ -226,7 +229,7 @@ export class McpConnection {
     return { ended };
   }
 
-  private transport(sdk: Sdk & { StdioClientTransport: StdioTransportClass }) {
+  private transport(sdk: Sdk) {
     const c = this.config;
     if (c.transport === 'http') {
       return new sdk.StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers } });
@@ -358,11 +361,10 @@ function declined(method: string): string {
   return `TaskService does not answer ${method} as an MCP client; declined`;
 }
 
-type StdioTransportClass = typeof import('@modelcontextprotocol/client/stdio').StdioClientTransport;
-let loaded: (Sdk & { StdioClientTransport: StdioTransportClass }) | undefined;
+let loaded: Sdk | undefined;
 
 /** The SDK, loaded on first use: a server without MCP tool sources does not pay for it at start. */
-async function loadSdk(): Promise<Sdk & { StdioClientTransport: StdioTransportClass }> {
+async function loadSdk(): Promise<Sdk> {
   if (!loaded) {
     const [sdk, stdio] = await Promise.all([
       import('@modelcontextprotocol/client'),
