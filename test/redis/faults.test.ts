@@ -432,7 +432,8 @@ describe('faults with Redis', function () {
       expect(logged, 'calls that reached a handler').to.be.at.least(30);
       // What each client got, as the server recorded it: a handler dispatched after the deadline logs
       // DEADLINE_EXCEEDED.
-      expect([...new Set(serverCalls().map((l) => l.code))]).to.satisfy((codes: string[]) =>
+      const serverCodes = [...new Set(serverCalls().map((l) => l.code))];
+      expect(serverCodes, `server-side codes: ${serverCodes.join(', ')}`).to.satisfy((codes: string[]) =>
         codes.every((c) => c === 'UNAVAILABLE' || c === 'DEADLINE_EXCEEDED'),
       );
       const serverSlowest = Math.max(...serverCalls().map((l) => Number(l.ms)));
