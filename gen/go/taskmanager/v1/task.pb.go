@@ -471,9 +471,15 @@ type Task struct {
 	InputRequest *InputRequest `protobuf:"bytes,16,opt,name=input_request,json=inputRequest,proto3" json:"input_request,omitempty"`
 	// Grows with every stored change of the task (status, progress, redirect, question). Orders the states
 	// a client sees, and resumes AwaitResult (after_version).
-	Version       uint64 `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Version uint64 `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
+	// Bytes of output the tool has written so far (UTF-8; the truncation marker included). Read it with
+	// GetResult(output_offset) or stream it with AwaitResult(output_offset) / ExecuteStream.
+	OutputBytes uint64 `protobuf:"varint,18,opt,name=output_bytes,json=outputBytes,proto3" json:"output_bytes,omitempty"`
+	// True once the output reached the server's TASKSERVICE_MAX_OUTPUT_BYTES: it ends with a marker line and
+	// later writes are dropped.
+	OutputTruncated bool `protobuf:"varint,19,opt,name=output_truncated,json=outputTruncated,proto3" json:"output_truncated,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -625,6 +631,75 @@ func (x *Task) GetVersion() uint64 {
 	return 0
 }
 
+func (x *Task) GetOutputBytes() uint64 {
+	if x != nil {
+		return x.OutputBytes
+	}
+	return 0
+}
+
+func (x *Task) GetOutputTruncated() bool {
+	if x != nil {
+		return x.OutputTruncated
+	}
+	return false
+}
+
+// A piece of a task's output (what the tool wrote with ctx.output), at its place in the whole.
+type OutputChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Byte offset of text's first byte in the task's output (UTF-8). The next chunk starts at
+	// offset + the UTF-8 length of text: resume from there and nothing is lost or repeated.
+	Offset        uint64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutputChunk) Reset() {
+	*x = OutputChunk{}
+	mi := &file_taskmanager_v1_task_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutputChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutputChunk) ProtoMessage() {}
+
+func (x *OutputChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutputChunk.ProtoReflect.Descriptor instead.
+func (*OutputChunk) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OutputChunk) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *OutputChunk) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 var File_taskmanager_v1_task_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_task_proto_rawDesc = "" +
@@ -650,7 +725,7 @@ const file_taskmanager_v1_task_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1f\n" +
 	"\vschema_json\x18\x03 \x01(\tR\n" +
 	"schemaJson\x12=\n" +
-	"\frequested_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\"\xd9\x05\n" +
+	"\frequested_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\"\xa7\x06\n" +
 	"\x04Task\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n" +
 	"\ttool_name\x18\x02 \x01(\tR\btoolName\x122\n" +
@@ -674,7 +749,12 @@ const file_taskmanager_v1_task_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x0f \x01(\tR\trequestId\x12A\n" +
 	"\rinput_request\x18\x10 \x01(\v2\x1c.taskmanager.v1.InputRequestR\finputRequest\x12\x18\n" +
-	"\aversion\x18\x11 \x01(\x04R\aversion*\x95\x01\n" +
+	"\aversion\x18\x11 \x01(\x04R\aversion\x12!\n" +
+	"\foutput_bytes\x18\x12 \x01(\x04R\voutputBytes\x12)\n" +
+	"\x10output_truncated\x18\x13 \x01(\bR\x0foutputTruncated\"9\n" +
+	"\vOutputChunk\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x04R\x06offset\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text*\x95\x01\n" +
 	"\n" +
 	"TaskStatus\x12\x1b\n" +
 	"\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -710,7 +790,7 @@ func file_taskmanager_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_taskmanager_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_taskmanager_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_taskmanager_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_taskmanager_v1_task_proto_goTypes = []any{
 	(TaskStatus)(0),               // 0: taskmanager.v1.TaskStatus
 	(FailureReason)(0),            // 1: taskmanager.v1.FailureReason
@@ -719,18 +799,19 @@ var file_taskmanager_v1_task_proto_goTypes = []any{
 	(*OutputRedirect)(nil),        // 4: taskmanager.v1.OutputRedirect
 	(*InputRequest)(nil),          // 5: taskmanager.v1.InputRequest
 	(*Task)(nil),                  // 6: taskmanager.v1.Task
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*OutputChunk)(nil),           // 7: taskmanager.v1.OutputChunk
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_taskmanager_v1_task_proto_depIdxs = []int32{
-	7,  // 0: taskmanager.v1.Progress.updated_at:type_name -> google.protobuf.Timestamp
+	8,  // 0: taskmanager.v1.Progress.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: taskmanager.v1.OutputRedirect.delivery_state:type_name -> taskmanager.v1.DeliveryState
-	7,  // 2: taskmanager.v1.OutputRedirect.delivered_at:type_name -> google.protobuf.Timestamp
-	7,  // 3: taskmanager.v1.InputRequest.requested_at:type_name -> google.protobuf.Timestamp
+	8,  // 2: taskmanager.v1.OutputRedirect.delivered_at:type_name -> google.protobuf.Timestamp
+	8,  // 3: taskmanager.v1.InputRequest.requested_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: taskmanager.v1.Task.status:type_name -> taskmanager.v1.TaskStatus
 	1,  // 5: taskmanager.v1.Task.failure_reason:type_name -> taskmanager.v1.FailureReason
-	7,  // 6: taskmanager.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 7: taskmanager.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
-	7,  // 8: taskmanager.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
+	8,  // 6: taskmanager.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: taskmanager.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
+	8,  // 8: taskmanager.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
 	3,  // 9: taskmanager.v1.Task.progress:type_name -> taskmanager.v1.Progress
 	4,  // 10: taskmanager.v1.Task.redirect:type_name -> taskmanager.v1.OutputRedirect
 	5,  // 11: taskmanager.v1.Task.input_request:type_name -> taskmanager.v1.InputRequest
@@ -752,7 +833,7 @@ func file_taskmanager_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_task_proto_rawDesc), len(file_taskmanager_v1_task_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

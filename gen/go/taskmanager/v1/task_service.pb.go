@@ -38,6 +38,8 @@ const (
 	UpdateKind_UPDATE_KIND_WAIT_TIMED_OUT UpdateKind = 5
 	// The task entered INPUT_REQUIRED (task.input_request holds the question) or left it (answered).
 	UpdateKind_UPDATE_KIND_INPUT UpdateKind = 6
+	// The tool wrote output: the message's output holds it; its task is the last state sent (not newer).
+	UpdateKind_UPDATE_KIND_OUTPUT UpdateKind = 7
 )
 
 // Enum value maps for UpdateKind.
@@ -50,6 +52,7 @@ var (
 		4: "UPDATE_KIND_TERMINAL",
 		5: "UPDATE_KIND_WAIT_TIMED_OUT",
 		6: "UPDATE_KIND_INPUT",
+		7: "UPDATE_KIND_OUTPUT",
 	}
 	UpdateKind_value = map[string]int32{
 		"UPDATE_KIND_UNSPECIFIED":    0,
@@ -59,6 +62,7 @@ var (
 		"UPDATE_KIND_TERMINAL":       4,
 		"UPDATE_KIND_WAIT_TIMED_OUT": 5,
 		"UPDATE_KIND_INPUT":          6,
+		"UPDATE_KIND_OUTPUT":         7,
 	}
 )
 
@@ -326,7 +330,10 @@ type GetResultRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// When set, only this user's tasks are visible.
-	UserId        string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Set: the response's output holds the task's output from this byte offset (at most 1 MiB per call;
+	// read again from the end of what came while it is short of task.output_bytes).
+	OutputOffset  *uint64 `protobuf:"varint,3,opt,name=output_offset,json=outputOffset,proto3,oneof" json:"output_offset,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -375,11 +382,20 @@ func (x *GetResultRequest) GetUserId() string {
 	return ""
 }
 
+func (x *GetResultRequest) GetOutputOffset() uint64 {
+	if x != nil && x.OutputOffset != nil {
+		return *x.OutputOffset
+	}
+	return 0
+}
+
 type GetResultResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Task  *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	// The result when completed; a JSON status object when running or failed.
-	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Only when the request set output_offset.
+	Output        *OutputChunk `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -428,6 +444,13 @@ func (x *GetResultResponse) GetText() string {
 	return ""
 }
 
+func (x *GetResultResponse) GetOutput() *OutputChunk {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
 type AwaitResultRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -439,7 +462,10 @@ type AwaitResultRequest struct {
 	// Resume: the Task.version of the last message seen. The stream then sends no snapshot of a state
 	// already seen: the current state at once only if it is newer, else the next change. A finished task
 	// answers its terminal update whatever the version. 0: from the start (a snapshot first).
-	AfterVersion  *uint64 `protobuf:"varint,5,opt,name=after_version,json=afterVersion,proto3,oneof" json:"after_version,omitempty"`
+	AfterVersion *uint64 `protobuf:"varint,5,opt,name=after_version,json=afterVersion,proto3,oneof" json:"after_version,omitempty"`
+	// Set: also stream the task's output from this byte offset (0: all of it) as UPDATE_KIND_OUTPUT messages.
+	// Resume with the offset after the last byte seen. Unset: no output messages.
+	OutputOffset  *uint64 `protobuf:"varint,6,opt,name=output_offset,json=outputOffset,proto3,oneof" json:"output_offset,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -509,6 +535,13 @@ func (x *AwaitResultRequest) GetAfterVersion() uint64 {
 	return 0
 }
 
+func (x *AwaitResultRequest) GetOutputOffset() uint64 {
+	if x != nil && x.OutputOffset != nil {
+		return *x.OutputOffset
+	}
+	return 0
+}
+
 // One message of the AwaitResult stream (a "TaskUpdate").
 type AwaitResultResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -518,8 +551,10 @@ type AwaitResultResponse struct {
 	// 1, 2, 3, ... within this stream.
 	Sequence uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// True on the last message when the wait limit passed first.
-	WaitTimedOut  bool       `protobuf:"varint,4,opt,name=wait_timed_out,json=waitTimedOut,proto3" json:"wait_timed_out,omitempty"`
-	Kind          UpdateKind `protobuf:"varint,5,opt,name=kind,proto3,enum=taskmanager.v1.UpdateKind" json:"kind,omitempty"`
+	WaitTimedOut bool       `protobuf:"varint,4,opt,name=wait_timed_out,json=waitTimedOut,proto3" json:"wait_timed_out,omitempty"`
+	Kind         UpdateKind `protobuf:"varint,5,opt,name=kind,proto3,enum=taskmanager.v1.UpdateKind" json:"kind,omitempty"`
+	// Set only on UPDATE_KIND_OUTPUT messages.
+	Output        *OutputChunk `protobuf:"bytes,6,opt,name=output,proto3" json:"output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -589,6 +624,133 @@ func (x *AwaitResultResponse) GetKind() UpdateKind {
 	return UpdateKind_UPDATE_KIND_UNSPECIFIED
 }
 
+func (x *AwaitResultResponse) GetOutput() *OutputChunk {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+// One message of ExecuteStream.
+type ExecuteStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*ExecuteStreamResponse_Output
+	//	*ExecuteStreamResponse_Progress
+	//	*ExecuteStreamResponse_Answer
+	//	*ExecuteStreamResponse_Update
+	Event         isExecuteStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteStreamResponse) Reset() {
+	*x = ExecuteStreamResponse{}
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteStreamResponse) ProtoMessage() {}
+
+func (x *ExecuteStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteStreamResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteStreamResponse) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExecuteStreamResponse) GetEvent() isExecuteStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *ExecuteStreamResponse) GetOutput() *OutputChunk {
+	if x != nil {
+		if x, ok := x.Event.(*ExecuteStreamResponse_Output); ok {
+			return x.Output
+		}
+	}
+	return nil
+}
+
+func (x *ExecuteStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*ExecuteStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *ExecuteStreamResponse) GetAnswer() *ExecuteResponse {
+	if x != nil {
+		if x, ok := x.Event.(*ExecuteStreamResponse_Answer); ok {
+			return x.Answer
+		}
+	}
+	return nil
+}
+
+func (x *ExecuteStreamResponse) GetUpdate() *AwaitResultResponse {
+	if x != nil {
+		if x, ok := x.Event.(*ExecuteStreamResponse_Update); ok {
+			return x.Update
+		}
+	}
+	return nil
+}
+
+type isExecuteStreamResponse_Event interface {
+	isExecuteStreamResponse_Event()
+}
+
+type ExecuteStreamResponse_Output struct {
+	// While the call waits inline: output the tool wrote (offsets count from 0, as in the stored task).
+	Output *OutputChunk `protobuf:"bytes,1,opt,name=output,proto3,oneof"`
+}
+
+type ExecuteStreamResponse_Progress struct {
+	// While the call waits inline: the tool's latest progress.
+	Progress *Progress `protobuf:"bytes,2,opt,name=progress,proto3,oneof"`
+}
+
+type ExecuteStreamResponse_Answer struct {
+	// The answer Execute would give. Not backgrounded: the last message. Backgrounded: updates follow.
+	Answer *ExecuteResponse `protobuf:"bytes,3,opt,name=answer,proto3,oneof"`
+}
+
+type ExecuteStreamResponse_Update struct {
+	// After a backgrounded answer: the task's AwaitResult messages (output included, from where the inline
+	// output stopped) until the terminal update. sequence counts from 1 among these.
+	Update *AwaitResultResponse `protobuf:"bytes,4,opt,name=update,proto3,oneof"`
+}
+
+func (*ExecuteStreamResponse_Output) isExecuteStreamResponse_Event() {}
+
+func (*ExecuteStreamResponse_Progress) isExecuteStreamResponse_Event() {}
+
+func (*ExecuteStreamResponse_Answer) isExecuteStreamResponse_Event() {}
+
+func (*ExecuteStreamResponse_Update) isExecuteStreamResponse_Event() {}
+
 type ListTasksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty: every user's tasks.
@@ -607,7 +769,7 @@ type ListTasksRequest struct {
 
 func (x *ListTasksRequest) Reset() {
 	*x = ListTasksRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[7]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +781,7 @@ func (x *ListTasksRequest) String() string {
 func (*ListTasksRequest) ProtoMessage() {}
 
 func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[7]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +794,7 @@ func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListTasksRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{7}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListTasksRequest) GetUserId() string {
@@ -684,7 +846,7 @@ type ListTasksResponse struct {
 
 func (x *ListTasksResponse) Reset() {
 	*x = ListTasksResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[8]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +858,7 @@ func (x *ListTasksResponse) String() string {
 func (*ListTasksResponse) ProtoMessage() {}
 
 func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[8]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +871,7 @@ func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListTasksResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{8}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListTasksResponse) GetTasks() []*Task {
@@ -747,7 +909,7 @@ type SetOutputRedirectRequest struct {
 
 func (x *SetOutputRedirectRequest) Reset() {
 	*x = SetOutputRedirectRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[9]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +921,7 @@ func (x *SetOutputRedirectRequest) String() string {
 func (*SetOutputRedirectRequest) ProtoMessage() {}
 
 func (x *SetOutputRedirectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[9]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +934,7 @@ func (x *SetOutputRedirectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOutputRedirectRequest.ProtoReflect.Descriptor instead.
 func (*SetOutputRedirectRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{9}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetOutputRedirectRequest) GetTaskId() string {
@@ -819,7 +981,7 @@ type SetOutputRedirectResponse struct {
 
 func (x *SetOutputRedirectResponse) Reset() {
 	*x = SetOutputRedirectResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[10]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +993,7 @@ func (x *SetOutputRedirectResponse) String() string {
 func (*SetOutputRedirectResponse) ProtoMessage() {}
 
 func (x *SetOutputRedirectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[10]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1006,7 @@ func (x *SetOutputRedirectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOutputRedirectResponse.ProtoReflect.Descriptor instead.
 func (*SetOutputRedirectResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{10}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetOutputRedirectResponse) GetTask() *Task {
@@ -864,7 +1026,7 @@ type CancelTaskRequest struct {
 
 func (x *CancelTaskRequest) Reset() {
 	*x = CancelTaskRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[11]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1038,7 @@ func (x *CancelTaskRequest) String() string {
 func (*CancelTaskRequest) ProtoMessage() {}
 
 func (x *CancelTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[11]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1051,7 @@ func (x *CancelTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTaskRequest.ProtoReflect.Descriptor instead.
 func (*CancelTaskRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{11}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CancelTaskRequest) GetTaskId() string {
@@ -915,7 +1077,7 @@ type CancelTaskResponse struct {
 
 func (x *CancelTaskResponse) Reset() {
 	*x = CancelTaskResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[12]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1089,7 @@ func (x *CancelTaskResponse) String() string {
 func (*CancelTaskResponse) ProtoMessage() {}
 
 func (x *CancelTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[12]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1102,7 @@ func (x *CancelTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTaskResponse.ProtoReflect.Descriptor instead.
 func (*CancelTaskResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{12}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CancelTaskResponse) GetTask() *Task {
@@ -965,7 +1127,7 @@ type ProvideInputRequest struct {
 
 func (x *ProvideInputRequest) Reset() {
 	*x = ProvideInputRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1139,7 @@ func (x *ProvideInputRequest) String() string {
 func (*ProvideInputRequest) ProtoMessage() {}
 
 func (x *ProvideInputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[13]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1152,7 @@ func (x *ProvideInputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvideInputRequest.ProtoReflect.Descriptor instead.
 func (*ProvideInputRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{13}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ProvideInputRequest) GetTaskId() string {
@@ -1031,7 +1193,7 @@ type ProvideInputResponse struct {
 
 func (x *ProvideInputResponse) Reset() {
 	*x = ProvideInputResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1205,7 @@ func (x *ProvideInputResponse) String() string {
 func (*ProvideInputResponse) ProtoMessage() {}
 
 func (x *ProvideInputResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[14]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1218,7 @@ func (x *ProvideInputResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvideInputResponse.ProtoReflect.Descriptor instead.
 func (*ProvideInputResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{14}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ProvideInputResponse) GetTask() *Task {
@@ -1074,7 +1236,7 @@ type ListToolsRequest struct {
 
 func (x *ListToolsRequest) Reset() {
 	*x = ListToolsRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1248,7 @@ func (x *ListToolsRequest) String() string {
 func (*ListToolsRequest) ProtoMessage() {}
 
 func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[15]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1261,7 @@ func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsRequest.ProtoReflect.Descriptor instead.
 func (*ListToolsRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{15}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{16}
 }
 
 // A tool the server can run.
@@ -1129,7 +1291,7 @@ type ToolInfo struct {
 
 func (x *ToolInfo) Reset() {
 	*x = ToolInfo{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1303,7 @@ func (x *ToolInfo) String() string {
 func (*ToolInfo) ProtoMessage() {}
 
 func (x *ToolInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[16]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1316,7 @@ func (x *ToolInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolInfo.ProtoReflect.Descriptor instead.
 func (*ToolInfo) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{16}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ToolInfo) GetName() string {
@@ -1229,7 +1391,7 @@ type ListToolsResponse struct {
 
 func (x *ListToolsResponse) Reset() {
 	*x = ListToolsResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1403,7 @@ func (x *ListToolsResponse) String() string {
 func (*ListToolsResponse) ProtoMessage() {}
 
 func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[17]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1416,7 @@ func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsResponse.ProtoReflect.Descriptor instead.
 func (*ListToolsResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{17}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListToolsResponse) GetTools() []*ToolInfo {
@@ -1272,7 +1434,7 @@ type GetServerInfoRequest struct {
 
 func (x *GetServerInfoRequest) Reset() {
 	*x = GetServerInfoRequest{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[18]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1446,7 @@ func (x *GetServerInfoRequest) String() string {
 func (*GetServerInfoRequest) ProtoMessage() {}
 
 func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[18]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1459,7 @@ func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetServerInfoRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{18}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{19}
 }
 
 type GetServerInfoResponse struct {
@@ -1313,7 +1475,7 @@ type GetServerInfoResponse struct {
 
 func (x *GetServerInfoResponse) Reset() {
 	*x = GetServerInfoResponse{}
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[19]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1487,7 @@ func (x *GetServerInfoResponse) String() string {
 func (*GetServerInfoResponse) ProtoMessage() {}
 
 func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_task_service_proto_msgTypes[19]
+	mi := &file_taskmanager_v1_task_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1500,7 @@ func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetServerInfoResponse) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{19}
+	return file_taskmanager_v1_task_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetServerInfoResponse) GetVersion() string {
@@ -1380,28 +1542,40 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x0fExecuteResponse\x12\"\n" +
 	"\fbackgrounded\x18\x01 \x01(\bR\fbackgrounded\x12(\n" +
 	"\x04task\x18\x02 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"D\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\x80\x01\n" +
 	"\x10GetResultRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\"Q\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12(\n" +
+	"\routput_offset\x18\x03 \x01(\x04H\x00R\foutputOffset\x88\x01\x01B\x10\n" +
+	"\x0e_output_offset\"\x86\x01\n" +
 	"\x11GetResultResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\x8c\x02\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x123\n" +
+	"\x06output\x18\x03 \x01(\v2\x1b.taskmanager.v1.OutputChunkR\x06output\"\xc8\x02\n" +
 	"\x12AwaitResultRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12,\n" +
 	"\x0ftimeout_seconds\x18\x03 \x01(\x01H\x00R\x0etimeoutSeconds\x88\x01\x01\x120\n" +
 	"\x11heartbeat_seconds\x18\x04 \x01(\x01H\x01R\x10heartbeatSeconds\x88\x01\x01\x12(\n" +
-	"\rafter_version\x18\x05 \x01(\x04H\x02R\fafterVersion\x88\x01\x01B\x12\n" +
+	"\rafter_version\x18\x05 \x01(\x04H\x02R\fafterVersion\x88\x01\x01\x12(\n" +
+	"\routput_offset\x18\x06 \x01(\x04H\x03R\foutputOffset\x88\x01\x01B\x12\n" +
 	"\x10_timeout_secondsB\x14\n" +
 	"\x12_heartbeat_secondsB\x10\n" +
-	"\x0e_after_version\"\xc5\x01\n" +
+	"\x0e_after_versionB\x10\n" +
+	"\x0e_output_offset\"\xfa\x01\n" +
 	"\x13AwaitResultResponse\x12(\n" +
 	"\x04task\x18\x01 \x01(\v2\x14.taskmanager.v1.TaskR\x04task\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1a\n" +
 	"\bsequence\x18\x03 \x01(\x04R\bsequence\x12$\n" +
 	"\x0ewait_timed_out\x18\x04 \x01(\bR\fwaitTimedOut\x12.\n" +
-	"\x04kind\x18\x05 \x01(\x0e2\x1a.taskmanager.v1.UpdateKindR\x04kind\"\xb8\x01\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x1a.taskmanager.v1.UpdateKindR\x04kind\x123\n" +
+	"\x06output\x18\x06 \x01(\v2\x1b.taskmanager.v1.OutputChunkR\x06output\"\x89\x02\n" +
+	"\x15ExecuteStreamResponse\x125\n" +
+	"\x06output\x18\x01 \x01(\v2\x1b.taskmanager.v1.OutputChunkH\x00R\x06output\x126\n" +
+	"\bprogress\x18\x02 \x01(\v2\x18.taskmanager.v1.ProgressH\x00R\bprogress\x129\n" +
+	"\x06answer\x18\x03 \x01(\v2\x1f.taskmanager.v1.ExecuteResponseH\x00R\x06answer\x12=\n" +
+	"\x06update\x18\x04 \x01(\v2#.taskmanager.v1.AwaitResultResponseH\x00R\x06updateB\a\n" +
+	"\x05event\"\xb8\x01\n" +
 	"\x10ListTasksRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x122\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1a.taskmanager.v1.TaskStatusR\x06status\x12\x1b\n" +
@@ -1450,7 +1624,7 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x14GetServerInfoRequest\"T\n" +
 	"\x15GetServerInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12!\n" +
-	"\fapi_packages\x18\x02 \x03(\tR\vapiPackages*\xc9\x01\n" +
+	"\fapi_packages\x18\x02 \x03(\tR\vapiPackages*\xe1\x01\n" +
 	"\n" +
 	"UpdateKind\x12\x1b\n" +
 	"\x17UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1459,7 +1633,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"\x15UPDATE_KIND_HEARTBEAT\x10\x03\x12\x18\n" +
 	"\x14UPDATE_KIND_TERMINAL\x10\x04\x12\x1e\n" +
 	"\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x05\x12\x15\n" +
-	"\x11UPDATE_KIND_INPUT\x10\x062\xa1\x06\n" +
+	"\x11UPDATE_KIND_INPUT\x10\x06\x12\x16\n" +
+	"\x12UPDATE_KIND_OUTPUT\x10\a2\xfb\x06\n" +
 	"\vTaskService\x12J\n" +
 	"\aExecute\x12\x1e.taskmanager.v1.ExecuteRequest\x1a\x1f.taskmanager.v1.ExecuteResponse\x12P\n" +
 	"\tGetResult\x12 .taskmanager.v1.GetResultRequest\x1a!.taskmanager.v1.GetResultResponse\x12X\n" +
@@ -1470,7 +1645,8 @@ const file_taskmanager_v1_task_service_proto_rawDesc = "" +
 	"CancelTask\x12!.taskmanager.v1.CancelTaskRequest\x1a\".taskmanager.v1.CancelTaskResponse\x12P\n" +
 	"\tListTools\x12 .taskmanager.v1.ListToolsRequest\x1a!.taskmanager.v1.ListToolsResponse\x12\\\n" +
 	"\rGetServerInfo\x12$.taskmanager.v1.GetServerInfoRequest\x1a%.taskmanager.v1.GetServerInfoResponse\x12Y\n" +
-	"\fProvideInput\x12#.taskmanager.v1.ProvideInputRequest\x1a$.taskmanager.v1.ProvideInputResponseBHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
+	"\fProvideInput\x12#.taskmanager.v1.ProvideInputRequest\x1a$.taskmanager.v1.ProvideInputResponse\x12X\n" +
+	"\rExecuteStream\x12\x1e.taskmanager.v1.ExecuteRequest\x1a%.taskmanager.v1.ExecuteStreamResponse0\x01BHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3"
 
 var (
 	file_taskmanager_v1_task_service_proto_rawDescOnce sync.Once
@@ -1485,7 +1661,7 @@ func file_taskmanager_v1_task_service_proto_rawDescGZIP() []byte {
 }
 
 var file_taskmanager_v1_task_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskmanager_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_taskmanager_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_taskmanager_v1_task_service_proto_goTypes = []any{
 	(UpdateKind)(0),                   // 0: taskmanager.v1.UpdateKind
 	(*RedirectTarget)(nil),            // 1: taskmanager.v1.RedirectTarget
@@ -1495,57 +1671,68 @@ var file_taskmanager_v1_task_service_proto_goTypes = []any{
 	(*GetResultResponse)(nil),         // 5: taskmanager.v1.GetResultResponse
 	(*AwaitResultRequest)(nil),        // 6: taskmanager.v1.AwaitResultRequest
 	(*AwaitResultResponse)(nil),       // 7: taskmanager.v1.AwaitResultResponse
-	(*ListTasksRequest)(nil),          // 8: taskmanager.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),         // 9: taskmanager.v1.ListTasksResponse
-	(*SetOutputRedirectRequest)(nil),  // 10: taskmanager.v1.SetOutputRedirectRequest
-	(*SetOutputRedirectResponse)(nil), // 11: taskmanager.v1.SetOutputRedirectResponse
-	(*CancelTaskRequest)(nil),         // 12: taskmanager.v1.CancelTaskRequest
-	(*CancelTaskResponse)(nil),        // 13: taskmanager.v1.CancelTaskResponse
-	(*ProvideInputRequest)(nil),       // 14: taskmanager.v1.ProvideInputRequest
-	(*ProvideInputResponse)(nil),      // 15: taskmanager.v1.ProvideInputResponse
-	(*ListToolsRequest)(nil),          // 16: taskmanager.v1.ListToolsRequest
-	(*ToolInfo)(nil),                  // 17: taskmanager.v1.ToolInfo
-	(*ListToolsResponse)(nil),         // 18: taskmanager.v1.ListToolsResponse
-	(*GetServerInfoRequest)(nil),      // 19: taskmanager.v1.GetServerInfoRequest
-	(*GetServerInfoResponse)(nil),     // 20: taskmanager.v1.GetServerInfoResponse
-	(*Task)(nil),                      // 21: taskmanager.v1.Task
-	(TaskStatus)(0),                   // 22: taskmanager.v1.TaskStatus
+	(*ExecuteStreamResponse)(nil),     // 8: taskmanager.v1.ExecuteStreamResponse
+	(*ListTasksRequest)(nil),          // 9: taskmanager.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),         // 10: taskmanager.v1.ListTasksResponse
+	(*SetOutputRedirectRequest)(nil),  // 11: taskmanager.v1.SetOutputRedirectRequest
+	(*SetOutputRedirectResponse)(nil), // 12: taskmanager.v1.SetOutputRedirectResponse
+	(*CancelTaskRequest)(nil),         // 13: taskmanager.v1.CancelTaskRequest
+	(*CancelTaskResponse)(nil),        // 14: taskmanager.v1.CancelTaskResponse
+	(*ProvideInputRequest)(nil),       // 15: taskmanager.v1.ProvideInputRequest
+	(*ProvideInputResponse)(nil),      // 16: taskmanager.v1.ProvideInputResponse
+	(*ListToolsRequest)(nil),          // 17: taskmanager.v1.ListToolsRequest
+	(*ToolInfo)(nil),                  // 18: taskmanager.v1.ToolInfo
+	(*ListToolsResponse)(nil),         // 19: taskmanager.v1.ListToolsResponse
+	(*GetServerInfoRequest)(nil),      // 20: taskmanager.v1.GetServerInfoRequest
+	(*GetServerInfoResponse)(nil),     // 21: taskmanager.v1.GetServerInfoResponse
+	(*Task)(nil),                      // 22: taskmanager.v1.Task
+	(*OutputChunk)(nil),               // 23: taskmanager.v1.OutputChunk
+	(*Progress)(nil),                  // 24: taskmanager.v1.Progress
+	(TaskStatus)(0),                   // 25: taskmanager.v1.TaskStatus
 }
 var file_taskmanager_v1_task_service_proto_depIdxs = []int32{
 	1,  // 0: taskmanager.v1.ExecuteRequest.redirect:type_name -> taskmanager.v1.RedirectTarget
-	21, // 1: taskmanager.v1.ExecuteResponse.task:type_name -> taskmanager.v1.Task
-	21, // 2: taskmanager.v1.GetResultResponse.task:type_name -> taskmanager.v1.Task
-	21, // 3: taskmanager.v1.AwaitResultResponse.task:type_name -> taskmanager.v1.Task
-	0,  // 4: taskmanager.v1.AwaitResultResponse.kind:type_name -> taskmanager.v1.UpdateKind
-	22, // 5: taskmanager.v1.ListTasksRequest.status:type_name -> taskmanager.v1.TaskStatus
-	21, // 6: taskmanager.v1.ListTasksResponse.tasks:type_name -> taskmanager.v1.Task
-	21, // 7: taskmanager.v1.SetOutputRedirectResponse.task:type_name -> taskmanager.v1.Task
-	21, // 8: taskmanager.v1.CancelTaskResponse.task:type_name -> taskmanager.v1.Task
-	21, // 9: taskmanager.v1.ProvideInputResponse.task:type_name -> taskmanager.v1.Task
-	17, // 10: taskmanager.v1.ListToolsResponse.tools:type_name -> taskmanager.v1.ToolInfo
-	2,  // 11: taskmanager.v1.TaskService.Execute:input_type -> taskmanager.v1.ExecuteRequest
-	4,  // 12: taskmanager.v1.TaskService.GetResult:input_type -> taskmanager.v1.GetResultRequest
-	6,  // 13: taskmanager.v1.TaskService.AwaitResult:input_type -> taskmanager.v1.AwaitResultRequest
-	8,  // 14: taskmanager.v1.TaskService.ListTasks:input_type -> taskmanager.v1.ListTasksRequest
-	10, // 15: taskmanager.v1.TaskService.SetOutputRedirect:input_type -> taskmanager.v1.SetOutputRedirectRequest
-	12, // 16: taskmanager.v1.TaskService.CancelTask:input_type -> taskmanager.v1.CancelTaskRequest
-	16, // 17: taskmanager.v1.TaskService.ListTools:input_type -> taskmanager.v1.ListToolsRequest
-	19, // 18: taskmanager.v1.TaskService.GetServerInfo:input_type -> taskmanager.v1.GetServerInfoRequest
-	14, // 19: taskmanager.v1.TaskService.ProvideInput:input_type -> taskmanager.v1.ProvideInputRequest
-	3,  // 20: taskmanager.v1.TaskService.Execute:output_type -> taskmanager.v1.ExecuteResponse
-	5,  // 21: taskmanager.v1.TaskService.GetResult:output_type -> taskmanager.v1.GetResultResponse
-	7,  // 22: taskmanager.v1.TaskService.AwaitResult:output_type -> taskmanager.v1.AwaitResultResponse
-	9,  // 23: taskmanager.v1.TaskService.ListTasks:output_type -> taskmanager.v1.ListTasksResponse
-	11, // 24: taskmanager.v1.TaskService.SetOutputRedirect:output_type -> taskmanager.v1.SetOutputRedirectResponse
-	13, // 25: taskmanager.v1.TaskService.CancelTask:output_type -> taskmanager.v1.CancelTaskResponse
-	18, // 26: taskmanager.v1.TaskService.ListTools:output_type -> taskmanager.v1.ListToolsResponse
-	20, // 27: taskmanager.v1.TaskService.GetServerInfo:output_type -> taskmanager.v1.GetServerInfoResponse
-	15, // 28: taskmanager.v1.TaskService.ProvideInput:output_type -> taskmanager.v1.ProvideInputResponse
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	22, // 1: taskmanager.v1.ExecuteResponse.task:type_name -> taskmanager.v1.Task
+	22, // 2: taskmanager.v1.GetResultResponse.task:type_name -> taskmanager.v1.Task
+	23, // 3: taskmanager.v1.GetResultResponse.output:type_name -> taskmanager.v1.OutputChunk
+	22, // 4: taskmanager.v1.AwaitResultResponse.task:type_name -> taskmanager.v1.Task
+	0,  // 5: taskmanager.v1.AwaitResultResponse.kind:type_name -> taskmanager.v1.UpdateKind
+	23, // 6: taskmanager.v1.AwaitResultResponse.output:type_name -> taskmanager.v1.OutputChunk
+	23, // 7: taskmanager.v1.ExecuteStreamResponse.output:type_name -> taskmanager.v1.OutputChunk
+	24, // 8: taskmanager.v1.ExecuteStreamResponse.progress:type_name -> taskmanager.v1.Progress
+	3,  // 9: taskmanager.v1.ExecuteStreamResponse.answer:type_name -> taskmanager.v1.ExecuteResponse
+	7,  // 10: taskmanager.v1.ExecuteStreamResponse.update:type_name -> taskmanager.v1.AwaitResultResponse
+	25, // 11: taskmanager.v1.ListTasksRequest.status:type_name -> taskmanager.v1.TaskStatus
+	22, // 12: taskmanager.v1.ListTasksResponse.tasks:type_name -> taskmanager.v1.Task
+	22, // 13: taskmanager.v1.SetOutputRedirectResponse.task:type_name -> taskmanager.v1.Task
+	22, // 14: taskmanager.v1.CancelTaskResponse.task:type_name -> taskmanager.v1.Task
+	22, // 15: taskmanager.v1.ProvideInputResponse.task:type_name -> taskmanager.v1.Task
+	18, // 16: taskmanager.v1.ListToolsResponse.tools:type_name -> taskmanager.v1.ToolInfo
+	2,  // 17: taskmanager.v1.TaskService.Execute:input_type -> taskmanager.v1.ExecuteRequest
+	4,  // 18: taskmanager.v1.TaskService.GetResult:input_type -> taskmanager.v1.GetResultRequest
+	6,  // 19: taskmanager.v1.TaskService.AwaitResult:input_type -> taskmanager.v1.AwaitResultRequest
+	9,  // 20: taskmanager.v1.TaskService.ListTasks:input_type -> taskmanager.v1.ListTasksRequest
+	11, // 21: taskmanager.v1.TaskService.SetOutputRedirect:input_type -> taskmanager.v1.SetOutputRedirectRequest
+	13, // 22: taskmanager.v1.TaskService.CancelTask:input_type -> taskmanager.v1.CancelTaskRequest
+	17, // 23: taskmanager.v1.TaskService.ListTools:input_type -> taskmanager.v1.ListToolsRequest
+	20, // 24: taskmanager.v1.TaskService.GetServerInfo:input_type -> taskmanager.v1.GetServerInfoRequest
+	15, // 25: taskmanager.v1.TaskService.ProvideInput:input_type -> taskmanager.v1.ProvideInputRequest
+	2,  // 26: taskmanager.v1.TaskService.ExecuteStream:input_type -> taskmanager.v1.ExecuteRequest
+	3,  // 27: taskmanager.v1.TaskService.Execute:output_type -> taskmanager.v1.ExecuteResponse
+	5,  // 28: taskmanager.v1.TaskService.GetResult:output_type -> taskmanager.v1.GetResultResponse
+	7,  // 29: taskmanager.v1.TaskService.AwaitResult:output_type -> taskmanager.v1.AwaitResultResponse
+	10, // 30: taskmanager.v1.TaskService.ListTasks:output_type -> taskmanager.v1.ListTasksResponse
+	12, // 31: taskmanager.v1.TaskService.SetOutputRedirect:output_type -> taskmanager.v1.SetOutputRedirectResponse
+	14, // 32: taskmanager.v1.TaskService.CancelTask:output_type -> taskmanager.v1.CancelTaskResponse
+	19, // 33: taskmanager.v1.TaskService.ListTools:output_type -> taskmanager.v1.ListToolsResponse
+	21, // 34: taskmanager.v1.TaskService.GetServerInfo:output_type -> taskmanager.v1.GetServerInfoResponse
+	16, // 35: taskmanager.v1.TaskService.ProvideInput:output_type -> taskmanager.v1.ProvideInputResponse
+	8,  // 36: taskmanager.v1.TaskService.ExecuteStream:output_type -> taskmanager.v1.ExecuteStreamResponse
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_task_service_proto_init() }
@@ -1555,14 +1742,21 @@ func file_taskmanager_v1_task_service_proto_init() {
 	}
 	file_taskmanager_v1_task_proto_init()
 	file_taskmanager_v1_task_service_proto_msgTypes[1].OneofWrappers = []any{}
+	file_taskmanager_v1_task_service_proto_msgTypes[3].OneofWrappers = []any{}
 	file_taskmanager_v1_task_service_proto_msgTypes[5].OneofWrappers = []any{}
+	file_taskmanager_v1_task_service_proto_msgTypes[7].OneofWrappers = []any{
+		(*ExecuteStreamResponse_Output)(nil),
+		(*ExecuteStreamResponse_Progress)(nil),
+		(*ExecuteStreamResponse_Answer)(nil),
+		(*ExecuteStreamResponse_Update)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_task_service_proto_rawDesc), len(file_taskmanager_v1_task_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

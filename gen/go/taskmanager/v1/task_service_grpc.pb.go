@@ -28,6 +28,7 @@ const (
 	TaskService_ListTools_FullMethodName         = "/taskmanager.v1.TaskService/ListTools"
 	TaskService_GetServerInfo_FullMethodName     = "/taskmanager.v1.TaskService/GetServerInfo"
 	TaskService_ProvideInput_FullMethodName      = "/taskmanager.v1.TaskService/ProvideInput"
+	TaskService_ExecuteStream_FullMethodName     = "/taskmanager.v1.TaskService/ExecuteStream"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -39,6 +40,7 @@ const (
 // comes back in a JSON envelope the model can read.
 type TaskServiceClient interface {
 	// Run a tool. Inline when it settles inside the budget, otherwise backgrounded.
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (*ExecuteResponse, error)
 	// The current state of a task, without waiting.
 	GetResult(ctx context.Context, in *GetResultRequest, opts ...grpc.CallOption) (*GetResultResponse, error)
@@ -56,6 +58,13 @@ type TaskServiceClient interface {
 	GetServerInfo(ctx context.Context, in *GetServerInfoRequest, opts ...grpc.CallOption) (*GetServerInfoResponse, error)
 	// Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it.
 	ProvideInput(ctx context.Context, in *ProvideInputRequest, opts ...grpc.CallOption) (*ProvideInputResponse, error)
+	// Execute and follow in one call: the tool's output and progress while the call waits inline, then the
+	// answer Execute gives, then (when backgrounded) the task's updates and output until its terminal update.
+	// Dropping the stream stops an untracked call still inside its budget, as Execute does; it never stops
+	// a backgrounded task. It takes Execute's own request, so a caller switches by changing one method name.
+	// buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	ExecuteStream(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteStreamResponse], error)
 }
 
 type taskServiceClient struct {
@@ -165,6 +174,25 @@ func (c *taskServiceClient) ProvideInput(ctx context.Context, in *ProvideInputRe
 	return out, nil
 }
 
+func (c *taskServiceClient) ExecuteStream(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TaskService_ServiceDesc.Streams[1], TaskService_ExecuteStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExecuteRequest, ExecuteStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskService_ExecuteStreamClient = grpc.ServerStreamingClient[ExecuteStreamResponse]
+
 // TaskServiceServer is the server API for TaskService service.
 // All implementations must embed UnimplementedTaskServiceServer
 // for forward compatibility.
@@ -174,6 +202,7 @@ func (c *taskServiceClient) ProvideInput(ctx context.Context, in *ProvideInputRe
 // comes back in a JSON envelope the model can read.
 type TaskServiceServer interface {
 	// Run a tool. Inline when it settles inside the budget, otherwise backgrounded.
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	Execute(context.Context, *ExecuteRequest) (*ExecuteResponse, error)
 	// The current state of a task, without waiting.
 	GetResult(context.Context, *GetResultRequest) (*GetResultResponse, error)
@@ -191,6 +220,13 @@ type TaskServiceServer interface {
 	GetServerInfo(context.Context, *GetServerInfoRequest) (*GetServerInfoResponse, error)
 	// Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it.
 	ProvideInput(context.Context, *ProvideInputRequest) (*ProvideInputResponse, error)
+	// Execute and follow in one call: the tool's output and progress while the call waits inline, then the
+	// answer Execute gives, then (when backgrounded) the task's updates and output until its terminal update.
+	// Dropping the stream stops an untracked call still inside its budget, as Execute does; it never stops
+	// a backgrounded task. It takes Execute's own request, so a caller switches by changing one method name.
+	// buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	ExecuteStream(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteStreamResponse]) error
 	mustEmbedUnimplementedTaskServiceServer()
 }
 
@@ -227,6 +263,9 @@ func (UnimplementedTaskServiceServer) GetServerInfo(context.Context, *GetServerI
 }
 func (UnimplementedTaskServiceServer) ProvideInput(context.Context, *ProvideInputRequest) (*ProvideInputResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ProvideInput not implemented")
+}
+func (UnimplementedTaskServiceServer) ExecuteStream(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExecuteStream not implemented")
 }
 func (UnimplementedTaskServiceServer) mustEmbedUnimplementedTaskServiceServer() {}
 func (UnimplementedTaskServiceServer) testEmbeddedByValue()                     {}
@@ -404,6 +443,17 @@ func _TaskService_ProvideInput_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_ExecuteStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExecuteRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TaskServiceServer).ExecuteStream(m, &grpc.GenericServerStream[ExecuteRequest, ExecuteStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskService_ExecuteStreamServer = grpc.ServerStreamingServer[ExecuteStreamResponse]
+
 // TaskService_ServiceDesc is the grpc.ServiceDesc for TaskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -448,6 +498,11 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "AwaitResult",
 			Handler:       _TaskService_AwaitResult_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExecuteStream",
+			Handler:       _TaskService_ExecuteStream_Handler,
 			ServerStreams: true,
 		},
 	},

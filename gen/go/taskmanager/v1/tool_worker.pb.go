@@ -31,6 +31,7 @@ type ConnectRequest struct {
 	//	*ConnectRequest_Result
 	//	*ConnectRequest_Pong
 	//	*ConnectRequest_InputRequest
+	//	*ConnectRequest_Output
 	Message       isConnectRequest_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -118,6 +119,15 @@ func (x *ConnectRequest) GetInputRequest() *InvocationInputRequest {
 	return nil
 }
 
+func (x *ConnectRequest) GetOutput() *InvocationOutput {
+	if x != nil {
+		if x, ok := x.Message.(*ConnectRequest_Output); ok {
+			return x.Output
+		}
+	}
+	return nil
+}
+
 type isConnectRequest_Message interface {
 	isConnectRequest_Message()
 }
@@ -144,6 +154,11 @@ type ConnectRequest_InputRequest struct {
 	InputRequest *InvocationInputRequest `protobuf:"bytes,5,opt,name=input_request,json=inputRequest,proto3,oneof"`
 }
 
+type ConnectRequest_Output struct {
+	// Output the tool wrote during an invocation (ctx.output), appended to the task's output in order.
+	Output *InvocationOutput `protobuf:"bytes,6,opt,name=output,proto3,oneof"`
+}
+
 func (*ConnectRequest_Register) isConnectRequest_Message() {}
 
 func (*ConnectRequest_Progress) isConnectRequest_Message() {}
@@ -153,6 +168,8 @@ func (*ConnectRequest_Result) isConnectRequest_Message() {}
 func (*ConnectRequest_Pong) isConnectRequest_Message() {}
 
 func (*ConnectRequest_InputRequest) isConnectRequest_Message() {}
+
+func (*ConnectRequest_Output) isConnectRequest_Message() {}
 
 // Server -> worker.
 type ConnectResponse struct {
@@ -743,6 +760,59 @@ func (x *InvocationProgress) GetMessage() string {
 	return ""
 }
 
+type InvocationOutput struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Appended as is (UTF-8). The server bounds a task's output (TASKSERVICE_MAX_OUTPUT_BYTES).
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvocationOutput) Reset() {
+	*x = InvocationOutput{}
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvocationOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvocationOutput) ProtoMessage() {}
+
+func (x *InvocationOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvocationOutput.ProtoReflect.Descriptor instead.
+func (*InvocationOutput) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *InvocationOutput) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *InvocationOutput) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 type InvocationResult struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -757,7 +827,7 @@ type InvocationResult struct {
 
 func (x *InvocationResult) Reset() {
 	*x = InvocationResult{}
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[8]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +839,7 @@ func (x *InvocationResult) String() string {
 func (*InvocationResult) ProtoMessage() {}
 
 func (x *InvocationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[8]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +852,7 @@ func (x *InvocationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationResult.ProtoReflect.Descriptor instead.
 func (*InvocationResult) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{8}
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InvocationResult) GetTaskId() string {
@@ -847,7 +917,7 @@ type Cancellation struct {
 
 func (x *Cancellation) Reset() {
 	*x = Cancellation{}
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[9]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +929,7 @@ func (x *Cancellation) String() string {
 func (*Cancellation) ProtoMessage() {}
 
 func (x *Cancellation) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[9]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +942,7 @@ func (x *Cancellation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancellation.ProtoReflect.Descriptor instead.
 func (*Cancellation) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{9}
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Cancellation) GetTaskId() string {
@@ -905,7 +975,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[10]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +987,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[10]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1000,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{10}
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ping) GetSequence() uint64 {
@@ -950,7 +1020,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[11]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1032,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[11]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1045,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{11}
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Pong) GetSequence() uint64 {
@@ -1000,7 +1070,7 @@ type InvocationInputRequest struct {
 
 func (x *InvocationInputRequest) Reset() {
 	*x = InvocationInputRequest{}
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[12]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1082,7 @@ func (x *InvocationInputRequest) String() string {
 func (*InvocationInputRequest) ProtoMessage() {}
 
 func (x *InvocationInputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[12]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1095,7 @@ func (x *InvocationInputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationInputRequest.ProtoReflect.Descriptor instead.
 func (*InvocationInputRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{12}
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InvocationInputRequest) GetTaskId() string {
@@ -1064,7 +1134,7 @@ type InvocationInput struct {
 
 func (x *InvocationInput) Reset() {
 	*x = InvocationInput{}
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[13]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1146,7 @@ func (x *InvocationInput) String() string {
 func (*InvocationInput) ProtoMessage() {}
 
 func (x *InvocationInput) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[13]
+	mi := &file_taskmanager_v1_tool_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1159,7 @@ func (x *InvocationInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationInput.ProtoReflect.Descriptor instead.
 func (*InvocationInput) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{13}
+	return file_taskmanager_v1_tool_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InvocationInput) GetTaskId() string {
@@ -1147,13 +1217,14 @@ var File_taskmanager_v1_tool_worker_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\n" +
-	" taskmanager/v1/tool_worker.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"\xd2\x02\n" +
+	" taskmanager/v1/tool_worker.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"\x8e\x03\n" +
 	"\x0eConnectRequest\x12<\n" +
 	"\bregister\x18\x01 \x01(\v2\x1e.taskmanager.v1.RegisterWorkerH\x00R\bregister\x12@\n" +
 	"\bprogress\x18\x02 \x01(\v2\".taskmanager.v1.InvocationProgressH\x00R\bprogress\x12:\n" +
 	"\x06result\x18\x03 \x01(\v2 .taskmanager.v1.InvocationResultH\x00R\x06result\x12*\n" +
 	"\x04pong\x18\x04 \x01(\v2\x14.taskmanager.v1.PongH\x00R\x04pong\x12M\n" +
-	"\rinput_request\x18\x05 \x01(\v2&.taskmanager.v1.InvocationInputRequestH\x00R\finputRequestB\t\n" +
+	"\rinput_request\x18\x05 \x01(\v2&.taskmanager.v1.InvocationInputRequestH\x00R\finputRequest\x12:\n" +
+	"\x06output\x18\x06 \x01(\v2 .taskmanager.v1.InvocationOutputH\x00R\x06outputB\t\n" +
 	"\amessage\"\xc7\x02\n" +
 	"\x0fConnectResponse\x12B\n" +
 	"\n" +
@@ -1207,7 +1278,10 @@ const file_taskmanager_v1_tool_worker_proto_rawDesc = "" +
 	"\x12InvocationProgress\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1a\n" +
 	"\bfraction\x18\x02 \x01(\x01R\bfraction\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"h\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"?\n" +
+	"\x10InvocationOutput\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"h\n" +
 	"\x10InvocationResult\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n" +
 	"\x06result\x18\x02 \x01(\tH\x00R\x06result\x12\x16\n" +
@@ -1246,7 +1320,7 @@ func file_taskmanager_v1_tool_worker_proto_rawDescGZIP() []byte {
 	return file_taskmanager_v1_tool_worker_proto_rawDescData
 }
 
-var file_taskmanager_v1_tool_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_taskmanager_v1_tool_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_taskmanager_v1_tool_worker_proto_goTypes = []any{
 	(*ConnectRequest)(nil),         // 0: taskmanager.v1.ConnectRequest
 	(*ConnectResponse)(nil),        // 1: taskmanager.v1.ConnectResponse
@@ -1256,35 +1330,37 @@ var file_taskmanager_v1_tool_worker_proto_goTypes = []any{
 	(*InvocationOrigin)(nil),       // 5: taskmanager.v1.InvocationOrigin
 	(*Invocation)(nil),             // 6: taskmanager.v1.Invocation
 	(*InvocationProgress)(nil),     // 7: taskmanager.v1.InvocationProgress
-	(*InvocationResult)(nil),       // 8: taskmanager.v1.InvocationResult
-	(*Cancellation)(nil),           // 9: taskmanager.v1.Cancellation
-	(*Ping)(nil),                   // 10: taskmanager.v1.Ping
-	(*Pong)(nil),                   // 11: taskmanager.v1.Pong
-	(*InvocationInputRequest)(nil), // 12: taskmanager.v1.InvocationInputRequest
-	(*InvocationInput)(nil),        // 13: taskmanager.v1.InvocationInput
-	(FailureReason)(0),             // 14: taskmanager.v1.FailureReason
+	(*InvocationOutput)(nil),       // 8: taskmanager.v1.InvocationOutput
+	(*InvocationResult)(nil),       // 9: taskmanager.v1.InvocationResult
+	(*Cancellation)(nil),           // 10: taskmanager.v1.Cancellation
+	(*Ping)(nil),                   // 11: taskmanager.v1.Ping
+	(*Pong)(nil),                   // 12: taskmanager.v1.Pong
+	(*InvocationInputRequest)(nil), // 13: taskmanager.v1.InvocationInputRequest
+	(*InvocationInput)(nil),        // 14: taskmanager.v1.InvocationInput
+	(FailureReason)(0),             // 15: taskmanager.v1.FailureReason
 }
 var file_taskmanager_v1_tool_worker_proto_depIdxs = []int32{
 	3,  // 0: taskmanager.v1.ConnectRequest.register:type_name -> taskmanager.v1.RegisterWorker
 	7,  // 1: taskmanager.v1.ConnectRequest.progress:type_name -> taskmanager.v1.InvocationProgress
-	8,  // 2: taskmanager.v1.ConnectRequest.result:type_name -> taskmanager.v1.InvocationResult
-	11, // 3: taskmanager.v1.ConnectRequest.pong:type_name -> taskmanager.v1.Pong
-	12, // 4: taskmanager.v1.ConnectRequest.input_request:type_name -> taskmanager.v1.InvocationInputRequest
-	4,  // 5: taskmanager.v1.ConnectResponse.registered:type_name -> taskmanager.v1.WorkerRegistered
-	6,  // 6: taskmanager.v1.ConnectResponse.invocation:type_name -> taskmanager.v1.Invocation
-	9,  // 7: taskmanager.v1.ConnectResponse.cancellation:type_name -> taskmanager.v1.Cancellation
-	10, // 8: taskmanager.v1.ConnectResponse.ping:type_name -> taskmanager.v1.Ping
-	13, // 9: taskmanager.v1.ConnectResponse.input:type_name -> taskmanager.v1.InvocationInput
-	2,  // 10: taskmanager.v1.RegisterWorker.tools:type_name -> taskmanager.v1.WorkerTool
-	5,  // 11: taskmanager.v1.Invocation.origin:type_name -> taskmanager.v1.InvocationOrigin
-	14, // 12: taskmanager.v1.Cancellation.reason:type_name -> taskmanager.v1.FailureReason
-	0,  // 13: taskmanager.v1.ToolWorkerService.Connect:input_type -> taskmanager.v1.ConnectRequest
-	1,  // 14: taskmanager.v1.ToolWorkerService.Connect:output_type -> taskmanager.v1.ConnectResponse
-	14, // [14:15] is the sub-list for method output_type
-	13, // [13:14] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	9,  // 2: taskmanager.v1.ConnectRequest.result:type_name -> taskmanager.v1.InvocationResult
+	12, // 3: taskmanager.v1.ConnectRequest.pong:type_name -> taskmanager.v1.Pong
+	13, // 4: taskmanager.v1.ConnectRequest.input_request:type_name -> taskmanager.v1.InvocationInputRequest
+	8,  // 5: taskmanager.v1.ConnectRequest.output:type_name -> taskmanager.v1.InvocationOutput
+	4,  // 6: taskmanager.v1.ConnectResponse.registered:type_name -> taskmanager.v1.WorkerRegistered
+	6,  // 7: taskmanager.v1.ConnectResponse.invocation:type_name -> taskmanager.v1.Invocation
+	10, // 8: taskmanager.v1.ConnectResponse.cancellation:type_name -> taskmanager.v1.Cancellation
+	11, // 9: taskmanager.v1.ConnectResponse.ping:type_name -> taskmanager.v1.Ping
+	14, // 10: taskmanager.v1.ConnectResponse.input:type_name -> taskmanager.v1.InvocationInput
+	2,  // 11: taskmanager.v1.RegisterWorker.tools:type_name -> taskmanager.v1.WorkerTool
+	5,  // 12: taskmanager.v1.Invocation.origin:type_name -> taskmanager.v1.InvocationOrigin
+	15, // 13: taskmanager.v1.Cancellation.reason:type_name -> taskmanager.v1.FailureReason
+	0,  // 14: taskmanager.v1.ToolWorkerService.Connect:input_type -> taskmanager.v1.ConnectRequest
+	1,  // 15: taskmanager.v1.ToolWorkerService.Connect:output_type -> taskmanager.v1.ConnectResponse
+	15, // [15:16] is the sub-list for method output_type
+	14, // [14:15] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_tool_worker_proto_init() }
@@ -1299,6 +1375,7 @@ func file_taskmanager_v1_tool_worker_proto_init() {
 		(*ConnectRequest_Result)(nil),
 		(*ConnectRequest_Pong)(nil),
 		(*ConnectRequest_InputRequest)(nil),
+		(*ConnectRequest_Output)(nil),
 	}
 	file_taskmanager_v1_tool_worker_proto_msgTypes[1].OneofWrappers = []any{
 		(*ConnectResponse_Registered)(nil),
@@ -1308,11 +1385,11 @@ func file_taskmanager_v1_tool_worker_proto_init() {
 		(*ConnectResponse_Input)(nil),
 	}
 	file_taskmanager_v1_tool_worker_proto_msgTypes[2].OneofWrappers = []any{}
-	file_taskmanager_v1_tool_worker_proto_msgTypes[8].OneofWrappers = []any{
+	file_taskmanager_v1_tool_worker_proto_msgTypes[9].OneofWrappers = []any{
 		(*InvocationResult_Result)(nil),
 		(*InvocationResult_Error)(nil),
 	}
-	file_taskmanager_v1_tool_worker_proto_msgTypes[13].OneofWrappers = []any{
+	file_taskmanager_v1_tool_worker_proto_msgTypes[14].OneofWrappers = []any{
 		(*InvocationInput_ResponseJson)(nil),
 		(*InvocationInput_Error)(nil),
 	}
@@ -1322,7 +1399,7 @@ func file_taskmanager_v1_tool_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_tool_worker_proto_rawDesc), len(file_taskmanager_v1_tool_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -93,7 +93,7 @@ class InputRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., message: _Optional[str] = ..., schema_json: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("task_id", "tool_name", "status", "failure_reason", "created_at", "updated_at", "finished_at", "result", "error", "user_id", "channel_id", "platform", "progress", "redirect", "request_id", "input_request", "version")
+    __slots__ = ("task_id", "tool_name", "status", "failure_reason", "created_at", "updated_at", "finished_at", "result", "error", "user_id", "channel_id", "platform", "progress", "redirect", "request_id", "input_request", "version", "output_bytes", "output_truncated")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +111,8 @@ class Task(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INPUT_REQUEST_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     tool_name: str
     status: TaskStatus
@@ -128,4 +130,14 @@ class Task(_message.Message):
     request_id: str
     input_request: InputRequest
     version: int
-    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., failure_reason: _Optional[_Union[FailureReason, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., redirect: _Optional[_Union[OutputRedirect, _Mapping]] = ..., request_id: _Optional[str] = ..., input_request: _Optional[_Union[InputRequest, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+    output_bytes: int
+    output_truncated: bool
+    def __init__(self, task_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., failure_reason: _Optional[_Union[FailureReason, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., user_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., platform: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., redirect: _Optional[_Union[OutputRedirect, _Mapping]] = ..., request_id: _Optional[str] = ..., input_request: _Optional[_Union[InputRequest, _Mapping]] = ..., version: _Optional[int] = ..., output_bytes: _Optional[int] = ..., output_truncated: _Optional[bool] = ...) -> None: ...
+
+class OutputChunk(_message.Message):
+    __slots__ = ("offset", "text")
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    offset: int
+    text: str
+    def __init__(self, offset: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...

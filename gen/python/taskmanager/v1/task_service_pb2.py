@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from taskmanager.v1 import task_pb2 as taskmanager_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!taskmanager/v1/task_service.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"h\n\x0eRedirectTarget\x12\x1d\n\nchannel_id\x18\x01 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x02 \x01(\tR\x08platform\x12\x1b\n\tmax_chars\x18\x03 \x01(\x05R\x08maxChars\"\xc5\x02\n\x0e\x45xecuteRequest\x12\x1b\n\ttool_name\x18\x01 \x01(\tR\x08toolName\x12%\n\x0e\x61rguments_json\x18\x02 \x01(\tR\rargumentsJson\x12\x17\n\x07user_id\x18\x03 \x01(\tR\x06userId\x12\x1d\n\nchannel_id\x18\x04 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x05 \x01(\tR\x08platform\x12,\n\x0ftimeout_seconds\x18\x06 \x01(\x01H\x00R\x0etimeoutSeconds\x88\x01\x01\x12\x1d\n\nrequest_id\x18\x07 \x01(\tR\trequestId\x12:\n\x08redirect\x18\x08 \x01(\x0b\x32\x1e.taskmanager.v1.RedirectTargetR\x08redirectB\x12\n\x10_timeout_seconds\"s\n\x0f\x45xecuteResponse\x12\"\n\x0c\x62\x61\x63kgrounded\x18\x01 \x01(\x08R\x0c\x62\x61\x63kgrounded\x12(\n\x04task\x18\x02 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\x12\x12\n\x04text\x18\x03 \x01(\tR\x04text\"D\n\x10GetResultRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\"Q\n\x11GetResultResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\"\x8c\x02\n\x12\x41waitResultRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12,\n\x0ftimeout_seconds\x18\x03 \x01(\x01H\x00R\x0etimeoutSeconds\x88\x01\x01\x12\x30\n\x11heartbeat_seconds\x18\x04 \x01(\x01H\x01R\x10heartbeatSeconds\x88\x01\x01\x12(\n\rafter_version\x18\x05 \x01(\x04H\x02R\x0c\x61\x66terVersion\x88\x01\x01\x42\x12\n\x10_timeout_secondsB\x14\n\x12_heartbeat_secondsB\x10\n\x0e_after_version\"\xc5\x01\n\x13\x41waitResultResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x1a\n\x08sequence\x18\x03 \x01(\x04R\x08sequence\x12$\n\x0ewait_timed_out\x18\x04 \x01(\x08R\x0cwaitTimedOut\x12.\n\x04kind\x18\x05 \x01(\x0e\x32\x1a.taskmanager.v1.UpdateKindR\x04kind\"\xb8\x01\n\x10ListTasksRequest\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\x1a.taskmanager.v1.TaskStatusR\x06status\x12\x1b\n\ttool_name\x18\x03 \x01(\tR\x08toolName\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"{\n\x11ListTasksResponse\x12*\n\x05tasks\x18\x01 \x03(\x0b\x32\x14.taskmanager.v1.TaskR\x05tasks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x12\n\x04text\x18\x03 \x01(\tR\x04text\"\xa4\x01\n\x18SetOutputRedirectRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n\nchannel_id\x18\x03 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x04 \x01(\tR\x08platform\x12\x1b\n\tmax_chars\x18\x05 \x01(\x05R\x08maxChars\"E\n\x19SetOutputRedirectResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\"E\n\x11\x43\x61ncelTaskRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\">\n\x12\x43\x61ncelTaskResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\"\x96\x01\n\x13ProvideInputRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12(\n\x10input_request_id\x18\x03 \x01(\tR\x0einputRequestId\x12#\n\rresponse_json\x18\x04 \x01(\tR\x0cresponseJson\"@\n\x14ProvideInputResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\"\x12\n\x10ListToolsRequest\"\xe6\x02\n\x08ToolInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x34\n\x16parameters_json_schema\x18\x03 \x01(\tR\x14parametersJsonSchema\x12#\n\rno_background\x18\x04 \x01(\x08R\x0cnoBackground\x12\x36\n\x17\x64\x65\x66\x61ult_timeout_seconds\x18\x05 \x01(\x01R\x15\x64\x65\x66\x61ultTimeoutSeconds\x12\x30\n\x14hard_timeout_seconds\x18\x06 \x01(\x01R\x12hardTimeoutSeconds\x12\x16\n\x06source\x18\x07 \x01(\tR\x06source\x12\x18\n\x07workers\x18\x08 \x01(\x05R\x07workers\x12-\n\x12unavailable_reason\x18\t \x01(\tR\x11unavailableReason\"C\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x18.taskmanager.v1.ToolInfoR\x05tools\"\x16\n\x14GetServerInfoRequest\"T\n\x15GetServerInfoResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12!\n\x0c\x61pi_packages\x18\x02 \x03(\tR\x0b\x61piPackages*\xc9\x01\n\nUpdateKind\x12\x1b\n\x17UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14UPDATE_KIND_SNAPSHOT\x10\x01\x12\x18\n\x14UPDATE_KIND_PROGRESS\x10\x02\x12\x19\n\x15UPDATE_KIND_HEARTBEAT\x10\x03\x12\x18\n\x14UPDATE_KIND_TERMINAL\x10\x04\x12\x1e\n\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x05\x12\x15\n\x11UPDATE_KIND_INPUT\x10\x06\x32\xa1\x06\n\x0bTaskService\x12J\n\x07\x45xecute\x12\x1e.taskmanager.v1.ExecuteRequest\x1a\x1f.taskmanager.v1.ExecuteResponse\x12P\n\tGetResult\x12 .taskmanager.v1.GetResultRequest\x1a!.taskmanager.v1.GetResultResponse\x12X\n\x0b\x41waitResult\x12\".taskmanager.v1.AwaitResultRequest\x1a#.taskmanager.v1.AwaitResultResponse0\x01\x12P\n\tListTasks\x12 .taskmanager.v1.ListTasksRequest\x1a!.taskmanager.v1.ListTasksResponse\x12h\n\x11SetOutputRedirect\x12(.taskmanager.v1.SetOutputRedirectRequest\x1a).taskmanager.v1.SetOutputRedirectResponse\x12S\n\nCancelTask\x12!.taskmanager.v1.CancelTaskRequest\x1a\".taskmanager.v1.CancelTaskResponse\x12P\n\tListTools\x12 .taskmanager.v1.ListToolsRequest\x1a!.taskmanager.v1.ListToolsResponse\x12\\\n\rGetServerInfo\x12$.taskmanager.v1.GetServerInfoRequest\x1a%.taskmanager.v1.GetServerInfoResponse\x12Y\n\x0cProvideInput\x12#.taskmanager.v1.ProvideInputRequest\x1a$.taskmanager.v1.ProvideInputResponseBHZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!taskmanager/v1/task_service.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"h\n\x0eRedirectTarget\x12\x1d\n\nchannel_id\x18\x01 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x02 \x01(\tR\x08platform\x12\x1b\n\tmax_chars\x18\x03 \x01(\x05R\x08maxChars\"\xc5\x02\n\x0e\x45xecuteRequest\x12\x1b\n\ttool_name\x18\x01 \x01(\tR\x08toolName\x12%\n\x0e\x61rguments_json\x18\x02 \x01(\tR\rargumentsJson\x12\x17\n\x07user_id\x18\x03 \x01(\tR\x06userId\x12\x1d\n\nchannel_id\x18\x04 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x05 \x01(\tR\x08platform\x12,\n\x0ftimeout_seconds\x18\x06 \x01(\x01H\x00R\x0etimeoutSeconds\x88\x01\x01\x12\x1d\n\nrequest_id\x18\x07 \x01(\tR\trequestId\x12:\n\x08redirect\x18\x08 \x01(\x0b\x32\x1e.taskmanager.v1.RedirectTargetR\x08redirectB\x12\n\x10_timeout_seconds\"s\n\x0f\x45xecuteResponse\x12\"\n\x0c\x62\x61\x63kgrounded\x18\x01 \x01(\x08R\x0c\x62\x61\x63kgrounded\x12(\n\x04task\x18\x02 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\x12\x12\n\x04text\x18\x03 \x01(\tR\x04text\"\x80\x01\n\x10GetResultRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12(\n\routput_offset\x18\x03 \x01(\x04H\x00R\x0coutputOffset\x88\x01\x01\x42\x10\n\x0e_output_offset\"\x86\x01\n\x11GetResultResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x33\n\x06output\x18\x03 \x01(\x0b\x32\x1b.taskmanager.v1.OutputChunkR\x06output\"\xc8\x02\n\x12\x41waitResultRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12,\n\x0ftimeout_seconds\x18\x03 \x01(\x01H\x00R\x0etimeoutSeconds\x88\x01\x01\x12\x30\n\x11heartbeat_seconds\x18\x04 \x01(\x01H\x01R\x10heartbeatSeconds\x88\x01\x01\x12(\n\rafter_version\x18\x05 \x01(\x04H\x02R\x0c\x61\x66terVersion\x88\x01\x01\x12(\n\routput_offset\x18\x06 \x01(\x04H\x03R\x0coutputOffset\x88\x01\x01\x42\x12\n\x10_timeout_secondsB\x14\n\x12_heartbeat_secondsB\x10\n\x0e_after_versionB\x10\n\x0e_output_offset\"\xfa\x01\n\x13\x41waitResultResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x1a\n\x08sequence\x18\x03 \x01(\x04R\x08sequence\x12$\n\x0ewait_timed_out\x18\x04 \x01(\x08R\x0cwaitTimedOut\x12.\n\x04kind\x18\x05 \x01(\x0e\x32\x1a.taskmanager.v1.UpdateKindR\x04kind\x12\x33\n\x06output\x18\x06 \x01(\x0b\x32\x1b.taskmanager.v1.OutputChunkR\x06output\"\x89\x02\n\x15\x45xecuteStreamResponse\x12\x35\n\x06output\x18\x01 \x01(\x0b\x32\x1b.taskmanager.v1.OutputChunkH\x00R\x06output\x12\x36\n\x08progress\x18\x02 \x01(\x0b\x32\x18.taskmanager.v1.ProgressH\x00R\x08progress\x12\x39\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x1f.taskmanager.v1.ExecuteResponseH\x00R\x06\x61nswer\x12=\n\x06update\x18\x04 \x01(\x0b\x32#.taskmanager.v1.AwaitResultResponseH\x00R\x06updateB\x07\n\x05\x65vent\"\xb8\x01\n\x10ListTasksRequest\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\x1a.taskmanager.v1.TaskStatusR\x06status\x12\x1b\n\ttool_name\x18\x03 \x01(\tR\x08toolName\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"{\n\x11ListTasksResponse\x12*\n\x05tasks\x18\x01 \x03(\x0b\x32\x14.taskmanager.v1.TaskR\x05tasks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x12\n\x04text\x18\x03 \x01(\tR\x04text\"\xa4\x01\n\x18SetOutputRedirectRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n\nchannel_id\x18\x03 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x04 \x01(\tR\x08platform\x12\x1b\n\tmax_chars\x18\x05 \x01(\x05R\x08maxChars\"E\n\x19SetOutputRedirectResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\"E\n\x11\x43\x61ncelTaskRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\">\n\x12\x43\x61ncelTaskResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\"\x96\x01\n\x13ProvideInputRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n\x07user_id\x18\x02 \x01(\tR\x06userId\x12(\n\x10input_request_id\x18\x03 \x01(\tR\x0einputRequestId\x12#\n\rresponse_json\x18\x04 \x01(\tR\x0cresponseJson\"@\n\x14ProvideInputResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x14.taskmanager.v1.TaskR\x04task\"\x12\n\x10ListToolsRequest\"\xe6\x02\n\x08ToolInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x34\n\x16parameters_json_schema\x18\x03 \x01(\tR\x14parametersJsonSchema\x12#\n\rno_background\x18\x04 \x01(\x08R\x0cnoBackground\x12\x36\n\x17\x64\x65\x66\x61ult_timeout_seconds\x18\x05 \x01(\x01R\x15\x64\x65\x66\x61ultTimeoutSeconds\x12\x30\n\x14hard_timeout_seconds\x18\x06 \x01(\x01R\x12hardTimeoutSeconds\x12\x16\n\x06source\x18\x07 \x01(\tR\x06source\x12\x18\n\x07workers\x18\x08 \x01(\x05R\x07workers\x12-\n\x12unavailable_reason\x18\t \x01(\tR\x11unavailableReason\"C\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x18.taskmanager.v1.ToolInfoR\x05tools\"\x16\n\x14GetServerInfoRequest\"T\n\x15GetServerInfoResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12!\n\x0c\x61pi_packages\x18\x02 \x03(\tR\x0b\x61piPackages*\xe1\x01\n\nUpdateKind\x12\x1b\n\x17UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14UPDATE_KIND_SNAPSHOT\x10\x01\x12\x18\n\x14UPDATE_KIND_PROGRESS\x10\x02\x12\x19\n\x15UPDATE_KIND_HEARTBEAT\x10\x03\x12\x18\n\x14UPDATE_KIND_TERMINAL\x10\x04\x12\x1e\n\x1aUPDATE_KIND_WAIT_TIMED_OUT\x10\x05\x12\x15\n\x11UPDATE_KIND_INPUT\x10\x06\x12\x16\n\x12UPDATE_KIND_OUTPUT\x10\x07\x32\xfb\x06\n\x0bTaskService\x12J\n\x07\x45xecute\x12\x1e.taskmanager.v1.ExecuteRequest\x1a\x1f.taskmanager.v1.ExecuteResponse\x12P\n\tGetResult\x12 .taskmanager.v1.GetResultRequest\x1a!.taskmanager.v1.GetResultResponse\x12X\n\x0b\x41waitResult\x12\".taskmanager.v1.AwaitResultRequest\x1a#.taskmanager.v1.AwaitResultResponse0\x01\x12P\n\tListTasks\x12 .taskmanager.v1.ListTasksRequest\x1a!.taskmanager.v1.ListTasksResponse\x12h\n\x11SetOutputRedirect\x12(.taskmanager.v1.SetOutputRedirectRequest\x1a).taskmanager.v1.SetOutputRedirectResponse\x12S\n\nCancelTask\x12!.taskmanager.v1.CancelTaskRequest\x1a\".taskmanager.v1.CancelTaskResponse\x12P\n\tListTools\x12 .taskmanager.v1.ListToolsRequest\x1a!.taskmanager.v1.ListToolsResponse\x12\\\n\rGetServerInfo\x12$.taskmanager.v1.GetServerInfoRequest\x1a%.taskmanager.v1.GetServerInfoResponse\x12Y\n\x0cProvideInput\x12#.taskmanager.v1.ProvideInputRequest\x1a$.taskmanager.v1.ProvideInputResponse\x12X\n\rExecuteStream\x12\x1e.taskmanager.v1.ExecuteRequest\x1a%.taskmanager.v1.ExecuteStreamResponse0\x01\x42HZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,48 +33,50 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'taskmanager.v1.task_service
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1'
-  _globals['_UPDATEKIND']._serialized_start=2720
-  _globals['_UPDATEKIND']._serialized_end=2921
+  _globals['_UPDATEKIND']._serialized_start=3216
+  _globals['_UPDATEKIND']._serialized_end=3441
   _globals['_REDIRECTTARGET']._serialized_start=80
   _globals['_REDIRECTTARGET']._serialized_end=184
   _globals['_EXECUTEREQUEST']._serialized_start=187
   _globals['_EXECUTEREQUEST']._serialized_end=512
   _globals['_EXECUTERESPONSE']._serialized_start=514
   _globals['_EXECUTERESPONSE']._serialized_end=629
-  _globals['_GETRESULTREQUEST']._serialized_start=631
-  _globals['_GETRESULTREQUEST']._serialized_end=699
-  _globals['_GETRESULTRESPONSE']._serialized_start=701
-  _globals['_GETRESULTRESPONSE']._serialized_end=782
-  _globals['_AWAITRESULTREQUEST']._serialized_start=785
-  _globals['_AWAITRESULTREQUEST']._serialized_end=1053
-  _globals['_AWAITRESULTRESPONSE']._serialized_start=1056
-  _globals['_AWAITRESULTRESPONSE']._serialized_end=1253
-  _globals['_LISTTASKSREQUEST']._serialized_start=1256
-  _globals['_LISTTASKSREQUEST']._serialized_end=1440
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1442
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1565
-  _globals['_SETOUTPUTREDIRECTREQUEST']._serialized_start=1568
-  _globals['_SETOUTPUTREDIRECTREQUEST']._serialized_end=1732
-  _globals['_SETOUTPUTREDIRECTRESPONSE']._serialized_start=1734
-  _globals['_SETOUTPUTREDIRECTRESPONSE']._serialized_end=1803
-  _globals['_CANCELTASKREQUEST']._serialized_start=1805
-  _globals['_CANCELTASKREQUEST']._serialized_end=1874
-  _globals['_CANCELTASKRESPONSE']._serialized_start=1876
-  _globals['_CANCELTASKRESPONSE']._serialized_end=1938
-  _globals['_PROVIDEINPUTREQUEST']._serialized_start=1941
-  _globals['_PROVIDEINPUTREQUEST']._serialized_end=2091
-  _globals['_PROVIDEINPUTRESPONSE']._serialized_start=2093
-  _globals['_PROVIDEINPUTRESPONSE']._serialized_end=2157
-  _globals['_LISTTOOLSREQUEST']._serialized_start=2159
-  _globals['_LISTTOOLSREQUEST']._serialized_end=2177
-  _globals['_TOOLINFO']._serialized_start=2180
-  _globals['_TOOLINFO']._serialized_end=2538
-  _globals['_LISTTOOLSRESPONSE']._serialized_start=2540
-  _globals['_LISTTOOLSRESPONSE']._serialized_end=2607
-  _globals['_GETSERVERINFOREQUEST']._serialized_start=2609
-  _globals['_GETSERVERINFOREQUEST']._serialized_end=2631
-  _globals['_GETSERVERINFORESPONSE']._serialized_start=2633
-  _globals['_GETSERVERINFORESPONSE']._serialized_end=2717
-  _globals['_TASKSERVICE']._serialized_start=2924
-  _globals['_TASKSERVICE']._serialized_end=3725
+  _globals['_GETRESULTREQUEST']._serialized_start=632
+  _globals['_GETRESULTREQUEST']._serialized_end=760
+  _globals['_GETRESULTRESPONSE']._serialized_start=763
+  _globals['_GETRESULTRESPONSE']._serialized_end=897
+  _globals['_AWAITRESULTREQUEST']._serialized_start=900
+  _globals['_AWAITRESULTREQUEST']._serialized_end=1228
+  _globals['_AWAITRESULTRESPONSE']._serialized_start=1231
+  _globals['_AWAITRESULTRESPONSE']._serialized_end=1481
+  _globals['_EXECUTESTREAMRESPONSE']._serialized_start=1484
+  _globals['_EXECUTESTREAMRESPONSE']._serialized_end=1749
+  _globals['_LISTTASKSREQUEST']._serialized_start=1752
+  _globals['_LISTTASKSREQUEST']._serialized_end=1936
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1938
+  _globals['_LISTTASKSRESPONSE']._serialized_end=2061
+  _globals['_SETOUTPUTREDIRECTREQUEST']._serialized_start=2064
+  _globals['_SETOUTPUTREDIRECTREQUEST']._serialized_end=2228
+  _globals['_SETOUTPUTREDIRECTRESPONSE']._serialized_start=2230
+  _globals['_SETOUTPUTREDIRECTRESPONSE']._serialized_end=2299
+  _globals['_CANCELTASKREQUEST']._serialized_start=2301
+  _globals['_CANCELTASKREQUEST']._serialized_end=2370
+  _globals['_CANCELTASKRESPONSE']._serialized_start=2372
+  _globals['_CANCELTASKRESPONSE']._serialized_end=2434
+  _globals['_PROVIDEINPUTREQUEST']._serialized_start=2437
+  _globals['_PROVIDEINPUTREQUEST']._serialized_end=2587
+  _globals['_PROVIDEINPUTRESPONSE']._serialized_start=2589
+  _globals['_PROVIDEINPUTRESPONSE']._serialized_end=2653
+  _globals['_LISTTOOLSREQUEST']._serialized_start=2655
+  _globals['_LISTTOOLSREQUEST']._serialized_end=2673
+  _globals['_TOOLINFO']._serialized_start=2676
+  _globals['_TOOLINFO']._serialized_end=3034
+  _globals['_LISTTOOLSRESPONSE']._serialized_start=3036
+  _globals['_LISTTOOLSRESPONSE']._serialized_end=3103
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=3105
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=3127
+  _globals['_GETSERVERINFORESPONSE']._serialized_start=3129
+  _globals['_GETSERVERINFORESPONSE']._serialized_end=3213
+  _globals['_TASKSERVICE']._serialized_start=3444
+  _globals['_TASKSERVICE']._serialized_end=4335
 # @@protoc_insertion_point(module_scope)

@@ -17,6 +17,7 @@ class UpdateKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPDATE_KIND_TERMINAL: _ClassVar[UpdateKind]
     UPDATE_KIND_WAIT_TIMED_OUT: _ClassVar[UpdateKind]
     UPDATE_KIND_INPUT: _ClassVar[UpdateKind]
+    UPDATE_KIND_OUTPUT: _ClassVar[UpdateKind]
 UPDATE_KIND_UNSPECIFIED: UpdateKind
 UPDATE_KIND_SNAPSHOT: UpdateKind
 UPDATE_KIND_PROGRESS: UpdateKind
@@ -24,6 +25,7 @@ UPDATE_KIND_HEARTBEAT: UpdateKind
 UPDATE_KIND_TERMINAL: UpdateKind
 UPDATE_KIND_WAIT_TIMED_OUT: UpdateKind
 UPDATE_KIND_INPUT: UpdateKind
+UPDATE_KIND_OUTPUT: UpdateKind
 
 class RedirectTarget(_message.Message):
     __slots__ = ("channel_id", "platform", "max_chars")
@@ -66,48 +68,68 @@ class ExecuteResponse(_message.Message):
     def __init__(self, backgrounded: _Optional[bool] = ..., task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., text: _Optional[str] = ...) -> None: ...
 
 class GetResultRequest(_message.Message):
-    __slots__ = ("task_id", "user_id")
+    __slots__ = ("task_id", "user_id", "output_offset")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_OFFSET_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     user_id: str
-    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    output_offset: int
+    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ..., output_offset: _Optional[int] = ...) -> None: ...
 
 class GetResultResponse(_message.Message):
-    __slots__ = ("task", "text")
+    __slots__ = ("task", "text", "output")
     TASK_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     task: _task_pb2.Task
     text: str
-    def __init__(self, task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., text: _Optional[str] = ...) -> None: ...
+    output: _task_pb2.OutputChunk
+    def __init__(self, task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., text: _Optional[str] = ..., output: _Optional[_Union[_task_pb2.OutputChunk, _Mapping]] = ...) -> None: ...
 
 class AwaitResultRequest(_message.Message):
-    __slots__ = ("task_id", "user_id", "timeout_seconds", "heartbeat_seconds", "after_version")
+    __slots__ = ("task_id", "user_id", "timeout_seconds", "heartbeat_seconds", "after_version", "output_offset")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_OFFSET_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     user_id: str
     timeout_seconds: float
     heartbeat_seconds: float
     after_version: int
-    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timeout_seconds: _Optional[float] = ..., heartbeat_seconds: _Optional[float] = ..., after_version: _Optional[int] = ...) -> None: ...
+    output_offset: int
+    def __init__(self, task_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timeout_seconds: _Optional[float] = ..., heartbeat_seconds: _Optional[float] = ..., after_version: _Optional[int] = ..., output_offset: _Optional[int] = ...) -> None: ...
 
 class AwaitResultResponse(_message.Message):
-    __slots__ = ("task", "text", "sequence", "wait_timed_out", "kind")
+    __slots__ = ("task", "text", "sequence", "wait_timed_out", "kind", "output")
     TASK_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     WAIT_TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     task: _task_pb2.Task
     text: str
     sequence: int
     wait_timed_out: bool
     kind: UpdateKind
-    def __init__(self, task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., text: _Optional[str] = ..., sequence: _Optional[int] = ..., wait_timed_out: _Optional[bool] = ..., kind: _Optional[_Union[UpdateKind, str]] = ...) -> None: ...
+    output: _task_pb2.OutputChunk
+    def __init__(self, task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., text: _Optional[str] = ..., sequence: _Optional[int] = ..., wait_timed_out: _Optional[bool] = ..., kind: _Optional[_Union[UpdateKind, str]] = ..., output: _Optional[_Union[_task_pb2.OutputChunk, _Mapping]] = ...) -> None: ...
+
+class ExecuteStreamResponse(_message.Message):
+    __slots__ = ("output", "progress", "answer", "update")
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    output: _task_pb2.OutputChunk
+    progress: _task_pb2.Progress
+    answer: ExecuteResponse
+    update: AwaitResultResponse
+    def __init__(self, output: _Optional[_Union[_task_pb2.OutputChunk, _Mapping]] = ..., progress: _Optional[_Union[_task_pb2.Progress, _Mapping]] = ..., answer: _Optional[_Union[ExecuteResponse, _Mapping]] = ..., update: _Optional[_Union[AwaitResultResponse, _Mapping]] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
     __slots__ = ("user_id", "status", "tool_name", "page_size", "page_token")

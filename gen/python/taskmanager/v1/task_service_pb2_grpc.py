@@ -82,6 +82,11 @@ class TaskServiceStub:
                 request_serializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputRequest.SerializeToString,
                 response_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputResponse.FromString,
                 _registered_method=True)
+        self.ExecuteStream = channel.unary_stream(
+                '/taskmanager.v1.TaskService/ExecuteStream',
+                request_serializer=taskmanager_dot_v1_dot_task__service__pb2.ExecuteRequest.SerializeToString,
+                response_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ExecuteStreamResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -92,6 +97,7 @@ class TaskServiceServicer:
 
     def Execute(self, request, context):
         """Run a tool. Inline when it settles inside the budget, otherwise backgrounded.
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -153,6 +159,18 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecuteStream(self, request, context):
+        """Execute and follow in one call: the tool's output and progress while the call waits inline, then the
+        answer Execute gives, then (when backgrounded) the task's updates and output until its terminal update.
+        Dropping the stream stops an untracked call still inside its budget, as Execute does; it never stops
+        a backgrounded task. It takes Execute's own request, so a caller switches by changing one method name.
+        buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +218,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.ProvideInput,
                     request_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputRequest.FromString,
                     response_serializer=taskmanager_dot_v1_dot_task__service__pb2.ProvideInputResponse.SerializeToString,
+            ),
+            'ExecuteStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExecuteStream,
+                    request_deserializer=taskmanager_dot_v1_dot_task__service__pb2.ExecuteRequest.FromString,
+                    response_serializer=taskmanager_dot_v1_dot_task__service__pb2.ExecuteStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -448,6 +471,33 @@ class TaskService:
             '/taskmanager.v1.TaskService/ProvideInput',
             taskmanager_dot_v1_dot_task__service__pb2.ProvideInputRequest.SerializeToString,
             taskmanager_dot_v1_dot_task__service__pb2.ProvideInputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/taskmanager.v1.TaskService/ExecuteStream',
+            taskmanager_dot_v1_dot_task__service__pb2.ExecuteRequest.SerializeToString,
+            taskmanager_dot_v1_dot_task__service__pb2.ExecuteStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from taskmanager.v1 import task_pb2 as taskmanager_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskmanager/v1/tool_worker.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"\xd2\x02\n\x0e\x43onnectRequest\x12<\n\x08register\x18\x01 \x01(\x0b\x32\x1e.taskmanager.v1.RegisterWorkerH\x00R\x08register\x12@\n\x08progress\x18\x02 \x01(\x0b\x32\".taskmanager.v1.InvocationProgressH\x00R\x08progress\x12:\n\x06result\x18\x03 \x01(\x0b\x32 .taskmanager.v1.InvocationResultH\x00R\x06result\x12*\n\x04pong\x18\x04 \x01(\x0b\x32\x14.taskmanager.v1.PongH\x00R\x04pong\x12M\n\rinput_request\x18\x05 \x01(\x0b\x32&.taskmanager.v1.InvocationInputRequestH\x00R\x0cinputRequestB\t\n\x07message\"\xc7\x02\n\x0f\x43onnectResponse\x12\x42\n\nregistered\x18\x01 \x01(\x0b\x32 .taskmanager.v1.WorkerRegisteredH\x00R\nregistered\x12<\n\ninvocation\x18\x02 \x01(\x0b\x32\x1a.taskmanager.v1.InvocationH\x00R\ninvocation\x12\x42\n\x0c\x63\x61ncellation\x18\x03 \x01(\x0b\x32\x1c.taskmanager.v1.CancellationH\x00R\x0c\x63\x61ncellation\x12*\n\x04ping\x18\x04 \x01(\x0b\x32\x14.taskmanager.v1.PingH\x00R\x04ping\x12\x37\n\x05input\x18\x05 \x01(\x0b\x32\x1f.taskmanager.v1.InvocationInputH\x00R\x05inputB\t\n\x07message\"\xbb\x03\n\nWorkerTool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x34\n\x16parameters_json_schema\x18\x03 \x01(\tR\x14parametersJsonSchema\x12#\n\rno_background\x18\x04 \x01(\x08R\x0cnoBackground\x12 \n\x0b\x63oncurrency\x18\x05 \x01(\x05R\x0b\x63oncurrency\x12;\n\x17\x64\x65\x66\x61ult_timeout_seconds\x18\x06 \x01(\x01H\x00R\x15\x64\x65\x66\x61ultTimeoutSeconds\x88\x01\x01\x12\x35\n\x14hard_timeout_seconds\x18\x07 \x01(\x01H\x01R\x12hardTimeoutSeconds\x88\x01\x01\x12\x37\n\x15input_timeout_seconds\x18\x08 \x01(\x01H\x02R\x13inputTimeoutSeconds\x88\x01\x01\x42\x1a\n\x18_default_timeout_secondsB\x17\n\x15_hard_timeout_secondsB\x18\n\x16_input_timeout_seconds\"\x8c\x01\n\x0eRegisterWorker\x12\x1f\n\x0bworker_name\x18\x01 \x01(\tR\nworkerName\x12\x30\n\x05tools\x18\x02 \x03(\x0b\x32\x1a.taskmanager.v1.WorkerToolR\x05tools\x12\'\n\x0fmax_concurrency\x18\x03 \x01(\x05R\x0emaxConcurrency\"\x8c\x01\n\x10WorkerRegistered\x12\x1b\n\tworker_id\x18\x01 \x01(\tR\x08workerId\x12\x32\n\x15ping_interval_seconds\x18\x02 \x01(\x01R\x13pingIntervalSeconds\x12\'\n\x0ftimeout_seconds\x18\x03 \x01(\x01R\x0etimeoutSeconds\"f\n\x10InvocationOrigin\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n\nchannel_id\x18\x02 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x03 \x01(\tR\x08platform\"\x97\x02\n\nInvocation\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n\ttool_name\x18\x02 \x01(\tR\x08toolName\x12%\n\x0e\x61rguments_json\x18\x03 \x01(\tR\rargumentsJson\x12\x38\n\x06origin\x18\x04 \x01(\x0b\x32 .taskmanager.v1.InvocationOriginR\x06origin\x12\x30\n\x14hard_timeout_seconds\x18\x05 \x01(\x01R\x12hardTimeoutSeconds\x12 \n\x0btraceparent\x18\x06 \x01(\tR\x0btraceparent\x12\x1e\n\ntracestate\x18\x07 \x01(\tR\ntracestate\"c\n\x12InvocationProgress\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x1a\n\x08\x66raction\x18\x02 \x01(\x01R\x08\x66raction\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\"h\n\x10InvocationResult\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n\x06result\x18\x02 \x01(\tH\x00R\x06result\x12\x16\n\x05\x65rror\x18\x03 \x01(\tH\x00R\x05\x65rrorB\t\n\x07outcome\"x\n\x0c\x43\x61ncellation\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x35\n\x06reason\x18\x02 \x01(\x0e\x32\x1d.taskmanager.v1.FailureReasonR\x06reason\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\"\"\n\x04Ping\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\"\"\n\x04Pong\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\"l\n\x16InvocationInputRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x1f\n\x0bschema_json\x18\x03 \x01(\tR\nschemaJson\"t\n\x0fInvocationInput\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12%\n\rresponse_json\x18\x02 \x01(\tH\x00R\x0cresponseJson\x12\x16\n\x05\x65rror\x18\x03 \x01(\tH\x00R\x05\x65rrorB\t\n\x07outcome2c\n\x11ToolWorkerService\x12N\n\x07\x43onnect\x12\x1e.taskmanager.v1.ConnectRequest\x1a\x1f.taskmanager.v1.ConnectResponse(\x01\x30\x01\x42HZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskmanager/v1/tool_worker.proto\x12\x0etaskmanager.v1\x1a\x19taskmanager/v1/task.proto\"\x8e\x03\n\x0e\x43onnectRequest\x12<\n\x08register\x18\x01 \x01(\x0b\x32\x1e.taskmanager.v1.RegisterWorkerH\x00R\x08register\x12@\n\x08progress\x18\x02 \x01(\x0b\x32\".taskmanager.v1.InvocationProgressH\x00R\x08progress\x12:\n\x06result\x18\x03 \x01(\x0b\x32 .taskmanager.v1.InvocationResultH\x00R\x06result\x12*\n\x04pong\x18\x04 \x01(\x0b\x32\x14.taskmanager.v1.PongH\x00R\x04pong\x12M\n\rinput_request\x18\x05 \x01(\x0b\x32&.taskmanager.v1.InvocationInputRequestH\x00R\x0cinputRequest\x12:\n\x06output\x18\x06 \x01(\x0b\x32 .taskmanager.v1.InvocationOutputH\x00R\x06outputB\t\n\x07message\"\xc7\x02\n\x0f\x43onnectResponse\x12\x42\n\nregistered\x18\x01 \x01(\x0b\x32 .taskmanager.v1.WorkerRegisteredH\x00R\nregistered\x12<\n\ninvocation\x18\x02 \x01(\x0b\x32\x1a.taskmanager.v1.InvocationH\x00R\ninvocation\x12\x42\n\x0c\x63\x61ncellation\x18\x03 \x01(\x0b\x32\x1c.taskmanager.v1.CancellationH\x00R\x0c\x63\x61ncellation\x12*\n\x04ping\x18\x04 \x01(\x0b\x32\x14.taskmanager.v1.PingH\x00R\x04ping\x12\x37\n\x05input\x18\x05 \x01(\x0b\x32\x1f.taskmanager.v1.InvocationInputH\x00R\x05inputB\t\n\x07message\"\xbb\x03\n\nWorkerTool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x34\n\x16parameters_json_schema\x18\x03 \x01(\tR\x14parametersJsonSchema\x12#\n\rno_background\x18\x04 \x01(\x08R\x0cnoBackground\x12 \n\x0b\x63oncurrency\x18\x05 \x01(\x05R\x0b\x63oncurrency\x12;\n\x17\x64\x65\x66\x61ult_timeout_seconds\x18\x06 \x01(\x01H\x00R\x15\x64\x65\x66\x61ultTimeoutSeconds\x88\x01\x01\x12\x35\n\x14hard_timeout_seconds\x18\x07 \x01(\x01H\x01R\x12hardTimeoutSeconds\x88\x01\x01\x12\x37\n\x15input_timeout_seconds\x18\x08 \x01(\x01H\x02R\x13inputTimeoutSeconds\x88\x01\x01\x42\x1a\n\x18_default_timeout_secondsB\x17\n\x15_hard_timeout_secondsB\x18\n\x16_input_timeout_seconds\"\x8c\x01\n\x0eRegisterWorker\x12\x1f\n\x0bworker_name\x18\x01 \x01(\tR\nworkerName\x12\x30\n\x05tools\x18\x02 \x03(\x0b\x32\x1a.taskmanager.v1.WorkerToolR\x05tools\x12\'\n\x0fmax_concurrency\x18\x03 \x01(\x05R\x0emaxConcurrency\"\x8c\x01\n\x10WorkerRegistered\x12\x1b\n\tworker_id\x18\x01 \x01(\tR\x08workerId\x12\x32\n\x15ping_interval_seconds\x18\x02 \x01(\x01R\x13pingIntervalSeconds\x12\'\n\x0ftimeout_seconds\x18\x03 \x01(\x01R\x0etimeoutSeconds\"f\n\x10InvocationOrigin\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n\nchannel_id\x18\x02 \x01(\tR\tchannelId\x12\x1a\n\x08platform\x18\x03 \x01(\tR\x08platform\"\x97\x02\n\nInvocation\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n\ttool_name\x18\x02 \x01(\tR\x08toolName\x12%\n\x0e\x61rguments_json\x18\x03 \x01(\tR\rargumentsJson\x12\x38\n\x06origin\x18\x04 \x01(\x0b\x32 .taskmanager.v1.InvocationOriginR\x06origin\x12\x30\n\x14hard_timeout_seconds\x18\x05 \x01(\x01R\x12hardTimeoutSeconds\x12 \n\x0btraceparent\x18\x06 \x01(\tR\x0btraceparent\x12\x1e\n\ntracestate\x18\x07 \x01(\tR\ntracestate\"c\n\x12InvocationProgress\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x1a\n\x08\x66raction\x18\x02 \x01(\x01R\x08\x66raction\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\"?\n\x10InvocationOutput\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\"h\n\x10InvocationResult\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n\x06result\x18\x02 \x01(\tH\x00R\x06result\x12\x16\n\x05\x65rror\x18\x03 \x01(\tH\x00R\x05\x65rrorB\t\n\x07outcome\"x\n\x0c\x43\x61ncellation\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x35\n\x06reason\x18\x02 \x01(\x0e\x32\x1d.taskmanager.v1.FailureReasonR\x06reason\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\"\"\n\x04Ping\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\"\"\n\x04Pong\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\"l\n\x16InvocationInputRequest\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x1f\n\x0bschema_json\x18\x03 \x01(\tR\nschemaJson\"t\n\x0fInvocationInput\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12%\n\rresponse_json\x18\x02 \x01(\tH\x00R\x0cresponseJson\x12\x16\n\x05\x65rror\x18\x03 \x01(\tH\x00R\x05\x65rrorB\t\n\x07outcome2c\n\x11ToolWorkerService\x12N\n\x07\x43onnect\x12\x1e.taskmanager.v1.ConnectRequest\x1a\x1f.taskmanager.v1.ConnectResponse(\x01\x30\x01\x42HZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,33 +34,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZFgithub.com/taskservice/taskservice/gen/go/taskmanager/v1;taskmanagerv1'
   _globals['_CONNECTREQUEST']._serialized_start=80
-  _globals['_CONNECTREQUEST']._serialized_end=418
-  _globals['_CONNECTRESPONSE']._serialized_start=421
-  _globals['_CONNECTRESPONSE']._serialized_end=748
-  _globals['_WORKERTOOL']._serialized_start=751
-  _globals['_WORKERTOOL']._serialized_end=1194
-  _globals['_REGISTERWORKER']._serialized_start=1197
-  _globals['_REGISTERWORKER']._serialized_end=1337
-  _globals['_WORKERREGISTERED']._serialized_start=1340
-  _globals['_WORKERREGISTERED']._serialized_end=1480
-  _globals['_INVOCATIONORIGIN']._serialized_start=1482
-  _globals['_INVOCATIONORIGIN']._serialized_end=1584
-  _globals['_INVOCATION']._serialized_start=1587
-  _globals['_INVOCATION']._serialized_end=1866
-  _globals['_INVOCATIONPROGRESS']._serialized_start=1868
-  _globals['_INVOCATIONPROGRESS']._serialized_end=1967
-  _globals['_INVOCATIONRESULT']._serialized_start=1969
-  _globals['_INVOCATIONRESULT']._serialized_end=2073
-  _globals['_CANCELLATION']._serialized_start=2075
-  _globals['_CANCELLATION']._serialized_end=2195
-  _globals['_PING']._serialized_start=2197
-  _globals['_PING']._serialized_end=2231
-  _globals['_PONG']._serialized_start=2233
-  _globals['_PONG']._serialized_end=2267
-  _globals['_INVOCATIONINPUTREQUEST']._serialized_start=2269
-  _globals['_INVOCATIONINPUTREQUEST']._serialized_end=2377
-  _globals['_INVOCATIONINPUT']._serialized_start=2379
-  _globals['_INVOCATIONINPUT']._serialized_end=2495
-  _globals['_TOOLWORKERSERVICE']._serialized_start=2497
-  _globals['_TOOLWORKERSERVICE']._serialized_end=2596
+  _globals['_CONNECTREQUEST']._serialized_end=478
+  _globals['_CONNECTRESPONSE']._serialized_start=481
+  _globals['_CONNECTRESPONSE']._serialized_end=808
+  _globals['_WORKERTOOL']._serialized_start=811
+  _globals['_WORKERTOOL']._serialized_end=1254
+  _globals['_REGISTERWORKER']._serialized_start=1257
+  _globals['_REGISTERWORKER']._serialized_end=1397
+  _globals['_WORKERREGISTERED']._serialized_start=1400
+  _globals['_WORKERREGISTERED']._serialized_end=1540
+  _globals['_INVOCATIONORIGIN']._serialized_start=1542
+  _globals['_INVOCATIONORIGIN']._serialized_end=1644
+  _globals['_INVOCATION']._serialized_start=1647
+  _globals['_INVOCATION']._serialized_end=1926
+  _globals['_INVOCATIONPROGRESS']._serialized_start=1928
+  _globals['_INVOCATIONPROGRESS']._serialized_end=2027
+  _globals['_INVOCATIONOUTPUT']._serialized_start=2029
+  _globals['_INVOCATIONOUTPUT']._serialized_end=2092
+  _globals['_INVOCATIONRESULT']._serialized_start=2094
+  _globals['_INVOCATIONRESULT']._serialized_end=2198
+  _globals['_CANCELLATION']._serialized_start=2200
+  _globals['_CANCELLATION']._serialized_end=2320
+  _globals['_PING']._serialized_start=2322
+  _globals['_PING']._serialized_end=2356
+  _globals['_PONG']._serialized_start=2358
+  _globals['_PONG']._serialized_end=2392
+  _globals['_INVOCATIONINPUTREQUEST']._serialized_start=2394
+  _globals['_INVOCATIONINPUTREQUEST']._serialized_end=2502
+  _globals['_INVOCATIONINPUT']._serialized_start=2504
+  _globals['_INVOCATIONINPUT']._serialized_end=2620
+  _globals['_TOOLWORKERSERVICE']._serialized_start=2622
+  _globals['_TOOLWORKERSERVICE']._serialized_end=2721
 # @@protoc_insertion_point(module_scope)

@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ConnectRequest(_message.Message):
-    __slots__ = ("register", "progress", "result", "pong", "input_request")
+    __slots__ = ("register", "progress", "result", "pong", "input_request", "output")
     REGISTER_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
     INPUT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     register: RegisterWorker
     progress: InvocationProgress
     result: InvocationResult
     pong: Pong
     input_request: InvocationInputRequest
-    def __init__(self, register: _Optional[_Union[RegisterWorker, _Mapping]] = ..., progress: _Optional[_Union[InvocationProgress, _Mapping]] = ..., result: _Optional[_Union[InvocationResult, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., input_request: _Optional[_Union[InvocationInputRequest, _Mapping]] = ...) -> None: ...
+    output: InvocationOutput
+    def __init__(self, register: _Optional[_Union[RegisterWorker, _Mapping]] = ..., progress: _Optional[_Union[InvocationProgress, _Mapping]] = ..., result: _Optional[_Union[InvocationResult, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., input_request: _Optional[_Union[InvocationInputRequest, _Mapping]] = ..., output: _Optional[_Union[InvocationOutput, _Mapping]] = ...) -> None: ...
 
 class ConnectResponse(_message.Message):
     __slots__ = ("registered", "invocation", "cancellation", "ping", "input")
@@ -112,6 +114,14 @@ class InvocationProgress(_message.Message):
     fraction: float
     message: str
     def __init__(self, task_id: _Optional[str] = ..., fraction: _Optional[float] = ..., message: _Optional[str] = ...) -> None: ...
+
+class InvocationOutput(_message.Message):
+    __slots__ = ("task_id", "text")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    text: str
+    def __init__(self, task_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class InvocationResult(_message.Message):
     __slots__ = ("task_id", "result", "error")

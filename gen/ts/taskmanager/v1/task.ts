@@ -278,6 +278,26 @@ export interface Task {
    * a client sees, and resumes AwaitResult (after_version).
    */
   version: string;
+  /**
+   * Bytes of output the tool has written so far (UTF-8; the truncation marker included). Read it with
+   * GetResult(output_offset) or stream it with AwaitResult(output_offset) / ExecuteStream.
+   */
+  outputBytes: string;
+  /**
+   * True once the output reached the server's TASKSERVICE_MAX_OUTPUT_BYTES: it ends with a marker line and
+   * later writes are dropped.
+   */
+  outputTruncated: boolean;
+}
+
+/** A piece of a task's output (what the tool wrote with ctx.output), at its place in the whole. */
+export interface OutputChunk {
+  /**
+   * Byte offset of text's first byte in the task's output (UTF-8). The next chunk starts at
+   * offset + the UTF-8 length of text: resume from there and nothing is lost or repeated.
+   */
+  offset: string;
+  text: string;
 }
 
 function createBaseProgress(): Progress {
@@ -722,6 +742,8 @@ function createBaseTask(): Task {
     requestId: "",
     inputRequest: undefined,
     version: "0",
+    outputBytes: "0",
+    outputTruncated: false,
   };
 }
 
@@ -777,6 +799,12 @@ export const Task: MessageFns<Task> = {
     }
     if (message.version !== "0") {
       writer.uint32(136).uint64(message.version);
+    }
+    if (message.outputBytes !== "0") {
+      writer.uint32(144).uint64(message.outputBytes);
+    }
+    if (message.outputTruncated !== false) {
+      writer.uint32(152).bool(message.outputTruncated);
     }
     return writer;
   },
@@ -930,6 +958,22 @@ export const Task: MessageFns<Task> = {
             message.version = reader.uint64().toString();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.outputBytes = reader.uint64().toString();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.outputTruncated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1001,6 +1045,16 @@ export const Task: MessageFns<Task> = {
         ? InputRequest.fromJSON(object.input_request)
         : undefined,
       version: isSet(object.version) ? globalThis.String(object.version) : "0",
+      outputBytes: isSet(object.outputBytes)
+        ? globalThis.String(object.outputBytes)
+        : isSet(object.output_bytes)
+        ? globalThis.String(object.output_bytes)
+        : "0",
+      outputTruncated: isSet(object.outputTruncated)
+        ? globalThis.Boolean(object.outputTruncated)
+        : isSet(object.output_truncated)
+        ? globalThis.Boolean(object.output_truncated)
+        : false,
     };
   },
 
@@ -1057,6 +1111,12 @@ export const Task: MessageFns<Task> = {
     if (message.version !== "0") {
       obj.version = message.version;
     }
+    if (message.outputBytes !== "0") {
+      obj.outputBytes = message.outputBytes;
+    }
+    if (message.outputTruncated !== false) {
+      obj.outputTruncated = message.outputTruncated;
+    }
     return obj;
   },
 
@@ -1088,6 +1148,93 @@ export const Task: MessageFns<Task> = {
       ? InputRequest.fromPartial(object.inputRequest)
       : undefined;
     message.version = object.version ?? "0";
+    message.outputBytes = object.outputBytes ?? "0";
+    message.outputTruncated = object.outputTruncated ?? false;
+    return message;
+  },
+};
+
+function createBaseOutputChunk(): OutputChunk {
+  return { offset: "0", text: "" };
+}
+
+export const OutputChunk: MessageFns<OutputChunk> = {
+  encode(message: OutputChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.offset !== "0") {
+      writer.uint32(8).uint64(message.offset);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutputChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutputChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.offset = reader.uint64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutputChunk {
+    return {
+      offset: isSet(object.offset) ? globalThis.String(object.offset) : "0",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+    };
+  },
+
+  toJSON(message: OutputChunk): unknown {
+    const obj: any = {};
+    if (message.offset !== "0") {
+      obj.offset = message.offset;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OutputChunk>, I>>(base?: I): OutputChunk {
+    return OutputChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OutputChunk>, I>>(object: I): OutputChunk {
+    const message = createBaseOutputChunk();
+    message.offset = object.offset ?? "0";
+    message.text = object.text ?? "";
     return message;
   },
 };

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Task, TaskStatus, taskStatusFromJSON, taskStatusToJSON } from "./task.js";
+import { OutputChunk, Progress, Task, TaskStatus, taskStatusFromJSON, taskStatusToJSON } from "./task.js";
 
 export const protobufPackage = "taskmanager.v1";
 
@@ -41,6 +41,8 @@ export enum UpdateKind {
   UPDATE_KIND_WAIT_TIMED_OUT = 5,
   /** UPDATE_KIND_INPUT - The task entered INPUT_REQUIRED (task.input_request holds the question) or left it (answered). */
   UPDATE_KIND_INPUT = 6,
+  /** UPDATE_KIND_OUTPUT - The tool wrote output: the message's output holds it; its task is the last state sent (not newer). */
+  UPDATE_KIND_OUTPUT = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -67,6 +69,9 @@ export function updateKindFromJSON(object: any): UpdateKind {
     case 6:
     case "UPDATE_KIND_INPUT":
       return UpdateKind.UPDATE_KIND_INPUT;
+    case 7:
+    case "UPDATE_KIND_OUTPUT":
+      return UpdateKind.UPDATE_KIND_OUTPUT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -90,6 +95,8 @@ export function updateKindToJSON(object: UpdateKind): string {
       return "UPDATE_KIND_WAIT_TIMED_OUT";
     case UpdateKind.UPDATE_KIND_INPUT:
       return "UPDATE_KIND_INPUT";
+    case UpdateKind.UPDATE_KIND_OUTPUT:
+      return "UPDATE_KIND_OUTPUT";
     case UpdateKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -146,6 +153,11 @@ export interface GetResultRequest {
   taskId: string;
   /** When set, only this user's tasks are visible. */
   userId: string;
+  /**
+   * Set: the response's output holds the task's output from this byte offset (at most 1 MiB per call;
+   * read again from the end of what came while it is short of task.output_bytes).
+   */
+  outputOffset?: string | undefined;
 }
 
 export interface GetResultResponse {
@@ -154,6 +166,8 @@ export interface GetResultResponse {
     | undefined;
   /** The result when completed; a JSON status object when running or failed. */
   text: string;
+  /** Only when the request set output_offset. */
+  output?: OutputChunk | undefined;
 }
 
 export interface AwaitResultRequest {
@@ -172,7 +186,14 @@ export interface AwaitResultRequest {
    * already seen: the current state at once only if it is newer, else the next change. A finished task
    * answers its terminal update whatever the version. 0: from the start (a snapshot first).
    */
-  afterVersion?: string | undefined;
+  afterVersion?:
+    | string
+    | undefined;
+  /**
+   * Set: also stream the task's output from this byte offset (0: all of it) as UPDATE_KIND_OUTPUT messages.
+   * Resume with the offset after the last byte seen. Unset: no output messages.
+   */
+  outputOffset?: string | undefined;
 }
 
 /** One message of the AwaitResult stream (a "TaskUpdate"). */
@@ -187,6 +208,29 @@ export interface AwaitResultResponse {
   /** True on the last message when the wait limit passed first. */
   waitTimedOut: boolean;
   kind: UpdateKind;
+  /** Set only on UPDATE_KIND_OUTPUT messages. */
+  output?: OutputChunk | undefined;
+}
+
+/** One message of ExecuteStream. */
+export interface ExecuteStreamResponse {
+  event?:
+    | //
+    /** While the call waits inline: output the tool wrote (offsets count from 0, as in the stored task). */
+    { $case: "output"; value: OutputChunk }
+    | //
+    /** While the call waits inline: the tool's latest progress. */
+    { $case: "progress"; value: Progress }
+    | //
+    /** The answer Execute would give. Not backgrounded: the last message. Backgrounded: updates follow. */
+    { $case: "answer"; value: ExecuteResponse }
+    | //
+    /**
+     * After a backgrounded answer: the task's AwaitResult messages (output included, from where the inline
+     * output stopped) until the terminal update. sequence counts from 1 among these.
+     */
+    { $case: "update"; value: AwaitResultResponse }
+    | undefined;
 }
 
 export interface ListTasksRequest {
@@ -721,7 +765,7 @@ export const ExecuteResponse: MessageFns<ExecuteResponse> = {
 };
 
 function createBaseGetResultRequest(): GetResultRequest {
-  return { taskId: "", userId: "" };
+  return { taskId: "", userId: "", outputOffset: undefined };
 }
 
 export const GetResultRequest: MessageFns<GetResultRequest> = {
@@ -731,6 +775,9 @@ export const GetResultRequest: MessageFns<GetResultRequest> = {
     }
     if (message.userId !== "") {
       writer.uint32(18).string(message.userId);
+    }
+    if (message.outputOffset !== undefined) {
+      writer.uint32(24).uint64(message.outputOffset);
     }
     return writer;
   },
@@ -764,6 +811,14 @@ export const GetResultRequest: MessageFns<GetResultRequest> = {
             message.userId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.outputOffset = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -788,6 +843,11 @@ export const GetResultRequest: MessageFns<GetResultRequest> = {
         : isSet(object.user_id)
         ? globalThis.String(object.user_id)
         : "",
+      outputOffset: isSet(object.outputOffset)
+        ? globalThis.String(object.outputOffset)
+        : isSet(object.output_offset)
+        ? globalThis.String(object.output_offset)
+        : undefined,
     };
   },
 
@@ -799,6 +859,9 @@ export const GetResultRequest: MessageFns<GetResultRequest> = {
     if (message.userId !== "") {
       obj.userId = message.userId;
     }
+    if (message.outputOffset !== undefined) {
+      obj.outputOffset = message.outputOffset;
+    }
     return obj;
   },
 
@@ -809,12 +872,13 @@ export const GetResultRequest: MessageFns<GetResultRequest> = {
     const message = createBaseGetResultRequest();
     message.taskId = object.taskId ?? "";
     message.userId = object.userId ?? "";
+    message.outputOffset = object.outputOffset ?? undefined;
     return message;
   },
 };
 
 function createBaseGetResultResponse(): GetResultResponse {
-  return { task: undefined, text: "" };
+  return { task: undefined, text: "", output: undefined };
 }
 
 export const GetResultResponse: MessageFns<GetResultResponse> = {
@@ -824,6 +888,9 @@ export const GetResultResponse: MessageFns<GetResultResponse> = {
     }
     if (message.text !== "") {
       writer.uint32(18).string(message.text);
+    }
+    if (message.output !== undefined) {
+      OutputChunk.encode(message.output, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -857,6 +924,14 @@ export const GetResultResponse: MessageFns<GetResultResponse> = {
             message.text = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.output = OutputChunk.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -873,6 +948,7 @@ export const GetResultResponse: MessageFns<GetResultResponse> = {
     return {
       task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
       text: isSet(object.text) ? globalThis.String(object.text) : "",
+      output: isSet(object.output) ? OutputChunk.fromJSON(object.output) : undefined,
     };
   },
 
@@ -884,6 +960,9 @@ export const GetResultResponse: MessageFns<GetResultResponse> = {
     if (message.text !== "") {
       obj.text = message.text;
     }
+    if (message.output !== undefined) {
+      obj.output = OutputChunk.toJSON(message.output);
+    }
     return obj;
   },
 
@@ -894,12 +973,22 @@ export const GetResultResponse: MessageFns<GetResultResponse> = {
     const message = createBaseGetResultResponse();
     message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
     message.text = object.text ?? "";
+    message.output = (object.output !== undefined && object.output !== null)
+      ? OutputChunk.fromPartial(object.output)
+      : undefined;
     return message;
   },
 };
 
 function createBaseAwaitResultRequest(): AwaitResultRequest {
-  return { taskId: "", userId: "", timeoutSeconds: undefined, heartbeatSeconds: undefined, afterVersion: undefined };
+  return {
+    taskId: "",
+    userId: "",
+    timeoutSeconds: undefined,
+    heartbeatSeconds: undefined,
+    afterVersion: undefined,
+    outputOffset: undefined,
+  };
 }
 
 export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
@@ -918,6 +1007,9 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
     }
     if (message.afterVersion !== undefined) {
       writer.uint32(40).uint64(message.afterVersion);
+    }
+    if (message.outputOffset !== undefined) {
+      writer.uint32(48).uint64(message.outputOffset);
     }
     return writer;
   },
@@ -975,6 +1067,14 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
             message.afterVersion = reader.uint64().toString();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outputOffset = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1014,6 +1114,11 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
         : isSet(object.after_version)
         ? globalThis.String(object.after_version)
         : undefined,
+      outputOffset: isSet(object.outputOffset)
+        ? globalThis.String(object.outputOffset)
+        : isSet(object.output_offset)
+        ? globalThis.String(object.output_offset)
+        : undefined,
     };
   },
 
@@ -1034,6 +1139,9 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
     if (message.afterVersion !== undefined) {
       obj.afterVersion = message.afterVersion;
     }
+    if (message.outputOffset !== undefined) {
+      obj.outputOffset = message.outputOffset;
+    }
     return obj;
   },
 
@@ -1047,12 +1155,13 @@ export const AwaitResultRequest: MessageFns<AwaitResultRequest> = {
     message.timeoutSeconds = object.timeoutSeconds ?? undefined;
     message.heartbeatSeconds = object.heartbeatSeconds ?? undefined;
     message.afterVersion = object.afterVersion ?? undefined;
+    message.outputOffset = object.outputOffset ?? undefined;
     return message;
   },
 };
 
 function createBaseAwaitResultResponse(): AwaitResultResponse {
-  return { task: undefined, text: "", sequence: "0", waitTimedOut: false, kind: 0 };
+  return { task: undefined, text: "", sequence: "0", waitTimedOut: false, kind: 0, output: undefined };
 }
 
 export const AwaitResultResponse: MessageFns<AwaitResultResponse> = {
@@ -1071,6 +1180,9 @@ export const AwaitResultResponse: MessageFns<AwaitResultResponse> = {
     }
     if (message.kind !== 0) {
       writer.uint32(40).int32(message.kind);
+    }
+    if (message.output !== undefined) {
+      OutputChunk.encode(message.output, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1128,6 +1240,14 @@ export const AwaitResultResponse: MessageFns<AwaitResultResponse> = {
             message.kind = reader.int32() as any;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.output = OutputChunk.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1151,6 +1271,7 @@ export const AwaitResultResponse: MessageFns<AwaitResultResponse> = {
         ? globalThis.Boolean(object.wait_timed_out)
         : false,
       kind: isSet(object.kind) ? updateKindFromJSON(object.kind) : 0,
+      output: isSet(object.output) ? OutputChunk.fromJSON(object.output) : undefined,
     };
   },
 
@@ -1171,6 +1292,9 @@ export const AwaitResultResponse: MessageFns<AwaitResultResponse> = {
     if (message.kind !== 0) {
       obj.kind = updateKindToJSON(message.kind);
     }
+    if (message.output !== undefined) {
+      obj.output = OutputChunk.toJSON(message.output);
+    }
     return obj;
   },
 
@@ -1184,6 +1308,152 @@ export const AwaitResultResponse: MessageFns<AwaitResultResponse> = {
     message.sequence = object.sequence ?? "0";
     message.waitTimedOut = object.waitTimedOut ?? false;
     message.kind = object.kind ?? 0;
+    message.output = (object.output !== undefined && object.output !== null)
+      ? OutputChunk.fromPartial(object.output)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecuteStreamResponse(): ExecuteStreamResponse {
+  return { event: undefined };
+}
+
+export const ExecuteStreamResponse: MessageFns<ExecuteStreamResponse> = {
+  encode(message: ExecuteStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "output":
+        OutputChunk.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "progress":
+        Progress.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+      case "answer":
+        ExecuteResponse.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
+      case "update":
+        AwaitResultResponse.encode(message.event.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecuteStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecuteStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "output", value: OutputChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "progress", value: Progress.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = { $case: "answer", value: ExecuteResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "update", value: AwaitResultResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecuteStreamResponse {
+    return {
+      event: isSet(object.output)
+        ? { $case: "output", value: OutputChunk.fromJSON(object.output) }
+        : isSet(object.progress)
+        ? { $case: "progress", value: Progress.fromJSON(object.progress) }
+        : isSet(object.answer)
+        ? { $case: "answer", value: ExecuteResponse.fromJSON(object.answer) }
+        : isSet(object.update)
+        ? { $case: "update", value: AwaitResultResponse.fromJSON(object.update) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecuteStreamResponse): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "output") {
+      obj.output = OutputChunk.toJSON(message.event.value);
+    } else if (message.event?.$case === "progress") {
+      obj.progress = Progress.toJSON(message.event.value);
+    } else if (message.event?.$case === "answer") {
+      obj.answer = ExecuteResponse.toJSON(message.event.value);
+    } else if (message.event?.$case === "update") {
+      obj.update = AwaitResultResponse.toJSON(message.event.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecuteStreamResponse>, I>>(base?: I): ExecuteStreamResponse {
+    return ExecuteStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecuteStreamResponse>, I>>(object: I): ExecuteStreamResponse {
+    const message = createBaseExecuteStreamResponse();
+    switch (object.event?.$case) {
+      case "output": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "output", value: OutputChunk.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "progress": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "progress", value: Progress.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "answer": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "answer", value: ExecuteResponse.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "update": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "update", value: AwaitResultResponse.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -2512,7 +2782,10 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
  */
 export type TaskServiceService = typeof TaskServiceService;
 export const TaskServiceService = {
-  /** Run a tool. Inline when it settles inside the budget, otherwise backgrounded. */
+  /**
+   * Run a tool. Inline when it settles inside the budget, otherwise backgrounded.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   */
   execute: {
     path: "/taskmanager.v1.TaskService/Execute" as const,
     requestStream: false as const,
@@ -2606,10 +2879,31 @@ export const TaskServiceService = {
       Buffer.from(ProvideInputResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProvideInputResponse => ProvideInputResponse.decode(value),
   },
+  /**
+   * Execute and follow in one call: the tool's output and progress while the call waits inline, then the
+   * answer Execute gives, then (when backgrounded) the task's updates and output until its terminal update.
+   * Dropping the stream stops an untracked call still inside its budget, as Execute does; it never stops
+   * a backgrounded task. It takes Execute's own request, so a caller switches by changing one method name.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   */
+  executeStream: {
+    path: "/taskmanager.v1.TaskService/ExecuteStream" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecuteRequest): Buffer => Buffer.from(ExecuteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecuteRequest => ExecuteRequest.decode(value),
+    responseSerialize: (value: ExecuteStreamResponse): Buffer =>
+      Buffer.from(ExecuteStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecuteStreamResponse => ExecuteStreamResponse.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
-  /** Run a tool. Inline when it settles inside the budget, otherwise backgrounded. */
+  /**
+   * Run a tool. Inline when it settles inside the budget, otherwise backgrounded.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   */
   execute: handleUnaryCall<ExecuteRequest, ExecuteResponse>;
   /** The current state of a task, without waiting. */
   getResult: handleUnaryCall<GetResultRequest, GetResultResponse>;
@@ -2627,10 +2921,22 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   getServerInfo: handleUnaryCall<GetServerInfoRequest, GetServerInfoResponse>;
   /** Answer the question of a task in INPUT_REQUIRED; the tool resumes on whichever replica runs it. */
   provideInput: handleUnaryCall<ProvideInputRequest, ProvideInputResponse>;
+  /**
+   * Execute and follow in one call: the tool's output and progress while the call waits inline, then the
+   * answer Execute gives, then (when backgrounded) the task's updates and output until its terminal update.
+   * Dropping the stream stops an untracked call still inside its budget, as Execute does; it never stops
+   * a backgrounded task. It takes Execute's own request, so a caller switches by changing one method name.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   */
+  executeStream: handleServerStreamingCall<ExecuteRequest, ExecuteStreamResponse>;
 }
 
 export interface TaskServiceClient extends Client {
-  /** Run a tool. Inline when it settles inside the budget, otherwise backgrounded. */
+  /**
+   * Run a tool. Inline when it settles inside the budget, otherwise backgrounded.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   */
   execute(
     request: ExecuteRequest,
     callback: (error: ServiceError | null, response: ExecuteResponse) => void,
@@ -2765,6 +3071,20 @@ export interface TaskServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ProvideInputResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Execute and follow in one call: the tool's output and progress while the call waits inline, then the
+   * answer Execute gives, then (when backgrounded) the task's updates and output until its terminal update.
+   * Dropping the stream stops an untracked call still inside its budget, as Execute does; it never stops
+   * a backgrounded task. It takes Execute's own request, so a caller switches by changing one method name.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   */
+  executeStream(request: ExecuteRequest, options?: Partial<CallOptions>): ClientReadableStream<ExecuteStreamResponse>;
+  executeStream(
+    request: ExecuteRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExecuteStreamResponse>;
 }
 
 export const TaskServiceClient = makeGenericClientConstructor(

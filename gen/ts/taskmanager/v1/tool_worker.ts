@@ -35,6 +35,9 @@ export interface ConnectRequest {
     | //
     /** The tool asks a question during an invocation (input-required); answered by InvocationInput. */
     { $case: "inputRequest"; value: InvocationInputRequest }
+    | //
+    /** Output the tool wrote during an invocation (ctx.output), appended to the task's output in order. */
+    { $case: "output"; value: InvocationOutput }
     | undefined;
 }
 
@@ -137,6 +140,12 @@ export interface InvocationProgress {
   message: string;
 }
 
+export interface InvocationOutput {
+  taskId: string;
+  /** Appended as is (UTF-8). The server bounds a task's output (TASKSERVICE_MAX_OUTPUT_BYTES). */
+  text: string;
+}
+
 export interface InvocationResult {
   taskId: string;
   outcome?:
@@ -215,6 +224,9 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "inputRequest":
         InvocationInputRequest.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "output":
+        InvocationOutput.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -272,6 +284,14 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             message.message = { $case: "inputRequest", value: InvocationInputRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "output", value: InvocationOutput.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -298,6 +318,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "inputRequest", value: InvocationInputRequest.fromJSON(object.inputRequest) }
         : isSet(object.input_request)
         ? { $case: "inputRequest", value: InvocationInputRequest.fromJSON(object.input_request) }
+        : isSet(object.output)
+        ? { $case: "output", value: InvocationOutput.fromJSON(object.output) }
         : undefined,
     };
   },
@@ -314,6 +336,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.pong = Pong.toJSON(message.message.value);
     } else if (message.message?.$case === "inputRequest") {
       obj.inputRequest = InvocationInputRequest.toJSON(message.message.value);
+    } else if (message.message?.$case === "output") {
+      obj.output = InvocationOutput.toJSON(message.message.value);
     }
     return obj;
   },
@@ -351,6 +375,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "inputRequest": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "inputRequest", value: InvocationInputRequest.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "output": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "output", value: InvocationOutput.fromPartial(object.message.value) };
         }
         break;
       }
@@ -1356,6 +1386,95 @@ export const InvocationProgress: MessageFns<InvocationProgress> = {
     message.taskId = object.taskId ?? "";
     message.fraction = object.fraction ?? 0;
     message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseInvocationOutput(): InvocationOutput {
+  return { taskId: "", text: "" };
+}
+
+export const InvocationOutput: MessageFns<InvocationOutput> = {
+  encode(message: InvocationOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvocationOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvocationOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvocationOutput {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+    };
+  },
+
+  toJSON(message: InvocationOutput): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InvocationOutput>, I>>(base?: I): InvocationOutput {
+    return InvocationOutput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvocationOutput>, I>>(object: I): InvocationOutput {
+    const message = createBaseInvocationOutput();
+    message.taskId = object.taskId ?? "";
+    message.text = object.text ?? "";
     return message;
   },
 };
