@@ -47,6 +47,8 @@ server.addService(TaskServiceService, {
         platform: request.platform,
         requestId: '',
         version: '1',
+        outputBytes: '0',
+        outputTruncated: false,
       },
     });
   },

@@ -130,6 +130,7 @@ export class App {
         maxArgumentsBytes: config.limits.argumentsBytes,
         maxJsonDepth: config.limits.jsonDepth,
         maxResultBytes: config.limits.resultBytes,
+        maxOutputBytes: config.limits.outputBytes,
         maxRunning: config.limits.running,
         maxRunningPerUser: config.limits.runningPerUser,
       },

@@ -67,6 +67,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       argumentsBytes: r.integer('TASKSERVICE_MAX_ARGUMENTS_BYTES'),
       jsonDepth: r.integer('TASKSERVICE_MAX_JSON_DEPTH'),
       resultBytes: r.integer('TASKSERVICE_MAX_RESULT_BYTES'),
+      outputBytes: r.integer('TASKSERVICE_MAX_OUTPUT_BYTES'),
       running: r.integer('TASKSERVICE_MAX_RUNNING'),
       runningPerUser: r.integer('TASKSERVICE_MAX_RUNNING_PER_USER'),
       streamsPerConnection: r.integer('TASKSERVICE_MAX_STREAMS_PER_CONNECTION'),

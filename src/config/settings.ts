@@ -355,6 +355,14 @@ export const SETTINGS = [
     meaning: 'results longer than this are cut, with a note',
   },
   {
+    name: 'TASKSERVICE_MAX_OUTPUT_BYTES',
+    kind: 'integer',
+    default: MIB,
+    min: 1024,
+    max: 64 * MIB,
+    meaning: "a task's output (ctx.output) past this ends with a marker; later output is dropped",
+  },
+  {
     name: 'TASKSERVICE_MAX_RUNNING',
     kind: 'integer',
     default: 10_000,

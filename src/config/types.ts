@@ -71,6 +71,7 @@ export interface Config {
     argumentsBytes: number;
     jsonDepth: number;
     resultBytes: number;
+    outputBytes: number;
     running: number;
     runningPerUser: number;
     streamsPerConnection: number;

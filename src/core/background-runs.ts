@@ -5,12 +5,13 @@ import { StoreUnavailable } from './errors.js';
 import type { Logger } from './logger.js';
 import type { TaskObserver } from './observer.js';
 import { PendingOutcomes } from './pending-outcomes.js';
-import { ProgressWriter } from './progress-writer.js';
+import type { OutputPiece } from './run-output.js';
+import { SerialWriter } from './serial-writer.js';
 import { deliverIfRedirected, type RedirectPort } from './redirect-port.js';
 import type { Slot } from './running-limits.js';
 import { type RunOwner, ToolRun } from './run.js';
 import type { NewTask, TaskStore } from './store.js';
-import { FailureReason, isTerminal, type Outcome, type TaskRecord, TaskStatus } from './task.js';
+import { FailureReason, isTerminal, type Outcome, type Progress, type TaskRecord, TaskStatus } from './task.js';
 import type { Tool } from './tool.js';
 import type { TraceContext } from './trace.js';
 
@@ -19,6 +20,8 @@ export interface BackgroundRunLimits {
   hardTimeoutSeconds: number;
   /** Results (and errors) are cut to this many bytes, with a note. */
   maxResultBytes: number;
+  /** A task's output is cut to this many bytes, with a marker. */
+  maxOutputBytes: number;
   /** Outcomes kept while the store is unreachable (pending outcomes), at most. */
   pendingOutcomesMax: number;
   /** How long a question waits for its answer when its tool sets no input timeout (seconds). */
@@ -66,6 +69,9 @@ export class BackgroundRuns {
     progressed: (run, progress) => {
       if (this.adopted.has(run.taskId)) this.progress.push(run.taskId, progress);
     },
+    outputWritten: (run, piece) => {
+      if (this.adopted.get(run.taskId)?.recorded) this.output.push(run.taskId, piece);
+    },
     settled: (run, outcome) => {
       this.observer.runFinished(run.tool.name, outcome, (performance.now() - run.startedAt) / 1000);
       const adopted = this.adopted.get(run.taskId);
@@ -79,7 +85,10 @@ export class BackgroundRuns {
       if (adopted?.run === run && adopted.recorded) this.ask(adopted);
     },
   };
-  private readonly progress: ProgressWriter;
+  /** Progress is advisory: only the newest value waits behind a write in flight. */
+  private readonly progress: SerialWriter<Progress>;
+  /** Output is not: pieces waiting behind a write in flight are joined, in order. */
+  private readonly output: SerialWriter<OutputPiece>;
   private readonly pending: PendingOutcomes;
 
   constructor(
@@ -90,7 +99,13 @@ export class BackgroundRuns {
     private readonly observer: TaskObserver,
     private readonly answers: AnswerSchemas,
   ) {
-    this.progress = new ProgressWriter(store, logger);
+    this.progress = new SerialWriter('progress', (id, p) => store.setProgress(id, p), (_, newest) => newest, logger);
+    this.output = new SerialWriter(
+      'output',
+      (id, piece) => store.appendOutput(id, piece.text, piece.truncated),
+      (a, b) => ({ offset: a.offset, text: a.text + b.text, truncated: a.truncated || b.truncated }),
+      logger,
+    );
     this.pending = new PendingOutcomes(
       store,
       limits.pendingOutcomesMax,
@@ -132,6 +147,7 @@ export class BackgroundRuns {
         hardTimeoutMs: hardTimeoutMs(tool, this.limits.hardTimeoutSeconds),
         inputTimeoutMs: (tool.inputTimeoutSeconds ?? this.limits.inputTimeoutSeconds) * 1000,
         maxResultBytes: this.limits.maxResultBytes,
+        maxOutputBytes: this.limits.maxOutputBytes,
         logger: this.logger,
         ...(trace && { trace }),
         ...(slot && { slot }),
@@ -161,6 +177,8 @@ export class BackgroundRuns {
     if (this.adopted.get(adopted.run.taskId) !== adopted) return;
     adopted.recorded = true;
     const { run } = adopted;
+    const early = run.takeEarlyOutput();
+    if (early) this.output.push(run.taskId, early);
     if (run.settled) {
       void this.settle(run.taskId, run.settled);
       return;
@@ -235,6 +253,8 @@ export class BackgroundRuns {
    */
   async settle(taskId: string, outcome: Outcome): Promise<void> {
     try {
+      // Output is refused once the task is terminal: what the tool wrote goes first.
+      await this.output.flushed(taskId);
       const { applied, task } = await this.store.finish(taskId, outcome);
       if (applied) deliverIfRedirected(this.redirects, task);
     } catch (err) {

@@ -1,4 +1,4 @@
-import { UpdateKind, watchTask } from './await.js';
+import { type OutputChunk, UpdateKind, watchTask } from './await.js';
 import type { BackgroundRuns } from './background-runs.js';
 import { hardTimeoutMs, resolveBudgetMs } from './budget.js';
 import { ANYONE, type Caller, mayActFor } from './caller.js';
@@ -9,7 +9,7 @@ import type { TaskObserver } from './observer.js';
 import { type ExecuteResult, inlineAnswer, outcomeText, withOutcome } from './outcome.js';
 import type { RedirectPort } from './redirect-port.js';
 import type { RunningLimits, Slot } from './running-limits.js';
-import { CALLER_GONE } from './run.js';
+import { CALLER_GONE, type ToolRun } from './run.js';
 import type { NewTask, TaskStore } from './store.js';
 import {
   FailureReason,
@@ -48,6 +48,8 @@ export interface ExecuteCall {
   trace?: TraceContext;
   /** Told of the tool's progress while the call waits inline (not after it is answered). */
   onProgress?: (progress: Progress) => void;
+  /** Told of the tool's output while the call waits inline, every piece once, from offset 0. */
+  onOutput?: (chunk: OutputChunk) => void;
 }
 
 export interface ExecuteLimits {
@@ -72,6 +74,17 @@ export interface ExecuteParts {
   observer: TaskObserver;
   /** Sends calls to the replica that has the tool's workers; absent with a single instance. */
   handoff?: HandoffPort;
+}
+
+/** The caller hears of the run's progress and output while it waits inline. */
+function watchInline(run: ToolRun, { onProgress, onOutput }: ExecuteCall): void {
+  run.watcher = onProgress;
+  run.outputWatcher = onOutput;
+}
+
+function unwatchInline(run: ToolRun): void {
+  run.watcher = undefined;
+  run.outputWatcher = undefined;
 }
 
 /** How long one call may wait and where it may run: decided once, before anything starts. */
@@ -226,10 +239,10 @@ export class ExecuteFlow {
     const startedAt = Date.now();
     const run = runs.start(tool, args, draft, { slot, trace: call.trace });
     // A tool that settled at once needs no wait, nor the caller's signal.
-    if (!run.settled) run.watcher = call.onProgress;
+    if (!run.settled) watchInline(run, call);
     const settled =
       run.settled ?? (tool.noBackground ? await run.outcome : await run.waitFor(budgetMs, call.callerSignal));
-    run.watcher = undefined;
+    unwatchInline(run);
     if (settled === CALLER_GONE) {
       run.abort(FailureReason.Cancelled, 'the caller went away before the tool settled');
       return inlineAnswer(draft, await run.outcome, startedAt);
@@ -266,9 +279,9 @@ export class ExecuteFlow {
     const run = runs.start(tool, args, draft, { slot, trace: call.trace });
     runs.recorded(runs.adopt(run));
     // The caller going away stops the wait, not the tracked task: its retry will find it.
-    run.watcher = call.onProgress;
+    watchInline(run, call);
     const settled = await run.waitFor(waitMs, call.callerSignal);
-    run.watcher = undefined;
+    unwatchInline(run);
     if (settled && settled !== CALLER_GONE) {
       const finished = withOutcome(task, settled, Date.now());
       return { backgrounded: false, task: finished, text: outcomeText(finished) };
@@ -315,7 +328,7 @@ export class ExecuteFlow {
   private async answerFor(
     task: TaskRecord,
     budgetMs: number,
-    { callerSignal, callerDeadline, onProgress }: ExecuteCall,
+    { callerSignal, callerDeadline, onProgress, onOutput }: ExecuteCall,
   ): Promise<ExecuteResult> {
     let current = task;
     if (!isTerminal(current)) {
@@ -329,8 +342,13 @@ export class ExecuteFlow {
           heartbeatMs: budgetMs + 1000,
           signal: stop.signal,
           ...(callerDeadline !== undefined && { readDeadline: callerDeadline }),
+          ...(onOutput && { outputOffset: 0 }),
         });
         for await (const update of updates) {
+          if (update.output) {
+            onOutput?.(update.output);
+            continue;
+          }
           current = update.task;
           if (update.kind === UpdateKind.Progress && current.progress) onProgress?.(current.progress);
           // A question ends the inline wait: the caller gets the envelope with it.

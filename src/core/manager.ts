@@ -104,6 +104,11 @@ export class TaskManager {
     return this.access.get(taskId, userId, caller, deadline);
   }
 
+  /** The task and its output from byte `offset` (see TaskAccess.getWithOutput). */
+  getWithOutput(taskId: string, userId: string, offset: number, caller?: Caller, deadline?: number) {
+    return this.access.getWithOutput(taskId, userId, offset, caller, deadline);
+  }
+
   cancel(taskId: string, userId: string, caller?: Caller, deadline?: number): Promise<TaskRecord> {
     return this.access.cancel(taskId, userId, caller, deadline);
   }

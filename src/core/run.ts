@@ -1,4 +1,5 @@
 import type { Slot } from './running-limits.js';
+import { type OutputPiece, RunOutput } from './run-output.js';
 import { capBytes } from './truncate.js';
 import type { Logger } from './logger.js';
 import { FailureReason, type InputRequest, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
@@ -31,6 +32,8 @@ export interface RunOptions {
   inputTimeoutMs: number;
   /** Results and errors longer than this (UTF-8 bytes) are cut, with a note saying so. */
   maxResultBytes: number;
+  /** Output (ctx.output) past this many UTF-8 bytes is dropped, after a marker saying so. */
+  maxOutputBytes: number;
   /** The parent of the tool's own logger, which is made only if the tool logs. */
   logger: Logger;
   trace?: TraceContext;
@@ -46,6 +49,8 @@ export interface RunOptions {
  */
 export interface RunOwner {
   progressed(run: ToolRun, progress: Progress): void;
+  /** The tool wrote output; called only once the run's early output was taken (takeEarlyOutput). */
+  outputWritten(run: ToolRun, piece: OutputPiece): void;
   /** Called once, as soon as the outcome is known (before `outcome`'s own callbacks run). */
   settled(run: ToolRun, outcome: Outcome): void;
   /** Why a question's answer schema cannot be used; undefined when it can. */
@@ -87,6 +92,12 @@ export class ToolRun {
   private latestProgress?: Progress;
   /** Told of progress while a caller waits inline (ExecuteCall.onProgress); cleared when it stops waiting. */
   watcher?: (progress: Progress) => void;
+  /** Told of output while a caller waits inline (ExecuteCall.onOutput); cleared when it stops waiting. */
+  outputWatcher?: (piece: OutputPiece) => void;
+  /** Made on the first ctx.output: most tools write none. */
+  private output?: RunOutput;
+  /** Output is kept in the run until its record exists (takeEarlyOutput), then goes to the owner. */
+  private outputTaken = false;
   private pendingInput?: PendingInput;
   private questionsAsked = 0;
   /** Ends an inline wait (waitFor) early: a question means the call is backgrounded at once. */
@@ -236,6 +247,25 @@ export class ToolRun {
     this.options.owner.progressed(this, this.latestProgress);
   }
 
+  /** Called by the tool's context: see ToolContext.output. */
+  writeOutput(text: string): void {
+    if (typeof text !== 'string') throw new TypeError('ctx.output: text must be a string');
+    if (this.settledWith) return;
+    const piece = (this.output ??= new RunOutput(this.options.maxOutputBytes)).write(text);
+    if (!piece) return;
+    this.outputWatcher?.(piece);
+    if (this.outputTaken) this.options.owner.outputWritten(this, piece);
+  }
+
+  /**
+   * The output written before the task's record existed, as one piece from
+   * offset 0; later output goes to the owner as it is written.
+   */
+  takeEarlyOutput(): OutputPiece | undefined {
+    this.outputTaken = true;
+    return this.output?.takeEarly();
+  }
+
   private invoke(args: Record<string, unknown>): void {
     const { tool, maxResultBytes } = this.options;
     let value: ReturnType<Tool['handler']>;
@@ -330,6 +360,10 @@ class RunContext implements ToolContext {
   // A function of its own, so `const { progress } = ctx` still works.
   get progress(): ToolContext['progress'] {
     return (this.progressFn ??= (fraction, message = '') => this.run.reportProgress(fraction, message));
+  }
+
+  get output(): ToolContext['output'] {
+    return (text) => this.run.writeOutput(text);
   }
 
   get requestInput(): ToolContext['requestInput'] {

@@ -87,6 +87,16 @@ export interface TaskStore {
    * question `requestId` (another question, answered already, or ended).
    */
   provideInput(taskId: string, requestId: string, responseJson: string, deadline?: number): Promise<FinishResult>;
+  /**
+   * Appends to a running task's output (ignored once terminal); `truncated`
+   * marks it as cut (the caller, which bounds the output, appended the marker).
+   */
+  appendOutput(taskId: string, text: string, truncated: boolean): Promise<void>;
+  /**
+   * At most `maxBytes` of the task's output from byte `offset`, cut at a
+   * character boundary; empty past the end or for a task without output.
+   */
+  readOutput(taskId: string, offset: number, maxBytes: number, deadline?: number): Promise<string>;
   /** Latest progress of a running task; ignored once terminal. */
   setProgress(taskId: string, progress: Progress): Promise<void>;
   /** Sets or replaces the redirect target; FailedPrecondition once delivery has begun. */

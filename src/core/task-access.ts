@@ -18,8 +18,13 @@ export interface AwaitOptions {
   heartbeatSeconds?: number;
   /** Resume after this version: no snapshot of a state already seen (see WatchOptions.afterVersion). */
   afterVersion?: number;
+  /** Also stream the task's output from this byte offset; undefined: none. */
+  outputOffset?: number;
   signal: AbortSignal;
 }
+
+/** GetResult with output: at most this much output per call (the client reads on from where it ends). */
+export const OUTPUT_READ_MAX_BYTES = 1024 * 1024;
 
 export interface ListOptions {
   userId: string;
@@ -53,6 +58,13 @@ export interface AccessLimits {
   maxPageSize: number;
 }
 
+function checkOffset(offset: number): number {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new InvalidArgument('output_offset', 'must be a byte offset: 0 or more, at most 2^53-1');
+  }
+  return offset;
+}
+
 /** The smallest heartbeat interval accepted, so a stream cannot be made to spin. */
 const MIN_HEARTBEAT_SECONDS = 0.05;
 
@@ -78,6 +90,23 @@ export class TaskAccess {
     const task = await this.store.get(taskId, deadline);
     if (!task || (userId && task.userId !== userId) || !mayActFor(caller, task.userId)) throw new TaskNotFound(taskId);
     return task;
+  }
+
+  /** The task (as `get`) and its output from byte `offset`, at most OUTPUT_READ_MAX_BYTES of it. */
+  async getWithOutput(
+    taskId: string,
+    userId: string,
+    offset: number,
+    caller: Caller = ANYONE,
+    deadline?: number,
+  ): Promise<{ task: TaskRecord; output: { offset: number; text: string } }> {
+    checkOffset(offset);
+    const task = await this.get(taskId, userId, caller, deadline);
+    const text =
+      offset < (task.outputBytes ?? 0)
+        ? await this.store.readOutput(taskId, offset, OUTPUT_READ_MAX_BYTES, deadline)
+        : '';
+    return { task, output: { offset, text } };
   }
 
   async cancel(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
@@ -159,6 +188,7 @@ export class TaskAccess {
         timeoutMs: Math.min(timeoutSeconds, awaitMaxSeconds) * 1000,
         heartbeatMs: Math.max(heartbeatSeconds, MIN_HEARTBEAT_SECONDS) * 1000,
         afterVersion: options.afterVersion ?? 0,
+        ...(options.outputOffset !== undefined && { outputOffset: checkOffset(options.outputOffset) }),
         signal: options.signal,
       });
     const caller = options.caller ?? ANYONE;

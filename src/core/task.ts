@@ -74,6 +74,21 @@ export interface InputAnswer {
   responseJson: string;
 }
 
+/**
+ * One question of a task's life, kept after it is answered so that a stream
+ * resumed after the fact still replays the INPUT_REQUIRED episode it missed
+ * (see watchTask). Versions are the task's versions at the two transitions.
+ */
+export interface InputEpisode {
+  request: InputRequest;
+  askedVersion: number;
+  /** Absent while the question waits. */
+  answeredVersion?: number;
+}
+
+/** The newest episodes a task keeps; a tool asking more questions than this loses the oldest from replay. */
+export const INPUT_LOG_MAX = 16;
+
 /** A tracked task as the store holds it. Times are epoch milliseconds. */
 export interface TaskRecord extends Origin {
   taskId: string;
@@ -96,6 +111,12 @@ export interface TaskRecord extends Origin {
   owner: string;
   /** Grows by one with every stored change; orders snapshots of one task. */
   version: number;
+  /** Bytes of output stored (UTF-8, the truncation marker included); absent while none. */
+  outputBytes?: number;
+  /** The output reached its limit and ends with the truncation marker. */
+  outputTruncated?: boolean;
+  /** The task's questions, oldest first (internal: replayed to resumed streams). */
+  inputLog?: InputEpisode[];
 }
 
 /** How a run ended. */
@@ -136,5 +157,8 @@ export function cloneTask(task: TaskRecord): TaskRecord {
   if (task.redirect) copy.redirect = { ...task.redirect };
   if (task.inputRequest) copy.inputRequest = { ...task.inputRequest };
   if (task.inputAnswer) copy.inputAnswer = { ...task.inputAnswer };
+  if (task.outputBytes !== undefined) copy.outputBytes = task.outputBytes;
+  if (task.outputTruncated) copy.outputTruncated = true;
+  if (task.inputLog) copy.inputLog = task.inputLog.map((e) => ({ ...e, request: { ...e.request } }));
   return copy;
 }

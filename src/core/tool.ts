@@ -21,6 +21,13 @@ export interface ToolContext {
   /** Report progress; `fraction` is clamped to 0..1. Cheap: only the latest value is kept. */
   progress(fraction: number, message?: string): void;
   /**
+   * Appends text to the task's output, which callers read and stream while the
+   * tool runs (AwaitResult, ExecuteStream). In order, never coalesced; bounded
+   * by TASKSERVICE_MAX_OUTPUT_BYTES (a marker, then later text is dropped).
+   * Cheap to call often: writes to the store are batched.
+   */
+  output(text: string): void;
+  /**
    * Asks a question and waits for the answer: the task turns INPUT_REQUIRED (an
    * inline call is backgrounded at once) until someone answers through
    * ProvideInput (or the provide_input meta-tool) with a JSON object matching

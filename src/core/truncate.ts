@@ -21,3 +21,12 @@ export function capBytes(text: string, maxBytes: number): string {
     .replace(/\uFFFD+$/, '');
   return head + truncationNote(Buffer.byteLength(head, 'utf8'), total);
 }
+
+/** The longest prefix of `bytes` that is at most `maxBytes` long and ends on a character boundary. */
+export function utf8Prefix(bytes: Buffer, maxBytes: number): Buffer {
+  if (bytes.length <= maxBytes) return bytes;
+  let end = Math.max(0, maxBytes);
+  // A byte 10xxxxxx continues a character: step back to where one starts.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}

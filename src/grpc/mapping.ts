@@ -1,4 +1,6 @@
-import type { TaskUpdate } from '../core/await.js';
+import type { OutputChunk, TaskUpdate } from '../core/await.js';
+import type { StreamEvent } from '../core/execute-stream.js';
+import type { ExecuteResult } from '../core/outcome.js';
 import { InvalidArgument } from '../core/errors.js';
 import {
   DeliveryState,
@@ -13,12 +15,19 @@ import type { Tool } from '../core/tool.js';
 import {
   DeliveryState as PbDeliveryState,
   FailureReason as PbFailureReason,
+  type OutputChunk as PbOutputChunk,
   type OutputRedirect,
   type Progress as PbProgress,
   type Task,
   TaskStatus as PbTaskStatus,
 } from '../../gen/ts/taskmanager/v1/task.js';
-import { type AwaitResultResponse, type ToolInfo, UpdateKind } from '../../gen/ts/taskmanager/v1/task_service.js';
+import {
+  type AwaitResultResponse,
+  type ExecuteResponse,
+  type ExecuteStreamResponse,
+  type ToolInfo,
+  UpdateKind,
+} from '../../gen/ts/taskmanager/v1/task_service.js';
 
 /** Core values <-> proto enums. The core's strings are the stored ones. */
 const STATUS_TO_PB: Record<TaskStatus, PbTaskStatus> = {
@@ -51,6 +60,7 @@ const UPDATE_KIND_TO_PB: Record<TaskUpdate['kind'], UpdateKind> = {
   terminal: UpdateKind.UPDATE_KIND_TERMINAL,
   wait_timed_out: UpdateKind.UPDATE_KIND_WAIT_TIMED_OUT,
   input: UpdateKind.UPDATE_KIND_INPUT,
+  output: UpdateKind.UPDATE_KIND_OUTPUT,
 };
 
 /** A ListTasks status filter; UNSPECIFIED means any. */
@@ -83,6 +93,8 @@ export function taskToPb(task: TaskRecord): Task {
     redirect: task.redirect && redirectToPb(task.redirect),
     requestId: task.requestId ?? '',
     version: String(task.version),
+    outputBytes: String(task.outputBytes ?? 0),
+    outputTruncated: task.outputTruncated ?? false,
     inputRequest: task.inputRequest && {
       id: task.inputRequest.id,
       message: task.inputRequest.message,
@@ -115,7 +127,30 @@ export function updateToPb(update: TaskUpdate, sequence: number): AwaitResultRes
     sequence: String(sequence),
     waitTimedOut: update.kind === 'wait_timed_out',
     kind: UPDATE_KIND_TO_PB[update.kind],
+    output: update.output && outputToPb(update.output),
   };
+}
+
+function outputToPb(chunk: OutputChunk): PbOutputChunk {
+  return { offset: String(chunk.offset), text: chunk.text };
+}
+
+export function executeResultToPb(result: ExecuteResult): ExecuteResponse {
+  return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
+}
+
+/** One ExecuteStream event; `nextSequence` numbers the updates (1, 2, ... among them). */
+export function streamEventToPb(event: StreamEvent, nextSequence: () => number): ExecuteStreamResponse {
+  switch (event.kind) {
+    case 'output':
+      return { event: { $case: 'output', value: outputToPb(event.chunk) } };
+    case 'progress':
+      return { event: { $case: 'progress', value: progressToPb(event.progress) } };
+    case 'answer':
+      return { event: { $case: 'answer', value: executeResultToPb(event.result) } };
+    case 'update':
+      return { event: { $case: 'update', value: updateToPb(event.update, nextSequence()) } };
+  }
 }
 
 export function toolToPb(tool: Tool, serverDefaults: { budgetSeconds: number; hardTimeoutSeconds: number }): ToolInfo {

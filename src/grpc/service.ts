@@ -4,9 +4,20 @@ import type { TaskServiceServer } from '../../gen/ts/taskmanager/v1/task_service
 import { errorMessage } from '../core/run.js';
 import { startCallSpan } from '../tracing.js';
 import { VERSION } from '../version.js';
-import { type HandlerDeps, serverStream, unary } from './call-adapters.js';
+import { type CallContext, type HandlerDeps, serverStream, unary } from './call-adapters.js';
 import type { StreamsPerConnection } from './stream-limit.js';
-import { statusFilterFromPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
+import type { ExecuteCall } from '../core/execute-flow.js';
+import { executeAndFollow } from '../core/execute-stream.js';
+import type { TraceContext } from '../core/trace.js';
+import type { ExecuteRequest } from '../../gen/ts/taskmanager/v1/task_service.js';
+import {
+  executeResultToPb,
+  statusFilterFromPb,
+  streamEventToPb,
+  taskToPb,
+  toolToPb,
+  updateToPb,
+} from './mapping.js';
 
 export const SERVICE_NAME = 'taskmanager.v1.TaskService';
 
@@ -18,6 +29,29 @@ export interface ServiceDefaults {
   hardTimeoutSeconds: number;
 }
 
+/** An Execute request as the core's call; ExecuteStream takes the same request. */
+function executeCall(req: ExecuteRequest, context: CallContext, trace: TraceContext | undefined): ExecuteCall {
+  return {
+    toolName: req.toolName,
+    argumentsJson: req.argumentsJson,
+    origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
+    budgetSeconds: req.timeoutSeconds,
+    requestId: req.requestId,
+    redirect: req.redirect && {
+      channelId: req.redirect.channelId,
+      platform: req.redirect.platform,
+      maxChars: req.redirect.maxChars,
+    },
+    callerDeadline: context.deadline,
+    // Read only if the tool does not settle at once: the signal is made on first use.
+    get callerSignal() {
+      return context.signal;
+    },
+    caller: context.caller,
+    ...(trace && { trace }),
+  };
+}
+
 /** taskmanager.v1.TaskService: translation between proto messages and the TaskManager, nothing more. */
 export function taskService(
   manager: TaskManager,
@@ -27,39 +61,44 @@ export function taskService(
 ): TaskServiceServer {
   return {
     execute: unary('Execute', deps, async (req, context) => {
-      const { deadline, caller, trace } = context;
-      const span = startCallSpan(`${SERVICE_NAME}/Execute`, trace, { 'taskservice.tool': req.toolName });
-      const result = await manager
-        .execute({
-          toolName: req.toolName,
-          argumentsJson: req.argumentsJson,
-          origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
-          budgetSeconds: req.timeoutSeconds,
-          requestId: req.requestId,
-          redirect: req.redirect && {
-            channelId: req.redirect.channelId,
-            platform: req.redirect.platform,
-            maxChars: req.redirect.maxChars,
-          },
-          callerDeadline: deadline,
-          // Read only if the tool does not settle at once: the signal is made on first use.
-          get callerSignal() {
-            return context.signal;
-          },
-          caller,
-          ...(span.trace && { trace: span.trace }),
-        })
-        .catch((err: unknown) => {
+      const span = startCallSpan(`${SERVICE_NAME}/Execute`, context.trace, { 'taskservice.tool': req.toolName });
+      const result = await manager.execute(executeCall(req, context, span.trace)).catch((err: unknown) => {
+        span.end(errorMessage(err));
+        throw err;
+      });
+      span.end();
+      return executeResultToPb(result);
+    }),
+
+    executeStream: serverStream('ExecuteStream', deps, (req, context) => {
+      const leave = streams.enter(context.peer);
+      const span = startCallSpan(`${SERVICE_NAME}/ExecuteStream`, context.trace, { 'taskservice.tool': req.toolName });
+      const events = executeAndFollow(manager, executeCall(req, context, span.trace), {
+        caller: context.caller,
+        signal: context.signal,
+      });
+      return (async function* () {
+        let sequence = 0;
+        try {
+          for await (const event of events) yield streamEventToPb(event, () => ++sequence);
+          span.end();
+        } catch (err) {
           span.end(errorMessage(err));
           throw err;
-        });
-      span.end();
-      return { backgrounded: result.backgrounded, task: taskToPb(result.task), text: result.text };
+        } finally {
+          leave();
+        }
+      })();
     }),
 
     getResult: unary('GetResult', deps, async (req, { caller, deadline }) => {
-      const task = await manager.get(req.taskId, req.userId, caller, deadline);
-      return { task: taskToPb(task), text: statusText(task) };
+      if (req.outputOffset === undefined) {
+        const task = await manager.get(req.taskId, req.userId, caller, deadline);
+        return { task: taskToPb(task), text: statusText(task) };
+      }
+      const offset = Number(req.outputOffset);
+      const { task, output } = await manager.getWithOutput(req.taskId, req.userId, offset, caller, deadline);
+      return { task: taskToPb(task), text: statusText(task), output: { offset: String(output.offset), text: output.text } };
     }),
 
     awaitResult: serverStream('AwaitResult', deps, (req, { signal, caller, peer }) => {
@@ -72,6 +111,7 @@ export function taskService(
           timeoutSeconds: req.timeoutSeconds,
           heartbeatSeconds: req.heartbeatSeconds,
           afterVersion: Number(req.afterVersion ?? 0),
+          ...(req.outputOffset !== undefined && { outputOffset: Number(req.outputOffset) }),
           signal,
         });
       } catch (err) {

@@ -87,8 +87,10 @@ function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logge
           return session.received({ kind: 'pong', sequence: Number(message.value.sequence) });
         case 'inputRequest':
           return session.received({ kind: 'input_request', ...message.value });
+        case 'output':
+          return session.received({ kind: 'output', ...message.value });
         default:
-          throw new InvalidArgument('message', 'is empty; send register, progress, result, pong or input_request');
+          throw new InvalidArgument('message', 'is empty; send register, progress, output, result, pong or input_request');
       }
     } catch (err) {
       if (session) session.lose('it broke the protocol', err as Error);

@@ -12,6 +12,7 @@ import type {
 import {
   cloneTask,
   DeliveryState,
+  INPUT_LOG_MAX,
   type InputRequest,
   isTerminal,
   type Outcome,
@@ -20,6 +21,7 @@ import {
   type TaskRecord,
   TaskStatus,
 } from '../core/task.js';
+import { utf8Prefix } from '../core/truncate.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { noRedirect, redirectSettled } from './errors.js';
 import { TaskListeners } from './listeners.js';
@@ -37,6 +39,8 @@ interface Entry {
   seq: number;
   task: TaskRecord;
   expiresAt?: number;
+  /** The task's output as appended (joined when read). */
+  output?: Buffer[];
 }
 
 const CURSOR_TAG = 'mem1';
@@ -141,8 +145,12 @@ export class MemoryStore implements TaskStore {
     if (entry.task.status !== TaskStatus.Running) {
       throw new FailedPrecondition(`task ${taskId} is ${entry.task.status}: it cannot wait for input now`);
     }
-    entry.task.status = TaskStatus.InputRequired;
-    entry.task.inputRequest = { ...request };
+    const task = entry.task;
+    task.status = TaskStatus.InputRequired;
+    task.inputRequest = { ...request };
+    // The version changed() is about to give it.
+    const log = [...(task.inputLog ?? []), { request: { ...request }, askedVersion: task.version + 1 }];
+    task.inputLog = log.slice(-INPUT_LOG_MAX);
     return this.changed(entry);
   }
 
@@ -155,7 +163,25 @@ export class MemoryStore implements TaskStore {
     task.status = TaskStatus.Running;
     delete task.inputRequest;
     task.inputAnswer = { requestId, responseJson };
+    const episode = task.inputLog?.at(-1);
+    if (episode?.request.id === requestId) episode.answeredVersion = task.version + 1;
     return { applied: true, task: this.changed(entry) };
+  }
+
+  async appendOutput(taskId: string, text: string, truncated: boolean): Promise<void> {
+    const entry = this.entries.get(taskId);
+    if (!entry || isTerminal(entry.task)) return;
+    const bytes = Buffer.from(text, 'utf8');
+    (entry.output ??= []).push(bytes);
+    entry.task.outputBytes = (entry.task.outputBytes ?? 0) + bytes.length;
+    if (truncated) entry.task.outputTruncated = true;
+    this.changed(entry);
+  }
+
+  async readOutput(taskId: string, offset: number, maxBytes: number): Promise<string> {
+    const entry = this.entries.get(taskId);
+    if (!entry?.output || this.expired(entry)) return '';
+    return utf8Prefix(Buffer.concat(entry.output).subarray(offset), maxBytes).toString('utf8');
   }
 
   async setProgress(taskId: string, progress: Progress): Promise<void> {

@@ -75,4 +75,28 @@ export const ask = defineTool<{ question: string }>({
   },
 });
 
-export const exampleTools: AnyToolSpec[] = [echo, sleepTool, fail, ask];
+export const ticker = defineTool<{ count: number; interval_seconds: number }>({
+  name: 'ticker',
+  description:
+    'Writes "tick <i>" as output and reports progress i/count every interval, then returns "ticked <count>" ' +
+    '(to see output stream). Stops when cancelled.',
+  parameters: {
+    type: 'object',
+    properties: {
+      count: { type: 'integer', minimum: 1, maximum: 100000, description: 'How many ticks' },
+      interval_seconds: { type: 'number', minimum: 0, maximum: 3600, description: 'Time between ticks' },
+    },
+    required: ['count', 'interval_seconds'],
+    additionalProperties: false,
+  },
+  async handler({ count, interval_seconds: interval }, ctx) {
+    for (let i = 1; i <= count; i++) {
+      await sleep(interval * 1000, undefined, { signal: ctx.signal });
+      ctx.output(`tick ${i}\n`);
+      ctx.progress(i / count, `tick ${i} of ${count}`);
+    }
+    return `ticked ${count}`;
+  },
+});
+
+export const exampleTools: AnyToolSpec[] = [echo, sleepTool, fail, ask, ticker];

@@ -38,6 +38,7 @@ export type ToWorker =
 /** Worker -> server, after its registration. */
 export type FromWorker =
   | { kind: 'progress'; taskId: string; fraction: number; message: string }
+  | { kind: 'output'; taskId: string; text: string }
   | { kind: 'result'; taskId: string; result: string }
   | { kind: 'error'; taskId: string; error: string }
   | { kind: 'pong'; sequence: number }

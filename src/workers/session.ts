@@ -121,6 +121,9 @@ export class WorkerSession {
       case 'progress':
         this.inFlight.get(message.taskId)?.ctx.progress(message.fraction, message.message);
         return;
+      case 'output':
+        this.inFlight.get(message.taskId)?.ctx.output(message.text);
+        return;
       case 'input_request':
         this.ask(message.taskId, message.message, message.schemaJson);
         return;

@@ -22,6 +22,7 @@ export const LIMITS: ManagerLimits = {
   maxArgumentsBytes: 64 * 1024,
   maxJsonDepth: 16,
   maxResultBytes: 64 * 1024,
+  maxOutputBytes: 64 * 1024,
   maxRunning: 1000,
   maxRunningPerUser: 500,
 };

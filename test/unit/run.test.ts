@@ -3,6 +3,7 @@ import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunningLimits } from '../../src/core/running-limits.js';
 import { silentLogger } from '../../src/core/logger.js';
+import type { OutputPiece } from '../../src/core/run-output.js';
 import { CALLER_GONE, type RunOwner, ToolAbortReason, ToolRun } from '../../src/core/run.js';
 import { FailureReason, type Outcome, TaskStatus } from '../../src/core/task.js';
 import type { Tool, ToolContext } from '../../src/core/tool.js';
@@ -28,6 +29,10 @@ class Owner implements RunOwner {
   inputRequested(run: ToolRun): void {
     this.questions.push(run.question!.message);
   }
+  readonly output: OutputPiece[] = [];
+  outputWritten(_run: ToolRun, piece: OutputPiece): void {
+    this.output.push(piece);
+  }
 }
 
 function start(
@@ -44,6 +49,7 @@ function start(
       hardTimeoutMs: extra.hardTimeoutMs ?? 30_000,
       inputTimeoutMs: extra.inputTimeoutMs ?? 30_000,
       maxResultBytes: 1024,
+      maxOutputBytes: 2048,
       logger: silentLogger,
       owner,
       ...(slot && { slot }),
@@ -229,6 +235,7 @@ describe('ToolRun', () => {
           hardTimeoutMs: 1000,
           inputTimeoutMs: 1000,
           maxResultBytes: 1024,
+          maxOutputBytes: 2048,
           logger: silentLogger,
           owner,
         },

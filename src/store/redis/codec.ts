@@ -1,5 +1,5 @@
 import type { NewTask } from '../../core/store.js';
-import { DeliveryState, type FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
+import { DeliveryState, type FailureReason, type InputEpisode, type TaskRecord, TaskStatus } from '../../core/task.js';
 
 /**
  * The task hash <-> TaskRecord. Field names are the seed's where it had
@@ -52,6 +52,9 @@ export function taskFromHash(h: TaskHash): TaskRecord {
       requestedAt: ms(h.input_requested_at) ?? 0,
     };
   }
+  if (h.output_bytes) task.outputBytes = Number(h.output_bytes);
+  if (h.output_truncated) task.outputTruncated = true;
+  if (h.input_log) task.inputLog = inputLogFromJson(h.input_log);
   if (h.input_answer_id) task.inputAnswer = { requestId: h.input_answer_id, responseJson: h.input_answer_json ?? '' };
   if (h.redirect_platform) {
     task.redirect = {
@@ -65,6 +68,27 @@ export function taskFromHash(h: TaskHash): TaskRecord {
     };
   }
   return task;
+}
+
+/** The `input_log` field: the task's questions as request-input and provide-input record them. */
+interface StoredEpisode {
+  id: string;
+  message: string;
+  schema: string;
+  at: number;
+  asked: number;
+  answered?: number;
+}
+
+function inputLogFromJson(json: string): InputEpisode[] {
+  // cjson encodes an empty table as an object, not an array.
+  const stored = JSON.parse(json) as StoredEpisode[] | Record<string, never>;
+  if (!Array.isArray(stored)) return [];
+  return stored.map((e) => ({
+    request: { id: e.id, message: e.message, schemaJson: e.schema, requestedAt: e.at },
+    askedVersion: e.asked,
+    ...(e.answered !== undefined && { answeredVersion: e.answered }),
+  }));
 }
 
 /** The fields create-task writes besides those it derives itself. */

@@ -47,6 +47,7 @@ export async function finishTask(
         keys.expiring,
         keys.instances,
         keys.delivering(instanceId),
+        keys.output(taskId),
         taskId,
         outcome.status,
         completed ? outcome.result : outcome.error,

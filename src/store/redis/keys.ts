@@ -19,6 +19,11 @@ export class RedisKeys {
     return `${this.prefix}task:${taskId}`;
   }
 
+  /** String: the task's output (ctx.output), appended to; deleted with the task. */
+  output(taskId: string): string {
+    return `${this.prefix}output:${taskId}`;
+  }
+
   /** Sorted set of every task's list key (newest first by lexicographic order). */
   get allIndex(): string {
     return `${this.prefix}idx:all`;

@@ -107,6 +107,7 @@ export class Leases {
           keys.userIndex(h.user_id ?? ''),
           keys.request(h.user_id ?? '', h.request_id ?? ''),
           keys.expiring,
+          keys.output(due[i]),
           due[i],
           h.list_key ?? '',
           keys.events,

@@ -11,6 +11,7 @@ import type {
   TaskStore,
 } from '../../core/store.js';
 import type { InputRequest, Outcome, Progress, RedirectTarget, TaskRecord } from '../../core/task.js';
+import { utf8Prefix } from '../../core/truncate.js';
 import { noRedirect, redirectSettled } from '../errors.js';
 import { BoundedCommands } from './bounded-commands.js';
 import { hashFromFlat, initialFields, type TaskHash, taskFromHash } from './codec.js';
@@ -101,7 +102,10 @@ export class RedisStore implements TaskStore {
   }
 
   async discard(draft: NewTask): Promise<void> {
-    await this.commands.call((c) => c.discardTask(...this.ownedKeys(draft), draft.taskId, this.options.instanceId));
+    const output = this.options.keys.output(draft.taskId);
+    await this.commands.call((c) =>
+      c.discardTask(...this.ownedKeys(draft), output, draft.taskId, this.options.instanceId),
+    );
   }
 
   /** The keys a running task of this instance lives in, in the order create and discard take them. */
@@ -139,6 +143,20 @@ export class RedisStore implements TaskStore {
     );
     if (code === -1) throw new TaskNotFound(taskId);
     return { applied: code === 1, task: taskFromHash(hashFromFlat(payload as string[])) };
+  }
+
+  async appendOutput(taskId: string, text: string, truncated: boolean): Promise<void> {
+    const { keys } = this.options;
+    await this.commands.call((c) =>
+      c.appendOutput(keys.task(taskId), keys.output(taskId), text, truncated ? '1' : '', keys.events),
+    );
+  }
+
+  async readOutput(taskId: string, offset: number, maxBytes: number, deadline?: number): Promise<string> {
+    const key = this.options.keys.output(taskId);
+    // GETRANGE's end is inclusive; one byte more shows whether the cut fell inside a character.
+    const bytes = await this.commands.call((c) => c.getrangeBuffer(key, offset, offset + maxBytes), deadline);
+    return utf8Prefix(bytes, maxBytes).toString('utf8');
   }
 
   async setProgress(taskId: string, progress: Progress): Promise<void> {

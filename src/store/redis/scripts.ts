@@ -13,6 +13,7 @@ export interface ScriptCommands {
   createTask(...args: (string | number)[]): Promise<Reply>;
   finishTask(...args: (string | number)[]): Promise<Reply>;
   setProgress(...args: (string | number)[]): Promise<number>;
+  appendOutput(...args: (string | number)[]): Promise<number>;
   requestInput(...args: (string | number)[]): Promise<Reply>;
   provideInput(...args: (string | number)[]): Promise<Reply>;
   setRedirect(...args: (string | number)[]): Promise<Reply>;
@@ -32,21 +33,22 @@ export type ScriptedClient = RedisClient & ScriptCommands;
 
 /**
  * The Lua scripts of lua/, loaded once. A script file is named for what it
- * does and how many keys it takes (`finish-task-5.lua` takes five);
+ * does and how many keys it takes (`finish-task-6.lua` takes six);
  * `--@include lib` splices in lua/lib.lua. ioredis runs them with EVALSHA,
  * falling back to EVAL when the server does not know the script yet.
  */
 const NAMES = [
   'create-task-5',
-  'finish-task-5',
+  'finish-task-6',
   'set-progress-1',
+  'append-output-2',
   'request-input-1',
   'provide-input-1',
   'set-redirect-1',
   'claim-delivery-2',
   'update-delivery-2',
-  'expire-task-5',
-  'discard-task-5',
+  'expire-task-6',
+  'discard-task-6',
   'reclaim-delivery-4',
   'due-expired-1',
   'renew-lease-1',

@@ -21,4 +21,9 @@ end
 redis.call('HDEL', KEYS[1], 'input_request_id', 'input_request_message', 'input_request_schema', 'input_requested_at')
 redis.call('HSET', KEYS[1], 'status', 'running', 'input_answer_id', ARGV[1], 'input_answer_json', ARGV[2])
 touch(KEYS[1], now_ms())
+local log = cjson.decode(redis.call('HGET', KEYS[1], 'input_log') or '[]')
+if #log > 0 and log[#log].id == ARGV[1] then
+  log[#log].answered = tonumber(redis.call('HGET', KEYS[1], 'version'))
+  redis.call('HSET', KEYS[1], 'input_log', cjson.encode(log))
+end
 return {1, publish_task(ARGV[3], fields[3], KEYS[1])}

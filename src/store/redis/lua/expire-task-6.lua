@@ -6,6 +6,7 @@
 -- KEYS[3] index of the task's user
 -- KEYS[4] request-id claim of the task ('' request id: any key, left alone)
 -- KEYS[5] expiry schedule
+-- KEYS[6] the task's output
 -- ARGV[1] task id
 -- ARGV[2] list key (index member) of the task
 -- ARGV[3] events channel
@@ -17,7 +18,7 @@ if status == 'running' then
   redis.call('ZREM', KEYS[5], ARGV[1])
   return 0
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[6])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end

@@ -8,6 +8,7 @@
 -- KEYS[4] instance leases                 sg:instances
 -- KEYS[5] deliveries the caller owes      sg:delivering:<caller>: a redirect of the task
 --         becomes the caller's to deliver, resumable by others if the caller dies
+-- KEYS[6] the task's output               sg:output:<id>
 -- ARGV[1] task id
 -- ARGV[2] status: completed | failed
 -- ARGV[3] result (completed) or error (failed)
@@ -52,6 +53,7 @@ touch(KEYS[1], now)
 -- The expiry sweep deletes the task and its index entries at `expires`; the
 -- key's own TTL, an hour later, is only a backstop should no sweep run.
 redis.call('PEXPIRE', KEYS[1], retention + 3600000)
+redis.call('PEXPIRE', KEYS[6], retention + 3600000)
 redis.call('ZADD', KEYS[3], expires, task_id)
 redis.call('SREM', KEYS[2], task_id)
 if redis.call('HGET', KEYS[1], 'redirect_state') == 'pending' then redis.call('SADD', KEYS[5], task_id) end

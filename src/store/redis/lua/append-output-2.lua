@@ -1,0 +1,20 @@
+-- Appends to a running task's output (ctx.output); ignored once terminal. The
+-- replica running the tool bounds the output and sends the truncation marker
+-- itself, so this only appends and counts.
+--
+-- KEYS[1] task hash
+-- KEYS[2] the task's output (a string)
+-- ARGV[1] text to append
+-- ARGV[2] '1' when this piece ends with the truncation marker
+-- ARGV[3] events channel
+-- Returns 1 appended, 0 the task is terminal or gone
+--@include lib
+
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'running' and status ~= 'input_required' then return 0 end
+local size = redis.call('APPEND', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'output_bytes', size)
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'output_truncated', '1') end
+touch(KEYS[1], now_ms())
+publish_task(ARGV[3], redis.call('HGET', KEYS[1], 'task_id'), KEYS[1])
+return 1
