@@ -132,6 +132,45 @@ export function storeContract(name: string, factory: StoreFactory): void {
       },
     );
 
+    it('appends output in order, counts it in UTF-8 bytes, reads it from any offset, and ignores it once terminal', async () => {
+      const d = draft();
+      await t.store.create(d);
+      expect(await t.store.readOutput(d.taskId, 0, 100), 'none yet').to.equal('');
+      await t.store.appendOutput(d.taskId, 'añ', false);
+      await t.store.appendOutput(d.taskId, '€😀z', false);
+      const task = (await t.store.get(d.taskId))!;
+      expect(task.outputBytes).to.equal(Buffer.byteLength('añ€😀z'));
+      expect(task.version, 'each append is a change').to.equal(3);
+      expect(task.outputTruncated).to.equal(undefined);
+      expect(await t.store.readOutput(d.taskId, 0, 100)).to.equal('añ€😀z');
+      expect(await t.store.readOutput(d.taskId, 3, 100)).to.equal('€😀z');
+      // A limit inside a character stops before it: 'a' (1) + 'ñ' (2) + '€' (3) = 6, the emoji is 4 more.
+      expect(await t.store.readOutput(d.taskId, 0, 8)).to.equal('añ€');
+      expect(await t.store.readOutput(d.taskId, 99, 10), 'past the end').to.equal('');
+      await t.store.appendOutput(d.taskId, '[cut]', true);
+      expect((await t.store.get(d.taskId))!.outputTruncated).to.equal(true);
+      await t.store.finish(d.taskId, done);
+      await t.store.appendOutput(d.taskId, 'late', false);
+      expect(await t.store.readOutput(d.taskId, 0, 100)).to.equal('añ€😀z[cut]');
+      await t.store.appendOutput('no-such-task', 'x', false);
+      expect(await t.store.readOutput('no-such-task', 0, 10)).to.equal('');
+    });
+
+    it('keeps a log of the questions with the versions at which each was asked and answered', async () => {
+      const d = draft();
+      await t.store.create(d);
+      const question = (id: string) => ({ id, message: `q ${id}`, schemaJson: '{"type":"object"}', requestedAt: 1 });
+      const asked = await t.store.requestInput(d.taskId, question('input-1'));
+      const answered = await t.store.provideInput(d.taskId, 'input-1', '{"a":1}');
+      await t.store.requestInput(d.taskId, question('input-2'));
+      const log = (await t.store.get(d.taskId))!.inputLog!;
+      expect(log.map((e) => [e.request.id, e.request.message, e.askedVersion, e.answeredVersion])).to.deep.equal([
+        ['input-1', 'q input-1', asked.version, answered.task.version],
+        ['input-2', 'q input-2', answered.task.version + 1, undefined],
+      ]);
+      expect(log[0]!.request.schemaJson).to.equal('{"type":"object"}');
+    });
+
     it('lets the redirect change until delivery begins, and claims delivery for one caller', async () => {
       const d = draft();
       await t.store.create(d);
@@ -199,6 +238,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const kept = draft({ userId: user });
         await short.store.create(gone);
         await short.store.create(kept);
+        await short.store.appendOutput(gone.taskId, 'some output', false);
         const seen: (TaskRecord | null)[] = [];
         short.store.subscribe(gone.taskId, (task) => seen.push(task));
         await short.store.finish(gone.taskId, done);
@@ -209,6 +249,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
           kept.taskId,
         ]);
         await eventually(() => seen.at(-1) === null);
+        expect(await short.store.readOutput(gone.taskId, 0, 10), 'the output went with the task').to.equal('');
         const reclaimed = await short.store.create(draft({ userId: user, requestId: 'rid' }));
         expect(reclaimed.created, 'the request id went with the task').to.equal(true);
       } finally {
