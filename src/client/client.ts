@@ -1,7 +1,6 @@
 import {
   type CallOptions,
   type ChannelCredentials,
-  type ClientReadableStream,
   credentials,
   Metadata,
   type ServiceError,
@@ -9,14 +8,16 @@ import {
 import { type Task, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import {
   type AwaitResultResponse,
+  type ExecuteRequest,
   TaskServiceClient,
   type GetServerInfoResponse as ServerInfo,
   type ToolInfo,
-  UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { TaskFailedError, toClientError, UnavailableError } from './errors.js';
-import { pause } from './backoff.js';
-import { backoffMs, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
+import { TaskFailedError, toClientError } from './errors.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
+import { TaskHandle } from './handle.js';
+import { ResumePoint } from './resume.js';
+import { executeAndFollow, followTask, type StreamDeps, type StreamEvent } from './streams.js';
 
 export interface ClientOptions {
   /** Bearer token, sent as `authorization: Bearer <token>` on every call. */
@@ -68,6 +69,11 @@ export interface AwaitOptions extends Scope {
   heartbeatSeconds?: number;
   /** Resume after this Task.version (the last one seen): no state seen before is yielded again. */
   afterVersion?: number;
+  /**
+   * Also yield the task's output (UPDATE_KIND_OUTPUT updates) from this byte offset: 0 for all of it, or
+   * the end of what an earlier stream yielded. Absent: no output.
+   */
+  outputOffset?: number;
 }
 
 export interface ListOptions extends Scope {
@@ -78,6 +84,7 @@ export interface ListOptions extends Scope {
 }
 
 export type { AwaitResultResponse as TaskUpdate, ServerInfo, Task, ToolInfo };
+export type { StreamEvent };
 
 /**
  * A TaskService client over the generated grpc-js stub: promises for unary
@@ -89,6 +96,9 @@ export class Client {
   private readonly retry: RetryPolicy;
   private readonly callTimeoutMs: number;
 
+  /** What the resuming stream loops (streams.ts) use of this client. */
+  private readonly streams: StreamDeps;
+
   constructor(
     readonly address: string,
     private readonly options: ClientOptions = {},
@@ -96,6 +106,7 @@ export class Client {
     this.stub = new TaskServiceClient(address, channelCredentials(options.tls));
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.streams = { stub: this.stub, retry: this.retry, metadata: () => this.metadata() };
   }
 
   close(): void {
@@ -107,8 +118,20 @@ export class Client {
    * retry could run the tool twice.
    */
   async execute(tool: string, args: object | string = {}, options: ExecuteOptions = {}): Promise<Execution> {
+    const request = this.executeRequest(tool, args, options);
+    // The server answers before its budget ends; the deadline leaves room for that.
+    const budgetMs = (request.timeoutSeconds ?? 300) * 1000;
+    const send = () =>
+      this.unary(this.stub.execute, request, options.signal, this.callTimeoutMs + budgetMs, this.traced(options));
+    const response = await (options.requestId ? withRetry(this.retry, send, options.signal) : send());
+    const task = response.task!;
+    if (!response.backgrounded) return { backgrounded: false, text: response.text, task };
+    return { backgrounded: true, text: response.text, task, handle: this.handle(task.taskId, options.userId) };
+  }
+
+  private executeRequest(tool: string, args: object | string, options: ExecuteOptions): ExecuteRequest {
     const budgetSeconds = options.budgetSeconds ?? options.timeoutSeconds;
-    const request = {
+    return {
       toolName: tool,
       argumentsJson: typeof args === 'string' ? args : JSON.stringify(args),
       userId: this.user(options),
@@ -118,16 +141,14 @@ export class Client {
       ...(budgetSeconds !== undefined && { timeoutSeconds: budgetSeconds }),
       ...(options.redirect && { redirect: { maxChars: 0, ...options.redirect } }),
     };
+  }
+
+  /** The call's metadata, with the trace context the options carry. */
+  private traced(options: ExecuteOptions): Metadata {
     const metadata = this.metadata();
     if (options.traceparent) metadata.set('traceparent', options.traceparent);
     if (options.tracestate) metadata.set('tracestate', options.tracestate);
-    // The server answers before its budget ends; the deadline leaves room for that.
-    const budgetMs = (budgetSeconds ?? 300) * 1000;
-    const send = () => this.unary(this.stub.execute, request, options.signal, this.callTimeoutMs + budgetMs, metadata);
-    const response = await (options.requestId ? withRetry(this.retry, send, options.signal) : send());
-    const task = response.task!;
-    if (!response.backgrounded) return { backgrounded: false, text: response.text, task };
-    return { backgrounded: true, text: response.text, task, handle: this.handle(task.taskId, options.userId) };
+    return metadata;
   }
 
   /** A handle on a task by id (from an envelope, a list, or another process). */
@@ -142,43 +163,44 @@ export class Client {
 
   /**
    * The task's updates until it ends: a snapshot first, then progress,
-   * heartbeats and the terminal update. If the connection drops
-   * (UNAVAILABLE) it reconnects, within the retry policy, resuming after the
-   * last version it yielded: no state is yielded twice, and the newest state
-   * is never missed. `options.afterVersion` resumes a stream of an earlier one.
+   * heartbeats, output (with `outputOffset`) and the terminal update. If the
+   * connection drops (UNAVAILABLE) it reconnects, within the retry policy,
+   * resuming after the last version and output byte it yielded: no state and
+   * no byte is yielded twice, none is missed (progress may be coalesced).
+   * `options.afterVersion` and `outputOffset` resume a stream of an earlier one.
    */
   async *updates(taskId: string, options: AwaitOptions = {}): AsyncGenerator<AwaitResultResponse> {
-    const request = {
-      taskId,
-      userId: this.user(options),
-      ...(options.timeoutSeconds !== undefined && { timeoutSeconds: options.timeoutSeconds }),
-      ...(options.heartbeatSeconds !== undefined && { heartbeatSeconds: options.heartbeatSeconds }),
-    };
-    let failures = 0;
-    let seen = options.afterVersion ?? 0;
+    const at = new ResumePoint(options.afterVersion ?? 0, options.outputOffset);
+    yield* followTask(this.streams, { taskId, userId: this.user(options) }, at, options);
+  }
+
+  /**
+   * Runs a tool and follows it in one call (ExecuteStream): the tool's output
+   * and progress while the call waits inline, then the answer, then (when
+   * backgrounded) its updates and output until the terminal update. A drop
+   * after a backgrounded answer is resumed through AwaitResult from the last
+   * version and output byte, transparently. A drop before the answer is
+   * retried only with a requestId (the server answers with the same task);
+   * without one it throws, as Execute does, since a retry could run the tool twice.
+   */
+  executeStream(tool: string, args: object | string = {}, options: ExecuteOptions = {}): AsyncGenerator<StreamEvent> {
+    return executeAndFollow(this.streams, this.executeRequest(tool, args, options), this.traced(options), options);
+  }
+
+  /**
+   * The task's output from byte `offset` to its current end (several GetResult
+   * calls for a large one). With the task as read by the last call.
+   */
+  async readOutput(taskId: string, offset = 0, scope: Scope = {}): Promise<{ text: string; task: Task }> {
+    let text = '';
+    let at = offset;
     for (;;) {
-      const resume = seen > 0 ? { ...request, afterVersion: String(seen) } : request;
-      const stream: ClientReadableStream<AwaitResultResponse> = this.stub.awaitResult(resume, this.metadata());
-      const cancel = () => stream.cancel();
-      options.signal?.addEventListener('abort', cancel, { once: true });
-      try {
-        for await (const update of stream as AsyncIterable<AwaitResultResponse>) {
-          failures = 0;
-          seen = Math.max(seen, Number(update.task?.version ?? 0));
-          yield update;
-          if (update.kind === UpdateKind.UPDATE_KIND_TERMINAL || update.waitTimedOut) return;
-        }
-        return;
-      } catch (err) {
-        const error = toClientError(err);
-        if (!(error instanceof UnavailableError) || ++failures >= this.retry.attempts || options.signal?.aborted)
-          throw error;
-        await pause(backoffMs(this.retry, failures), options.signal);
-      } finally {
-        options.signal?.removeEventListener('abort', cancel);
-        // A consumer that stops early (break) ends the stream here.
-        stream.cancel();
-      }
+      const request = { taskId, userId: this.user(scope), outputOffset: String(at) };
+      const response = await this.retried(this.stub.getResult, request, scope.signal);
+      const piece = response.output?.text ?? '';
+      text += piece;
+      at += Buffer.byteLength(piece, 'utf8');
+      if (piece === '' || at >= Number(response.task!.outputBytes)) return { text, task: response.task! };
     }
   }
 
@@ -298,48 +320,6 @@ type UnaryMethod<Req, Res> = (
   options: Partial<CallOptions>,
   callback: (err: ServiceError | null, response: Res) => void,
 ) => { cancel(): void };
-
-/** A background task: what can be done with it, without repeating its id. */
-export class TaskHandle {
-  constructor(
-    private readonly client: Client,
-    readonly taskId: string,
-    private readonly userId?: string,
-  ) {}
-
-  private scope<T extends Scope>(options: T = {} as T): T {
-    return { ...(this.userId !== undefined && { userId: this.userId }), ...options };
-  }
-
-  get(scope?: Scope) {
-    return this.client.get(this.taskId, this.scope(scope));
-  }
-
-  updates(options?: AwaitOptions) {
-    return this.client.updates(this.taskId, this.scope(options));
-  }
-
-  wait(options?: AwaitOptions) {
-    return this.client.wait(this.taskId, this.scope(options));
-  }
-
-  result(options?: AwaitOptions) {
-    return this.client.result(this.taskId, this.scope(options));
-  }
-
-  cancel(scope?: Scope) {
-    return this.client.cancel(this.taskId, this.scope(scope));
-  }
-
-  redirect(target: { channelId: string; platform: string; maxChars?: number }, scope?: Scope) {
-    return this.client.redirect(this.taskId, target, this.scope(scope));
-  }
-
-  /** Answers the task's open question: `inputRequestId` is task.inputRequest.id. */
-  provideInput(inputRequestId: string, answer: object, scope?: Scope) {
-    return this.client.provideInput(this.taskId, inputRequestId, answer, this.scope(scope));
-  }
-}
 
 function channelCredentials(tls: ClientOptions['tls']): ChannelCredentials {
   if (!tls) return credentials.createInsecure();

@@ -3,7 +3,8 @@
  * (clients/typescript): `import { Client } from '@taskservice/client'`.
  * README "Client developers: TypeScript" shows it in use.
  */
-export { Client, TaskHandle } from './client.js';
+export { Client } from './client.js';
+export { TaskHandle } from './handle.js';
 export { VERSION } from './version.js';
 export type {
   AwaitOptions,
@@ -13,6 +14,7 @@ export type {
   ListOptions,
   ServerInfo,
   Scope,
+  StreamEvent,
   Task,
   TaskUpdate,
   ToolInfo,
