@@ -1,10 +1,4 @@
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  credentials,
-  Metadata,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { type CallOptions, type ChannelCredentials, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { type Task, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import {
   type AwaitResultResponse,

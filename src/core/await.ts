@@ -150,7 +150,8 @@ class StreamPosition {
   async *catchUp(target: TaskRecord, opening: boolean): AsyncGenerator<TaskUpdate> {
     // A fresh watch starts from the current state; only a resumed one has history to replay.
     const fresh = opening && this.sentVersion === 0;
-    if (!fresh) for (const missed of replayedStates(target, this.sentVersion)) yield this.send(UpdateKind.Input, missed);
+    if (!fresh)
+      for (const missed of replayedStates(target, this.sentVersion)) yield this.send(UpdateKind.Input, missed);
     if (isTerminal(target)) {
       yield* this.output(target);
       yield this.send(UpdateKind.Terminal, target);

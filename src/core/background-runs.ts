@@ -99,7 +99,12 @@ export class BackgroundRuns {
     private readonly observer: TaskObserver,
     private readonly answers: AnswerSchemas,
   ) {
-    this.progress = new SerialWriter('progress', (id, p) => store.setProgress(id, p), (_, newest) => newest, logger);
+    this.progress = new SerialWriter(
+      'progress',
+      (id, p) => store.setProgress(id, p),
+      (_, newest) => newest,
+      logger,
+    );
     this.output = new SerialWriter(
       'output',
       (id, piece) => store.appendOutput(id, piece.text, piece.truncated),

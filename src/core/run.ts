@@ -4,7 +4,8 @@ import { capBytes } from './truncate.js';
 import type { Logger } from './logger.js';
 import { FailureReason, type InputRequest, type Origin, type Outcome, type Progress, TaskStatus } from './task.js';
 import type { TraceContext } from './trace.js';
-import { type InputQuestion, type Tool, type ToolContext, ToolFailure, type ToolResult } from './tool.js';
+import { RunContext } from './run-context.js';
+import { type InputQuestion, type Tool, ToolFailure, type ToolResult } from './tool.js';
 
 /** An error message is for reading, not a payload: longer ones are cut. */
 const MAX_ERROR_BYTES = 16 * 1024;
@@ -310,65 +311,6 @@ function hardTimeout(run: ToolRun): void {
 
 function inputTimeout(run: ToolRun): void {
   run.inputTimedOut();
-}
-
-/**
- * What the handler sees. A class rather than an object literal, so that every
- * run's context shares one shape; everything it reads comes from the run.
- */
-class RunContext implements ToolContext {
-  private childLogger?: Logger;
-  private progressFn?: ToolContext['progress'];
-
-  constructor(
-    private readonly run: ToolRun,
-    private readonly options: RunOptions,
-  ) {}
-
-  get taskId(): string {
-    return this.options.taskId;
-  }
-
-  get toolName(): string {
-    return this.options.tool.name;
-  }
-
-  get origin(): Origin {
-    return this.options.origin;
-  }
-
-  get signal(): AbortSignal {
-    return this.run.signal;
-  }
-
-  get deadline(): number {
-    return this.run.deadline;
-  }
-
-  get trace(): TraceContext | undefined {
-    return this.options.trace;
-  }
-
-  // A child logger costs more than most tool calls; most tools never log.
-  get logger(): Logger {
-    return (this.childLogger ??= this.options.logger.child({
-      taskId: this.options.taskId,
-      tool: this.options.tool.name,
-    }));
-  }
-
-  // A function of its own, so `const { progress } = ctx` still works.
-  get progress(): ToolContext['progress'] {
-    return (this.progressFn ??= (fraction, message = '') => this.run.reportProgress(fraction, message));
-  }
-
-  get output(): ToolContext['output'] {
-    return (text) => this.run.writeOutput(text);
-  }
-
-  get requestInput(): ToolContext['requestInput'] {
-    return (question) => this.run.requestInput(question);
-  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<ToolResult> {

@@ -47,7 +47,8 @@ export class SerialWriter<T> {
         await this.write(taskId, next);
       } catch (err) {
         // An outage of the store is reported once by its own availability logging, not per task and write.
-        if (err instanceof StoreUnavailable) this.logger.debug({ taskId }, `${this.what} write failed: store unavailable`);
+        if (err instanceof StoreUnavailable)
+          this.logger.debug({ taskId }, `${this.what} write failed: store unavailable`);
         else this.logger.warn({ err, taskId }, `${this.what} write failed`);
       }
       next = lane.waiting;

@@ -10,14 +10,7 @@ import type { ExecuteCall } from '../core/execute-flow.js';
 import { executeAndFollow } from '../core/execute-stream.js';
 import type { TraceContext } from '../core/trace.js';
 import type { ExecuteRequest } from '../../gen/ts/taskmanager/v1/task_service.js';
-import {
-  executeResultToPb,
-  statusFilterFromPb,
-  streamEventToPb,
-  taskToPb,
-  toolToPb,
-  updateToPb,
-} from './mapping.js';
+import { executeResultToPb, statusFilterFromPb, streamEventToPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 
 export const SERVICE_NAME = 'taskmanager.v1.TaskService';
 
@@ -98,7 +91,11 @@ export function taskService(
       }
       const offset = Number(req.outputOffset);
       const { task, output } = await manager.getWithOutput(req.taskId, req.userId, offset, caller, deadline);
-      return { task: taskToPb(task), text: statusText(task), output: { offset: String(output.offset), text: output.text } };
+      return {
+        task: taskToPb(task),
+        text: statusText(task),
+        output: { offset: String(output.offset), text: output.text },
+      };
     }),
 
     awaitResult: serverStream('AwaitResult', deps, (req, { signal, caller, peer }) => {

@@ -90,7 +90,10 @@ function serveWorker(call: Stream, hub: WorkerHub, keepalive: Keepalive, { logge
         case 'output':
           return session.received({ kind: 'output', ...message.value });
         default:
-          throw new InvalidArgument('message', 'is empty; send register, progress, output, result, pong or input_request');
+          throw new InvalidArgument(
+            'message',
+            'is empty; send register, progress, output, result, pong or input_request',
+          );
       }
     } catch (err) {
       if (session) session.lose('it broke the protocol', err as Error);

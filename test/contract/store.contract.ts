@@ -132,7 +132,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       },
     );
 
-    it('appends output in order, counts it in UTF-8 bytes, reads it from any offset, and ignores it once terminal', async () => {
+    it('appends output in order, counts UTF-8 bytes, reads from any offset, ignores it once terminal', async () => {
       const d = draft();
       await t.store.create(d);
       expect(await t.store.readOutput(d.taskId, 0, 100), 'none yet').to.equal('');

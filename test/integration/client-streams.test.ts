@@ -71,7 +71,7 @@ describe('TypeScript client: output and ExecuteStream', function () {
     expect(proxy.cuts).to.be.greaterThan(3);
   });
 
-  it('yields output from an offset through updates(), resuming across drops, and reads it with readOutput', async () => {
+  it('yields output from an offset through updates(), resuming across drops; readOutput reads it', async () => {
     const run = await client.execute('ticker', { count: 20, interval_seconds: 0.05 }, { budgetSeconds: 0.01 });
     expect(run.backgrounded).to.equal(true);
     if (!run.backgrounded) return;

@@ -80,7 +80,7 @@ describe('task output and ExecuteStream', () => {
     expect(answer.value).to.include({ backgrounded: false, text: 'ticked 3' });
   });
 
-  it('follows a backgrounded call to its end: every tick once, inline and after, then the terminal update', async () => {
+  it('follows a backgrounded call to its end: every tick once, inline and after, then the terminal', async () => {
     const messages = await executeStream(request('ticker', { count: 12, interval_seconds: 0.04 }, 0.2));
     const answerAt = messages.findIndex((m) => m.event?.$case === 'answer');
     const answer = messages[answerAt]!.event as { $case: 'answer'; value: { backgrounded: boolean } };
@@ -118,7 +118,12 @@ describe('task output and ExecuteStream', () => {
     }
     const from = Buffer.byteLength(ticks(5));
     const rest = await awaitAll(task!.taskId, { outputOffset: from });
-    expect(joined(rest.filter((m) => m.output).map((m) => m.output!), from)).to.equal(ticks(8).slice(from));
+    expect(
+      joined(
+        rest.filter((m) => m.output).map((m) => m.output!),
+        from,
+      ),
+    ).to.equal(ticks(8).slice(from));
     expect(rest.at(-1)!.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
 
     const got = await call(server.client.getResult, server.client, {
@@ -133,7 +138,11 @@ describe('task output and ExecuteStream', () => {
   });
 
   it('stores no output for a call answered inline (nothing is tracked)', async () => {
-    const res = await call(server.client.execute, server.client, request('ticker', { count: 2, interval_seconds: 0 }, 5));
+    const res = await call(
+      server.client.execute,
+      server.client,
+      request('ticker', { count: 2, interval_seconds: 0 }, 5),
+    );
     expect(res).to.include({ backgrounded: false, text: 'ticked 2' });
     expect(res.task!.outputBytes).to.equal('0');
   });
@@ -154,7 +163,9 @@ describe('task output and ExecuteStream', () => {
       outputOffset: '0',
     });
     expect(got.output!.text).to.match(/^tick 1\ntick 2\n/);
-    expect(got.output!.text).to.match(/output truncated by TaskService: TASKSERVICE_MAX_OUTPUT_BYTES=4096 reached\]\n$/);
+    expect(got.output!.text).to.match(
+      /output truncated by TaskService: TASKSERVICE_MAX_OUTPUT_BYTES=4096 reached\]\n$/,
+    );
     expect(Buffer.byteLength(got.output!.text)).to.equal(Number(done.outputBytes));
   });
 
