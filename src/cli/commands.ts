@@ -5,7 +5,7 @@ import {
   ToolInfo,
   UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
-import { Client } from '../client/client.js';
+import { Client, type StreamEvent } from '../client/client.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../client/version.js';
 import { QuestionPrompt } from './prompt.js';
@@ -56,15 +56,21 @@ function exitFor(task: Task): number {
   return task.status === TaskStatus.TASK_STATUS_COMPLETED ? EXIT.ok : EXIT.taskFailed;
 }
 
-/** Follows a task to its end: a live bar in a terminal, one line per update when piped; then the outcome. */
+/**
+ * Follows a task to its end: its output as it is written, a live bar in a
+ * terminal (one line per update when piped), then the outcome. `updates`
+ * defaults to AwaitResult with output from the start.
+ */
 async function follow(
   client: Client,
   taskId: string,
   io: Io,
   asJson: boolean,
-  timeoutSeconds?: number,
+  updates: AsyncIterable<AwaitResultResponse> = client.updates(taskId, { outputOffset: 0 }),
 ): Promise<number> {
   const started = Date.now();
+  // Output that ends mid-line would be wiped by the bar: the bar waits for the line to end.
+  let atLineStart = true;
   const live = io.out.isTTY === true && !asJson;
   let last: AwaitResultResponse | undefined;
   // In a terminal a question is asked at a prompt (answered with ProvideInput); the bar waits meanwhile.
@@ -74,18 +80,26 @@ async function follow(
       : undefined;
   const tick = live ? setInterval(() => last && !prompt?.open && draw(last), 250) : undefined;
   const draw = (update: AwaitResultResponse) => {
+    if (!atLineStart) return;
     const progress = update.task?.progress;
     io.out.write(
       `\r\x1b[2K${progressLine(progress?.fraction ?? 0, Date.now() - started, oneLine(progress?.message ?? '', 60))}`,
     );
   };
   try {
-    for await (const update of client.updates(taskId, timeoutSeconds === undefined ? {} : { timeoutSeconds })) {
-      last = update;
+    for await (const update of updates) {
       if (asJson) {
         io.out.write(`${JSON.stringify(AwaitResultResponse.toJSON(update))}\n`);
+        last = update;
         continue;
       }
+      if (update.kind === UpdateKind.UPDATE_KIND_OUTPUT) {
+        const text = update.output?.text ?? '';
+        io.out.write(live && atLineStart ? `\r\x1b[2K${text}` : text);
+        atLineStart = text.endsWith('\n');
+        continue;
+      }
+      last = update;
       const question = update.task?.inputRequest;
       if (question && update.kind !== UpdateKind.UPDATE_KIND_TERMINAL) {
         if (prompt) {
@@ -114,7 +128,8 @@ async function follow(
   } finally {
     clearInterval(tick);
     prompt?.close();
-    if (live) io.out.write('\r\x1b[2K');
+    if (live && atLineStart) io.out.write('\r\x1b[2K');
+    if (!atLineStart) io.out.write('\n');
   }
   if (!last?.task) throw new Error(`AwaitResult for ${taskId} ended without an update`);
   if (!asJson) {
@@ -139,18 +154,42 @@ const exec: Command = async (args, io) => {
   const budgetSeconds =
     values.budget === undefined ? seconds(values.timeout, 'timeout') : seconds(values.budget, 'budget');
   return withClient(values, io, async (client, asJson) => {
-    const run = await client.execute(tool, argsJson, {
+    const options = {
       ...(budgetSeconds !== undefined && { budgetSeconds }),
       ...(values['request-id'] && { requestId: values['request-id'] }),
       ...(values.channel && { channelId: values.channel }),
       ...(values.platform && { platform: values.platform }),
-    });
-    if (run.backgrounded && values.wait) return follow(client, run.task.taskId, io, asJson);
+    };
+    if (values.wait) return execAndFollow(client, client.executeStream(tool, argsJson, options), io, asJson);
+    const run = await client.execute(tool, argsJson, options);
     if (asJson) json(io, { backgrounded: run.backgrounded, text: run.text, task: Task.toJSON(run.task) });
     else io.out.write(`${run.text}\n`);
     return run.backgrounded ? EXIT.ok : exitFor(run.task);
   });
 };
+
+/** exec --wait: ExecuteStream, its inline output printed as it comes, then follow() if it is backgrounded. */
+async function execAndFollow(client: Client, events: AsyncGenerator<StreamEvent>, io: Io, asJson: boolean) {
+  for (;;) {
+    const next = await events.next();
+    if (next.done) throw new Error('ExecuteStream ended without an answer');
+    const event = next.value;
+    if (event.$case === 'output') {
+      if (asJson) json(io, { output: event.value });
+      else io.out.write(event.value.text);
+    }
+    if (event.$case !== 'answer') continue;
+    const run = event.value;
+    if (run.backgrounded) return follow(client, run.task!.taskId, io, asJson, updatesOf(events));
+    if (asJson) json(io, { backgrounded: false, text: run.text, task: Task.toJSON(run.task!) });
+    else io.out.write(`${run.text}\n`);
+    return exitFor(run.task!);
+  }
+}
+
+async function* updatesOf(events: AsyncGenerator<StreamEvent>): AsyncGenerator<AwaitResultResponse> {
+  for await (const event of events) if (event.$case === 'update') yield event.value;
+}
 
 const get: Command = async (args, io) => {
   const { values, positionals } = parse(args, {});
@@ -167,7 +206,15 @@ const awaitTask: Command = async (args, io) => {
   const { values, positionals } = parse(args, { timeout: { type: 'string' } });
   const taskId = positional(positionals, 0, 'task-id');
   const timeoutSeconds = seconds(values.timeout, 'timeout');
-  return withClient(values, io, (client, asJson) => follow(client, taskId, io, asJson, timeoutSeconds));
+  return withClient(values, io, (client, asJson) =>
+    follow(
+      client,
+      taskId,
+      io,
+      asJson,
+      client.updates(taskId, { outputOffset: 0, ...(timeoutSeconds && { timeoutSeconds }) }),
+    ),
+  );
 };
 
 const ls: Command = async (args, io) => {

@@ -67,6 +67,42 @@ describe('CLI (npx taskservice)', function () {
     expect(out.trim().split('\n').at(-1)).to.equal('slept 0.5 s');
   });
 
+  it('exec --wait prints the output as it is written, inline and after backgrounding, then the result', async () => {
+    const { code, out } = await runCli([
+      'exec',
+      'ticker',
+      '{"count":6,"interval_seconds":0.1}',
+      '--budget',
+      '0.25',
+      '--wait',
+      ...addr,
+    ]);
+    expect(code).to.equal(0);
+    const lines = out.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('tick '))).to.deep.equal([1, 2, 3, 4, 5, 6].map((i) => `tick ${i}`));
+    // Progress lines come between the ticks after the call went to the background.
+    expect(lines.indexOf('tick 6')).to.be.greaterThan(lines.findIndex((l) => /^progress \d+%/.test(l)));
+    expect(lines.at(-1)).to.equal('ticked 6');
+  });
+
+  it('await prints the output written so far and then as it comes; in a terminal above the bar', async () => {
+    const { out: envelope } = await runCli([
+      'exec',
+      'ticker',
+      '{"count":8,"interval_seconds":0.1}',
+      '--budget',
+      '0.05',
+      ...addr,
+    ]);
+    const taskId = JSON.parse(envelope).task_id as string;
+    await new Promise((r) => setTimeout(r, 300));
+    const piped = await runCli(['await', taskId, ...addr]);
+    expect(piped.out.split('\n').filter((l) => l.startsWith('tick '))).to.have.length(8);
+    const tty = await runCli(['await', taskId, ...addr], { tty: true });
+    expect(tty.out.replace(/\r?\n/g, '\n')).to.contain('tick 1\ntick 2\n');
+    expect(tty.out).to.contain('ticked 8');
+  });
+
   it('await prints plain progress lines when piped, then the result', async () => {
     const taskId = await backgroundSleep(1);
     const { code, out } = await runCli(['await', taskId, ...addr]);
