@@ -123,6 +123,89 @@ describe('streams under faults', function () {
     },
   );
 
+  it('a client that stops reading while 8 MiB of output is written costs a bounded read; no byte lost', async () => {
+    const PIECE = 4096;
+    const PIECES = 2048;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const spew = defineTool({
+      name: 'spew',
+      description: `writes ${PIECES} pieces of ${PIECE} bytes, then waits`,
+      parameters: { type: 'object' },
+      async handler(_args, ctx) {
+        for (let i = 0; i < PIECES; i++) {
+          ctx.output(`${String(i).padStart(6, '0')}${'x'.repeat(PIECE - 7)}\n`);
+          if (i % 16 === 0) await yieldToLoop();
+        }
+        await gate;
+        return 'spewed';
+      },
+    });
+    const server = await startTestServer({ TASKSERVICE_MAX_OUTPUT_BYTES: String(16 * 1024 * 1024) }, { tools: [spew] });
+    // Counts what the stream reads of the output from the store, to show it stops while the client does not read.
+    const store = server.app.store;
+    const readOutput = store.readOutput.bind(store);
+    let bytesRead = 0;
+    store.readOutput = async (...args: Parameters<typeof readOutput>) => {
+      const text = await readOutput(...args);
+      bytesRead += Buffer.byteLength(text);
+      return text;
+    };
+    try {
+      const started = await call(server.client.execute, server.client, {
+        ...base,
+        toolName: 'spew',
+        argumentsJson: '{}',
+        timeoutSeconds: 0.001,
+      });
+      const taskId = started.task!.taskId;
+      const received: AwaitResultResponse[] = [];
+      const stream = server.client.awaitResult({ taskId, userId: 'u', timeoutSeconds: 60, outputOffset: '0' });
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      stream.on('data', (m: AwaitResultResponse) => {
+        received.push(m);
+        if (received.length === 1) stream.pause();
+      });
+      await eventually(() => received.length === 1);
+      const total = PIECE * PIECES;
+      await eventually(
+        async () =>
+          Number((await call(server.client.getResult, server.client, { taskId, userId: 'u' })).task?.outputBytes) ===
+          total,
+        20_000,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const readWhilePaused = bytesRead;
+      stream.resume();
+      await eventually(() =>
+        received.some((m) => m.output && Number(m.output.offset) + m.output.text.length === total),
+      );
+      release();
+      await ended;
+      const output = received.flatMap((m) => (m.output ? [m.output.text] : [])).join('');
+      console.log(
+        `      FIGURE: ${(total / 1024 / 1024).toFixed(0)} MiB of output while the client did not read: ` +
+          `the stream read ${(readWhilePaused / 1024).toFixed(0)} KiB of it from the store meanwhile ` +
+          `(what the HTTP/2 window took plus one chunk), the rest after the client read again`,
+      );
+      expect(readWhilePaused).to.be.below(total * 0.4);
+      expect(output.length).to.equal(total);
+      expect(
+        output
+          .split('\n')
+          .slice(0, -1)
+          .map((line) => Number(line.slice(0, 6))),
+      ).to.deep.equal(Array.from({ length: PIECES }, (_, i) => i));
+      expect(received.at(-1)!.kind).to.equal(UpdateKind.UPDATE_KIND_TERMINAL);
+    } finally {
+      release();
+      await server.close();
+    }
+  });
+
   it(
     'frees the stream of a half-open client (a proxy that stops forwarding) ' + 'within keepalive time + timeout + 1 s',
     async () => {

@@ -133,7 +133,7 @@ describe('task output across two replicas on one Redis', function () {
     expect(got.output!.text).to.equal(first.output);
   });
 
-  it('resumes a stream on a finished task with the rest of its output and its end; NOT_FOUND once expired', async () => {
+  it('resumes on a finished task with the rest of its output and its end; NOT_FOUND once expired', async () => {
     const [a, b] = replicas;
     const task = await tick(a, 4, 0.01);
     const all = await stream(b, task.taskId, { version: 0, offset: 0 });
