@@ -1,8 +1,8 @@
-import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { type ClientReadableStream, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { defineTool } from '../../src/tools/define.js';
-import type { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
+import type { ExecuteStreamResponse, TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** How many generated requests; FUZZ_REQUESTS overrides (the issue's figure is 100,000). */
@@ -37,6 +37,7 @@ const THROWERS = [
 
 /** Fields an INVALID_ARGUMENT may name: the request's fields as the API spells them. */
 const FIELD_NAMES = [
+  'output_offset',
   'tool_name',
   'arguments_json',
   'user_id',
@@ -99,6 +100,7 @@ const toolName = fc.oneof(
       'redirect_task',
       'ask',
       'provide_input',
+      'ticker',
     ),
   },
   { weight: 1, arbitrary: fc.constantFrom('', 'ECHO', 'nope', 'echo ', 'sleep\u0000') },
@@ -124,12 +126,30 @@ const argumentsJson = fc.oneof(
       .record({ text: fc.string({ maxLength: 50 }), kind: fc.integer({ min: 0, max: 9 }), sync: fc.boolean() })
       .map((v) => JSON.stringify(v)),
   },
+  // What `ticker` takes: tasks with output for the output offsets to read.
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ count: fc.integer({ min: -2, max: 30 }), interval_seconds: fc.constantFrom(0, 0.01, -1, 1e9) })
+      .map((v) => JSON.stringify(v)),
+  },
   // What `ask` takes: its questions give ProvideInput real questions to answer.
   { weight: 2, arbitrary: fc.string({ minLength: 1, maxLength: 30 }).map((question) => JSON.stringify({ question })) },
   fc.integer({ min: 1, max: 200 }).map((d) => '{"a":'.repeat(d) + '1' + '}'.repeat(d)),
   fc.string({ maxLength: 30 }),
   fc.constantFrom('{', '[]', 'null', '"x"', '{"text":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'),
 );
+/** uint64 fields travel as decimal strings: any of them, valid or not, must get a precise answer. */
+const uint64 = fc.option(
+  fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 400 }).map(String) },
+    fc.constantFrom('0', '1', '9007199254740991', '9007199254740992', '18446744073709551615'),
+    fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String),
+  ),
+  { nil: undefined, freq: 3 },
+);
+/** A task id, often one an accepted Execute just made (RECENT), so offsets and versions meet real tasks. */
+const someTaskId = fc.oneof({ weight: 2, arbitrary: fc.constant('<recent>') }, { weight: 1, arbitrary: taskId });
 const redirect = fc.option(
   fc.record({
     channelId: mostlyValid(fc.constant('c1')),
@@ -144,6 +164,7 @@ type Request = { rpc: string; send(client: TaskServiceClient): Promise<unknown> 
 /** Task ids of accepted Executes, newest last: RECENT in ProvideInput stands for one (answers reach real questions). */
 const recentTaskIds: string[] = [];
 const RECENT = '<recent>';
+const resolveTaskId = (id: string, pick: number) => (id === RECENT ? (recentTaskIds.at(-1 - (pick % 8)) ?? '') : id);
 const unary = <Req, Res>(
   rpc: string,
   method: (c: TaskServiceClient) => Parameters<typeof call<Req, Res>>[0],
@@ -179,11 +200,17 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
     .map((r) => ({
       rpc: 'ProvideInput',
       send: (client: TaskServiceClient) => {
-        const id = r.taskId === RECENT ? (recentTaskIds.at(-1 - (r.responseJson.length % 8)) ?? '') : r.taskId;
+        const id = resolveTaskId(r.taskId, r.responseJson.length);
         return call(client.provideInput, client, { ...r, taskId: id }, 10_000);
       },
     })),
-  fc.record({ taskId, userId: user }).map((r) => unary('GetResult', (c) => c.getResult, r)),
+  fc.record({ taskId: someTaskId, userId: user, outputOffset: uint64 }).map((r) => ({
+    rpc: 'GetResult',
+    send: (client: TaskServiceClient) => {
+      const req = { ...r, taskId: resolveTaskId(r.taskId, Number(r.outputOffset ?? 0)) };
+      return call(client.getResult, client, req, 10_000);
+    },
+  })),
   fc.record({ taskId, userId: user }).map((r) => unary('CancelTask', (c) => c.cancelTask, r)),
   fc
     .record({
@@ -205,23 +232,50 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
     .map((r) => unary('ListTasks', (c) => c.listTasks, r)),
   fc
     .record({
-      taskId,
+      taskId: someTaskId,
       userId: user,
       timeoutSeconds: fc.oneof(seconds, fc.constantFrom(0.001, 0.01)),
       heartbeatSeconds: seconds,
+      afterVersion: uint64,
+      outputOffset: uint64,
     })
     .map((r) => ({
       rpc: 'AwaitResult',
       // Streams on unknown ids end at once; on a known running task the wait is cut short by a 1 s deadline.
+      send: (client: TaskServiceClient) => {
+        const req = { ...r, taskId: resolveTaskId(r.taskId, Number(r.afterVersion ?? 0)) };
+        return drain(client.awaitResult(req, new Metadata(), { deadline: Date.now() + 1000 }));
+      },
+    })),
+  fc
+    .record({
+      toolName,
+      argumentsJson,
+      userId: user,
+      channelId: fc.constant(''),
+      platform: fc.constant(''),
+      requestId: fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 1, arbitrary: text }),
+      timeoutSeconds: seconds,
+    })
+    .map((r) => ({
+      rpc: 'ExecuteStream',
       send: (client: TaskServiceClient) =>
-        new Promise<void>((resolve, reject) => {
-          const stream = client.awaitResult(r, new Metadata(), { deadline: Date.now() + 1000 });
-          stream.on('data', () => undefined);
-          stream.on('error', (err: ServiceError) => (err.code === status.DEADLINE_EXCEEDED ? resolve() : reject(err)));
-          stream.on('end', () => resolve());
-        }),
+        drain(client.executeStream(r, new Metadata(), { deadline: Date.now() + 1000 })),
     })),
 );
+
+/** Reads a server stream to its end; a deadline that cuts a long wait short counts as a fine end. */
+function drain(stream: ClientReadableStream<unknown>): Promise<{ task?: { taskId?: string } } | undefined> {
+  let answer: { task?: { taskId?: string } } | undefined;
+  return new Promise((resolve, reject) => {
+    // ExecuteStream's answer names the task it recorded, if any: the check for strays needs it.
+    stream.on('data', (m: ExecuteStreamResponse) => {
+      if (m.event?.$case === 'answer') answer = m.event.value;
+    });
+    stream.on('error', (err: ServiceError) => (err.code === status.DEADLINE_EXCEEDED ? resolve(answer) : reject(err)));
+    stream.on('end', () => resolve(answer));
+  });
+}
 
 describe('bad-input fuzz (fast-check)', function () {
   this.timeout(600_000);
@@ -258,7 +312,7 @@ describe('bad-input fuzz (fast-check)', function () {
             let details = '';
             try {
               const response = (await request.send(server.client)) as { task?: { taskId?: string } } | undefined;
-              if (request.rpc === 'Execute' && response?.task?.taskId) {
+              if ((request.rpc === 'Execute' || request.rpc === 'ExecuteStream') && response?.task?.taskId) {
                 stored.add(response.task.taskId);
                 recentTaskIds.push(response.task.taskId);
               }
