@@ -124,19 +124,24 @@ try {
           `${RUNS} run(s))`,
       );
       line(
-        'system        tasks/s              p50 ms            p99 ms            ' +
+        'system              tasks/s              p50 ms            p99 ms            ' +
           'service+Redis CPU us/task   of which Redis   client CPU us/task',
       );
       for (const r of rows) {
         line(
-          `${r.system.padEnd(13)} ${show(r.perSecond, 0).padEnd(20)} ${show(r.p50Ms, 2).padEnd(17)} ` +
+          `${r.system.padEnd(19)} ${show(r.perSecond, 0).padEnd(20)} ${show(r.p50Ms, 2).padEnd(17)} ` +
             `${show(r.p99Ms, 2).padEnd(17)} ${show(r.serviceCpuUs, 0).padEnd(27)} ` +
             `${show(r.redisCpuUs, 0).padEnd(16)} ${show(r.clientCpuUs, 0)}`,
         );
       }
       line(
-        `   TaskService server+Redis CPU per task ${show(ratios.cpu)}x BullMQ worker+Redis per job ` +
-          `(target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`,
+        `   TaskService (Execute + AwaitResult) server+Redis CPU per task ${show(ratios.cpu)}x BullMQ ` +
+          `worker+Redis per job (target <= 0.5); tasks/s ${show(ratios.throughput)}x (target >= 1)`,
+      );
+      line(
+        `   through ExecuteStream: ${show(ratios.stream.cpu)}x BullMQ's CPU per task, tasks/s ` +
+          `${show(ratios.stream.throughput)}x; against Execute + AwaitResult: ` +
+          `CPU ${show(ratios.streamVsTwoCall.cpu)}x (target < 1), tasks/s ${show(ratios.streamVsTwoCall.throughput)}x`,
       );
       await stopAll();
     } finally {

@@ -10,8 +10,12 @@ import { type Spread, spread } from '../lib/stats.js';
 const TOOL_MS = 20;
 const IN_FLIGHT = 64;
 
+/** TaskService through ExecuteStream, TaskService through Execute + AwaitResult, BullMQ. */
+type System = 'taskservice-stream' | 'taskservice' | 'bullmq';
+const SYSTEMS: System[] = ['taskservice-stream', 'taskservice', 'bullmq'];
+
 export interface LifecycleRow {
-  system: 'taskservice' | 'bullmq';
+  system: System;
   perSecond: Spread;
   p50Ms: Spread;
   p99Ms: Spread;
@@ -51,22 +55,21 @@ export async function startBullWorker(redisUrl: string) {
 }
 
 /**
- * Scenario 2: background lifecycles on one redis-server, TaskService
- * (Execute that backgrounds + AwaitResult to the terminal update) against
- * BullMQ (queue.add + a worker process + job.waitUntilFinished through
- * QueueEvents), 64 in flight from two client processes each, the same 20 ms
- * job. Redis is flushed between systems.
+ * Scenario 2: background lifecycles on one redis-server, TaskService through
+ * ExecuteStream (one call: the answer, then the updates to the terminal one)
+ * and through Execute that backgrounds + AwaitResult, against BullMQ
+ * (queue.add + a worker process + job.waitUntilFinished through QueueEvents),
+ * 64 in flight from two client processes each, the same 20 ms job. The order
+ * of the systems rotates between runs. BullMQ's database is flushed between runs.
  */
 export async function lifecycle(redis: RedisServer, taskservice: BenchServer, runs: number, count: number) {
   // BullMQ gets a database of its own on the same server, so clearing it between runs leaves TaskService's keys alone.
   const bullUrl = `${redis.url}/1`;
   const admin = new Redis(bullUrl);
-  const samples: Record<'taskservice' | 'bullmq', Measured[]> = { taskservice: [], bullmq: [] };
+  const samples: Record<System, Measured[]> = { 'taskservice-stream': [], taskservice: [], bullmq: [] };
   try {
     for (let run = 0; run < runs; run++) {
-      for (const system of run % 2 === 0
-        ? (['taskservice', 'bullmq'] as const)
-        : (['bullmq', 'taskservice'] as const)) {
+      for (const system of [...SYSTEMS.slice(run % 3), ...SYSTEMS.slice(0, run % 3)]) {
         const meter = await redisMeter(admin);
         const configs = [1, 2].map(() => ({
           address: taskservice.address,
@@ -74,9 +77,10 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
           count: count / 2,
           inFlight: IN_FLIGHT / 2,
           toolMs: TOOL_MS,
+          mode: system === 'taskservice-stream' ? 'stream' : 'two-call',
         }));
         let measured: Measured;
-        if (system === 'taskservice') {
+        if (system !== 'bullmq') {
           measured = await runLoad('bench/load/lifecycle.ts', configs, { service: taskservice.pid }, meter);
         } else {
           await admin.flushdb();
@@ -94,7 +98,7 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
   } finally {
     admin.disconnect();
   }
-  const rows: LifecycleRow[] = (['taskservice', 'bullmq'] as const).map((system) => {
+  const rows: LifecycleRow[] = SYSTEMS.map((system) => {
     const ms = samples[system];
     return {
       system,
@@ -106,15 +110,15 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
       clientCpuUs: spread(ms.map((m) => m.cpuUsPerOp.client!)),
     };
   });
+  const serviceCpu = (m: Measured) => m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!;
+  const against = (a: System, b: System) => ({
+    cpu: spread(samples[a].map((m, i) => serviceCpu(m) / serviceCpu(samples[b][i]!))),
+    throughput: spread(samples[a].map((m, i) => m.perSecond / samples[b][i]!.perSecond)),
+  });
   const ratios = {
-    cpu: spread(
-      samples.taskservice.map(
-        (m, i) =>
-          (m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!) /
-          (samples.bullmq[i]!.cpuUsPerOp.service! + samples.bullmq[i]!.cpuUsPerOp.redis!),
-      ),
-    ),
-    throughput: spread(samples.taskservice.map((m, i) => m.perSecond / samples.bullmq[i]!.perSecond)),
+    ...against('taskservice', 'bullmq'),
+    stream: against('taskservice-stream', 'bullmq'),
+    streamVsTwoCall: against('taskservice-stream', 'taskservice'),
   };
   return { rows, ratios, toolMs: TOOL_MS, inFlight: IN_FLIGHT };
 }
