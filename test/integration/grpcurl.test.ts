@@ -93,6 +93,33 @@ describe('grpcurl against the server (reflection)', () => {
     },
   );
 
+  it('runs the README streams example: ExecuteStream prints ticks inline and after backgrounding, then the end', async () => {
+    const printed = await cli(
+      '-d',
+      '{"tool_name":"ticker","arguments_json":"{\\"count\\":4,\\"interval_seconds\\":0.2}","timeout_seconds":0.5}',
+      server.address,
+      'taskmanager.v1.TaskService/ExecuteStream',
+    );
+    const messages = printed
+      .trim()
+      .split(/\n(?=\{)/)
+      .map((m) => JSON.parse(m));
+    const text = messages.map((m) => m.output?.text ?? m.update?.output?.text ?? '').join('');
+    expect(text).to.equal('tick 1\ntick 2\ntick 3\ntick 4\n');
+    expect(messages.some((m) => m.answer?.backgrounded === true)).to.equal(true);
+    expect(messages.at(-1).update).to.deep.include({ kind: 'UPDATE_KIND_TERMINAL', text: 'ticked 4' });
+    const taskId = messages.find((m) => m.answer).answer.task.taskId as string;
+    const read = JSON.parse(
+      await cli(
+        '-d',
+        JSON.stringify({ task_id: taskId, output_offset: '7' }),
+        server.address,
+        'taskmanager.v1.TaskService/GetResult',
+      ),
+    );
+    expect(read.output).to.deep.equal({ offset: '7', text: 'tick 2\ntick 3\ntick 4\n' });
+  });
+
   it('shows a precise status for a bad call', async () => {
     const err = await cli('-d', '{"tool_name":"nope"}', server.address, 'taskmanager.v1.TaskService/Execute').catch(
       (e) => e,
