@@ -160,12 +160,7 @@ export const SETTINGS = [
     max: 600,
     meaning: '…and drops it when a ping is not answered in this time',
   },
-  {
-    name: 'TASKSERVICE_EXAMPLE_TOOLS',
-    kind: 'bool',
-    default: true,
-    meaning: 'register `echo`, `sleep`, `fail`, `ask`, `ticker`',
-  },
+  { name: 'TASKSERVICE_EXAMPLE_TOOLS', kind: 'bool', default: true, meaning: 'tools echo, sleep, fail, ask, ticker' },
   { name: 'TASKSERVICE_TOOL_MODULES', kind: 'paths', meaning: 'TypeScript/JavaScript tool modules to load at start' },
   { name: 'TASKSERVICE_HTTP_TOOLS_FILE', kind: 'path', meaning: 'JSON array of HTTP tools' },
   { name: 'TASKSERVICE_MCP_SERVERS', kind: 'json', meaning: 'MCP servers as tool sources, see below' },

@@ -93,7 +93,7 @@ describe('grpcurl against the server (reflection)', () => {
     },
   );
 
-  it('runs the README streams example: ExecuteStream prints ticks inline and after backgrounding, then the end', async () => {
+  it('runs the README streams example: ExecuteStream prints ticks inline and backgrounded, then the end', async () => {
     const printed = await cli(
       '-d',
       '{"tool_name":"ticker","arguments_json":"{\\"count\\":4,\\"interval_seconds\\":0.2}","timeout_seconds":0.5}',
