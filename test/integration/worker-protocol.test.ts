@@ -53,6 +53,31 @@ describe('ToolWorkerService.Connect', () => {
     expect(tools.find((t) => t.name === 'raw_tool')).to.include({ source: 'worker', workers: 1 });
   });
 
+  it('stores the output a worker sends for an invocation, in order, before its result', async () => {
+    const worker = connect();
+    worker.register({ tools: [TOOL] });
+    await worker.next('registered');
+    const execution = call(server.client.execute, server.client, {
+      ...exec,
+      argumentsJson: '{}',
+      timeoutSeconds: 0.05,
+    });
+    const invocation = await worker.next('invocation');
+    const { task } = await execution;
+    const pieces = ['line 1\n', 'ünïcode €\n', 'last'];
+    for (const text of pieces)
+      worker.send({ message: { $case: 'output', value: { taskId: invocation.taskId, text } } });
+    worker.result(invocation.taskId, 'done');
+    await eventually(async () => {
+      const got = await call(server.client.getResult, server.client, {
+        taskId: task!.taskId,
+        userId: 'u',
+        outputOffset: '0',
+      });
+      return got.task?.status === TaskStatus.TASK_STATUS_COMPLETED && got.output?.text === pieces.join('');
+    });
+  });
+
   it('refuses a stream whose first message is not the registration', async () => {
     const worker = connect();
     worker.send({ message: { $case: 'pong', value: { sequence: '1' } } });
