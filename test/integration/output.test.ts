@@ -6,6 +6,7 @@ import {
   type ExecuteStreamResponse,
   UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { eventually } from '../helpers/core.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const USER = 'streamer';
@@ -214,5 +215,40 @@ describe('task output and ExecuteStream', () => {
       TaskStatus.TASK_STATUS_RUNNING,
       TaskStatus.TASK_STATUS_COMPLETED,
     ]);
+  });
+
+  it('dropping ExecuteStream after a backgrounded answer leaves the task running and releases the stream', async () => {
+    const listeners = server.app.store.listenerCount;
+    const stream = server.client.executeStream(request('ticker', { count: 20, interval_seconds: 0.05 }, 0.05));
+    const answer = await new Promise<ExecuteStreamResponse>((resolve) =>
+      stream.on('data', (m: ExecuteStreamResponse) => m.event?.$case === 'answer' && resolve(m)),
+    );
+    stream.on('error', () => undefined);
+    stream.cancel();
+    const taskId = (answer.event as { $case: 'answer'; value: { task: { taskId: string } } }).value.task.taskId;
+    await eventually(() => server.app.grpc.streams.total === 0 && server.app.store.listenerCount <= listeners + 1);
+    const { task } = await call(server.client.getResult, server.client, { taskId, userId: USER });
+    expect(task!.status, 'dropping the stream does not cancel the task').to.equal(TaskStatus.TASK_STATUS_RUNNING);
+    expect((await finished(taskId)).result).to.equal('ticked 20');
+  });
+
+  it('dropping ExecuteStream inside the budget stops the untracked call: nothing is stored', async () => {
+    const user = `dropper-${Date.now()}`;
+    const stream = server.client.executeStream({
+      ...request('ticker', { count: 5, interval_seconds: 0.1 }, 0.3),
+      userId: user,
+    });
+    await new Promise<void>((resolve) => stream.on('data', () => resolve()));
+    stream.on('error', () => undefined);
+    stream.cancel();
+    await new Promise((r) => setTimeout(r, 600));
+    const listed = await call(server.client.listTasks, server.client, {
+      userId: user,
+      status: 0,
+      toolName: '',
+      pageSize: 10,
+      pageToken: '',
+    });
+    expect(listed.tasks, 'never backgrounded, never stored').to.have.length(0);
   });
 });
