@@ -28,6 +28,9 @@ export interface BackgroundRunLimits {
   inputTimeoutSeconds: number;
 }
 
+/** A store outage of up to ~10 s loses no output: its writes are retried (then dropped, and logged). */
+const OUTPUT_RETRY = { attempts: 20, delayMs: 500 };
+
 /** How often pending outcomes are retried while the store is unreachable. */
 const PENDING_RETRY_MS = 500;
 
@@ -107,9 +110,11 @@ export class BackgroundRuns {
     );
     this.output = new SerialWriter(
       'output',
-      (id, piece) => store.appendOutput(id, piece.text, piece.truncated),
+      (id, piece) => store.appendOutput(id, piece),
       (a, b) => ({ offset: a.offset, text: a.text + b.text, truncated: a.truncated || b.truncated }),
       logger,
+      // Appends say where they start, so a retry after a lost reply stores nothing twice.
+      OUTPUT_RETRY,
     );
     this.pending = new PendingOutcomes(
       store,

@@ -22,6 +22,8 @@ export class SerialWriter<T> {
     private readonly write: (taskId: string, value: T) => Promise<void>,
     private readonly merge: (waiting: T, next: T) => T,
     private readonly logger: Logger,
+    /** Retries a write the store could not take (StoreUnavailable); absent: a failed write is dropped. */
+    private readonly retry?: { attempts: number; delayMs: number },
   ) {}
 
   push(taskId: string, value: T): void {
@@ -42,14 +44,23 @@ export class SerialWriter<T> {
 
   private async drain(taskId: string, first: T, lane: Lane<T>): Promise<void> {
     let next: T | undefined = first;
+    let failures = 0;
     while (next !== undefined) {
       try {
         await this.write(taskId, next);
+        failures = 0;
       } catch (err) {
-        // An outage of the store is reported once by its own availability logging, not per task and write.
-        if (err instanceof StoreUnavailable)
-          this.logger.debug({ taskId }, `${this.what} write failed: store unavailable`);
-        else this.logger.warn({ err, taskId }, `${this.what} write failed`);
+        const unavailable = err instanceof StoreUnavailable;
+        if (unavailable && this.retry && ++failures < this.retry.attempts) {
+          // Written again, with whatever came meanwhile, once the store may be back.
+          await new Promise((resolve) => setTimeout(resolve, this.retry!.delayMs));
+          lane.waiting = lane.waiting === undefined ? next : this.merge(next, lane.waiting);
+        } else if (unavailable) {
+          // An outage is reported once by the store's own availability logging, not per task and write.
+          this.logger[this.retry ? 'warn' : 'debug']({ taskId }, `${this.what} write dropped: store unavailable`);
+        } else {
+          this.logger.warn({ err, taskId }, `${this.what} write failed`);
+        }
       }
       next = lane.waiting;
       lane.waiting = undefined;

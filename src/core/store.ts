@@ -1,3 +1,4 @@
+import type { OutputPiece } from './run-output.js';
 import type {
   InputRequest,
   Origin,
@@ -88,10 +89,12 @@ export interface TaskStore {
    */
   provideInput(taskId: string, requestId: string, responseJson: string, deadline?: number): Promise<FinishResult>;
   /**
-   * Appends to a running task's output (ignored once terminal); `truncated`
-   * marks it as cut (the caller, which bounds the output, appended the marker).
+   * Appends a piece to a running task's output (ignored once terminal). The
+   * piece says where it starts; what of it is stored already is not stored
+   * again, so a write retried after a lost reply appends nothing twice.
+   * `truncated` marks the output as cut (the writer, which bounds it, appended the marker).
    */
-  appendOutput(taskId: string, text: string, truncated: boolean): Promise<void>;
+  appendOutput(taskId: string, piece: OutputPiece): Promise<void>;
   /**
    * At most `maxBytes` of the task's output from byte `offset`, cut at a
    * character boundary; empty past the end or for a task without output.

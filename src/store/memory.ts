@@ -21,6 +21,7 @@ import {
   type TaskRecord,
   TaskStatus,
 } from '../core/task.js';
+import type { OutputPiece } from '../core/run-output.js';
 import { utf8Prefix } from '../core/truncate.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { noRedirect, redirectSettled } from './errors.js';
@@ -168,12 +169,15 @@ export class MemoryStore implements TaskStore {
     return { applied: true, task: this.changed(entry) };
   }
 
-  async appendOutput(taskId: string, text: string, truncated: boolean): Promise<void> {
+  async appendOutput(taskId: string, { offset, text, truncated }: OutputPiece): Promise<void> {
     const entry = this.entries.get(taskId);
     if (!entry || isTerminal(entry.task)) return;
+    const stored = entry.task.outputBytes ?? 0;
     const bytes = Buffer.from(text, 'utf8');
-    (entry.output ??= []).push(bytes);
-    entry.task.outputBytes = (entry.task.outputBytes ?? 0) + bytes.length;
+    if (offset + bytes.length <= stored) return;
+    const fresh = offset < stored ? bytes.subarray(stored - offset) : bytes;
+    (entry.output ??= []).push(fresh);
+    entry.task.outputBytes = stored + fresh.length;
     if (truncated) entry.task.outputTruncated = true;
     this.changed(entry);
   }

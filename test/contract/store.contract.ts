@@ -136,8 +136,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const d = draft();
       await t.store.create(d);
       expect(await t.store.readOutput(d.taskId, 0, 100), 'none yet').to.equal('');
-      await t.store.appendOutput(d.taskId, 'añ', false);
-      await t.store.appendOutput(d.taskId, '€😀z', false);
+      const piece = (offset: number, text: string, truncated = false) => ({ offset, text, truncated });
+      await t.store.appendOutput(d.taskId, piece(0, 'añ'));
+      await t.store.appendOutput(d.taskId, piece(3, '€😀z'));
       const task = (await t.store.get(d.taskId))!;
       expect(task.outputBytes).to.equal(Buffer.byteLength('añ€😀z'));
       expect(task.version, 'each append is a change').to.equal(3);
@@ -147,12 +148,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
       // A limit inside a character stops before it: 'a' (1) + 'ñ' (2) + '€' (3) = 6, the emoji is 4 more.
       expect(await t.store.readOutput(d.taskId, 0, 8)).to.equal('añ€');
       expect(await t.store.readOutput(d.taskId, 99, 10), 'past the end').to.equal('');
-      await t.store.appendOutput(d.taskId, '[cut]', true);
+      // A retried write: what is stored already is not stored again, the rest is.
+      await t.store.appendOutput(d.taskId, piece(3, '€😀z'));
+      expect((await t.store.get(d.taskId))!.outputBytes).to.equal(Buffer.byteLength('añ€😀z'));
+      await t.store.appendOutput(d.taskId, piece(10, 'z[cut]', true));
       expect((await t.store.get(d.taskId))!.outputTruncated).to.equal(true);
       await t.store.finish(d.taskId, done);
-      await t.store.appendOutput(d.taskId, 'late', false);
+      await t.store.appendOutput(d.taskId, piece(16, 'late'));
       expect(await t.store.readOutput(d.taskId, 0, 100)).to.equal('añ€😀z[cut]');
-      await t.store.appendOutput('no-such-task', 'x', false);
+      await t.store.appendOutput('no-such-task', piece(0, 'x'));
       expect(await t.store.readOutput('no-such-task', 0, 10)).to.equal('');
     });
 
@@ -238,7 +242,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const kept = draft({ userId: user });
         await short.store.create(gone);
         await short.store.create(kept);
-        await short.store.appendOutput(gone.taskId, 'some output', false);
+        await short.store.appendOutput(gone.taskId, { offset: 0, text: 'some output', truncated: false });
         const seen: (TaskRecord | null)[] = [];
         short.store.subscribe(gone.taskId, (task) => seen.push(task));
         await short.store.finish(gone.taskId, done);

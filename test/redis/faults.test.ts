@@ -371,6 +371,36 @@ describe('faults with Redis', function () {
       );
     });
 
+    it('loses and repeats no output while Redis is frozen under a writing tool (retries land once)', async () => {
+      const [a] = replicas;
+      const count = 40;
+      const started = await call(a.client.execute, a.client, {
+        ...exec,
+        userId: 'writer',
+        toolName: 'ticker',
+        argumentsJson: JSON.stringify({ count, interval_seconds: 0.05 }),
+        timeoutSeconds: 0.01,
+      });
+      const taskId = started.task!.taskId;
+      await new Promise((r) => setTimeout(r, 500));
+      // Frozen longer than the command timeout (0.5 s): appends time out at the replica while Redis still
+      // holds them, and run when it wakes; the retries that follow must not append them twice.
+      redis.signal('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 1500));
+      redis.signal('SIGCONT');
+      const expected = Array.from({ length: count }, (_, i) => `tick ${i + 1}\n`).join('');
+      await eventually(
+        async () => {
+          const got = await call(a.client.getResult, a.client, { taskId, userId: 'writer', outputOffset: '0' });
+          return got.task?.status === TaskStatus.TASK_STATUS_COMPLETED;
+        },
+        { timeoutMs: 15_000, what: 'the ticker finished after the freeze' },
+      );
+      const got = await call(a.client.getResult, a.client, { taskId, userId: 'writer', outputOffset: '0' });
+      expect(got.output!.text).to.equal(expected);
+      expect(got.task!.outputBytes).to.equal(String(expected.length));
+    });
+
     it('bounds every call by its deadline while Redis is frozen (SIGSTOP: connections open, no answers)', async () => {
       const [a] = replicas;
       const deadlineMs = 400;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../src/core/logger.js';
 import { outputMarker, RunOutput } from '../../src/core/run-output.js';
+import { StoreUnavailable } from '../../src/core/errors.js';
 import { SerialWriter } from '../../src/core/serial-writer.js';
 import { utf8Prefix } from '../../src/core/truncate.js';
 
@@ -90,5 +91,24 @@ describe('SerialWriter', () => {
     writer.push('t', 'b');
     await writer.flushed('t');
     expect(writes).to.deep.equal(['a', 'b']);
+  });
+
+  it('with a retry policy, writes again what the store could not take, joined with what came meanwhile', async () => {
+    const attempts: string[] = [];
+    let failuresLeft = 2;
+    const writer = new SerialWriter<string>(
+      'test',
+      async (_id, value) => {
+        attempts.push(value);
+        if (failuresLeft-- > 0) throw new StoreUnavailable(new Error('down'));
+      },
+      (a, b) => a + b,
+      silentLogger,
+      { attempts: 5, delayMs: 5 },
+    );
+    writer.push('t', 'a');
+    writer.push('t', 'b');
+    await writer.flushed('t');
+    expect(attempts).to.deep.equal(['a', 'ab', 'ab']);
   });
 });

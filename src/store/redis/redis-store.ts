@@ -11,6 +11,7 @@ import type {
   TaskStore,
 } from '../../core/store.js';
 import type { InputRequest, Outcome, Progress, RedirectTarget, TaskRecord } from '../../core/task.js';
+import type { OutputPiece } from '../../core/run-output.js';
 import { utf8Prefix } from '../../core/truncate.js';
 import { noRedirect, redirectSettled } from '../errors.js';
 import { BoundedCommands } from './bounded-commands.js';
@@ -145,10 +146,10 @@ export class RedisStore implements TaskStore {
     return { applied: code === 1, task: taskFromHash(hashFromFlat(payload as string[])) };
   }
 
-  async appendOutput(taskId: string, text: string, truncated: boolean): Promise<void> {
+  async appendOutput(taskId: string, { offset, text, truncated }: OutputPiece): Promise<void> {
     const { keys } = this.options;
     await this.commands.call((c) =>
-      c.appendOutput(keys.task(taskId), keys.output(taskId), text, truncated ? '1' : '', keys.events),
+      c.appendOutput(keys.task(taskId), keys.output(taskId), text, truncated ? '1' : '', keys.events, offset),
     );
   }
 

@@ -7,12 +7,19 @@
 -- ARGV[1] text to append
 -- ARGV[2] '1' when this piece ends with the truncation marker
 -- ARGV[3] events channel
--- Returns 1 appended, 0 the task is terminal or gone
+-- ARGV[4] the byte offset the piece starts at: what of it is stored already
+--         (a retry after a lost reply) is not appended again
+-- Returns 1 appended, 0 the task is terminal or gone, or the piece was stored already
 --@include lib
 
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'running' and status ~= 'input_required' then return 0 end
-local size = redis.call('APPEND', KEYS[2], ARGV[1])
+local stored = redis.call('STRLEN', KEYS[2])
+local offset = tonumber(ARGV[4])
+local text = ARGV[1]
+if offset + #text <= stored then return 0 end
+if offset < stored then text = string.sub(text, stored - offset + 1) end
+local size = redis.call('APPEND', KEYS[2], text)
 redis.call('HSET', KEYS[1], 'output_bytes', size)
 if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'output_truncated', '1') end
 touch(KEYS[1], now_ms())
