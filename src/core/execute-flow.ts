@@ -331,7 +331,8 @@ export class ExecuteFlow {
     { callerSignal, callerDeadline, onProgress, onOutput }: ExecuteCall,
   ): Promise<ExecuteResult> {
     let current = task;
-    if (!isTerminal(current)) {
+    // A caller that follows output gets a finished task's output too (a retry of a call that has ended).
+    if (!isTerminal(current) || (onOutput && (current.outputBytes ?? 0) > 0)) {
       const stop = new AbortController();
       const onCallerGone = () => stop.abort();
       callerSignal?.addEventListener('abort', onCallerGone, { once: true });

@@ -251,4 +251,18 @@ describe('task output and ExecuteStream', () => {
     });
     expect(listed.tasks, 'never backgrounded, never stored').to.have.length(0);
   });
+
+  it('a retried ExecuteStream (same request_id) of a finished task sends its output, then the answer', async () => {
+    const req = { ...request('ticker', { count: 3, interval_seconds: 0.02 }, 0.01), requestId: `retry-${Date.now()}` };
+    const first = await executeStream(req);
+    const taskId = (first.find((m) => m.event?.$case === 'answer')!.event as { value: { task: { taskId: string } } })
+      .value.task.taskId;
+    await finished(taskId);
+    const again = await executeStream(req);
+    const chunks = again.flatMap((m) => (m.event?.$case === 'output' ? [m.event.value] : []));
+    expect(joined(chunks)).to.equal(ticks(3));
+    expect(again.at(-1)!.event).to.deep.include({ $case: 'answer' });
+    const answer = again.at(-1)!.event as { value: { backgrounded: boolean; text: string } };
+    expect(answer.value).to.include({ backgrounded: false, text: 'ticked 3' });
+  });
 });
