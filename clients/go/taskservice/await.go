@@ -18,9 +18,12 @@ import (
 type Update struct {
 	Snapshot
 	Kind UpdateKind
-	// Sequence numbers the updates of one stream from 1. It starts at 1
-	// again after Await reconnected, with an UpdateSnapshot.
+	// Sequence numbers the updates one Await (or ExecuteStream) yields from
+	// 1, across reconnects.
 	Sequence uint64
+	// Output is the piece of output an UpdateOutput carries (with
+	// WithOutput); nil on other updates.
+	Output *OutputChunk
 }
 
 // Final reports whether u is the last update: UpdateTerminal (the task
@@ -33,11 +36,16 @@ func (u Update) Final() bool {
 // UpdateProgress, UpdateInput (the tool asked a question, or it was
 // answered) and UpdateHeartbeat as they come, then one final update (see
 // Update.Final). A task that has already finished yields only its
-// UpdateTerminal.
+// UpdateTerminal. With WithOutput, UpdateOutput updates carry the tool's
+// output as well, all of it before the final update.
 //
-//	for u, err := range client.Await(ctx, id) {
+//	for u, err := range client.Await(ctx, id, taskservice.WithOutput(0)) {
 //		if err != nil {
 //			return err
+//		}
+//		if u.Output != nil {
+//			fmt.Print(u.Output.Text)
+//			continue
 //		}
 //		fmt.Println(u.Kind, u.Text)
 //	}
@@ -47,10 +55,15 @@ func (u Update) Final() bool {
 // ctx ends. Breaking out of the loop closes the stream at once.
 //
 // When the stream fails UNAVAILABLE (a replica shutting down, a dropped
-// connection), Await reopens it as the RetryPolicy allows, on any replica;
-// the new stream starts with a fresh UpdateSnapshot, so nothing is missed
-// (progress between the two shows as one change). The attempts count again
-// after each update received.
+// connection), Await reopens it as the RetryPolicy allows, on any replica,
+// and resumes where it stopped: from the last Task.Version it yielded and the
+// next output byte. The loop sees no reconnect: every status change once and
+// in order (progress in between may come coalesced into one update), every
+// output byte once and in order, and no second UpdateSnapshot (the state a
+// reopened stream starts with comes as UpdateProgress, or UpdateInput when
+// the status changed). Whatever a server sends again anyway (a state not
+// newer than the last one yielded, output before the next byte expected) is
+// dropped. The attempts count again after each update received.
 //
 // Await is an iterator rather than a channel so that it needs no goroutine:
 // the stream is read in the caller's loop, a slow consumer simply reads later
@@ -69,37 +82,65 @@ func (c *Client) Await(ctx context.Context, id string, opts ...AwaitOption) iter
 		if cfg.waitLimit > 0 {
 			until = time.Now().Add(cfg.waitLimit)
 		}
-		r := c.retry.start()
-		for {
-			err := c.awaitStream(ctx, awaitRequest(id, cfg, until), r, yield)
-			if err == nil {
-				return
-			}
-			if err = r.retry(ctx, err); err != nil {
-				yield(Update{}, err)
-				return
-			}
+		pos := &position{output: cfg.output, offset: cfg.outputFrom}
+		err := c.follow(ctx, id, cfg, until, pos, c.retry.start(), false, func(u Update) bool { return yield(u, nil) })
+		if err != nil {
+			yield(Update{}, err)
 		}
 	}
 }
 
-func awaitRequest(id string, cfg awaitConfig, until time.Time) *pb.AwaitResultRequest {
+// errRenew ends a stream whose wait limit passed when the follower goes on
+// regardless (ExecuteStream): the stream is reopened at once, not retried.
+var errRenew = errors.New("taskservice: the wait limit passed; reopening")
+
+// follow reads AwaitResult streams of task id from pos until the final
+// update, reopening them (resumed from pos) after UNAVAILABLE as r allows.
+// With renew, an UpdateWaitTimedOut is not yielded: the stream is reopened,
+// so only UpdateTerminal ends it. It returns nil when the iteration is over
+// (the final update, or yield said stop), else why it failed.
+func (c *Client) follow(ctx context.Context, id string, cfg awaitConfig, until time.Time, pos *position, r *retrier,
+	renew bool, yield func(Update) bool) error {
+	for {
+		err := c.awaitStream(ctx, awaitRequest(id, cfg, until, pos), pos, r, renew, yield)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errRenew):
+			continue
+		}
+		if err = r.retry(ctx, err); err != nil {
+			return err
+		}
+	}
+}
+
+func awaitRequest(id string, cfg awaitConfig, until time.Time, pos *position) *pb.AwaitResultRequest {
 	req := &pb.AwaitResultRequest{TaskId: id, UserId: cfg.user}
 	if !until.IsZero() {
 		// What is left of the limit; a reopened stream past it still gets
-		// its snapshot and then times out at once.
+		// what it missed and then times out at once.
 		req.TimeoutSeconds = proto.Float64(max(time.Until(until), time.Millisecond).Seconds())
 	}
 	if cfg.heartbeat > 0 {
 		req.HeartbeatSeconds = proto.Float64(cfg.heartbeat.Seconds())
 	}
+	if pos.version > 0 {
+		req.AfterVersion = proto.Uint64(pos.version)
+	}
+	if pos.output {
+		req.OutputOffset = proto.Uint64(pos.offset)
+	}
 	return req
 }
 
-// awaitStream runs one AwaitResult stream, yielding its updates. It returns
-// nil when the iteration is over (a final update, or the consumer stopped),
-// else what ended the stream.
-func (c *Client) awaitStream(ctx context.Context, req *pb.AwaitResultRequest, r *retrier, yield func(Update, error) bool) error {
+// awaitStream runs one AwaitResult stream, yielding what pos accepts of it.
+// It returns nil when the iteration is over (a final update, or the consumer
+// stopped), else what ended the stream.
+func (c *Client) awaitStream(ctx context.Context, req *pb.AwaitResultRequest, pos *position, r *retrier, renew bool,
+	yield func(Update) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a stream left early (renew, a gap) is closed at once
 	stream, err := c.rpc.AwaitResult(ctx, req, c.options()...)
 	if err != nil {
 		return toError(err, nil)
@@ -112,13 +153,18 @@ func (c *Client) awaitStream(ctx context.Context, req *pb.AwaitResultRequest, r 
 		if err != nil {
 			return toError(err, stream.Trailer())
 		}
-		r.reset()
-		u := Update{
-			Snapshot: Snapshot{Task: taskFromPb(msg.GetTask()), Text: msg.GetText()},
-			Kind:     msg.GetKind(),
-			Sequence: msg.GetSequence(),
+		u, ok, err := pos.accept(req.GetTaskId(), msg)
+		if err != nil {
+			return err
 		}
-		if !yield(u, nil) || u.Final() {
+		if !ok {
+			continue
+		}
+		r.reset()
+		if renew && u.Kind == UpdateWaitTimedOut {
+			return errRenew
+		}
+		if !yield(pos.number(u)) || u.Final() {
 			return nil
 		}
 	}

@@ -51,6 +51,9 @@ var (
 	progress     = pb.UpdateKind_UPDATE_KIND_PROGRESS
 	terminal     = pb.UpdateKind_UPDATE_KIND_TERMINAL
 	waitTimedOut = pb.UpdateKind_UPDATE_KIND_WAIT_TIMED_OUT
+	heartbeat    = pb.UpdateKind_UPDATE_KIND_HEARTBEAT
+	input        = pb.UpdateKind_UPDATE_KIND_INPUT
+	outputKind   = pb.UpdateKind_UPDATE_KIND_OUTPUT
 	unavailable  = status.Error(codes.Unavailable, "the server is shutting down; retry on another replica")
 )
 
@@ -79,29 +82,105 @@ func TestAwaitYieldsEveryUpdateUpToTheTerminalOne(t *testing.T) {
 	}
 }
 
-func TestAwaitReopensTheStreamAfterUnavailableAndStartsFromItsSnapshot(t *testing.T) {
+func TestAwaitReopensTheStreamAfterUnavailableAndResumesFromTheLastVersion(t *testing.T) {
 	f := &fake{awaitResult: script([][]*pb.AwaitResultResponse{
-		{update(snapshot, 1, running("t1")), update(progress, 2, running("t1"))},
+		{update(snapshot, 1, at(running("t1"), 1)), update(progress, 2, at(running("t1"), 2))},
 		{},
-		{update(snapshot, 1, running("t1")), update(terminal, 2, completed("t1", "done"))},
+		// The reopened stream starts with its own snapshot of a newer state.
+		{update(snapshot, 1, at(running("t1"), 3)), update(terminal, 2, at(completed("t1", "done"), 4))},
 	}, []error{unavailable, unavailable, nil})}
 	client := serve(t, f)
 
-	got, err := kinds(t, client.Await(ctxFor(t), "t1", taskservice.WithWaitLimit(10*time.Second)))
-	if err != nil {
-		t.Fatal(err)
+	var got []taskservice.Update
+	for u, err := range client.Await(ctxFor(t), "t1", taskservice.WithWaitLimit(10*time.Second)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, u)
 	}
-	if want := []taskservice.UpdateKind{snapshot, progress, snapshot, terminal}; !slices.Equal(got, want) {
-		t.Errorf("kinds = %v, want %v", got, want)
+	// One stream as the loop sees it: one snapshot, then changes, numbered on.
+	var gotKinds []taskservice.UpdateKind
+	for i, u := range got {
+		gotKinds = append(gotKinds, u.Kind)
+		if u.Sequence != uint64(i+1) {
+			t.Errorf("update %d has sequence %d", i, u.Sequence)
+		}
+	}
+	if want := []taskservice.UpdateKind{snapshot, progress, progress, terminal}; !slices.Equal(gotKinds, want) {
+		t.Errorf("kinds = %v, want %v", gotKinds, want)
 	}
 	if n := f.count("AwaitResult"); n != 3 {
 		t.Errorf("%d streams, want 3", n)
 	}
-	// The wait limit counts from the first stream, not again from each.
 	reqs, _ := f.received("AwaitResult")
 	first, last := reqs[0].(*pb.AwaitResultRequest), reqs[2].(*pb.AwaitResultRequest)
+	// Resumed from the last version seen; no output asked for.
+	if first.AfterVersion != nil || last.GetAfterVersion() != 2 || reqs[1].(*pb.AwaitResultRequest).GetAfterVersion() != 2 ||
+		last.OutputOffset != nil {
+		t.Errorf("requests = %v", reqs)
+	}
+	// The wait limit counts from the first stream, not again from each.
 	if last.GetTimeoutSeconds() >= first.GetTimeoutSeconds() {
 		t.Errorf("reopened with a wait limit of %vs, the first asked %vs", last.GetTimeoutSeconds(), first.GetTimeoutSeconds())
+	}
+}
+
+func TestAwaitShowsAStatusChangeAcrossAReconnectAsAnInputUpdate(t *testing.T) {
+	asking := at(running("t1"), 3)
+	asking.Status = pb.TaskStatus_TASK_STATUS_INPUT_REQUIRED
+	asking.InputRequest = &pb.InputRequest{Id: "q1", Message: "Go?"}
+	f := &fake{awaitResult: script([][]*pb.AwaitResultResponse{
+		{update(snapshot, 1, at(running("t1"), 1))},
+		{update(snapshot, 1, asking), update(terminal, 2, at(completed("t1", "done"), 5))},
+	}, []error{unavailable, nil})}
+	got, err := kinds(t, serve(t, f).Await(ctxFor(t), "t1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []taskservice.UpdateKind{snapshot, input, terminal}; !slices.Equal(got, want) {
+		t.Errorf("kinds = %v, want %v", got, want)
+	}
+}
+
+func TestAwaitDropsStatesAServerSendsAgain(t *testing.T) {
+	// A server that ignores after_version: whatever it repeats is not yielded twice.
+	f := &fake{awaitResult: script([][]*pb.AwaitResultResponse{
+		{update(snapshot, 1, at(running("t1"), 1)), update(progress, 2, at(running("t1"), 2))},
+		{update(snapshot, 1, at(running("t1"), 1)), update(progress, 2, at(running("t1"), 2)),
+			update(heartbeat, 3, at(running("t1"), 2)), update(progress, 4, at(running("t1"), 3)),
+			update(terminal, 5, at(completed("t1", "done"), 4))},
+	}, []error{unavailable, nil})}
+	var versions []uint64
+	for u, err := range serve(t, f).Await(ctxFor(t), "t1") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Kind != taskservice.UpdateHeartbeat {
+			versions = append(versions, u.Task.Version)
+		}
+	}
+	if want := []uint64{1, 2, 3, 4}; !slices.Equal(versions, want) {
+		t.Errorf("versions = %v, want %v", versions, want)
+	}
+}
+
+func TestAwaitOfAServerWithoutVersionsReopensFromItsSnapshot(t *testing.T) {
+	// Version 0 everywhere (a server before versions): nothing to resume
+	// from, so the reopened stream's snapshot is the next change.
+	f := &fake{awaitResult: script([][]*pb.AwaitResultResponse{
+		{update(snapshot, 1, running("t1")), update(progress, 2, running("t1"))},
+		{update(snapshot, 1, running("t1")), update(terminal, 2, completed("t1", "done"))},
+	}, []error{unavailable, nil})}
+	got, err := kinds(t, serve(t, f).Await(ctxFor(t), "t1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []taskservice.UpdateKind{snapshot, progress, progress, terminal}; !slices.Equal(got, want) {
+		t.Errorf("kinds = %v, want %v", got, want)
+	}
+	reqs, _ := f.received("AwaitResult")
+	if reqs[1].(*pb.AwaitResultRequest).AfterVersion != nil {
+		t.Errorf("reopened with after_version %v", reqs[1])
 	}
 }
 

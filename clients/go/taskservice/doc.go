@@ -44,6 +44,28 @@
 //		...
 //	}
 //
+// # Output and streams
+//
+// A tool may write output as it runs (Task.OutputBytes counts it).
+// ExecuteStream runs a tool and follows it to the end in one call: the
+// output and progress while the call waits inline, Execute's answer, then
+// the backgrounded task's updates and the rest of its output. Await with
+// WithOutput follows a running task's output; ReadOutput reads it.
+//
+//	for ev, err := range client.ExecuteStream(ctx, "ticker", map[string]any{"count": 5, "interval_seconds": 1}) {
+//		if err != nil {
+//			return err
+//		}
+//		if ev.Output != nil {
+//			fmt.Print(ev.Output.Text)
+//		}
+//	}
+//
+// Streams survive dropped connections: Await (and ExecuteStream after a
+// backgrounded answer) reopen AwaitResult from the last Task.Version and
+// output byte seen, so the loop sees every status change and every output
+// byte once, in order.
+//
 // # Errors
 //
 // Failed calls return an *Error carrying the gRPC status; errors.Is matches
@@ -55,8 +77,9 @@
 //
 // Calls that fail UNAVAILABLE are retried with exponential backoff and jitter
 // when a retry cannot run anything twice: Get, List, Tools, ServerInfo,
-// Cancel, Redirect, Await (which reopens its stream) and Execute with
-// WithRequestID. ProvideInput never is. See RetryPolicy.
+// Cancel, Redirect, ReadOutput, Await (which resumes its stream),
+// ExecuteStream after its answer (before it only with WithRequestID) and
+// Execute with WithRequestID. ProvideInput never is. See RetryPolicy.
 //
 // # Versions
 //

@@ -55,21 +55,34 @@ func (c *Client) Execute(ctx context.Context, tool string, args any, opts ...Exe
 	if err != nil {
 		return nil, fmt.Errorf("taskservice: arguments for %s: %w", tool, err)
 	}
+	return c.execute(ctx, executeRequest(tool, argsJSON, opts))
+}
+
+func executeRequest(tool, argsJSON string, opts []ExecOption) *pb.ExecuteRequest {
 	req := &pb.ExecuteRequest{ToolName: tool, ArgumentsJson: argsJSON}
 	for _, o := range opts {
 		o.applyExec(req)
 	}
+	return req
+}
+
+func (c *Client) execute(ctx context.Context, req *pb.ExecuteRequest) (*Execution, error) {
 	resp, err := unary(ctx, c, req.GetRequestId() != "", func(ctx context.Context, o ...grpc.CallOption) (*pb.ExecuteResponse, error) {
 		return c.rpc.Execute(ctx, req, o...)
 	})
 	if err != nil {
 		return nil, err
 	}
+	return c.execution(resp, req.GetUserId()), nil
+}
+
+// execution is Execute's answer as an Execution.
+func (c *Client) execution(resp *pb.ExecuteResponse, user string) *Execution {
 	e := &Execution{Backgrounded: resp.GetBackgrounded(), Text: resp.GetText(), Task: taskFromPb(resp.GetTask())}
 	if e.Task != nil && e.Task.ID != "" {
-		e.Handle = c.Handle(e.Task.ID, WithUser(req.GetUserId()))
+		e.Handle = c.Handle(e.Task.ID, WithUser(user))
 	}
-	return e, nil
+	return e
 }
 
 func argumentsJSON(args any) (string, error) {

@@ -44,6 +44,7 @@ type fake struct {
 	listTools    func(ctx context.Context, n int) (*pb.ListToolsResponse, error)
 	serverInfo   func(ctx context.Context, n int) (*pb.GetServerInfoResponse, error)
 	awaitResult  func(n int, req *pb.AwaitResultRequest, stream grpc.ServerStreamingServer[pb.AwaitResultResponse]) error
+	execStream   func(n int, req *pb.ExecuteRequest, stream grpc.ServerStreamingServer[pb.ExecuteStreamResponse]) error
 
 	mu       sync.Mutex
 	attempts map[string]int
@@ -113,6 +114,10 @@ func (f *fake) AwaitResult(req *pb.AwaitResultRequest, stream grpc.ServerStreami
 	return f.awaitResult(f.record(stream.Context(), "AwaitResult", req), req, stream)
 }
 
+func (f *fake) ExecuteStream(req *pb.ExecuteRequest, stream grpc.ServerStreamingServer[pb.ExecuteStreamResponse]) error {
+	return f.execStream(f.record(stream.Context(), "ExecuteStream", req), req, stream)
+}
+
 // serve runs f over an in-memory connection and returns a client dialled to
 // it (with fastRetry unless opts say otherwise); both stop when the test ends.
 func serve(t *testing.T, f *fake, opts ...taskservice.Option) *taskservice.Client {
@@ -147,4 +152,10 @@ func running(id string) *pb.Task {
 
 func completed(id, result string) *pb.Task {
 	return &pb.Task{TaskId: id, ToolName: "sleep", Status: pb.TaskStatus_TASK_STATUS_COMPLETED, Result: result}
+}
+
+// at is task with version v.
+func at(task *pb.Task, v uint64) *pb.Task {
+	task.Version = v
+	return task
 }

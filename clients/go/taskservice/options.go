@@ -23,9 +23,11 @@ type ListOption interface{ applyList(*pb.ListTasksRequest) }
 type taskConfig struct{ user string }
 
 type awaitConfig struct {
-	user      string
-	waitLimit time.Duration
-	heartbeat time.Duration
+	user       string
+	waitLimit  time.Duration
+	heartbeat  time.Duration
+	output     bool
+	outputFrom uint64
 }
 
 // UserOption is WithUser; it fits every kind of call.
@@ -95,6 +97,15 @@ func WithWaitLimit(d time.Duration) AwaitOption {
 // update; without it the server's default applies (15 s).
 func WithHeartbeat(d time.Duration) AwaitOption {
 	return awaitOption(func(c *awaitConfig) { c.heartbeat = d })
+}
+
+// WithOutput makes Await stream the task's output too, from byte offset
+// from (0: all of it), as UpdateOutput updates whose Output holds a piece of
+// it: every byte once, in order, across reconnects, and all of it before the
+// final update. To go on from an earlier read, pass the End of the last
+// chunk seen.
+func WithOutput(from uint64) AwaitOption {
+	return awaitOption(func(c *awaitConfig) { c.output, c.outputFrom = true, from })
 }
 
 // WithStatus lists only tasks with this status.

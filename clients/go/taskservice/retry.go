@@ -8,9 +8,11 @@ import (
 )
 
 // RetryPolicy says how calls that failed UNAVAILABLE are retried. Only
-// idempotent calls are: Get, List, Tools, ServerInfo, Cancel, Redirect, the
-// opening (and reopening) of Await, and Execute when it has a request id (the
-// server then returns the same task instead of running the tool again).
+// idempotent calls are: Get, List, Tools, ServerInfo, Cancel, Redirect,
+// ReadOutput, the opening (and resuming) of Await and of ExecuteStream's
+// AwaitResult after a backgrounded answer, and Execute and ExecuteStream when
+// they have a request id (the server then returns the same task instead of
+// running the tool again).
 // ProvideInput never is: an answer taken whose reply was lost would come back
 // FAILED_PRECONDITION. Other codes are never retried. A zero field takes the
 // default shown.

@@ -53,6 +53,11 @@ const (
 	// UpdateInput: the task entered StatusInputRequired (Task.InputRequest
 	// holds the question) or left it (answered, running again).
 	UpdateInput = pb.UpdateKind_UPDATE_KIND_INPUT
+	// UpdateOutput: the tool wrote output; Update.Output holds it and
+	// Update.Task is the last state already reported (never a newer one;
+	// the current state when none was reported yet, as on a finished task,
+	// whose output comes before its UpdateTerminal). Only with WithOutput.
+	UpdateOutput = pb.UpdateKind_UPDATE_KIND_OUTPUT
 )
 
 // Task is a tracked tool invocation.
@@ -80,7 +85,33 @@ type Task struct {
 	// InputRequest is the question the tool waits on; set only while the
 	// task is StatusInputRequired. Answer it with ProvideInput.
 	InputRequest *InputRequest
+	// Version grows with every stored change of the task (status, progress,
+	// redirect, question); it orders the states a client sees, and Await
+	// resumes from it after a reconnect. 0 from servers that predate it
+	// (0.2.0 and older).
+	Version uint64
+	// OutputBytes is how much output the tool has written so far, in UTF-8
+	// bytes (a truncation marker included): read it with ReadOutput, or
+	// stream it with Await(WithOutput) or ExecuteStream.
+	OutputBytes uint64
+	// OutputTruncated is true once the output reached the server's
+	// TASKSERVICE_MAX_OUTPUT_BYTES: it ends with a marker line, and later
+	// writes are dropped.
+	OutputTruncated bool
 }
+
+// OutputChunk is a piece of a task's output (what the tool wrote) at its
+// place in the whole.
+type OutputChunk struct {
+	// Offset is the byte offset (UTF-8) of Text's first byte in the task's
+	// output.
+	Offset uint64
+	Text   string
+}
+
+// End is the offset of the byte after the chunk, where the next one starts:
+// pass it to ReadOutput or WithOutput to go on from there.
+func (c OutputChunk) End() uint64 { return c.Offset + uint64(len(c.Text)) }
 
 // InputRequest is a question a running tool asked.
 type InputRequest struct {
@@ -177,6 +208,10 @@ func taskFromPb(t *pb.Task) *Task {
 		ChannelID:  t.GetChannelId(),
 		Platform:   t.GetPlatform(),
 		RequestID:  t.GetRequestId(),
+
+		Version:         t.GetVersion(),
+		OutputBytes:     t.GetOutputBytes(),
+		OutputTruncated: t.GetOutputTruncated(),
 	}
 	if p := t.GetProgress(); p != nil {
 		task.Progress = &Progress{Fraction: p.GetFraction(), Message: p.GetMessage(), UpdatedAt: timeOf(p.GetUpdatedAt())}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	pb "github.com/taskservice/taskservice/gen/go/taskmanager/v1"
@@ -20,7 +21,8 @@ type Origin struct {
 // Call is one invocation as its handler sees it.
 //
 // A Call built by hand (in a handler's unit test, say) works too: its
-// Progress does nothing, and its RequestInput returns an *InputRequestError.
+// Progress and Output do nothing, and its RequestInput returns an
+// *InputRequestError.
 type Call struct {
 	// TaskID is the server's task; progress and the result refer to it.
 	TaskID   string
@@ -41,6 +43,8 @@ type Call struct {
 
 	// report sends progress for this call; nil for a Call built by hand.
 	report func(fraction float64, message string)
+	// write queues output for this call; nil for a Call built by hand.
+	write func(text string)
 	// ask sends a question for this call and waits for the server's
 	// InvocationInput; nil for a Call built by hand.
 	ask func(ctx context.Context, message, schemaJSON string) (*pb.InvocationInput, error)
@@ -50,8 +54,10 @@ type Call struct {
 // (clamped; NaN and infinities count as 0) and a short message.
 //
 // It only queues the update and returns at once, so a handler can report as
-// often as it likes; an update not yet sent is replaced by a newer one, which
-// keeps a fast reporter from piling up messages behind a slow connection.
+// often as it likes; an update not yet sent is replaced by a newer one
+// (unless Output was written in between: the newer one then goes after that
+// output), which keeps a fast reporter from piling up messages behind a slow
+// connection.
 // Updates are sent in order and all before the result; after the handler
 // returned, or once its context is cancelled by the server, they are dropped.
 // It is safe to call from any goroutine.
@@ -59,6 +65,29 @@ func (c *Call) Progress(fraction float64, message string) {
 	if c.report != nil {
 		c.report(clampFraction(fraction), message)
 	}
+}
+
+// Output appends text to the task's output, which callers read
+// (taskservice: Client.ReadOutput) or stream (Await with WithOutput,
+// ExecuteStream) while the task runs and after it finished.
+//
+//	call.Output(fmt.Sprintf("step %d of %d done\n", i, n))
+//
+// Like Progress it only queues the text and returns at once; nothing is
+// dropped or reordered, though: the task's output, progress, questions and
+// result reach the server in the order the handler made them, so everything
+// written before the handler returns is in the output before the result.
+// Pieces written in quick succession may travel in one message. Empty text
+// is ignored, invalid UTF-8 is replaced with U+FFFD, and text written after
+// the handler returned, or once its context is cancelled by the server, is
+// dropped. The server keeps at most TASKSERVICE_MAX_OUTPUT_BYTES of a task's
+// output (a marker line ends it then; later writes are dropped). It is safe
+// to call from any goroutine.
+func (c *Call) Output(text string) {
+	if c.write == nil || text == "" {
+		return
+	}
+	c.write(strings.ToValidUTF8(text, "\uFFFD"))
 }
 
 // Decode unmarshals the arguments into v, as json.Unmarshal does.

@@ -4,7 +4,7 @@
 // long-lived ToolWorkerService.Connect stream that the worker opened. This
 // package owns that stream so a tool author only writes handlers: it
 // registers the tools, runs each invocation in its own goroutine, sends
-// progress, questions and the result, answers the server's pings, cancels
+// progress, output, questions and the result, answers the server's pings, cancels
 // handlers the server cancels and reconnects when the connection drops.
 //
 // A minimal worker:
@@ -41,6 +41,17 @@
 // question the server refuses is an *InputRequestError; a task that ends
 // while it waits (a cancel, the tool's InputTimeout, the connection) ends
 // the wait with the cause of the handler's context.
+//
+// # Output
+//
+// A handler can write output as it goes, which callers stream while the task
+// runs and read after it finished (package taskservice: ExecuteStream, Await
+// with WithOutput, ReadOutput):
+//
+//	call.Output(fmt.Sprintf("processed %d of %d\n", i, n))
+//
+// Output is queued, never dropped or reordered: it reaches the server in
+// order with the call's progress, questions and result.
 //
 // # Concurrency
 //

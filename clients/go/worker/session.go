@@ -115,6 +115,7 @@ func (s *session) start(in *pb.Invocation) {
 	release := func() { stopTimer(); cancel(nil) }
 	inv := &invocation{taskID: call.TaskID, tool: tool.Name, cancel: cancel}
 	call.report = func(fraction float64, message string) { s.progress(inv, fraction, message) }
+	call.write = func(text string) { s.output(inv, text) }
 	call.ask = func(qctx context.Context, message, schemaJSON string) (*pb.InvocationInput, error) {
 		return s.ask(ctx, qctx, inv, message, schemaJSON)
 	}
@@ -188,6 +189,17 @@ func (s *session) progress(inv *invocation, fraction float64, message string) {
 		return
 	}
 	s.out.progressUpdate(inv.taskID, fraction, message)
+	s.kick()
+}
+
+// output queues output the handler wrote, unless the task is settled.
+func (s *session) output(inv *invocation, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if inv.settled || s.closed {
+		return
+	}
+	s.out.outputText(inv.taskID, text)
 	s.kick()
 }
 

@@ -83,7 +83,9 @@ func run(addr, name string, logger *slog.Logger) error {
 }
 
 // slowCount shows the two things a long-running handler owes the server:
-// progress, and returning as soon as ctx says the result is not wanted.
+// progress, and returning as soon as ctx says the result is not wanted. It
+// also writes each number as output, which a caller streams as it comes
+// (taskservice: ExecuteStream, or Await with WithOutput).
 func slowCount(ctx context.Context, call *worker.Call, args slowCountArgs) (any, error) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -93,6 +95,7 @@ func slowCount(ctx context.Context, call *worker.Call, args slowCountArgs) (any,
 			return nil, context.Cause(ctx)
 		case <-tick.C:
 		}
+		call.Output(fmt.Sprintf("%d\n", i))
 		call.Progress(float64(i)/float64(args.To), fmt.Sprintf("counted to %d", i))
 	}
 	return map[string]int{"counted": args.To}, nil

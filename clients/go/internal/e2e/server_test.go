@@ -26,6 +26,9 @@ import (
 // wait bounds every wait in these tests.
 const wait = 10 * time.Second
 
+// maxOutputBytes is the server's TASKSERVICE_MAX_OUTPUT_BYTES.
+const maxOutputBytes = 3 << 20
+
 // serverAddr is the server TestMain started; skipReason is why there is
 // none, when not inside a checkout.
 var serverAddr, skipReason string
@@ -100,7 +103,9 @@ func startServer(root string) (*server, error) {
 	cmd.Dir = root
 	// Later entries win over inherited ones.
 	cmd.Env = append(os.Environ(), "TASKSERVICE_ADDR=127.0.0.1:0", "TASKSERVICE_LOG_LEVEL=info",
-		"TASKSERVICE_EXAMPLE_TOOLS=true", "TASKSERVICE_WORKERS=true", "TASKSERVICE_SHUTDOWN_GRACE_SECONDS=1")
+		"TASKSERVICE_EXAMPLE_TOOLS=true", "TASKSERVICE_WORKERS=true", "TASKSERVICE_SHUTDOWN_GRACE_SECONDS=1",
+		// Above GetResult's 1 MiB a read, so ReadOutput has to read more than once.
+		fmt.Sprintf("TASKSERVICE_MAX_OUTPUT_BYTES=%d", maxOutputBytes))
 	cmd.Stdout, cmd.Stderr = srv.output, srv.output
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
