@@ -38,7 +38,9 @@ const (
 	UpdateKind_UPDATE_KIND_WAIT_TIMED_OUT UpdateKind = 5
 	// The task entered INPUT_REQUIRED (task.input_request holds the question) or left it (answered).
 	UpdateKind_UPDATE_KIND_INPUT UpdateKind = 6
-	// The tool wrote output: the message's output holds it; its task is the last state sent (not newer).
+	// The tool wrote output: the message's output holds it. Its task is the last state this stream sent or,
+	// before the stream has sent any, the current one, which may be final: a finished task's output comes
+	// before its terminal update. End on UPDATE_KIND_TERMINAL, not on a status.
 	UpdateKind_UPDATE_KIND_OUTPUT UpdateKind = 7
 )
 

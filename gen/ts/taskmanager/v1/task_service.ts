@@ -41,7 +41,11 @@ export enum UpdateKind {
   UPDATE_KIND_WAIT_TIMED_OUT = 5,
   /** UPDATE_KIND_INPUT - The task entered INPUT_REQUIRED (task.input_request holds the question) or left it (answered). */
   UPDATE_KIND_INPUT = 6,
-  /** UPDATE_KIND_OUTPUT - The tool wrote output: the message's output holds it; its task is the last state sent (not newer). */
+  /**
+   * UPDATE_KIND_OUTPUT - The tool wrote output: the message's output holds it. Its task is the last state this stream sent or,
+   * before the stream has sent any, the current one, which may be final: a finished task's output comes
+   * before its terminal update. End on UPDATE_KIND_TERMINAL, not on a status.
+   */
   UPDATE_KIND_OUTPUT = 7,
   UNRECOGNIZED = -1,
 }
