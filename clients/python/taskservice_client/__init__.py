@@ -8,13 +8,18 @@
         if outcome.backgrounded:            # a TaskHandle: the tool runs on
             print(outcome.wait().text)      # its result, once it completed
 
+To run a tool and follow it to its end (its output, progress, answer and
+updates), iterate ``client.execute_stream(...)``; ``await_result(output=True)``
+follows a task's output, ``read_output`` reads it. Broken streams are resumed
+where they stopped: nothing is lost or repeated.
+
 Client blocks (thread-safe); AsyncClient is the same API for asyncio.
 Failures raise TaskServiceError subclasses (NotFound, InvalidArgument, ...);
 UNAVAILABLE is retried for idempotent calls. See README.md for the whole API.
 """
 
-from .async_client import AsyncClient, AsyncTaskHandle
-from .client import Client, TaskHandle
+from .async_client import AsyncClient, AsyncExecuteEvent, AsyncTaskHandle
+from .client import Client, ExecuteEvent, TaskHandle
 from .errors import (
     AlreadyExists,
     Cancelled,
@@ -36,6 +41,7 @@ from .models import (
     DeliveryState,
     FailureReason,
     InputRequest,
+    OutputChunk,
     OutputRedirect,
     Progress,
     RedirectTarget,
@@ -53,11 +59,13 @@ from .retry import NO_RETRY, RetryPolicy
 __all__ = [
     "AlreadyExists",
     "AsyncClient",
+    "AsyncExecuteEvent",
     "AsyncTaskHandle",
     "Cancelled",
     "Client",
     "DeadlineExceeded",
     "DeliveryState",
+    "ExecuteEvent",
     "FailedPrecondition",
     "FailureReason",
     "InputRequest",
@@ -65,6 +73,7 @@ __all__ = [
     "InvalidArgument",
     "NO_RETRY",
     "NotFound",
+    "OutputChunk",
     "OutputRedirect",
     "PermissionDenied",
     "Progress",

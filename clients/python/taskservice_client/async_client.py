@@ -11,19 +11,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, Union
 
 import grpc
 import grpc.aio
 
 from . import _calls
-from ._calls import Answer, Arguments, AwaitPlan, Call
+from ._calls import Answer, Answered, Arguments, AwaitPlan, Call, ExecuteFlow, FlowEvent
 from ._proto import task_service_pb2_grpc
 from .base import ClientBase, EndedEarly, HandleBase
 from .errors import settled
-from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
+from .models import (
+    OutputChunk,
+    Progress,
+    RedirectTarget,
+    Result,
+    ServerInfo,
+    Task,
+    TaskPage,
+    TaskStatus,
+    TaskUpdate,
+    ToolInfo,
+)
+from .retry import Attempts
 
 T = TypeVar("T")
+
+#: What AsyncClient.execute_stream yields (see client.ExecuteEvent): the answer is an AsyncTaskHandle when backgrounded.
+AsyncExecuteEvent = Union[OutputChunk, Progress, Result, "AsyncTaskHandle", TaskUpdate]
 
 
 class AsyncClient(ClientBase):
@@ -90,43 +105,102 @@ class AsyncClient(ClientBase):
             return result
         return AsyncTaskHandle(task=result.task, text=result.text, user_id=user_id, _client=self)
 
-    async def get_result(self, task_id: str, user_id: str = "") -> Result:
-        """The task now, without waiting (see Client.get_result)."""
-        return await self._unary(_calls.get_result(task_id, user_id))
+    async def execute_stream(
+        self,
+        tool: str,
+        arguments: Arguments = None,
+        *,
+        user_id: str = "",
+        channel_id: str = "",
+        platform: str = "",
+        budget_seconds: float | None = None,
+        request_id: str = "",
+        redirect: RedirectTarget | None = None,
+    ) -> AsyncIterator[AsyncExecuteEvent]:
+        """Run a tool and follow it to its end: the events as they come (see Client.execute_stream).
 
-    async def await_result(
+        The answer is a Result, or an AsyncTaskHandle when backgrounded.
+        Leaving an ``async for`` early cancels the stream only when the
+        generator is closed: use ``contextlib.aclosing`` for that.
+        """
+        call = _calls.execute(
+            tool,
+            arguments,
+            user_id=user_id,
+            channel_id=channel_id,
+            platform=platform,
+            budget_seconds=budget_seconds,
+            request_id=request_id,
+            redirect=redirect,
+        )
+        flow = ExecuteFlow(call.request)
+        attempts = self._attempts(f"ExecuteStream {tool}", call.idempotent)
+        while True:
+            stream = self._stub_here().ExecuteStream(call.request, metadata=self._metadata)
+            failure: grpc.RpcError = EndedEarly("the ExecuteStream stream ended before its last event")
+            try:
+                count = 0
+                async for response in stream:
+                    event, new = flow.accept(response)
+                    if new or count:
+                        attempts.reset()
+                    count += 1
+                    if event is not None:
+                        yield self._event(event, user_id)
+                    if flow.done:
+                        return
+            except grpc.RpcError as error:
+                failure = error
+            finally:
+                stream.cancel()
+            if flow.plan is not None:
+                break
+            await asyncio.sleep(self._retry_delay(attempts, failure))
+        # Backgrounded: the rest through AwaitResult, from where the stream stopped.
+        plan = flow.plan
+        attempts = self._attempts(f"AwaitResult {plan.task_id}")
+        await asyncio.sleep(self._retry_delay(attempts, failure))
+        async for update in self._follow(plan, attempts):
+            event = flow.unwrap(update)
+            if event is not None:
+                yield event
+
+    async def get_result(self, task_id: str, user_id: str = "", *, output_offset: int | None = None) -> Result:
+        """The task now, without waiting; with output_offset its output from there (see Client.get_result)."""
+        return await self._unary(_calls.get_result(task_id, user_id, output_offset))
+
+    async def read_output(self, task_id: str, user_id: str = "", *, offset: int = 0) -> OutputChunk:
+        """The task's output from byte offset up to what it has written so far (see Client.read_output)."""
+        cursor = _calls.OutputCursor(offset)
+        parts: list[str] = []
+        while True:
+            result = await self.get_result(task_id, user_id, output_offset=cursor.offset)
+            if not _calls.read_more(cursor, result, parts):
+                return OutputChunk(offset=offset, text="".join(parts))
+
+    def await_result(
         self,
         task_id: str,
         user_id: str = "",
         *,
         timeout_seconds: float | None = None,
         heartbeat_seconds: float | None = None,
+        output: bool = False,
+        output_offset: int | None = None,
+        after_version: int = 0,
     ) -> AsyncIterator[TaskUpdate]:
-        """The task's updates until its last, reconnecting on UNAVAILABLE (see Client.await_result).
+        """The task's updates until its last, resumed where it stopped after UNAVAILABLE, its output
+        too with output=True (see Client.await_result).
 
         Leaving an ``async for`` early cancels the stream only when the
         generator is closed: use ``contextlib.aclosing`` for that.
         """
-        plan = AwaitPlan(task_id, user_id, timeout_seconds, heartbeat_seconds)
-        attempts = self._attempts(f"AwaitResult {task_id}")
-        while True:
-            stream = self._stub_here().AwaitResult(plan.request(), metadata=self._metadata)
-            failure: grpc.RpcError = EndedEarly()
-            try:
-                count = 0
-                async for response in stream:
-                    update = TaskUpdate.from_pb(response)
-                    if count:
-                        attempts.reset()
-                    count += 1
-                    yield update
-                    if update.last:
-                        return
-            except grpc.RpcError as error:
-                failure = error
-            finally:
-                stream.cancel()
-            await asyncio.sleep(self._retry_delay(attempts, failure))
+        if output and output_offset is None:
+            output_offset = 0
+        plan = AwaitPlan(
+            task_id, user_id, timeout_seconds, heartbeat_seconds, after_version=after_version, output_offset=output_offset
+        )
+        return self._follow(plan, self._attempts(f"AwaitResult {task_id}"))
 
     async def wait(self, task_id: str, user_id: str = "", *, timeout_seconds: float | None = None) -> Result:
         """Await the task's end: its Result, or ToolFailed / WaitTimedOut (see Client.wait)."""
@@ -186,6 +260,36 @@ class AsyncClient(ClientBase):
 
     # -- calls and retries ---------------------------------------------------------
 
+    async def _follow(self, plan: AwaitPlan, attempts: Attempts) -> AsyncIterator[TaskUpdate]:
+        """AwaitResult streams, one after another, until the plan's last update."""
+        while True:
+            stream = self._stub_here().AwaitResult(plan.request(), metadata=self._metadata)
+            failure: grpc.RpcError = EndedEarly()
+            try:
+                count = 0
+                async for response in stream:
+                    update, new = plan.accept(response)
+                    if new or count:
+                        attempts.reset()
+                    count += 1
+                    if update is None:
+                        continue
+                    yield update
+                    if update.last:
+                        return
+            except grpc.RpcError as error:
+                failure = error
+            finally:
+                stream.cancel()
+            await asyncio.sleep(self._retry_delay(attempts, failure))
+
+    def _event(self, event: FlowEvent, user_id: str) -> AsyncExecuteEvent:
+        if not isinstance(event, Answered):
+            return event
+        if not event.backgrounded:
+            return event.result
+        return AsyncTaskHandle(task=event.result.task, text=event.result.text, user_id=user_id, _client=self)
+
     async def _unary(self, call: Call[T]) -> T:
         attempts = self._attempts(call.method, call.idempotent)
         method = getattr(self._stub_here(), call.method)
@@ -208,11 +312,26 @@ class AsyncTaskHandle(HandleBase):
         return await self._client.get_result(self.task_id, self.user_id)
 
     def await_result(
-        self, *, timeout_seconds: float | None = None, heartbeat_seconds: float | None = None
+        self,
+        *,
+        timeout_seconds: float | None = None,
+        heartbeat_seconds: float | None = None,
+        output: bool = False,
+        output_offset: int | None = None,
+        after_version: int = 0,
     ) -> AsyncIterator[TaskUpdate]:
         return self._client.await_result(
-            self.task_id, self.user_id, timeout_seconds=timeout_seconds, heartbeat_seconds=heartbeat_seconds
+            self.task_id,
+            self.user_id,
+            timeout_seconds=timeout_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+            output=output,
+            output_offset=output_offset,
+            after_version=after_version,
         )
+
+    async def read_output(self, offset: int = 0) -> OutputChunk:
+        return await self._client.read_output(self.task_id, self.user_id, offset=offset)
 
     async def wait(self, timeout_seconds: float | None = None) -> Result:
         return await self._client.wait(self.task_id, self.user_id, timeout_seconds=timeout_seconds)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, Union
 
 import grpc
 
-from ._calls import Call
+from ._calls import Call, StreamBroken
 from .errors import from_rpc_error
 from .models import Task
 from .retry import Attempts, RetryPolicy
@@ -30,19 +30,16 @@ DEFAULT_TIMEOUT_S = 30.0
 EXECUTE_MARGIN_S = 5.0
 
 
-class EndedEarly(grpc.RpcError):
-    """An AwaitResult stream that ended OK before the task's last update.
+class EndedEarly(StreamBroken):
+    """A stream that ended OK before its last message.
 
     The server does not do that, but a proxy closing idle streams might; it
     is treated like UNAVAILABLE: reconnect, and fail as Unavailable if the
     reconnects are used up.
     """
 
-    def code(self) -> grpc.StatusCode:
-        return grpc.StatusCode.UNAVAILABLE
-
-    def details(self) -> str:
-        return "the AwaitResult stream ended before the task's terminal state"
+    def __init__(self, details: str = "the AwaitResult stream ended before the task's terminal state") -> None:
+        super().__init__(details)
 
 
 class ClientBase:

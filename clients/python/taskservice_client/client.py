@@ -9,18 +9,35 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, Union
 
 import grpc
 
 from . import _calls
-from ._calls import Answer, Arguments, AwaitPlan, Call
+from ._calls import Answer, Answered, Arguments, AwaitPlan, Call, ExecuteFlow, FlowEvent
 from ._proto import task_service_pb2_grpc
 from .base import ClientBase, EndedEarly, HandleBase
 from .errors import settled
-from .models import RedirectTarget, Result, ServerInfo, Task, TaskPage, TaskStatus, TaskUpdate, ToolInfo
+from .models import (
+    OutputChunk,
+    Progress,
+    RedirectTarget,
+    Result,
+    ServerInfo,
+    Task,
+    TaskPage,
+    TaskStatus,
+    TaskUpdate,
+    ToolInfo,
+)
+from .retry import Attempts
 
 T = TypeVar("T")
+
+#: What Client.execute_stream yields: the tool's output (every byte once, from offset 0), its
+#: progress while the call waits inline, the answer (a Result, or a TaskHandle when backgrounded),
+#: then the backgrounded task's updates (TaskUpdate; its output still as OutputChunk).
+ExecuteEvent = Union[OutputChunk, Progress, Result, "TaskHandle", TaskUpdate]
 
 
 class Client(ClientBase):
@@ -89,9 +106,103 @@ class Client(ClientBase):
             return result
         return TaskHandle(task=result.task, text=result.text, user_id=user_id, _client=self)
 
-    def get_result(self, task_id: str, user_id: str = "") -> Result:
-        """The task now, without waiting; text is the result, or a JSON status while running or failed."""
-        return self._unary(_calls.get_result(task_id, user_id))
+    def execute_stream(
+        self,
+        tool: str,
+        arguments: Arguments = None,
+        *,
+        user_id: str = "",
+        channel_id: str = "",
+        platform: str = "",
+        budget_seconds: float | None = None,
+        request_id: str = "",
+        redirect: RedirectTarget | None = None,
+    ) -> Iterator[ExecuteEvent]:
+        """Run a tool and follow it to its end, in one call: the events as they come.
+
+        While the call waits inline: OutputChunk (what the tool writes) and
+        Progress. Then the answer execute() would return: a Result (the last
+        event), or a TaskHandle when backgrounded, followed by the task's
+        TaskUpdates (PROGRESS, INPUT, HEARTBEAT, ... until TERMINAL or
+        WAIT_TIMED_OUT, ``update.last``) and its further output, again as
+        OutputChunk: all the output comes as OutputChunk, every byte once, in
+        order, from offset 0, and before the last update.
+
+        A stream that breaks after a backgrounded answer is resumed through
+        AwaitResult where it stopped (the retry policy's backoff, its attempts
+        counted afresh after each new event): nothing is lost or repeated. One
+        that breaks before the answer raises (Unavailable, ...) as execute()
+        would, since the server stops an untracked call whose caller went away;
+        with a request_id the call is tracked and goes on, so ExecuteStream is
+        issued again and answers for the same task (its output seen already is
+        dropped; its budget starts again). Arguments as for execute().
+        Stopping the iteration early cancels the stream (and an untracked call
+        still inside its budget).
+        """
+        call = _calls.execute(
+            tool,
+            arguments,
+            user_id=user_id,
+            channel_id=channel_id,
+            platform=platform,
+            budget_seconds=budget_seconds,
+            request_id=request_id,
+            redirect=redirect,
+        )
+        flow = ExecuteFlow(call.request)
+        attempts = self._attempts(f"ExecuteStream {tool}", call.idempotent)
+        while True:
+            stream = self._stub.ExecuteStream(call.request, metadata=self._metadata)
+            failure: grpc.RpcError = EndedEarly("the ExecuteStream stream ended before its last event")
+            try:
+                count = 0
+                for response in stream:
+                    event, new = flow.accept(response)
+                    if new or count:
+                        attempts.reset()
+                    count += 1
+                    if event is not None:
+                        yield self._event(event, user_id)
+                    if flow.done:
+                        return
+            except grpc.RpcError as error:
+                failure = error
+            finally:
+                stream.cancel()
+            if flow.plan is not None:
+                break
+            time.sleep(self._retry_delay(attempts, failure))
+        # Backgrounded: the rest through AwaitResult, from where the stream stopped.
+        plan = flow.plan
+        attempts = self._attempts(f"AwaitResult {plan.task_id}")
+        time.sleep(self._retry_delay(attempts, failure))
+        for update in self._follow(plan, attempts):
+            event = flow.unwrap(update)
+            if event is not None:
+                yield event
+
+    def get_result(self, task_id: str, user_id: str = "", *, output_offset: int | None = None) -> Result:
+        """The task now, without waiting; text is the result, or a JSON status while running or failed.
+
+        output_offset: also read the task's output from this byte offset into
+        ``result.output`` (an OutputChunk of at most 1 MiB: see read_output for all of it).
+        """
+        return self._unary(_calls.get_result(task_id, user_id, output_offset))
+
+    def read_output(self, task_id: str, user_id: str = "", *, offset: int = 0) -> OutputChunk:
+        """The task's output from byte offset (0: all of it) up to what it has written so far.
+
+        Reads with GetResult, 1 MiB per call, until it reaches the task's
+        ``output_bytes``. Pass the returned chunk's ``next_offset`` to read
+        what the tool writes later, or follow the output as it is written with
+        ``await_result(output=True)``.
+        """
+        cursor = _calls.OutputCursor(offset)
+        parts: list[str] = []
+        while True:
+            result = self.get_result(task_id, user_id, output_offset=cursor.offset)
+            if not _calls.read_more(cursor, result, parts):
+                return OutputChunk(offset=offset, text="".join(parts))
 
     def await_result(
         self,
@@ -100,32 +211,33 @@ class Client(ClientBase):
         *,
         timeout_seconds: float | None = None,
         heartbeat_seconds: float | None = None,
+        output: bool = False,
+        output_offset: int | None = None,
+        after_version: int = 0,
     ) -> Iterator[TaskUpdate]:
         """The task's updates until its last: a snapshot, progress and heartbeats, then
         TERMINAL, or WAIT_TIMED_OUT once timeout_seconds pass (None: the server's 300 s).
 
-        On UNAVAILABLE the stream is opened again (with the policy's backoff)
-        and starts with a fresh snapshot; its sequence numbers start at 1 again.
-        Stopping the iteration early cancels the stream.
+        output=True: also the task's output, as OUTPUT updates (``update.output``,
+        an OutputChunk), all of it before the last update; output_offset: from
+        that byte on instead of from 0 (it implies output). after_version: resume
+        after a state seen earlier (its ``task.version``): no snapshot of a
+        state already seen.
+
+        A stream that breaks (UNAVAILABLE, or an end before the last update)
+        is opened again with the policy's backoff and resumed where it stopped
+        (after the last version seen, at the next output byte): every status
+        change and every output byte comes once, in order (progress may be
+        coalesced), and no state already seen comes again. The attempts count
+        afresh after each new update. Sequence numbers start at 1 in each
+        stream. Stopping the iteration early cancels the stream.
         """
-        plan = AwaitPlan(task_id, user_id, timeout_seconds, heartbeat_seconds)
-        attempts = self._attempts(f"AwaitResult {task_id}")
-        while True:
-            stream = self._stub.AwaitResult(plan.request(), metadata=self._metadata)
-            failure: grpc.RpcError = EndedEarly()
-            try:
-                for count, response in enumerate(stream):
-                    update = TaskUpdate.from_pb(response)
-                    if count:
-                        attempts.reset()
-                    yield update
-                    if update.last:
-                        return
-            except grpc.RpcError as error:
-                failure = error
-            finally:
-                stream.cancel()
-            time.sleep(self._retry_delay(attempts, failure))
+        if output and output_offset is None:
+            output_offset = 0
+        plan = AwaitPlan(
+            task_id, user_id, timeout_seconds, heartbeat_seconds, after_version=after_version, output_offset=output_offset
+        )
+        return self._follow(plan, self._attempts(f"AwaitResult {task_id}"))
 
     def wait(self, task_id: str, user_id: str = "", *, timeout_seconds: float | None = None) -> Result:
         """Await the task's end: its Result if it completed.
@@ -202,6 +314,36 @@ class Client(ClientBase):
 
     # -- calls and retries ---------------------------------------------------------
 
+    def _follow(self, plan: AwaitPlan, attempts: Attempts) -> Iterator[TaskUpdate]:
+        """AwaitResult streams, one after another, until the plan's last update."""
+        while True:
+            stream = self._stub.AwaitResult(plan.request(), metadata=self._metadata)
+            failure: grpc.RpcError = EndedEarly()
+            try:
+                count = 0
+                for response in stream:
+                    update, new = plan.accept(response)
+                    if new or count:
+                        attempts.reset()
+                    count += 1
+                    if update is None:
+                        continue
+                    yield update
+                    if update.last:
+                        return
+            except grpc.RpcError as error:
+                failure = error
+            finally:
+                stream.cancel()
+            time.sleep(self._retry_delay(attempts, failure))
+
+    def _event(self, event: FlowEvent, user_id: str) -> ExecuteEvent:
+        if not isinstance(event, Answered):
+            return event
+        if not event.backgrounded:
+            return event.result
+        return TaskHandle(task=event.result.task, text=event.result.text, user_id=user_id, _client=self)
+
     def _unary(self, call: Call[T]) -> T:
         attempts = self._attempts(call.method, call.idempotent)
         method = getattr(self._stub, call.method)
@@ -228,12 +370,28 @@ class TaskHandle(HandleBase):
         return self._client.get_result(self.task_id, self.user_id)
 
     def await_result(
-        self, *, timeout_seconds: float | None = None, heartbeat_seconds: float | None = None
+        self,
+        *,
+        timeout_seconds: float | None = None,
+        heartbeat_seconds: float | None = None,
+        output: bool = False,
+        output_offset: int | None = None,
+        after_version: int = 0,
     ) -> Iterator[TaskUpdate]:
-        """The task's updates until its last (see Client.await_result)."""
+        """The task's updates until its last, its output too with output=True (see Client.await_result)."""
         return self._client.await_result(
-            self.task_id, self.user_id, timeout_seconds=timeout_seconds, heartbeat_seconds=heartbeat_seconds
+            self.task_id,
+            self.user_id,
+            timeout_seconds=timeout_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+            output=output,
+            output_offset=output_offset,
+            after_version=after_version,
         )
+
+    def read_output(self, offset: int = 0) -> OutputChunk:
+        """The task's output written so far, from byte offset (see Client.read_output)."""
+        return self._client.read_output(self.task_id, self.user_id, offset=offset)
 
     def wait(self, timeout_seconds: float | None = None) -> Result:
         """The Result once the task completed; ToolFailed or WaitTimedOut otherwise (see Client.wait)."""

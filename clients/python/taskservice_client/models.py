@@ -77,6 +77,13 @@ class UpdateKind(enum.IntEnum):
     WAIT_TIMED_OUT = 5
     #: The task entered INPUT_REQUIRED (Task.input_request is the question) or an answer took it back to RUNNING.
     INPUT = 6
+    #: The tool wrote output: TaskUpdate.output holds it; the task is the last state sent (not a new one).
+    OUTPUT = 7
+
+    @property
+    def carries_state(self) -> bool:
+        """Whether an update of this kind reports a state of the task (not output, not a heartbeat)."""
+        return self not in (UpdateKind.HEARTBEAT, UpdateKind.OUTPUT, UpdateKind.UNSPECIFIED)
 
 
 def enum_of(cls: type[E], value: int) -> E:
@@ -163,6 +170,27 @@ class InputRequest:
 
 
 @dataclass(frozen=True)
+class OutputChunk:
+    """A piece of a task's output (what the tool wrote), at its place in the whole.
+
+    ``offset`` is the byte offset (UTF-8) of the text's first byte in the
+    task's output; the next piece starts at ``next_offset``.
+    """
+
+    offset: int
+    text: str
+
+    @property
+    def next_offset(self) -> int:
+        """The byte offset just after this piece: offset + the UTF-8 length of text."""
+        return self.offset + len(self.text.encode("utf-8"))
+
+    @classmethod
+    def from_pb(cls, message: task_pb2.OutputChunk) -> OutputChunk:
+        return cls(offset=int(message.offset), text=message.text)
+
+
+@dataclass(frozen=True)
 class Task:
     """A tracked tool invocation as the server reported it at one moment.
 
@@ -192,6 +220,13 @@ class Task:
     redirect: OutputRedirect | None = None
     #: The question the task waits on; set only while INPUT_REQUIRED.
     input_request: InputRequest | None = None
+    #: Grows with every stored change of the task; orders the states a client sees (0: a server without it,
+    #: or an inline call's task).
+    version: int = 0
+    #: Bytes of output (UTF-8) the tool has written so far, a truncation marker included.
+    output_bytes: int = 0
+    #: True once the output reached the server's limit: it ends with a marker line, later writes are dropped.
+    output_truncated: bool = False
 
     @property
     def running(self) -> bool:
@@ -258,10 +293,13 @@ class Result:
     def failed(self) -> bool:
         return self.task.failed
 
+    #: The output GetResult read (get_result(output_offset=...)); None when not asked for.
+    output: OutputChunk | None = None
+
     @classmethod
     def from_pb(cls, message: Any) -> Result:
         """From any response with ``task`` and ``text`` (Execute, GetResult, AwaitResult)."""
-        return cls(text=message.text, task=Task.from_pb(message.task))
+        return cls(text=message.text, task=Task.from_pb(message.task), output=_output_of(message))
 
 
 @dataclass(frozen=True)
@@ -275,6 +313,8 @@ class TaskUpdate:
     #: 1, 2, 3, ... within one stream; it starts again at 1 after a reconnect.
     sequence: int
     wait_timed_out: bool = False
+    #: The output, on OUTPUT updates only (None on the others).
+    output: OutputChunk | None = None
 
     @property
     def last(self) -> bool:
@@ -283,7 +323,16 @@ class TaskUpdate:
 
     @classmethod
     def from_pb(cls, message: task_service_pb2.AwaitResultResponse) -> TaskUpdate:
-        return _copy(cls, message, kind=enum_of(UpdateKind, message.kind), task=Task.from_pb(message.task))
+        return _copy(
+            cls, message, kind=enum_of(UpdateKind, message.kind), task=Task.from_pb(message.task), output=_output_of(message)
+        )
+
+
+def _output_of(message: Any) -> OutputChunk | None:
+    """The OutputChunk field ``output`` of a response that has one and set it, else None."""
+    if "output" not in message.DESCRIPTOR.fields_by_name or not message.HasField("output"):
+        return None
+    return OutputChunk.from_pb(message.output)
 
 
 @dataclass(frozen=True)
@@ -363,6 +412,7 @@ __all__ = [
     "DeliveryState",
     "FailureReason",
     "InputRequest",
+    "OutputChunk",
     "OutputRedirect",
     "Progress",
     "RedirectTarget",

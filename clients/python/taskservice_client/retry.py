@@ -11,8 +11,10 @@ again is a no-op), and Execute only when it has a request_id (the server then
 answers a repeat with the same task instead of running the tool again).
 ProvideInput never is: an answer the server took but whose reply was lost
 would come back FAILED_PRECONDITION (no longer the open question).
-AwaitResult reconnects instead: the server opens every stream with the task's
-current state, so nothing is lost.
+AwaitResult (and ExecuteStream once its answer came) reconnects instead: the
+new stream resumes after the last version and output byte the application
+saw, so nothing is lost or repeated. ExecuteStream before its answer follows
+Execute's rule: issued again only with a request_id.
 
 The delays grow exponentially and are drawn from [d/2, d] so that clients
 that lost the same server at the same moment do not come back in lockstep.

@@ -1,7 +1,8 @@
 """What a tool handler is given besides its arguments.
 
-A handler learns who called it (origin), reports progress, asks a person a
-question (request_input), and finds out that it should stop (cancelled). The
+A handler learns who called it (origin), reports progress, writes output
+(output), asks a person a question (request_input), and finds out that it
+should stop (cancelled). The
 two context classes differ only in how they wait: ``cancelled`` is an event a
 thread can block on (``ctx.cancelled.wait(0.1)``) or a coroutine can await,
 and request_input blocks the handler's thread or is awaited.
@@ -20,6 +21,8 @@ from .errors import InputRequestError, InvocationCancelled
 
 # Sends one progress update (fraction already clamped); supplied by the worker.
 ProgressSink = Callable[[float, str], None]
+# Queues output the handler wrote (a non-empty str that UTF-8 can encode); supplied by the worker.
+OutputSink = Callable[[str], None]
 
 #: How a question ends: the answer object, why it could not be asked, or None
 #: when the invocation ended first (cancelled, stream lost, worker stopping).
@@ -75,6 +78,7 @@ class BaseToolContext:
         traceparent: str = "",
         tracestate: str = "",
         ask: AskSink | None = None,
+        write: OutputSink | None = None,
     ) -> None:
         #: The task this invocation runs.
         self.task_id = task_id
@@ -94,6 +98,7 @@ class BaseToolContext:
         self.tracestate = tracestate
         self._report = report
         self._ask = ask
+        self._write = write
         self._cancel_reason: str | None = None
         self._cancel_message = ""
         self.cancelled = self._new_event()
@@ -118,6 +123,30 @@ class BaseToolContext:
         invocation has finished or been cancelled.
         """
         self._report(clamp_fraction(fraction), str(message))
+
+    def output(self, text: str) -> None:
+        """Append text to the task's output, which callers read or stream as it grows.
+
+        Written in order with the invocation's other messages: whatever was
+        written before the handler returns reaches the server before its
+        result. Safe from any thread, never blocks (the text is queued), and
+        the same for Worker and AsyncWorker handlers (not awaited). An empty
+        string is ignored, and so is anything written once the invocation has
+        finished or been cancelled. The server keeps at most
+        TASKSERVICE_MAX_OUTPUT_BYTES of a task's output (then a marker line,
+        and later writes are dropped).
+
+        Raises TypeError unless text is a str, ValueError (UnicodeEncodeError)
+        for a str UTF-8 cannot encode (lone surrogates).
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"output must be a str, not {type(text).__name__}")
+        if not text:
+            return
+        text.encode("utf-8")  # a lone surrogate would otherwise break the stream when it is written
+        if self._write is None:
+            raise RuntimeError("output needs a context made by a running worker for an invocation")
+        self._write(text)
 
     def _new_event(self) -> threading.Event | asyncio.Event:
         raise NotImplementedError

@@ -6,8 +6,9 @@ is gone. How a run is actually executed (a pool thread or an asyncio task)
 and interrupted is supplied by the worker as two callbacks, so both worker
 kinds follow exactly the same rules:
 
-* a result or progress update is sent only while the run is RUNNING on a
-  live connection; a cancellation (from the server, a lost stream or stop())
+* a result, progress update or output is sent only while the run is RUNNING
+  on a live connection (output goes through the same outbox as the result,
+  so what a handler wrote before returning is sent before its result); a cancellation (from the server, a lost stream or stop())
   makes it CANCELLED first, and discards anything still queued for it;
 * an invocation that does not fit the concurrency limits waits (Admission);
 * the arguments are parsed and the tool looked up here, so a bad invocation
@@ -161,6 +162,7 @@ class Dispatcher:
                 tracestate=invocation.tracestate,
                 report=lambda fraction, text: self._report(run, fraction, text),
                 ask=lambda message, schema, question: self.ask(run, message, schema, question),
+                write=lambda text: self._write(run, text),
             )
             self._runs[task_id] = run
             if self._admission.admit(run):
@@ -239,6 +241,11 @@ class Dispatcher:
         with self._lock:
             if run.state is RunState.RUNNING:
                 run.outbox.put_progress(run.task_id, fraction, text)
+
+    def _write(self, run: Run, text: str) -> None:
+        with self._lock:
+            if run.state is RunState.RUNNING:
+                run.outbox.put_output(run.task_id, text)
 
     # -- internals (lock held) ---------------------------------------------------
 

@@ -85,6 +85,11 @@ def progress_message(task_id: str, fraction: float, message: str) -> ConnectRequ
     )
 
 
+def output_message(task_id: str, text: str) -> ConnectRequest:
+    """The InvocationOutput of text a handler wrote (ctx.output)."""
+    return ConnectRequest(output=tool_worker_pb2.InvocationOutput(task_id=task_id, text=text))
+
+
 def pong_message(sequence: int) -> ConnectRequest:
     return ConnectRequest(pong=tool_worker_pb2.Pong(sequence=sequence))
 

@@ -8,6 +8,11 @@ stream behave:
   waiting, so a handler reporting in a tight loop cannot delay pongs and
   results behind thousands of stale updates (order is kept: the update stays
   where the first one was queued, before any later result);
+* output is never dropped nor reordered: a piece written while the previous
+  piece of the same task is still the last message queued joins it (up to
+  OUTPUT_PIECE_CHARS), so a handler writing many small pieces costs few
+  messages; a larger piece is split, and every message stays far below
+  gRPC's 4 MiB message limit;
 * discard(task_id) removes whatever is still queued for a cancelled task, so
   nothing about it is sent after the cancellation was received;
 * once closed (the stream is gone) everything put is dropped and the writer
@@ -20,7 +25,24 @@ import asyncio
 import threading
 from collections import deque
 
-from .messages import ConnectRequest, progress_message
+from .messages import ConnectRequest, output_message, progress_message
+
+#: Characters of output in one InvocationOutput at most (at most 4 UTF-8 bytes each: 256 KiB).
+OUTPUT_PIECE_CHARS = 64 * 1024
+
+
+class _Output:
+    """Output of one task still queued: its pieces, joined into one message when written."""
+
+    __slots__ = ("task_id", "parts", "chars")
+
+    def __init__(self, task_id: str, text: str) -> None:
+        self.task_id = task_id
+        self.parts = [text]
+        self.chars = len(text)
+
+    def message(self) -> ConnectRequest:
+        return output_message(self.task_id, "".join(self.parts))
 
 
 class Outbox:
@@ -29,7 +51,7 @@ class Outbox:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         # (task_id or "" for messages about no task, message)
-        self._items: deque[tuple[str, ConnectRequest]] = deque()
+        self._items: deque[tuple[str, ConnectRequest | _Output]] = deque()
         self._queued_progress: dict[str, ConnectRequest] = {}
         self._closed = False
 
@@ -55,6 +77,23 @@ class Outbox:
             message = progress_message(task_id, fraction, text)
             self._queued_progress[task_id] = message
             self._items.append((task_id, message))
+            self._wake()
+        return True
+
+    def put_output(self, task_id: str, text: str) -> bool:
+        """Queue output of a task, after everything queued before it; False (and dropped) if closed."""
+        with self._cond:
+            if self._closed:
+                return False
+            last = self._items[-1][1] if self._items else None
+            if isinstance(last, _Output) and last.task_id == task_id:
+                room = OUTPUT_PIECE_CHARS - last.chars
+                if room > 0:
+                    last.parts.append(text[:room])
+                    last.chars += min(room, len(text))
+                    text = text[room:]
+            for start in range(0, len(text), OUTPUT_PIECE_CHARS):
+                self._items.append((task_id, _Output(task_id, text[start : start + OUTPUT_PIECE_CHARS])))
             self._wake()
         return True
 
@@ -87,10 +126,12 @@ class Outbox:
         # Caller holds the lock.
         if self._closed or not self._items:
             return None
-        task_id, message = self._items.popleft()
-        if self._queued_progress.get(task_id) is message:
+        task_id, item = self._items.popleft()
+        if isinstance(item, _Output):
+            return item.message()
+        if self._queued_progress.get(task_id) is item:
             del self._queued_progress[task_id]
-        return message
+        return item
 
     def _wake(self) -> None:
         # Caller holds the lock.

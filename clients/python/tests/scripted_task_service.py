@@ -46,7 +46,7 @@ def update(kind: int, sequence: int, status: int = task_pb2.TASK_STATUS_RUNNING,
 
 class ScriptedTaskService(task_service_pb2_grpc.TaskServiceServicer):
     """script(method, *steps) queues answers: a response message or an Abort; for
-    AwaitResult a step is a list of messages, possibly ending with an Abort.
+    AwaitResult and ExecuteStream a step is a list of messages, possibly ending with an Abort.
     A call with nothing scripted fails FAILED_PRECONDITION ("nothing scripted")."""
 
     def __init__(self) -> None:
@@ -116,7 +116,13 @@ class ScriptedTaskService(task_service_pb2_grpc.TaskServiceServicer):
         return self._unary("ProvideInput", request, context)
 
     def AwaitResult(self, request, context):
-        step = self._next("AwaitResult", request, context)
+        yield from self._stream("AwaitResult", request, context)
+
+    def ExecuteStream(self, request, context):
+        yield from self._stream("ExecuteStream", request, context)
+
+    def _stream(self, method: str, request: Any, context: grpc.ServicerContext) -> Any:
+        step = self._next(method, request, context)
         for item in [step] if isinstance(step, Abort) else step:
             if isinstance(item, Abort):
                 self._abort(item, context)

@@ -17,7 +17,7 @@ from taskservice_worker.context import AsyncToolContext, Question, ToolContext, 
 from taskservice_worker.dispatch import Dispatcher
 from taskservice_worker.errors import check_reconnectable
 from taskservice_worker.messages import encode_result, error_text, parse_arguments, reason_name, result_message
-from taskservice_worker.outbox import Outbox
+from taskservice_worker.outbox import OUTPUT_PIECE_CHARS, Outbox
 
 
 def plain(args, ctx):
@@ -539,3 +539,87 @@ def test_asking_after_the_cancellation_raises_it_at_once_in_both_context_kinds()
         assert drain(outbox) == []
 
     asyncio.run(ask_async())
+
+
+# -- output (ctx.output) -------------------------------------------------------------------------
+
+
+def outputs(messages):
+    return [(m.output.task_id, m.output.text) for m in messages if m.WhichOneof("message") == "output"]
+
+
+def test_outbox_joins_output_still_queued_and_keeps_its_order_with_the_rest():
+    outbox = Outbox()
+    outbox.put_output("a", "one ")
+    outbox.put_output("a", "two ")  # joins the queued piece
+    outbox.put_output("b", "other")
+    outbox.put_output("a", "three")  # after b's: a new message
+    outbox.put_progress("a", 0.5, "")
+    outbox.put_output("a", "four")
+    outbox.put(result_message("a", "done"), "a")
+    messages = drain(outbox)
+    assert [m.WhichOneof("message") for m in messages] == ["output", "output", "output", "progress", "output", "result"]
+    assert outputs(messages) == [("a", "one two "), ("b", "other"), ("a", "three"), ("a", "four")]
+    # Once written, output is queued anew.
+    outbox.put_output("a", "five")
+    assert outputs(drain(outbox)) == [("a", "five")]
+
+
+def test_outbox_splits_long_output_and_fills_a_queued_piece_first():
+    outbox = Outbox()
+    outbox.put_output("a", "x" * (OUTPUT_PIECE_CHARS - 2))
+    outbox.put_output("a", "é" * (2 * OUTPUT_PIECE_CHARS + 5))
+    pieces = [text for _, text in outputs(drain(outbox))]
+    assert [len(text) for text in pieces] == [OUTPUT_PIECE_CHARS, OUTPUT_PIECE_CHARS, OUTPUT_PIECE_CHARS, 3]
+    assert "".join(pieces) == "x" * (OUTPUT_PIECE_CHARS - 2) + "é" * (2 * OUTPUT_PIECE_CHARS + 5)
+    assert max(len(text.encode()) for text in pieces) <= 4 * OUTPUT_PIECE_CHARS
+
+
+def test_outbox_discards_and_drops_output_like_the_rest():
+    outbox = Outbox()
+    outbox.put_output("a", "gone")
+    outbox.put(pong(1))
+    outbox.put_output("b", "kept")
+    outbox.discard("a")
+    assert [m.WhichOneof("message") for m in drain(outbox)] == ["pong", "output"]
+    outbox.close()
+    assert outbox.put_output("a", "late") is False
+
+
+def test_output_refuses_what_is_not_a_str_ignores_empty_text_and_needs_a_worker():
+    written = []
+    ctx = ToolContext(
+        task_id="t", tool_name="x", origin=None, hard_timeout_seconds=0.0, report=lambda f, m: None, write=written.append
+    )
+    ctx.output("ünï ✓\n")
+    ctx.output("")
+    for bad in (b"bytes", 3, None):
+        with pytest.raises(TypeError, match="must be a str"):
+            ctx.output(bad)
+    with pytest.raises(ValueError):
+        ctx.output("lone \ud800 surrogate")
+    assert written == ["ünï ✓\n"]
+    bare = ToolContext(task_id="t", tool_name="x", origin=None, hard_timeout_seconds=0.0, report=lambda f, m: None)
+    bare.output("")  # nothing to send: fine
+    with pytest.raises(RuntimeError, match="running worker"):
+        bare.output("text")
+
+
+@pytest.mark.parametrize("make_context", [ToolContext, AsyncToolContext])
+def test_output_is_queued_while_the_run_runs_and_ignored_once_it_ended(make_context):
+    async def scenario():
+        d = Dispatched(make_context)
+        done, gone = d.invoke("done", "gone")
+        done.ctx.output("before the result")
+        d.dispatcher.finish(done, result_message("done", "r"))
+        done.ctx.output("after the result")  # e.g. from a thread the handler left behind
+        gone.ctx.output("queued, then discarded")
+        d.dispatcher.cancel(pb.Cancellation(task_id="gone", reason=task_pb2.FAILURE_REASON_CANCELLED))
+        gone.ctx.output("after the cancellation")
+        messages = drain(d.outbox)
+        assert [(m.WhichOneof("message"), outputs([m]) or m.result.task_id) for m in messages] == [
+            ("output", [("done", "before the result")]),
+            ("result", "done"),
+        ]
+
+    asyncio.run(scenario())  # an AsyncToolContext is made on a loop

@@ -618,3 +618,93 @@ def test_an_abandoned_async_question_stays_open_until_its_answer_comes(server, p
     finally:
         harness.stop()
     assert harness.leftover_tasks == []
+
+
+# -- output (ctx.output) --------------------------------------------------------------------
+
+
+def add_writer_tool(harness, kind, probe):
+    """writer: writes args["pieces"] one by one with a progress report in the middle, tries
+    what ctx.output refuses (recorded as ("refused", class name)), and returns "written"."""
+
+    def write(ctx, pieces):
+        for index, piece in enumerate(pieces):
+            ctx.output(piece)
+            if index == len(pieces) // 2:
+                ctx.progress(0.5, "half")
+        for bad in (b"bytes", "lone \ud800"):
+            try:
+                ctx.output(bad)
+            except (TypeError, ValueError) as exc:
+                probe.record("refused", type(exc).__name__)
+
+    if kind == "sync":
+
+        def writer(args, ctx):
+            write(ctx, args["pieces"])
+            return "written"
+
+    else:
+
+        async def writer(args, ctx):
+            write(ctx, args["pieces"])
+            await asyncio.sleep(0)
+            return "written"
+
+    harness.worker.tool(name="writer")(writer)
+
+
+def test_output_is_sent_in_order_before_the_result(kind, server, start_worker, probe):
+    harness = start_worker(start=False)
+    add_writer_tool(harness, kind, probe)
+    harness.start()
+    conn = server.next_connection()
+    conn.accept()
+    pieces = ["first\n", "", "ünïcode ✓ 🎉\n", "x" * 100_000, "last\n"]
+
+    conn.invoke("w-1", "writer", {"pieces": pieces})
+    result, before = conn.result_for("w-1")
+
+    assert outcome(result) == ("result", "written")
+    kinds = {m.WhichOneof("message") for m in before}
+    assert kinds == {"output", "progress"}, kinds
+    sent = [m.output for m in before if m.WhichOneof("message") == "output"]
+    assert {m.task_id for m in sent} == {"w-1"}
+    assert all(m.text for m in sent)  # the empty piece was not sent
+    assert "".join(m.text for m in sent) == "".join(pieces)
+    assert [event[1] for event in probe.of_kind("refused")] == ["TypeError", "UnicodeEncodeError"]
+
+
+def test_output_after_a_cancellation_is_not_sent(kind, server, start_worker, probe):
+    harness = start_worker(start=False)
+    if kind == "sync":
+
+        def chatty(args, ctx):
+            ctx.output("before\n")
+            ctx.cancelled.wait(WAIT_S)
+            ctx.output("after\n")
+            probe.record("wrote after", ctx.task_id)
+            return "late"
+
+    else:
+
+        async def chatty(args, ctx):
+            ctx.output("before\n")
+            try:
+                await asyncio.sleep(WAIT_S)
+            finally:
+                ctx.output("after\n")
+                probe.record("wrote after", ctx.task_id)
+
+    harness.worker.tool(name="chatty")(chatty)
+    harness.start()
+    conn = server.next_connection()
+    conn.accept()
+    conn.invoke("c-1", "chatty")
+    output, before = conn.recv_kind("output")
+    assert before == [] and (output.task_id, output.text) == ("c-1", "before\n")
+
+    conn.cancel("c-1")
+
+    probe.wait_for("wrote after")
+    assert conn.quiet_for(0.3) == []
