@@ -9,76 +9,17 @@ import {
 } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { TaskFailedError, toClientError } from './errors.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
-import { TaskHandle } from './handle.js';
+import type { AwaitOptions, ClientOptions, ExecuteOptions, ListOptions, Scope } from './options.js';
 import { ResumePoint } from './resume.js';
 import { executeAndFollow, followTask, type StreamDeps, type StreamEvent } from './streams.js';
-
-export interface ClientOptions {
-  /** Bearer token, sent as `authorization: Bearer <token>` on every call. */
-  token?: string;
-  /** TLS: true for the system roots, or PEM buffers (a private CA; a client certificate for mutual TLS). */
-  tls?: boolean | { ca?: Buffer; cert?: Buffer; key?: Buffer };
-  /** How UNAVAILABLE is retried on calls that are safe to repeat. */
-  retry?: Partial<RetryPolicy>;
-  /** The deadline of each unary call (ms); Execute gets its budget on top. Default 30 s. */
-  callTimeoutMs?: number;
-  /** The user_id calls are made for, unless a call names another. */
-  userId?: string;
-}
-
-/** Who a call acts for and where its output belongs. */
-export interface Scope {
-  userId?: string;
-  /** Stops waiting (the call is cancelled); the task itself is not cancelled. */
-  signal?: AbortSignal;
-}
-
-export interface ExecuteOptions extends Scope {
-  channelId?: string;
-  platform?: string;
-  /** The budget (seconds): past it the tool goes on in the background. Default: the tool's or server's. */
-  budgetSeconds?: number;
-  /**
-   * @deprecated The old name of `budgetSeconds` (the proto field is `timeout_seconds`); read when
-   * `budgetSeconds` is absent.
-   */
-  timeoutSeconds?: number;
-  /** An idempotency key: a retry with the same key gets the same task, never a second run. Makes Execute retryable. */
-  requestId?: string;
-  /** Deliver the result to a chat channel when the task finishes. */
-  redirect?: { channelId: string; platform: string; maxChars?: number };
-  /** W3C trace context to send with the call (the tool receives it). */
-  traceparent?: string;
-  tracestate?: string;
-}
 
 /** Execute's answer: the outcome, or a handle on the task that went on in the background. */
 export type Execution =
   | { readonly backgrounded: false; readonly text: string; readonly task: Task }
   | { readonly backgrounded: true; readonly text: string; readonly task: Task; readonly handle: TaskHandle };
 
-export interface AwaitOptions extends Scope {
-  /** Stop after this long even if the task still runs (the last update then has waitTimedOut). */
-  timeoutSeconds?: number;
-  heartbeatSeconds?: number;
-  /** Resume after this Task.version (the last one seen): no state seen before is yielded again. */
-  afterVersion?: number;
-  /**
-   * Also yield the task's output (UPDATE_KIND_OUTPUT updates) from this byte offset: 0 for all of it, or
-   * the end of what an earlier stream yielded. Absent: no output.
-   */
-  outputOffset?: number;
-}
-
-export interface ListOptions extends Scope {
-  status?: TaskStatus;
-  toolName?: string;
-  pageSize?: number;
-  pageToken?: string;
-}
-
 export type { AwaitResultResponse as TaskUpdate, ServerInfo, Task, ToolInfo };
-export type { StreamEvent };
+export type { AwaitOptions, ClientOptions, ExecuteOptions, ListOptions, Scope, StreamEvent };
 
 /**
  * A TaskService client over the generated grpc-js stub: promises for unary
@@ -319,4 +260,51 @@ function channelCredentials(tls: ClientOptions['tls']): ChannelCredentials {
   if (!tls) return credentials.createInsecure();
   if (tls === true) return credentials.createSsl();
   return credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
+}
+
+/** A background task: what can be done with it, without repeating its id. */
+export class TaskHandle {
+  constructor(
+    private readonly client: Client,
+    readonly taskId: string,
+    private readonly userId?: string,
+  ) {}
+
+  private scope<T extends Scope>(options: T = {} as T): T {
+    return { ...(this.userId !== undefined && { userId: this.userId }), ...options };
+  }
+
+  get(scope?: Scope) {
+    return this.client.get(this.taskId, this.scope(scope));
+  }
+
+  /** The task's output from byte `offset` to its current end. */
+  readOutput(offset = 0, scope?: Scope) {
+    return this.client.readOutput(this.taskId, offset, this.scope(scope));
+  }
+
+  updates(options?: AwaitOptions) {
+    return this.client.updates(this.taskId, this.scope(options));
+  }
+
+  wait(options?: AwaitOptions) {
+    return this.client.wait(this.taskId, this.scope(options));
+  }
+
+  result(options?: AwaitOptions) {
+    return this.client.result(this.taskId, this.scope(options));
+  }
+
+  cancel(scope?: Scope) {
+    return this.client.cancel(this.taskId, this.scope(scope));
+  }
+
+  redirect(target: { channelId: string; platform: string; maxChars?: number }, scope?: Scope) {
+    return this.client.redirect(this.taskId, target, this.scope(scope));
+  }
+
+  /** Answers the task's open question: `inputRequestId` is task.inputRequest.id. */
+  provideInput(inputRequestId: string, answer: object, scope?: Scope) {
+    return this.client.provideInput(this.taskId, inputRequestId, answer, this.scope(scope));
+  }
 }

@@ -3,8 +3,7 @@
  * (clients/typescript): `import { Client } from '@taskservice/client'`.
  * README "Client developers: TypeScript" shows it in use.
  */
-export { Client } from './client.js';
-export { TaskHandle } from './handle.js';
+export { Client, TaskHandle } from './client.js';
 export { VERSION } from './version.js';
 export type {
   AwaitOptions,

@@ -7,7 +7,7 @@ import {
   UpdateKind,
 } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { pause } from './backoff.js';
-import type { AwaitOptions, ExecuteOptions } from './client.js';
+import type { AwaitOptions, ExecuteOptions } from './options.js';
 import { toClientError, UnavailableError } from './errors.js';
 import { ResumePoint } from './resume.js';
 import { backoffMs, type RetryPolicy } from './retry.js';

@@ -1,8 +1,25 @@
 import type { Logger } from './logger.js';
-import type { RunOptions, ToolRun } from './run.js';
 import type { Origin } from './task.js';
 import type { TraceContext } from './trace.js';
-import type { ToolContext } from './tool.js';
+import type { InputQuestion, Tool, ToolContext } from './tool.js';
+
+/** What the context asks of its run (ToolRun); an interface, so this file and run.ts do not import each other. */
+export interface ContextRun {
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+  reportProgress(fraction: number, message: unknown): void;
+  writeOutput(text: string): void;
+  requestInput(question: InputQuestion): Promise<Record<string, unknown>>;
+}
+
+/** What the context reads of the run's options. */
+export interface ContextOptions {
+  taskId: string;
+  tool: Pick<Tool, 'name'>;
+  origin: Origin;
+  logger: Logger;
+  trace?: TraceContext;
+}
 
 /**
  * What the handler sees. A class rather than an object literal, so that every
@@ -13,8 +30,8 @@ export class RunContext implements ToolContext {
   private progressFn?: ToolContext['progress'];
 
   constructor(
-    private readonly run: ToolRun,
-    private readonly options: RunOptions,
+    private readonly run: ContextRun,
+    private readonly options: ContextOptions,
   ) {}
 
   get taskId(): string {
