@@ -49,6 +49,7 @@ export function readRedis(r: EnvReader): RedisConfig {
     password: r.text('TASKSERVICE_REDIS_PASSWORD'),
     tls: r.bool('TASKSERVICE_REDIS_TLS'),
     prefix,
+    shards: r.integer('TASKSERVICE_REDIS_SHARDS'),
     commandTimeoutSeconds: r.seconds('TASKSERVICE_REDIS_COMMAND_TIMEOUT_SECONDS'),
     leaseTtlSeconds: r.seconds('TASKSERVICE_LEASE_TTL_SECONDS'),
     sweepIntervalSeconds: r.seconds('TASKSERVICE_SWEEP_INTERVAL_SECONDS'),

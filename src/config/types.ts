@@ -106,6 +106,8 @@ export interface RedisConfig {
   commandTimeoutSeconds: number;
   leaseTtlSeconds: number;
   sweepIntervalSeconds: number;
+  /** Key shards (docs/REDIS.md): 1 keeps every key on the prefix. */
+  shards: number;
   expirySweepSeconds: number;
   safetyPollSeconds: number;
 }

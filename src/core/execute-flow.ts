@@ -203,7 +203,7 @@ export class ExecuteFlow {
       now: Date.now(),
     });
     const draft: NewTask = {
-      taskId: newTaskId(),
+      taskId: this.parts.store.taskIdFor?.(origin.userId, call.requestId ?? '') ?? newTaskId(),
       toolName: tool.name,
       owner: this.limits.instanceId,
       ...origin,

@@ -67,6 +67,12 @@ export type TaskListener = (task: TaskRecord | null) => void;
  * on I/O gives up then (StoreUnavailable). Background work passes none.
  */
 export interface TaskStore {
+  /**
+   * The id for a new task, when the store places tasks by their id (the
+   * sharded Redis layout): the same (userId, requestId) must land where its
+   * claim is. Absent: any fresh id (ids.ts).
+   */
+  taskIdFor?(userId: string, requestId: string): string;
   /** Creates a RUNNING task, or returns the task that already holds (userId, requestId). */
   create(task: NewTask, deadline?: number): Promise<CreateResult>;
   /**

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { FailedPrecondition, InvalidArgument, TaskNotFound } from '../../src/core/errors.js';
-import type { NewTask } from '../../src/core/store.js';
+import type { NewTask, TaskStore } from '../../src/core/store.js';
 import { DeliveryState, FailureReason, type TaskRecord, TaskStatus } from '../../src/core/task.js';
 import { eventually } from '../helpers/eventually.js';
 import type { StoreFactory, StoreUnderTest } from '../helpers/stores.js';
@@ -27,8 +27,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
     afterEach(() => t.close());
 
+    /** A draft whose id the store chose, as ExecuteFlow asks for one (a sharded store places claims by it). */
+    const placed = (over: Partial<NewTask>, store: TaskStore = t.store) => {
+      const d = draft(over);
+      const taskId = store.taskIdFor?.(d.userId, d.requestId ?? '');
+      return taskId ? { ...d, taskId } : d;
+    };
+
     it('creates a running task and reads it back with every field', async () => {
-      const d = draft({
+      const d = placed({
         requestId: 'r1',
         redirect: { channelId: 'ch', platform: 'chat', maxChars: 10 },
         progress: { fraction: 0.5, message: 'half', updatedAt: Date.now() },
@@ -68,11 +75,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     it('returns the earlier task for a claimed (user_id, request_id), per user', async () => {
-      const first = await t.store.create(draft({ requestId: 'same' }));
-      const again = await t.store.create(draft({ requestId: 'same' }));
+      const first = await t.store.create(placed({ requestId: 'same' }));
+      const again = await t.store.create(placed({ requestId: 'same' }));
       expect(again.created).to.equal(false);
       expect(again.task.taskId).to.equal(first.task.taskId);
-      const otherUser = await t.store.create(draft({ requestId: 'same', userId: 'bob' }));
+      const otherUser = await t.store.create(placed({ requestId: 'same', userId: 'bob' }));
       expect(otherUser.created).to.equal(true);
     });
 
@@ -238,7 +245,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const short = await factoryWithRetention(80);
       try {
         const user = `expiring-${++counter}`;
-        const gone = draft({ userId: user, requestId: 'rid' });
+        const gone = placed({ userId: user, requestId: 'rid' }, short.store);
         const kept = draft({ userId: user });
         await short.store.create(gone);
         await short.store.create(kept);
@@ -254,7 +261,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         ]);
         await eventually(() => seen.at(-1) === null);
         expect(await short.store.readOutput(gone.taskId, 0, 10), 'the output went with the task').to.equal('');
-        const reclaimed = await short.store.create(draft({ userId: user, requestId: 'rid' }));
+        const reclaimed = await short.store.create(placed({ userId: user, requestId: 'rid' }, short.store));
         expect(reclaimed.created, 'the request id went with the task').to.equal(true);
       } finally {
         await short.close();

@@ -14,4 +14,8 @@ describe('with a real redis-server', () => {
     'redis',
     redisFactory(() => redis.url),
   );
+  storeContract(
+    'redis, 4 shards',
+    redisFactory(() => redis.url, 4),
+  );
 });

@@ -24,9 +24,9 @@ export const memoryFactory: StoreFactory = async ({ retentionMs }) => {
 };
 
 /** A RedisStore on a fresh key prefix, so tests never see each other's keys. */
-export function redisFactory(url: () => string): StoreFactory {
+export function redisFactory(url: () => string, shards = 1): StoreFactory {
   return async ({ retentionMs, instanceId = 'test-instance' }) => {
-    const store = redisStore(url(), { retentionMs, instanceId });
+    const store = redisStore(url(), { retentionMs, instanceId, shards });
     await eventually(() => store.isAvailable, { what: 'the Redis store to connect' });
     await store.subscribed;
     return { store, sweep: async () => void (await store.leases.sweepExpired()), close: () => store.close() };
@@ -35,7 +35,7 @@ export function redisFactory(url: () => string): StoreFactory {
 
 export function redisStore(
   url: string,
-  options: { retentionMs?: number; instanceId?: string; prefix?: string; safetyPollMs?: number } = {},
+  options: { retentionMs?: number; instanceId?: string; prefix?: string; safetyPollMs?: number; shards?: number } = {},
 ): RedisStore {
   const client = withScripts(
     new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 }),
@@ -45,7 +45,7 @@ export function redisStore(
     client,
     subscriber,
     {
-      keys: new RedisKeys(options.prefix ?? `t${randomBytes(4).toString('hex')}:`),
+      keys: new RedisKeys(options.prefix ?? `t${randomBytes(4).toString('hex')}:`, options.shards),
       instanceId: options.instanceId ?? 'test-instance',
       retentionMs: options.retentionMs ?? 60_000,
       commandTimeoutMs: 2000,

@@ -28,6 +28,13 @@ const servers = ((globalThis as Record<symbol, unknown>)[Symbol.for('taskservice
 
 /** Environment for a TaskService on the chosen store, with a key prefix of its own. */
 export function storeEnv(): Record<string, string> {
+  return {
+    ...storeLocation(),
+    ...(process.env.TEST_REDIS_SHARDS && { TASKSERVICE_REDIS_SHARDS: process.env.TEST_REDIS_SHARDS }),
+  };
+}
+
+function storeLocation(): Record<string, string> {
   const tag = randomBytes(4).toString('hex');
   if (TEST_STORE === 'redis') return { REDIS_URL: servers.single!.url, TASKSERVICE_REDIS_PREFIX: `t${tag}:` };
   if (TEST_STORE === 'cluster')

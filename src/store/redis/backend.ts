@@ -61,7 +61,7 @@ export function createRedisBackend(
     client,
     subscriber,
     {
-      keys: new RedisKeys(redis.prefix),
+      keys: new RedisKeys(redis.prefix, redis.shards),
       instanceId,
       retentionMs: config.retentionSeconds * 1000,
       commandTimeoutMs: redis.commandTimeoutSeconds * 1000,

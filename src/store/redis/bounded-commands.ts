@@ -39,6 +39,9 @@ export class BoundedCommands {
   /** HGETALL of each key, in one pipeline: a hash per key, undefined where a command failed on its own. */
   async readHashes(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
     if (keys.length === 0) return [];
+    // A Cluster pipeline must stay on one node; keys of several shards are read one by one, which
+    // auto-pipelining batches per node.
+    if ((this.client as { isCluster?: boolean }).isCluster) return this.readEach(keys, deadline);
     const pipeline = this.client.pipeline();
     for (const key of keys) pipeline.hgetall(key);
     const results = await this.call(() => pipeline.exec(), deadline);
@@ -49,6 +52,21 @@ export class BoundedCommands {
       if (err && !isLogicError(err)) throw new StoreUnavailable(err);
       return err ? undefined : (value as TaskHash);
     });
+  }
+
+  private readEach(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
+    return this.call(
+      () =>
+        Promise.all(
+          keys.map((key) =>
+            this.client.hgetall(key).catch((err: unknown) => {
+              if (!isLogicError(err)) throw err;
+              return undefined;
+            }),
+          ),
+        ),
+      deadline,
+    );
   }
 }
 

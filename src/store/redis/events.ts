@@ -29,6 +29,8 @@ export class TaskEvents {
   private readonly availability = new Set<(available: boolean) => void>();
   private readonly channels = new Map<string, (message: string) => void>();
   private readonly subscriber: RedisClient;
+  /** Every shard's events channel. */
+  private readonly eventChannels: Set<string>;
   private readonly pollTimer: NodeJS.Timeout;
   private available = false;
   /** Resolves once the events channel is subscribed (changes from then on are seen). */
@@ -43,7 +45,7 @@ export class TaskEvents {
   ) {
     this.subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel === keys.events) this.onEvent(message);
+      if (this.eventChannels.has(channel)) this.onEvent(message);
       else this.channels.get(channel)?.(message);
     });
     // After a reconnect, events sent meanwhile are lost: re-read what is watched.
@@ -54,7 +56,8 @@ export class TaskEvents {
     // ioredis logs unhandled 'error' events to the console; these are reported through availability.
     client.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis client error'));
     subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis subscriber error'));
-    this.subscribed = subscriber.subscribe(keys.events).then(
+    this.eventChannels = new Set(keys.shards.map((shard) => shard.events));
+    this.subscribed = subscriber.subscribe(...this.eventChannels).then(
       () => undefined,
       (err: unknown) => this.logger.warn({ err }, 'subscribe failed; will retry on reconnect'),
     );
@@ -137,7 +140,7 @@ export class TaskEvents {
   private async resync(ids: string[]): Promise<void> {
     if (ids.length === 0 || !this.available) return;
     try {
-      const hashes = await this.commands.readHashes(ids.map((id) => this.keys.task(id)));
+      const hashes = await this.commands.readHashes(ids.map((id) => this.keys.of(id).task(id)));
       ids.forEach((id, i) => {
         const hash = hashes[i];
         const task = hash?.task_id ? taskFromHash(hash) : null;

@@ -32,13 +32,14 @@ export interface FinishGuard {
  */
 export async function finishTask(
   commands: BoundedCommands,
-  { keys, instanceId, retentionMs }: FinishScope,
+  { keys: allKeys, instanceId, retentionMs }: FinishScope,
   taskId: string,
   outcome: Outcome,
   guard: FinishGuard,
   deadline?: number,
 ): Promise<FinishResult> {
   const completed = outcome.status === TaskStatus.Completed;
+  const keys = allKeys.of(taskId);
   const [code, payload] = await commands.call(
     (c) =>
       c.finishTask(

@@ -1,19 +1,23 @@
 // Whether a prefix holds a hash tag is checked with the prefix's other rules, in config (which imports no store).
 export { hasHashTag } from '../../config/redis.js';
 
+/** Redis Cluster's hash slots. */
+const SLOTS = 16384;
+
 /**
- * Every Redis key and channel name, built from one configurable prefix
- * (default `sg:`, the seed's). The task hash keeps the seed's name,
- * `<prefix>task:<task_id>`.
- *
- * Redis Cluster: every script touches several of these keys at once (a
- * task, its index entries, its request-id claim, the expiry schedule), so
- * all of a deployment's keys must live in one hash slot. Give the prefix a
- * hash tag, e.g. `{sg}:`: Redis hashes only the part inside the braces.
- * loadConfig refuses a Cluster configuration whose prefix has no tag.
+ * The keys of one shard: a task and everything a script touches with it (its
+ * output, index entries, request-id claim, the running and owed sets it is in,
+ * the expiry schedule, the shard's copy of the lease table) and the shard's
+ * events channel. In a Cluster they all share the shard's hash tag, so every
+ * script stays in one slot. With one shard they are the seed's names,
+ * `<prefix>task:<task_id>` and so on.
  */
-export class RedisKeys {
-  constructor(readonly prefix: string) {}
+export class ShardKeys {
+  constructor(
+    /** Which shard: 0 .. shards-1. */
+    readonly index: number,
+    readonly prefix: string,
+  ) {}
 
   task(taskId: string): string {
     return `${this.prefix}task:${taskId}`;
@@ -48,7 +52,10 @@ export class RedisKeys {
     return `${this.prefix}delivering:${instanceId}`;
   }
 
-  /** Sorted set: instance id -> lease expiry (server ms). */
+  /**
+   * Sorted set: instance id -> lease expiry (server ms). Every shard has its
+   * copy (renewed together), so the scripts that check a lease stay in their slot.
+   */
   get instances(): string {
     return `${this.prefix}instances`;
   }
@@ -56,6 +63,64 @@ export class RedisKeys {
   /** Sorted set: finished task id -> when its retention ends (server ms). */
   get expiring(): string {
     return `${this.prefix}expiring`;
+  }
+
+  /** Pub/sub channel of every change of the shard's tasks: "<task_id> <json>" or "<task_id> -" (deleted). */
+  get events(): string {
+    return `${this.prefix}events`;
+  }
+}
+
+/**
+ * Every Redis key and channel name, built from one configurable prefix
+ * (default `sg:`, the seed's), split into `shards` shards.
+ *
+ * One shard (single Redis, Sentinel, and the default): every key is
+ * `<prefix>...` as before sharding existed. Redis Cluster needs them in one
+ * slot, so the prefix holds a hash tag, e.g. `{sg}:`.
+ *
+ * N shards: a task belongs to the shard its id hashes to (`shardOf`), and its
+ * keys are `<prefix without braces>{<tag>}:...`, one tag per shard, chosen so
+ * the shards' slots are spread evenly over the 16384 (and so over the masters).
+ * What belongs to no task (the worker tables and inboxes, the live-instance
+ * table they read) stays on the prefix itself: the control slot.
+ */
+export class RedisKeys {
+  readonly shards: ShardKeys[];
+
+  constructor(
+    readonly prefix: string,
+    shardCount = 1,
+  ) {
+    if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`shards must be 1 or more, not ${shardCount}`);
+    if (shardCount === 1) this.shards = [new ShardKeys(0, prefix)];
+    else {
+      const base = prefix.replace(/[{}]/g, '');
+      this.shards = Array.from({ length: shardCount }, (_, s) => new ShardKeys(s, `${base}{${shardTag(s, shardCount)}}:`));
+    }
+  }
+
+  /** The shard a task belongs to, from its id alone. */
+  shardOf(taskId: string): number {
+    return this.shards.length === 1 ? 0 : fnv1a(taskId) % this.shards.length;
+  }
+
+  /** The keys of the task's shard. */
+  of(taskId: string): ShardKeys {
+    return this.shards[this.shardOf(taskId)]!;
+  }
+
+  /**
+   * The shard of a task claiming (user_id, request_id): a retry must find the
+   * claim, so it is placed by the claim, and its id is chosen to hash there.
+   */
+  shardOfClaim(userId: string, requestId: string): number {
+    return this.shards.length === 1 ? 0 : fnv1a(`${userId}\u0000${requestId}`) % this.shards.length;
+  }
+
+  /** Sorted set: instance id -> lease expiry (server ms), on the control slot (the worker tables read it). */
+  get instances(): string {
+    return `${this.prefix}instances`;
   }
 
   /** String (JSON, expires with the lease): the worker tools hosted on an instance, for the other replicas. */
@@ -72,9 +137,39 @@ export class RedisKeys {
   get workersChannel(): string {
     return `${this.prefix}workers`;
   }
+}
 
-  /** Pub/sub channel of every task change: "<task_id> <json>" or "<task_id> -" (deleted). */
-  get events(): string {
-    return `${this.prefix}events`;
+/**
+ * The hash tag of shard `s` of `n`: the first of `s`, `s.1`, `s.2`, ... whose
+ * slot falls in the s-th of n equal slot ranges, so n shards cover the slots
+ * evenly whatever n is. The same for every replica (a pure function).
+ */
+export function shardTag(s: number, n: number): string {
+  const low = Math.floor((s * SLOTS) / n);
+  const high = Math.floor(((s + 1) * SLOTS) / n);
+  for (let k = 0; ; k++) {
+    const tag = k === 0 ? String(s) : `${s}.${k}`;
+    const slot = keySlot(tag);
+    if (slot >= low && slot < high) return tag;
   }
+}
+
+/** The Redis Cluster slot of a key without a hash tag: CRC16 (XMODEM) of its bytes, modulo 16384. */
+export function keySlot(key: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % SLOTS;
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units: cheap, stable, and spread well enough for shard choice. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }

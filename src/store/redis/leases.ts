@@ -3,6 +3,7 @@ import { FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
 import type { BoundedCommands } from './bounded-commands.js';
 import { hashFromFlat, taskFromHash } from './codec.js';
 import { finishTask, type FinishScope } from './finish.js';
+import type { ShardKeys } from './keys.js';
 
 /**
  * The Redis side of the housekeeper: this instance's lease, what becomes of
@@ -17,21 +18,35 @@ export class Leases {
     private readonly scope: FinishScope,
   ) {}
 
-  /** Extends this instance's lease to `ttlMs` from the server's now. False when it had lapsed meanwhile. */
+  private get shards(): ShardKeys[] {
+    return this.scope.keys.shards;
+  }
+
+  /**
+   * Extends this instance's lease to `ttlMs` from the server's now, in every
+   * shard's copy of the lease table (and, with several shards, the control
+   * slot's, which the worker tables read). False when it had lapsed meanwhile.
+   */
   async renew(ttlMs: number): Promise<boolean> {
-    const { keys, instanceId } = this.scope;
-    return (await this.commands.call((c) => c.renewLease(keys.instances, instanceId, ttlMs))) !== 0;
+    const { instanceId } = this.scope;
+    const tables = this.tables();
+    const results = await Promise.all(
+      tables.map((table) => this.commands.call((c) => c.renewLease(table, instanceId, ttlMs))),
+    );
+    return results.every((inTime) => inTime !== 0);
   }
 
-  /** The other instances whose lease has lapsed. */
+  /** The other instances whose lease has lapsed, in any shard's table. */
   async lapsedOthers(): Promise<string[]> {
-    const { keys, instanceId } = this.scope;
-    return (await this.commands.call((c) => c.lapsedInstances(keys.instances))).filter((id) => id !== instanceId);
+    const { instanceId } = this.scope;
+    const lapsed = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.lapsedInstances(k.instances))));
+    return [...new Set(lapsed.flat())].filter((id) => id !== instanceId);
   }
 
-  /** The ids of the tasks an instance was running. */
-  runningOn(instance: string): Promise<string[]> {
-    return this.commands.call((c) => c.smembers(this.scope.keys.running(instance)));
+  /** The ids of the tasks an instance was running, in every shard. */
+  async runningOn(instance: string): Promise<string[]> {
+    const ids = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.smembers(k.running(instance)))));
+    return ids.flat();
   }
 
   /**
@@ -49,9 +64,12 @@ export class Leases {
     return finishTask(this.commands, this.scope, taskId, outcome, guard);
   }
 
-  /** The deliveries an instance owed: claimed and unfinished, or finished by it and never claimed. */
-  owedBy(instance: string): Promise<string[]> {
-    return this.commands.call((c) => c.smembers(this.scope.keys.delivering(instance)));
+  /** The deliveries an instance owed, in every shard: claimed and unfinished, or finished by it and never claimed. */
+  async owedBy(instance: string): Promise<string[]> {
+    const ids = await Promise.all(
+      this.shards.map((k) => this.commands.call((c) => c.smembers(k.delivering(instance)))),
+    );
+    return ids.flat();
   }
 
   /**
@@ -59,7 +77,8 @@ export class Leases {
    * this instance now delivers it (already claimed: deliver without claiming).
    */
   async reclaimDelivery(taskId: string, lapsed: string): Promise<TaskRecord | undefined> {
-    const { keys, instanceId } = this.scope;
+    const { instanceId } = this.scope;
+    const keys = this.scope.keys.of(taskId);
     const [code, payload] = await this.commands.call((c) =>
       c.reclaimDelivery(
         keys.task(taskId),
@@ -75,25 +94,39 @@ export class Leases {
     return code === 1 ? taskFromHash(hashFromFlat(payload as string[])) : undefined;
   }
 
-  /** Drops a lapsed instance from the lease table with its running and owed sets, once its work is taken care of. */
+  /**
+   * Drops a lapsed instance from each shard's lease table with its running and
+   * owed sets there, once its work there is taken care of; from the control
+   * slot's once it is gone from every shard.
+   */
   async forget(instance: string): Promise<void> {
     const { keys } = this.scope;
-    await this.commands.call((c) =>
-      c.forgetInstance(keys.instances, keys.running(instance), keys.delivering(instance), instance),
+    const forgotten = await Promise.all(
+      this.shards.map((k) =>
+        this.commands.call((c) => c.forgetInstance(k.instances, k.running(instance), k.delivering(instance), instance)),
+      ),
     );
+    if (this.shards.length > 1 && forgotten.every((done) => done === 1)) {
+      await this.commands.call((c) => c.zrem(keys.instances, instance));
+    }
   }
 
   /** Gives up this instance's lease, but only with nothing running: a task still listed must stay sweepable. */
   async leaveIfIdle(): Promise<void> {
-    const { keys, instanceId } = this.scope;
-    await this.commands.call(async (c) => {
-      if ((await c.scard(keys.running(instanceId))) === 0) await c.zrem(keys.instances, instanceId);
-    });
+    const { instanceId } = this.scope;
+    const busy = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.scard(k.running(instanceId)))));
+    if (busy.some((n) => n > 0)) return;
+    await Promise.all(this.tables().map((table) => this.commands.call((c) => c.zrem(table, instanceId))));
   }
 
-  /** Deletes tasks whose retention has passed, with their index entries and claims. Returns how many. */
+  /** Deletes tasks whose retention has passed, with their output, index entries and claims. Returns how many. */
   async sweepExpired(limit = 500): Promise<number> {
-    const { keys } = this.scope;
+    let removed = 0;
+    for (const keys of this.shards) removed += await this.sweepExpiredIn(keys, limit);
+    return removed;
+  }
+
+  private async sweepExpiredIn(keys: ShardKeys, limit: number): Promise<number> {
     const due = await this.commands.call((c) => c.dueExpired(keys.expiring, limit));
     if (due.length === 0) return 0;
     const hashes = await this.commands.readHashes(due.map((id) => keys.task(id)));
@@ -115,5 +148,12 @@ export class Leases {
       );
     }
     return removed;
+  }
+
+  /** Every lease table: each shard's, and with several shards the control slot's. */
+  private tables(): string[] {
+    const tables = this.shards.map((k) => k.instances);
+    if (this.shards.length > 1) tables.push(this.scope.keys.instances);
+    return tables;
   }
 }

@@ -1,4 +1,6 @@
+import { randomInt } from 'node:crypto';
 import { FailedPrecondition, StoreUnavailable, TaskNotFound } from '../../core/errors.js';
+import { newTaskId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   CreateResult,
@@ -85,6 +87,11 @@ export class RedisStore implements TaskStore {
   }
 
   async create(draft: NewTask, deadline?: number): Promise<CreateResult> {
+    const { keys } = this.options;
+    if (draft.requestId && keys.shardOf(draft.taskId) !== keys.shardOfClaim(draft.userId, draft.requestId)) {
+      // Its claim would be looked for in another shard, and a retry would run the tool again.
+      throw new Error(`task id ${draft.taskId} was not made by taskIdFor: it is not in its request id's shard`);
+    }
     const [code, payload] = await this.commands.call(
       (c) =>
         c.createTask(
@@ -103,7 +110,7 @@ export class RedisStore implements TaskStore {
   }
 
   async discard(draft: NewTask): Promise<void> {
-    const output = this.options.keys.output(draft.taskId);
+    const output = this.options.keys.of(draft.taskId).output(draft.taskId);
     await this.commands.call((c) =>
       c.discardTask(...this.ownedKeys(draft), output, draft.taskId, this.options.instanceId),
     );
@@ -111,7 +118,8 @@ export class RedisStore implements TaskStore {
 
   /** The keys a running task of this instance lives in, in the order create and discard take them. */
   private ownedKeys(draft: NewTask): string[] {
-    const { keys, instanceId } = this.options;
+    const { instanceId } = this.options;
+    const keys = this.options.keys.of(draft.taskId);
     return [
       keys.task(draft.taskId),
       keys.allIndex,
@@ -127,7 +135,7 @@ export class RedisStore implements TaskStore {
   }
 
   async requestInput(taskId: string, request: InputRequest): Promise<TaskRecord> {
-    const { keys } = this.options;
+    const keys = this.options.keys.of(taskId);
     const [code, payload] = await this.commands.call((c) =>
       c.requestInput(keys.task(taskId), request.id, request.message, request.schemaJson, keys.events),
     );
@@ -137,7 +145,7 @@ export class RedisStore implements TaskStore {
   }
 
   async provideInput(taskId: string, requestId: string, responseJson: string, deadline?: number) {
-    const { keys } = this.options;
+    const keys = this.options.keys.of(taskId);
     const [code, payload] = await this.commands.call(
       (c) => c.provideInput(keys.task(taskId), requestId, responseJson, keys.events),
       deadline,
@@ -147,26 +155,26 @@ export class RedisStore implements TaskStore {
   }
 
   async appendOutput(taskId: string, { offset, text, truncated }: OutputPiece): Promise<void> {
-    const { keys } = this.options;
+    const keys = this.options.keys.of(taskId);
     await this.commands.call((c) =>
       c.appendOutput(keys.task(taskId), keys.output(taskId), text, truncated ? '1' : '', keys.events, offset),
     );
   }
 
   async readOutput(taskId: string, offset: number, maxBytes: number, deadline?: number): Promise<string> {
-    const key = this.options.keys.output(taskId);
+    const key = this.options.keys.of(taskId).output(taskId);
     // GETRANGE's end is inclusive; one byte more shows whether the cut fell inside a character.
     const bytes = await this.commands.call((c) => c.getrangeBuffer(key, offset, offset + maxBytes), deadline);
     return utf8Prefix(bytes, maxBytes).toString('utf8');
   }
 
   async setProgress(taskId: string, progress: Progress): Promise<void> {
-    const { keys } = this.options;
+    const keys = this.options.keys.of(taskId);
     await this.commands.call((c) => c.setProgress(keys.task(taskId), progress.fraction, progress.message, keys.events));
   }
 
   async setRedirect(taskId: string, target: RedirectTarget, deadline?: number): Promise<TaskRecord> {
-    const { keys } = this.options;
+    const keys = this.options.keys.of(taskId);
     const [code, payload] = await this.commands.call(
       (c) => c.setRedirect(keys.task(taskId), target.channelId, target.platform, target.maxChars, keys.events),
       deadline,
@@ -177,7 +185,8 @@ export class RedisStore implements TaskStore {
   }
 
   async claimDelivery(taskId: string): Promise<TaskRecord | undefined> {
-    const { keys, instanceId } = this.options;
+    const { instanceId } = this.options;
+    const keys = this.options.keys.of(taskId);
     const [code, payload] = await this.commands.call((c) =>
       c.claimDelivery(keys.task(taskId), keys.delivering(instanceId), keys.events, instanceId),
     );
@@ -185,7 +194,8 @@ export class RedisStore implements TaskStore {
   }
 
   async updateDelivery(taskId: string, update: DeliveryUpdate): Promise<TaskRecord> {
-    const { keys, instanceId } = this.options;
+    const { instanceId } = this.options;
+    const keys = this.options.keys.of(taskId);
     const [code, payload] = await this.commands.call((c) =>
       c.updateDelivery(
         keys.task(taskId),
@@ -202,8 +212,19 @@ export class RedisStore implements TaskStore {
   }
 
   async get(taskId: string, deadline?: number): Promise<TaskRecord | undefined> {
-    const hash = (await this.commands.call((c) => c.hgetall(this.options.keys.task(taskId)), deadline)) as TaskHash;
+    const hash = (await this.commands.call((c) => c.hgetall(this.options.keys.of(taskId).task(taskId)), deadline)) as TaskHash;
     return hash.task_id ? taskFromHash(hash) : undefined;
+  }
+
+  /** A new task's id, in the shard its request-id claim (or, without one, chance) puts it. */
+  taskIdFor(userId: string, requestId: string): string {
+    const { keys } = this.options;
+    if (keys.shards.length === 1) return newTaskId();
+    const shard = requestId ? keys.shardOfClaim(userId, requestId) : randomInt(keys.shards.length);
+    for (;;) {
+      const id = newTaskId();
+      if (keys.shardOf(id) === shard) return id;
+    }
   }
 
   list(query: ListQuery): Promise<ListPage> {
