@@ -96,7 +96,10 @@ export class RedisKeys {
     if (shardCount === 1) this.shards = [new ShardKeys(0, prefix)];
     else {
       const base = prefix.replace(/[{}]/g, '');
-      this.shards = Array.from({ length: shardCount }, (_, s) => new ShardKeys(s, `${base}{${shardTag(s, shardCount)}}:`));
+      this.shards = Array.from(
+        { length: shardCount },
+        (_, s) => new ShardKeys(s, `${base}{${shardTag(s, shardCount)}}:`),
+      );
     }
   }
 

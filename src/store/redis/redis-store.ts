@@ -212,7 +212,10 @@ export class RedisStore implements TaskStore {
   }
 
   async get(taskId: string, deadline?: number): Promise<TaskRecord | undefined> {
-    const hash = (await this.commands.call((c) => c.hgetall(this.options.keys.of(taskId).task(taskId)), deadline)) as TaskHash;
+    const hash = (await this.commands.call(
+      (c) => c.hgetall(this.options.keys.of(taskId).task(taskId)),
+      deadline,
+    )) as TaskHash;
     return hash.task_id ? taskFromHash(hash) : undefined;
   }
 
