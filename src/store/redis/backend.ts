@@ -66,6 +66,7 @@ export function createRedisBackend(
       retentionMs: config.retentionSeconds * 1000,
       commandTimeoutMs: redis.commandTimeoutSeconds * 1000,
       safetyPollMs: redis.safetyPollSeconds * 1000,
+      shardedEvents: redis.mode === 'cluster' && redis.shards > 1,
     },
     logger.child({ component: 'redis' }),
   );

@@ -49,7 +49,9 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
         subscriber: new Redis({ ...listening, ...sentinel }),
       };
     }
-    case 'cluster':
+    case 'cluster': {
+      // Several shards: task events on sharded pub/sub, so each stays on its shard's node.
+      const sharded = config.shards > 1;
       return {
         client: withScripts(
           new Cluster(config.nodes, {
@@ -58,9 +60,15 @@ export function connectRedis(config: RedisConfig): { client: ScriptedClient; sub
             redisOptions: commands,
             clusterRetryStrategy: backoff,
           }),
+          sharded,
         ),
-        subscriber: new Cluster(config.nodes, { enableOfflineQueue: true, redisOptions: listening }),
+        subscriber: new Cluster(config.nodes, {
+          enableOfflineQueue: true,
+          redisOptions: listening,
+          shardedSubscribers: sharded,
+        }),
       };
+    }
     default:
       throw new Error('connectRedis needs a Redis configuration');
   }

@@ -40,14 +40,17 @@ export class TaskEvents {
     { client, subscriber }: EventConnections,
     private readonly commands: BoundedCommands,
     private readonly keys: RedisKeys,
-    safetyPollMs: number,
+    { safetyPollMs, sharded }: { safetyPollMs: number; sharded: boolean },
     private readonly logger: Logger,
   ) {
     this.subscriber = subscriber;
-    subscriber.on('message', (channel: string, message: string) => {
+    const onMessage = (channel: string, message: string) => {
       if (this.eventChannels.has(channel)) this.onEvent(message);
       else this.channels.get(channel)?.(message);
-    });
+    };
+    subscriber.on('message', onMessage);
+    // Sharded pub/sub (a Cluster with several shards): each shard's channel is subscribed on its own node.
+    subscriber.on('smessage', onMessage);
     // After a reconnect, events sent meanwhile are lost: re-read what is watched.
     subscriber.on('ready', () => void this.resync(this.listeners.taskIds()));
     client.on('ready', () => this.setAvailable(true));
@@ -57,7 +60,10 @@ export class TaskEvents {
     client.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis client error'));
     subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis subscriber error'));
     this.eventChannels = new Set(keys.shards.map((shard) => shard.events));
-    this.subscribed = subscriber.subscribe(...this.eventChannels).then(
+    const subscribing = sharded
+      ? Promise.all([...this.eventChannels].map((channel) => subscriber.ssubscribe(channel)))
+      : subscriber.subscribe(...this.eventChannels);
+    this.subscribed = subscribing.then(
       () => undefined,
       (err: unknown) => this.logger.warn({ err }, 'subscribe failed; will retry on reconnect'),
     );

@@ -36,6 +36,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** Re-read every watched task this often, in case an event was lost. */
   safetyPollMs: number;
+  /** Task events travel on sharded pub/sub (SPUBLISH/SSUBSCRIBE: a Cluster with several shards). */
+  shardedEvents?: boolean;
 }
 
 /**
@@ -67,7 +69,13 @@ export class RedisStore implements TaskStore {
     logger: Logger,
   ) {
     this.commands = new BoundedCommands(client, options.commandTimeoutMs);
-    this.events = new TaskEvents({ client, subscriber }, this.commands, options.keys, options.safetyPollMs, logger);
+    this.events = new TaskEvents(
+      { client, subscriber },
+      this.commands,
+      options.keys,
+      { safetyPollMs: options.safetyPollMs, sharded: options.shardedEvents ?? false },
+      logger,
+    );
     this.leases = new Leases(this.commands, options);
     this.workerDirectory = new WorkerDirectory(this.commands, this.events, options.keys, options.instanceId);
   }

@@ -70,19 +70,25 @@ function read(file: string): string {
   return readFileSync(fileURLToPath(new URL(`./lua/${file}`, import.meta.url)), 'utf8');
 }
 
-export function loadScripts(): ScriptSource[] {
+/**
+ * The scripts' sources. `shardedEvents`: task events go out with SPUBLISH
+ * (Redis 7 sharded pub/sub: a message stays on the node that owns its
+ * channel's slot) instead of PUBLISH (which a Cluster copies to every node).
+ */
+export function loadScripts(shardedEvents = false): ScriptSource[] {
   const lib = read('lib.lua');
   return NAMES.map((name) => {
     const numberOfKeys = Number(/-(\d+)$/.exec(name)![1]);
     const command = name.replace(/-\d+$/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
-    const lua = read(`${name}.lua`).replace('--@include lib', lib);
+    let lua = read(`${name}.lua`).replace('--@include lib', lib);
+    if (shardedEvents) lua = lua.replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',");
     return { name, command, numberOfKeys, lua };
   });
 }
 
 /** Registers the Lua scripts as commands on a client. */
-export function withScripts(client: RedisClient): ScriptedClient {
-  for (const script of loadScripts()) {
+export function withScripts(client: RedisClient, shardedEvents = false): ScriptedClient {
+  for (const script of loadScripts(shardedEvents)) {
     client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }
   return client as ScriptedClient;
