@@ -6,6 +6,9 @@ import { ConfigError, type RedisConfig } from './types.js';
  * slot (src/store/redis/keys.ts builds the keys; the rule lives here, where
  * the prefix is checked, so that config needs nothing from a store).
  */
+/** TASKSERVICE_REDIS_SHARDS when unset in Cluster mode (docs/REDIS.md, "Shards"). */
+export const CLUSTER_DEFAULT_SHARDS = 12;
+
 export function hasHashTag(prefix: string): boolean {
   return /\{[^}]+\}/.test(prefix);
 }
@@ -49,7 +52,12 @@ export function readRedis(r: EnvReader): RedisConfig {
     password: r.text('TASKSERVICE_REDIS_PASSWORD'),
     tls: r.bool('TASKSERVICE_REDIS_TLS'),
     prefix,
-    shards: r.integer('TASKSERVICE_REDIS_SHARDS'),
+    // A Cluster spreads a deployment over its masters only with several shards; 12 splits evenly over
+    // 2, 3, 4, 6 or 12 masters that hold equal slot ranges. Elsewhere one shard keeps today's keys.
+    shards:
+      mode === 'cluster' && r.raw('TASKSERVICE_REDIS_SHARDS') === undefined
+        ? CLUSTER_DEFAULT_SHARDS
+        : r.integer('TASKSERVICE_REDIS_SHARDS'),
     commandTimeoutSeconds: r.seconds('TASKSERVICE_REDIS_COMMAND_TIMEOUT_SECONDS'),
     leaseTtlSeconds: r.seconds('TASKSERVICE_LEASE_TTL_SECONDS'),
     sweepIntervalSeconds: r.seconds('TASKSERVICE_SWEEP_INTERVAL_SECONDS'),

@@ -290,7 +290,7 @@ export const SETTINGS = [
     accepts: '1–64 chars, no spaces or `*`',
     meaning: 'key prefix; in a Cluster it must hold a hash tag, e.g. `{sg}:`',
   },
-  { name: 'TASKSERVICE_REDIS_SHARDS', kind: 'integer', default: 1, min: 1, max: 1024, meaning: 'shards of the keys' },
+  { name: 'TASKSERVICE_REDIS_SHARDS', kind: 'integer', default: 1, min: 1, max: 1024, meaning: 'shards; Cluster: 12' },
   {
     name: 'TASKSERVICE_REDIS_COMMAND_TIMEOUT_SECONDS',
     kind: 'seconds',
