@@ -99,7 +99,6 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
       if (newest && newest.version > stream.latest.version) {
         // `newest` moves on while the reader is being served.
         const target = newest;
-        stream.latest = target;
         yield* stream.catchUp(target, false);
         if (isTerminal(target)) return;
         lastSent = Date.now();
@@ -138,7 +137,7 @@ class StreamPosition {
   constructor(
     private readonly store: TaskStore,
     private readonly options: WatchOptions,
-    /** The newest state read. */
+    /** The newest state read (catchUp moves it on). */
     public latest: TaskRecord,
   ) {
     this.sentVersion = options.afterVersion ?? 0;
@@ -148,6 +147,7 @@ class StreamPosition {
 
   /** Everything the watcher has not seen of `target`: missed status changes, the state, output, in that order. */
   async *catchUp(target: TaskRecord, opening: boolean): AsyncGenerator<TaskUpdate> {
+    this.latest = target;
     // A fresh watch starts from the current state; only a resumed one has history to replay.
     const fresh = opening && this.sentVersion === 0;
     if (!fresh)

@@ -40,8 +40,11 @@ interface Entry {
   seq: number;
   task: TaskRecord;
   expiresAt?: number;
-  /** The task's output as appended (joined when read). */
-  output?: Buffer[];
+  /**
+   * The task's output: its first `task.outputBytes` bytes, in a buffer that
+   * doubles when full, so neither an append nor a read copies what is stored.
+   */
+  output?: Buffer;
 }
 
 const CURSOR_TAG = 'mem1';
@@ -176,8 +179,14 @@ export class MemoryStore implements TaskStore {
     const bytes = Buffer.from(text, 'utf8');
     if (offset + bytes.length <= stored) return;
     const fresh = offset < stored ? bytes.subarray(stored - offset) : bytes;
-    (entry.output ??= []).push(fresh);
-    entry.task.outputBytes = stored + fresh.length;
+    const needed = stored + fresh.length;
+    if (!entry.output || entry.output.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * (entry.output?.length ?? 0), 4096));
+      entry.output?.copy(grown, 0, 0, stored);
+      entry.output = grown;
+    }
+    fresh.copy(entry.output, stored);
+    entry.task.outputBytes = needed;
     if (truncated) entry.task.outputTruncated = true;
     this.changed(entry);
   }
@@ -185,7 +194,8 @@ export class MemoryStore implements TaskStore {
   async readOutput(taskId: string, offset: number, maxBytes: number): Promise<string> {
     const entry = this.entries.get(taskId);
     if (!entry?.output || this.expired(entry)) return '';
-    return utf8Prefix(Buffer.concat(entry.output).subarray(offset), maxBytes).toString('utf8');
+    const stored = entry.output.subarray(0, entry.task.outputBytes ?? 0);
+    return utf8Prefix(stored.subarray(offset), maxBytes).toString('utf8');
   }
 
   async setProgress(taskId: string, progress: Progress): Promise<void> {
