@@ -8,9 +8,16 @@ import { RedisServer } from './redis.js';
 
 const run = promisify(execFile);
 
+/** How the Cluster is built: three masters, each with this many replicas (0 by default). */
+export interface ClusterOptions {
+  replicasPerMaster?: number;
+  /** Extra redis-server arguments for every node (for example `--appendonly yes`). */
+  nodeArgs?: string[];
+}
+
 /**
- * A real Redis Cluster of three masters on free loopback ports:
- * `redis-server --cluster-enabled yes` x3, joined by `redis-cli --cluster create`.
+ * A real Redis Cluster of three masters (and their replicas) on free loopback ports:
+ * `redis-server --cluster-enabled yes` per node, joined by `redis-cli --cluster create`.
  */
 export class RedisCluster {
   private constructor(
@@ -18,11 +25,12 @@ export class RedisCluster {
     private readonly dir: string,
   ) {}
 
-  static async start(): Promise<RedisCluster> {
+  static async start(options: ClusterOptions = {}): Promise<RedisCluster> {
+    const replicas = options.replicasPerMaster ?? 0;
     const dir = mkdtempSync(join(tmpdir(), 'taskservice-cluster-'));
     const nodes: RedisServer[] = [];
     try {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 3 * (1 + replicas); i++) {
         nodes.push(
           await RedisServer.start([
             '--cluster-enabled',
@@ -31,13 +39,18 @@ export class RedisCluster {
             join(dir, `nodes-${i}.conf`),
             '--cluster-node-timeout',
             '2000',
+            ...(options.nodeArgs ?? []),
           ]),
         );
       }
       const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
-        timeout: 30_000,
-      });
+      await run(
+        'redis-cli',
+        ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+        {
+          timeout: 30_000,
+        },
+      );
       const cluster = new RedisCluster(nodes, dir);
       await cluster.waitForOk();
       return cluster;
@@ -55,6 +68,20 @@ export class RedisCluster {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The nodes that are masters now (a failover changes the answer). */
+  async masters(): Promise<RedisServer[]> {
+    const roles = await Promise.all(
+      this.nodes.map(async (n) => {
+        try {
+          return (await run('redis-cli', ['-p', String(n.port), 'role'])).stdout.split('\n')[0]?.trim();
+        } catch {
+          return 'down';
+        }
+      }),
+    );
+    return this.nodes.filter((_, i) => roles[i] === 'master');
   }
 
   private async waitForOk(): Promise<void> {
