@@ -133,9 +133,15 @@ export class App {
         maxOutputBytes: config.limits.outputBytes,
         maxRunning: config.limits.running,
         maxRunningPerUser: config.limits.runningPerUser,
+        maxRunningTotal: config.limits.runningTotal,
       },
       logger,
-      { handoff: this.redis?.router, observer: this.metrics, answers: new AnswerChecker(this.tools.schemas) },
+      {
+        handoff: this.redis?.router,
+        places: this.redis?.store.places,
+        observer: this.metrics,
+        answers: new AnswerChecker(this.tools.schemas),
+      },
     );
     if (config.exampleTools) for (const tool of exampleTools) this.tools.register(tool, 'example');
     for (const tool of metaTools(this.manager)) this.tools.register(tool, 'meta');

@@ -70,6 +70,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       outputBytes: r.integer('TASKSERVICE_MAX_OUTPUT_BYTES'),
       running: r.integer('TASKSERVICE_MAX_RUNNING'),
       runningPerUser: r.integer('TASKSERVICE_MAX_RUNNING_PER_USER'),
+      runningTotal: r.integer('TASKSERVICE_MAX_RUNNING_TOTAL'),
       streamsPerConnection: r.integer('TASKSERVICE_MAX_STREAMS_PER_CONNECTION'),
     },
     toolModules: r.paths('TASKSERVICE_TOOL_MODULES'),

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { LIMIT_SETTINGS } from './limit-settings.js';
 import type { ComputedDefault, Setting, SettingKind } from './setting.js';
 
 export type { ComputedDefault, Setting, SettingKind };
 
 const DAY = 86_400;
-const MIB = 1024 * 1024;
 const PEM = 'path (PEM)';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Unique per process, readable in logs and in Redis (who owns a running task). */
@@ -331,68 +331,5 @@ export const SETTINGS = [
     max: 600,
     meaning: 're-read watched tasks this often, in case a change event was lost',
   },
-  {
-    name: 'TASKSERVICE_MAX_ARGUMENTS_BYTES',
-    kind: 'integer',
-    default: MIB,
-    min: 1024,
-    max: 64 * MIB,
-    meaning: 'largest `arguments_json` accepted',
-  },
-  {
-    name: 'TASKSERVICE_MAX_JSON_DEPTH',
-    kind: 'integer',
-    default: 64,
-    min: 1,
-    max: 10_000,
-    meaning: 'deepest nesting of the arguments',
-  },
-  {
-    name: 'TASKSERVICE_MAX_RESULT_BYTES',
-    kind: 'integer',
-    default: MIB,
-    min: 1024,
-    max: 64 * MIB,
-    meaning: 'results longer than this are cut, with a note',
-  },
-  {
-    name: 'TASKSERVICE_MAX_OUTPUT_BYTES',
-    kind: 'integer',
-    default: MIB,
-    min: 1024,
-    max: 64 * MIB,
-    meaning: "a task's output (ctx.output) past this ends with a marker; later output is dropped",
-  },
-  {
-    name: 'TASKSERVICE_MAX_RUNNING',
-    kind: 'integer',
-    default: 10_000,
-    min: 1,
-    max: 10_000_000,
-    meaning: 'tools running at once on this replica',
-  },
-  {
-    name: 'TASKSERVICE_MAX_RUNNING_PER_USER',
-    kind: 'integer',
-    default: 1_000,
-    min: 1,
-    max: 10_000_000,
-    meaning: '…of them for one user_id',
-  },
-  {
-    name: 'TASKSERVICE_MAX_STREAMS_PER_CONNECTION',
-    kind: 'integer',
-    default: 10_000,
-    min: 1,
-    max: 1_000_000,
-    meaning: 'AwaitResult streams one client connection may hold',
-  },
-  {
-    name: 'TASKSERVICE_PENDING_OUTCOMES_MAX',
-    kind: 'integer',
-    default: 10_000,
-    min: 0,
-    max: 10_000_000,
-    meaning: 'outcomes kept in memory while Redis is unreachable',
-  },
+  ...LIMIT_SETTINGS,
 ] as const satisfies readonly Setting[];

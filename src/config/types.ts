@@ -74,6 +74,8 @@ export interface Config {
     outputBytes: number;
     running: number;
     runningPerUser: number;
+    /** Across every replica sharing Redis; 0: none. */
+    runningTotal: number;
     streamsPerConnection: number;
   };
   /** Tool modules to load at start (paths). */

@@ -122,10 +122,11 @@ export class ExecuteFlow {
   async execute(call: ExecuteCall): Promise<ExecuteResult> {
     if (this.stopping) throw new Unavailable('the server is shutting down; retry on another replica');
     const plan = this.plan(call);
-    // Taken before anything is stored, so a refused call leaves no trace; handed to the run it starts.
-    if (plan.placement.kind === 'here') plan.slot = this.parts.running.take(plan.draft.userId);
     this.inlineCalls++;
     try {
+      // Taken before anything is stored, so a refused call leaves no trace; handed to the run it starts.
+      if (plan.placement.kind === 'here')
+        plan.slot = await this.parts.running.take(plan.draft.userId, call.callerDeadline);
       const answer = await this.answer(plan);
       this.parts.observer.executeAnswered(plan.tool.name, answer.backgrounded);
       return answer;

@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { NO_OBSERVER, type TaskObserver } from './observer.js';
 import type { ExecuteResult } from './outcome.js';
 import type { RedirectPort } from './redirect-port.js';
-import { RunningLimits } from './running-limits.js';
+import { RunningLimits, type SharedPlaces } from './running-limits.js';
 import type { ListPage, TaskStore } from './store.js';
 import {
   type AccessLimits,
@@ -24,9 +24,11 @@ export type { AwaitOptions, ExecuteCall, ExecuteResult, InputAnswerCall, ListOpt
 
 /** Every limit of the manager: the union of what its parts need, plus the running limits it enforces for the flow. */
 export interface ManagerLimits extends ExecuteLimits, BackgroundRunLimits, AccessLimits {
-  /** Tools running at once in this process, overall and per user. */
+  /** Tools running at once in this process, overall and per user (and per user across replicas with `places`). */
   maxRunning: number;
   maxRunningPerUser: number;
+  /** Tools running at once across every replica sharing `places`; 0: no such limit. */
+  maxRunningTotal?: number;
 }
 
 /** Optional collaborators of the manager. */
@@ -37,6 +39,8 @@ export interface ManagerPorts {
   observer?: TaskObserver;
   /** Checks the answers to tools' questions; ANY_ANSWER (no check) when absent, for core tests. */
   answers?: AnswerSchemas;
+  /** Running places shared by every replica (a shared store); absent: the limits are this process's. */
+  places?: SharedPlaces;
 }
 
 /**
@@ -69,7 +73,8 @@ export class TaskManager {
     const observer = ports.observer ?? NO_OBSERVER;
     const answers = ports.answers ?? ANY_ANSWER;
     this.runs = new BackgroundRuns(store, redirects, limits, logger, observer, answers);
-    const running = new RunningLimits(limits.maxRunning, limits.maxRunningPerUser);
+    const shared = ports.places && { places: ports.places, maxTotal: limits.maxRunningTotal ?? 0 };
+    const running = new RunningLimits(limits.maxRunning, limits.maxRunningPerUser, shared);
     const parts = { store, tools, redirects, runs: this.runs, running, observer, handoff: ports.handoff };
     this.flow = new ExecuteFlow(parts, limits);
     this.access = new TaskAccess(store, redirects, this.runs, limits, answers);

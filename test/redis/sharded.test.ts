@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { FailureReason, TaskStatus } from '../../gen/ts/taskmanager/v1/task.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import { eventually } from '../helpers/core.js';
-import { RedisServer } from '../helpers/redis.js';
-import { type Replica, startReplicas } from '../helpers/replicas.js';
+import { type Replica, type SharedRedisDeployment, startOnOneRedis, startSleep } from '../helpers/replicas.js';
 import { call } from '../helpers/server.js';
 
 const SHARDS = 4;
@@ -20,40 +18,22 @@ const SWEEP_S = 0.3;
  */
 describe('a sharded deployment (4 shards) on one Redis', function () {
   this.timeout(60_000);
-  let redis: RedisServer;
   let raw: Redis;
   let replicas: Replica[];
   let keys: RedisKeys;
+  let deployment: SharedRedisDeployment | undefined;
 
   beforeEach(async () => {
-    redis = await RedisServer.start();
-    raw = new Redis(redis.url);
-    const prefix = `s${randomBytes(3).toString('hex')}:`;
-    keys = new RedisKeys(prefix, SHARDS);
-    replicas = await startReplicas(2, {
-      REDIS_URL: redis.url,
-      TASKSERVICE_REDIS_PREFIX: prefix,
-      TASKSERVICE_REDIS_SHARDS: String(SHARDS),
+    deployment = await startOnOneRedis(2, SHARDS, {
       TASKSERVICE_LEASE_TTL_SECONDS: String(LEASE_S),
       TASKSERVICE_SWEEP_INTERVAL_SECONDS: String(SWEEP_S),
     });
+    ({ raw, replicas, keys } = deployment);
   });
-  afterEach(async () => {
-    await Promise.all((replicas ?? []).map((r) => r.stop()));
-    raw?.disconnect();
-    await redis?.stop();
-  });
+  afterEach(() => deployment?.stop());
 
   const start = (replica: Replica, user: string, seconds: number, requestId = '') =>
-    call(replica.client.execute, replica.client, {
-      toolName: 'sleep',
-      argumentsJson: JSON.stringify({ seconds }),
-      userId: user,
-      channelId: '',
-      platform: '',
-      requestId,
-      timeoutSeconds: 0.01,
-    });
+    startSleep(replica, user, seconds, requestId);
 
   it('spreads tasks over the shards and lists them newest first across shards, with stable pages', async () => {
     const [a, b] = replicas;

@@ -36,6 +36,10 @@ class ScriptedConnection extends EventEmitter {
     return 1;
   }
 
+  async ssubscribe(): Promise<number> {
+    return 1;
+  }
+
   async quit(): Promise<string> {
     return 'OK';
   }
@@ -43,20 +47,42 @@ class ScriptedConnection extends EventEmitter {
   disconnect(): void {}
 }
 
-/** A RedisStore on scripted connections, with keys under `t:`. */
-function scriptedStore(safetyPollMs: number, logger: Logger = silentLogger) {
+/** A RedisStore on scripted connections, with keys under `t:` (in `shards` shards, sharded events with several). */
+function scriptedStore(safetyPollMs: number, logger: Logger = silentLogger, shards = 1) {
   const client = new ScriptedConnection();
   const subscriber = new ScriptedConnection();
   const store = new RedisStore(
     client as unknown as ScriptedClient,
     subscriber as unknown as RedisClient,
-    { keys: new RedisKeys('t:'), instanceId: 'i', retentionMs: 60_000, commandTimeoutMs: 1000, safetyPollMs },
+    {
+      keys: new RedisKeys('t:', shards),
+      instanceId: 'i',
+      retentionMs: 60_000,
+      commandTimeoutMs: 1000,
+      safetyPollMs,
+      shardedEvents: shards > 1,
+    },
     logger,
   );
   return { client, subscriber, store };
 }
 
 describe('RedisStore resync', () => {
+  it("re-reads every watched task when a Cluster's sharded subscribers have subscribed again", async () => {
+    const { client, subscriber, store } = scriptedStore(60_000, silentLogger, 4);
+    const keys = new RedisKeys('t:', 4);
+    const seen: (TaskRecord | null)[] = [];
+    store.subscribe('task-1', (task) => seen.push(task), { safetyPoll: false });
+    store.subscribe('task-2', () => undefined, { safetyPoll: false });
+    client.replies = [[null, { task_id: 'task-1', status: 'completed', version: '3' }]];
+    subscriber.emit('subscribersReady');
+    await eventually(() => client.reads.length === 1);
+    expect(client.reads[0]).to.deep.equal([keys.of('task-1').task('task-1'), keys.of('task-2').task('task-2')]);
+    await eventually(() => seen.length === 1);
+    expect(seen[0]).to.include({ taskId: 'task-1' });
+    await store.close();
+  });
+
   it(
     'keeps watchers waiting when the re-read fails because Redis is restarting, ' + 'and reports a task really gone',
     async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RunningLimits } from '../../src/core/running-limits.js';
+import { RunningLimits, type Slot } from '../../src/core/running-limits.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { OutputPiece } from '../../src/core/run-output.js';
 import { CALLER_GONE, type RunOwner, ToolAbortReason, ToolRun } from '../../src/core/run.js';
@@ -35,12 +35,9 @@ class Owner implements RunOwner {
   }
 }
 
-function start(
-  handler: Tool['handler'],
-  extra: { hardTimeoutMs?: number; inputTimeoutMs?: number; limits?: RunningLimits } = {},
-) {
+function start(handler: Tool['handler'], extra: { hardTimeoutMs?: number; inputTimeoutMs?: number; slot?: Slot } = {}) {
   const owner = new Owner();
-  const slot = extra.limits?.take('u');
+  const { slot } = extra;
   const run = new ToolRun(
     {
       taskId: 'task-1',
@@ -160,9 +157,9 @@ describe('ToolRun', () => {
 
   it('gives its slot back when it settles, however it settles', async () => {
     const limits = new RunningLimits(10, 10);
-    start(() => 'now', { limits });
+    start(() => 'now', { slot: await limits.take('u') });
     expect(limits.running).to.equal(0);
-    const { run } = start(() => new Promise(() => {}), { limits });
+    const { run } = start(() => new Promise(() => {}), { slot: await limits.take('u') });
     expect(limits.running).to.equal(1);
     run.abort(FailureReason.Cancelled, 'stop');
     expect(limits.running).to.equal(0);

@@ -67,6 +67,7 @@ export function createRedisBackend(
       commandTimeoutMs: redis.commandTimeoutSeconds * 1000,
       safetyPollMs: redis.safetyPollSeconds * 1000,
       shardedEvents: redis.mode === 'cluster' && redis.shards > 1,
+      placesReconcileMs: Math.max(1000, 3 * leaseTtlMs),
     },
     logger.child({ component: 'redis' }),
   );

@@ -52,7 +52,11 @@ export class TaskEvents {
     // Sharded pub/sub (a Cluster with several shards): each shard's channel is subscribed on its own node.
     subscriber.on('smessage', onMessage);
     // After a reconnect, events sent meanwhile are lost: re-read what is watched.
-    subscriber.on('ready', () => void this.resync(this.listeners.taskIds()));
+    const resyncWatched = () => void this.resync(this.listeners.taskIds());
+    subscriber.on('ready', resyncWatched);
+    // A Cluster's sharded subscribers (one per node) reconnect on their own, after a failover moved a
+    // shard's channel for one: ioredis says 'subscribersReady' once they have subscribed again.
+    if (sharded) subscriber.on('subscribersReady', resyncWatched);
     client.on('ready', () => this.setAvailable(true));
     client.on('close', () => this.setAvailable(false));
     client.on('end', () => this.setAvailable(false));

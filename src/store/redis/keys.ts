@@ -65,6 +65,16 @@ export class ShardKeys {
     return `${this.prefix}expiring`;
   }
 
+  /** Hash: user_id -> running places the user holds across the deployment (for the users placed in this shard). */
+  get userPlaces(): string {
+    return `${this.prefix}places:users`;
+  }
+
+  /** Hash: place id -> user_id, the running places an instance holds for this shard's users. */
+  placesOf(instanceId: string): string {
+    return `${this.prefix}places-of:${instanceId}`;
+  }
+
   /** Pub/sub channel of every change of the shard's tasks: "<task_id> <json>" or "<task_id> -" (deleted). */
   get events(): string {
     return `${this.prefix}events`;
@@ -119,6 +129,21 @@ export class RedisKeys {
    */
   shardOfClaim(userId: string, requestId: string): number {
     return this.shards.length === 1 ? 0 : fnv1a(`${userId}\u0000${requestId}`) % this.shards.length;
+  }
+
+  /** The shard that counts a user's running places: one for each user, so the user's limit is one key's. */
+  ofUser(userId: string): ShardKeys {
+    return this.shards[this.shards.length === 1 ? 0 : fnv1a(userId) % this.shards.length]!;
+  }
+
+  /** Hash: instance id -> running places it holds toward the deployment's total (control slot). */
+  get totalPlaces(): string {
+    return `${this.prefix}places:total`;
+  }
+
+  /** Hash: place id -> 1, the places an instance holds toward the total. */
+  totalPlacesOf(instanceId: string): string {
+    return `${this.prefix}total-places-of:${instanceId}`;
   }
 
   /** Sorted set: instance id -> lease expiry (server ms), on the control slot (the worker tables read it). */

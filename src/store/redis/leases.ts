@@ -96,25 +96,46 @@ export class Leases {
 
   /**
    * Drops a lapsed instance from each shard's lease table with its running and
-   * owed sets there, once its work there is taken care of; from the control
-   * slot's once it is gone from every shard.
+   * owed sets there, once its work there is taken care of, freeing the
+   * running places it held there; then its places toward the deployment's
+   * total, and its entry in the control slot's table, once it is gone from
+   * every shard.
    */
   async forget(instance: string): Promise<void> {
     const { keys } = this.scope;
     const forgotten = await Promise.all(
       this.shards.map((k) =>
-        this.commands.call((c) => c.forgetInstance(k.instances, k.running(instance), k.delivering(instance), instance)),
+        this.commands.call((c) =>
+          c.forgetInstance(
+            k.instances,
+            k.running(instance),
+            k.delivering(instance),
+            k.userPlaces,
+            k.placesOf(instance),
+            instance,
+          ),
+        ),
       ),
     );
-    if (this.shards.length > 1 && forgotten.every((done) => done === 1)) {
-      await this.commands.call((c) => c.zrem(keys.instances, instance));
-    }
+    if (!forgotten.every((done) => done === 1)) return;
+    await this.commands.call((c) =>
+      c.multi().del(keys.totalPlacesOf(instance)).hdel(keys.totalPlaces, instance).exec(),
+    );
+    if (this.shards.length > 1) await this.commands.call((c) => c.zrem(keys.instances, instance));
   }
 
-  /** Gives up this instance's lease, but only with nothing running: a task still listed must stay sweepable. */
+  /**
+   * Gives up this instance's lease, but only with nothing running and no
+   * running place held: what is still listed must stay sweepable.
+   */
   async leaveIfIdle(): Promise<void> {
     const { instanceId } = this.scope;
-    const busy = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.scard(k.running(instanceId)))));
+    const busy = await Promise.all(
+      this.shards.flatMap((k) => [
+        this.commands.call((c) => c.scard(k.running(instanceId))),
+        this.commands.call((c) => c.hlen(k.placesOf(instanceId))),
+      ]),
+    );
     if (busy.some((n) => n > 0)) return;
     await Promise.all(this.tables().map((table) => this.commands.call((c) => c.zrem(table, instanceId))));
   }

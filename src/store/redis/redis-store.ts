@@ -24,6 +24,7 @@ import { finishTask } from './finish.js';
 import type { RedisKeys } from './keys.js';
 import { Leases } from './leases.js';
 import { listTasks } from './listing.js';
+import { RedisRunPlaces } from './run-places.js';
 import type { RedisClient, ScriptedClient } from './scripts.js';
 import { WorkerDirectory } from './worker-directory.js';
 
@@ -38,6 +39,8 @@ export interface RedisStoreOptions {
   safetyPollMs: number;
   /** Task events travel on sharded pub/sub (SPUBLISH/SSUBSCRIBE: a Cluster with several shards). */
   shardedEvents?: boolean;
+  /** How often the running places Redis lists for this instance are checked against the ones it holds. */
+  placesReconcileMs?: number;
 }
 
 /**
@@ -50,8 +53,9 @@ export interface RedisStoreOptions {
  * has no offline queue, so a call made while Redis is unreachable fails at
  * once (UNAVAILABLE) instead of waiting to be replayed later; it is reached
  * only through BoundedCommands. The subscriber only listens (events.ts).
- * Listing is in listing.ts; the lease and sweep commands (`leases`) and the
- * worker tables and inboxes (`workerDirectory`) share these connections.
+ * Listing is in listing.ts; the lease and sweep commands (`leases`), the
+ * worker tables and inboxes (`workerDirectory`) and the running places
+ * (`places`) share these connections.
  */
 export class RedisStore implements TaskStore {
   private readonly commands: BoundedCommands;
@@ -60,6 +64,8 @@ export class RedisStore implements TaskStore {
   readonly leases: Leases;
   /** The worker tables and handoff inboxes, for the worker router. */
   readonly workerDirectory: WorkerDirectory;
+  /** The running places every replica shares (the limits across replicas). */
+  readonly places: RedisRunPlaces;
   private closing?: Promise<void>;
 
   constructor(
@@ -78,6 +84,13 @@ export class RedisStore implements TaskStore {
     );
     this.leases = new Leases(this.commands, options);
     this.workerDirectory = new WorkerDirectory(this.commands, this.events, options.keys, options.instanceId);
+    this.places = new RedisRunPlaces(
+      this.commands,
+      options.keys,
+      options.instanceId,
+      logger,
+      options.placesReconcileMs,
+    );
   }
 
   get isAvailable(): boolean {
@@ -253,6 +266,7 @@ export class RedisStore implements TaskStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.events.close();
+      this.places.close();
       await closeConnections(this.subscriber, this.client);
     })();
     return this.closing;

@@ -1,0 +1,151 @@
+import type { Logger } from '../../core/logger.js';
+import type { SharedLimits, SharedPlaces, SharedRefusal } from '../../core/running-limits.js';
+import type { BoundedCommands } from './bounded-commands.js';
+import type { RedisKeys } from './keys.js';
+
+/** Backoff of a free that failed: 0.5 s doubling to 30 s, for about 30 minutes in all. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+const RETRY_ATTEMPTS = 70;
+
+/**
+ * The running places of every replica, in Redis (see SharedPlaces). A user's
+ * places are counted in the shard of their user id (take-place-2), the
+ * deployment's total, when it has one, in the control slot
+ * (take-total-place-2). The two are taken at once and each refuses on its
+ * own, so neither limit is ever passed; a refused call's other half is freed
+ * by the caller. Each instance lists the places it holds, so the lease sweep
+ * frees a dead replica's (leases.ts, forget).
+ *
+ * A free that fails is retried here in the background: a place left taken
+ * would lower the limit until this instance stops. A free can also be undone
+ * by a failover that loses the master's last writes, so every
+ * `reconcileMs` the places Redis lists for this instance are compared with
+ * the ones it holds, and the others freed. The timers are owned by this
+ * object and cleared by close().
+ */
+export class RedisRunPlaces implements SharedPlaces {
+  private readonly retries = new Set<NodeJS.Timeout>();
+  /** The ids of the places this instance holds or is taking. */
+  private readonly held = new Set<string>();
+  private readonly reconcileTimer: NodeJS.Timeout;
+  private reconciling = false;
+  private closed = false;
+
+  constructor(
+    private readonly commands: BoundedCommands,
+    private readonly keys: RedisKeys,
+    private readonly instanceId: string,
+    private readonly logger: Logger,
+    reconcileMs = 30_000,
+  ) {
+    this.reconcileTimer = setInterval(() => void this.reconcile(), reconcileMs);
+    this.reconcileTimer.unref();
+  }
+
+  async take(
+    placeId: string,
+    userId: string,
+    limits: SharedLimits,
+    deadline?: number,
+  ): Promise<SharedRefusal | undefined> {
+    const user = this.keys.ofUser(userId);
+    const { instanceId } = this;
+    this.held.add(placeId);
+    const [mine, all] = await Promise.all([
+      this.commands.call(
+        (c) => c.takePlace(user.userPlaces, user.placesOf(instanceId), placeId, userId, limits.perUser),
+        deadline,
+      ),
+      limits.total > 0
+        ? this.commands.call(
+            (c) =>
+              c.takeTotalPlace(
+                this.keys.totalPlaces,
+                this.keys.totalPlacesOf(instanceId),
+                placeId,
+                instanceId,
+                limits.total,
+              ),
+            deadline,
+          )
+        : -1,
+    ]);
+    if (mine >= 0) return { limit: 'perUser', running: mine };
+    if (all >= 0) return { limit: 'total', running: all };
+    return undefined;
+  }
+
+  free(placeId: string, userId: string, limits: SharedLimits): void {
+    this.held.delete(placeId);
+    void this.freeOnce(placeId, userId, limits, 0);
+  }
+
+  /**
+   * Frees the places Redis lists for this instance that it does not hold
+   * (a free a failover undid). Returns how many. A place taken meanwhile is
+   * in `held` before its take is sent, so it is never freed here.
+   */
+  async reconcile(): Promise<number> {
+    if (this.reconciling || this.closed) return 0;
+    this.reconciling = true;
+    try {
+      const { instanceId } = this;
+      const lists = await Promise.all(
+        this.keys.shards.map((k) => this.commands.call((c) => c.hgetall(k.placesOf(instanceId)))),
+      );
+      const totals = await this.commands.call((c) => c.hkeys(this.keys.totalPlacesOf(instanceId)));
+      const stale = new Map<string, string>();
+      for (const list of lists) for (const [placeId, userId] of Object.entries(list)) stale.set(placeId, userId);
+      for (const placeId of totals) if (!stale.has(placeId)) stale.set(placeId, '');
+      for (const placeId of this.held) stale.delete(placeId);
+      for (const [placeId, userId] of stale) {
+        this.logger.warn({ userId }, 'freed a running place this replica no longer holds (a free lost in a failover)');
+        await this.freeOnce(placeId, userId, { perUser: 0, total: totals.includes(placeId) ? 1 : 0 }, 0);
+      }
+      return stale.size;
+    } catch (err) {
+      this.logger.debug({ err }, 'could not reconcile the running places; retrying later');
+      return 0;
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  /** Stops retrying frees (the lease sweep frees what is left once this instance's lease lapses). */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.reconcileTimer);
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  private async freeOnce(placeId: string, userId: string, limits: SharedLimits, attempt: number): Promise<void> {
+    const user = this.keys.ofUser(userId);
+    const { instanceId } = this;
+    try {
+      await Promise.all([
+        this.commands.call((c) => c.freePlace(user.userPlaces, user.placesOf(instanceId), placeId)),
+        limits.total > 0 &&
+          this.commands.call((c) =>
+            c.freeTotalPlace(this.keys.totalPlaces, this.keys.totalPlacesOf(instanceId), placeId, instanceId),
+          ),
+      ]);
+    } catch (err) {
+      if (this.closed) return;
+      if (attempt + 1 >= RETRY_ATTEMPTS) {
+        this.logger.error({ err, userId }, 'could not free a running place; it stays taken until this replica stops');
+        return;
+      }
+      const timer = setTimeout(
+        () => {
+          this.retries.delete(timer);
+          void this.freeOnce(placeId, userId, limits, attempt + 1);
+        },
+        Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS),
+      );
+      timer.unref();
+      this.retries.add(timer);
+    }
+  }
+}
