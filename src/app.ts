@@ -134,6 +134,8 @@ export class App {
         maxRunning: config.limits.running,
         maxRunningPerUser: config.limits.runningPerUser,
         maxRunningTotal: config.limits.runningTotal,
+        // A lost finish is found in two checks in a row: within about six lease times.
+        ...(config.redis && { orphanCheckSeconds: Math.max(1, 3 * config.redis.leaseTtlSeconds) }),
       },
       logger,
       {

@@ -4,6 +4,7 @@ import { parseJsonObject } from './json.js';
 import { StoreUnavailable } from './errors.js';
 import type { Logger } from './logger.js';
 import type { TaskObserver } from './observer.js';
+import { OrphanCheck, RecentOutcomes } from './orphans.js';
 import { PendingOutcomes } from './pending-outcomes.js';
 import type { OutputPiece } from './run-output.js';
 import { SerialWriter } from './serial-writer.js';
@@ -26,6 +27,10 @@ export interface BackgroundRunLimits {
   pendingOutcomesMax: number;
   /** How long a question waits for its answer when its tool sets no input timeout (seconds). */
   inputTimeoutSeconds: number;
+  /** This process's id: the owner of the tasks it runs. */
+  instanceId: string;
+  /** How often to look for tasks the store lists as run here but nothing runs (orphans.ts); absent: never. */
+  orphanCheckSeconds?: number;
 }
 
 /** A store outage of up to ~10 s loses no output: its writes are retried (then dropped, and logged). */
@@ -93,6 +98,8 @@ export class BackgroundRuns {
   /** Output is not: pieces waiting behind a write in flight are joined, in order. */
   private readonly output: SerialWriter<OutputPiece>;
   private readonly pending: PendingOutcomes;
+  private readonly recent = new RecentOutcomes();
+  private readonly orphans?: OrphanCheck;
 
   constructor(
     private readonly store: TaskStore,
@@ -125,6 +132,17 @@ export class BackgroundRuns {
       },
       logger,
     );
+    if (limits.orphanCheckSeconds && store.tasksRunningHere) {
+      const parts = {
+        store,
+        instanceId: limits.instanceId,
+        runsHere: (taskId: string) => this.adopted.has(taskId) || this.pending.has(taskId),
+        recent: this.recent,
+        settle: (taskId: string, outcome: Outcome) => this.settle(taskId, outcome),
+        logger,
+      };
+      this.orphans = new OrphanCheck(parts, limits.orphanCheckSeconds * 1000);
+    }
   }
 
   /** Background runs of this process. */
@@ -266,7 +284,10 @@ export class BackgroundRuns {
       // Output is refused once the task is terminal: what the tool wrote goes first.
       await this.output.flushed(taskId);
       const { applied, task } = await this.store.finish(taskId, outcome);
-      if (applied) deliverIfRedirected(this.redirects, task);
+      if (applied) {
+        this.recent.remember(taskId, outcome);
+        deliverIfRedirected(this.redirects, task);
+      }
     } catch (err) {
       if (err instanceof StoreUnavailable) {
         this.logger.warn({ taskId }, 'store unreachable: outcome kept in memory until it is back');
@@ -295,6 +316,7 @@ export class BackgroundRuns {
       reason: FailureReason.Shutdown,
       error: 'the server shut down',
     } as const;
+    this.orphans?.stop();
     const runs = [...this.adopted.values()];
     const stored = runs.map((adopted) => new Promise<void>((resolve) => (adopted.onDone = resolve)));
     for (const { run } of runs) run.abort(outcome.reason, outcome.error);

@@ -34,6 +34,11 @@ export class PendingOutcomes {
     return this.pending.size;
   }
 
+  /** Whether a repair of this task waits here (its outcome, or the discard of its record). */
+  has(taskId: string): boolean {
+    return this.pending.has(taskId);
+  }
+
   add(taskId: string, outcome: Outcome): void {
     this.enqueue(taskId, { kind: 'finish', outcome });
   }

@@ -73,6 +73,12 @@ export interface TaskStore {
    * claim is. Absent: any fresh id (ids.ts).
    */
   taskIdFor?(userId: string, requestId: string): string;
+  /**
+   * The ids of the unfinished tasks the store lists as run by this process,
+   * when it keeps such a list (Redis): the orphan check (orphans.ts) ends
+   * those nothing here runs.
+   */
+  tasksRunningHere?(): Promise<string[]>;
   /** Creates a RUNNING task, or returns the task that already holds (userId, requestId). */
   create(task: NewTask, deadline?: number): Promise<CreateResult>;
   /**

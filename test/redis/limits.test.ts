@@ -59,7 +59,8 @@ for (const shards of [1, 4]) {
       expect(refused).to.have.length(60 - PER_USER);
       for (const r of refused) expect(r.code).to.equal(status.RESOURCE_EXHAUSTED);
       expect(refused.map((r) => r.details).join('\n')).to.contain(
-        `user_id "alice" has ${PER_USER} tools running across the deployment, the limit (TASKSERVICE_MAX_RUNNING_PER_USER)`,
+        `user_id "alice" has ${PER_USER} tools running across the deployment, ` +
+          'the limit (TASKSERVICE_MAX_RUNNING_PER_USER)',
       );
       expect(await placesOf('alice')).to.equal(PER_USER);
       // Nothing was stored for the refused calls.
@@ -123,7 +124,7 @@ for (const shards of [1, 4]) {
       for (const k of keys.shards) expect(await raw.hlen(k.userPlaces)).to.equal(0);
     });
 
-    it('frees a place Redis still lists for a live replica that no longer holds it (a free a failover undid)', async () => {
+    it('frees a place Redis lists for a live replica that no longer holds it (a free undone)', async () => {
       const shard = keys.ofUser('erin');
       expect(await start(replicas[1]!, 'erin')).to.have.property('taskId');
       // What a failover that lost a free leaves: a place of replica-1 that replica-1 no longer holds.

@@ -70,8 +70,12 @@ export class BoundedCommands {
   }
 }
 
-/** Errors from a script's own logic (bugs) stay themselves; anything else means Redis is not there. */
+/**
+ * Errors from a script's own logic (bugs) stay themselves; anything else means Redis is not there.
+ * MOVED and ASK too: right after a Cluster failover, ioredis with auto-pipelining can hand them to the
+ * caller instead of following them (ioredis issue 2075), and taken for a bug they dropped outcomes.
+ */
 function isLogicError(err: unknown): boolean {
   if (!(err instanceof Error) || err.name !== 'ReplyError') return false;
-  return !/^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOSCRIPT|BUSY)/.test(err.message);
+  return !/^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOSCRIPT|BUSY|MOVED|ASK)/.test(err.message);
 }

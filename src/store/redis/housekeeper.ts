@@ -80,7 +80,14 @@ export class Housekeeper {
       timer.unref();
       this.timers.push(timer);
     };
-    every(Math.max(100, Math.floor(this.options.leaseTtlMs / 3)), 'lease', () => this.renewLease());
+    // Not through once(): a renewal waiting on one shard's master (failing over) must not hold up the next
+    // tick's renewal of the other shards; Leases skips a table whose renewal is still in flight.
+    const renewal = setInterval(
+      () => void this.renewLease().catch((err: unknown) => this.logger.debug({ err }, 'lease renewal failed')),
+      Math.max(100, Math.floor(this.options.leaseTtlMs / 3)),
+    );
+    renewal.unref();
+    this.timers.push(renewal);
     every(this.options.sweepIntervalMs, 'lost', () => this.sweepLost());
     every(this.options.expirySweepMs, 'expired', () => this.leases.sweepExpired());
   }

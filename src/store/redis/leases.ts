@@ -3,6 +3,7 @@ import { FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
 import type { BoundedCommands } from './bounded-commands.js';
 import { hashFromFlat, taskFromHash } from './codec.js';
 import { finishTask, type FinishScope } from './finish.js';
+import { RECONNECT_BACKOFF_MAX_MS } from './connect.js';
 import type { ShardKeys } from './keys.js';
 
 /**
@@ -13,6 +14,11 @@ import type { ShardKeys } from './keys.js';
  * housekeeper's business (housekeeper.ts).
  */
 export class Leases {
+  /** Lease tables whose renewal is in flight: a slow one (its master failing over) never holds up the rest. */
+  private readonly renewing = new Set<string>();
+  /** Shard index -> no sweep there before this time (ms): this instance could not renew its lease there lately. */
+  private readonly graceUntil = new Map<number, number>();
+
   constructor(
     private readonly commands: BoundedCommands,
     private readonly scope: FinishScope,
@@ -28,24 +34,59 @@ export class Leases {
    * slot's, which the worker tables read). False when it had lapsed meanwhile.
    */
   async renew(ttlMs: number): Promise<boolean> {
-    const { instanceId } = this.scope;
-    const tables = this.tables();
-    const results = await Promise.all(
-      tables.map((table) => this.commands.call((c) => c.renewLease(table, instanceId, ttlMs))),
-    );
-    return results.every((inTime) => inTime !== 0);
+    const due = this.tables().filter((table) => !this.renewing.has(table));
+    const results = await Promise.allSettled(due.map((table) => this.renewOne(table, ttlMs)));
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    return results.every((result) => result.status === 'fulfilled' && result.value !== 0);
   }
 
-  /** The other instances whose lease has lapsed, in any shard's table. */
+  /**
+   * Renews one table. When it fails (its master is away: a Cluster failover
+   * can take longer than a lease), every lease in that shard may lapse, live
+   * replicas' included: the shard is not swept until one lease time plus the
+   * longest reconnect backoff after the last failure (as after an outage of
+   * the whole store, housekeeper.ts).
+   */
+  private async renewOne(table: string, ttlMs: number): Promise<number> {
+    this.renewing.add(table);
+    try {
+      return await this.commands.call((c) => c.renewLease(table, this.scope.instanceId, ttlMs));
+    } catch (err) {
+      const until = Date.now() + ttlMs + RECONNECT_BACKOFF_MAX_MS;
+      for (const k of this.shards) if (k.instances === table) this.graceUntil.set(k.index, until);
+      throw err;
+    } finally {
+      this.renewing.delete(table);
+    }
+  }
+
+  /** The shards a sweep may act in now. */
+  private get sweepable(): ShardKeys[] {
+    const now = Date.now();
+    return this.shards.filter((k) => (this.graceUntil.get(k.index) ?? 0) <= now);
+  }
+
+  /** The other instances whose lease has lapsed, in any sweepable shard's table. */
   async lapsedOthers(): Promise<string[]> {
     const { instanceId } = this.scope;
-    const lapsed = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.lapsedInstances(k.instances))));
+    const lapsed = await Promise.all(
+      this.sweepable.map((k) => this.commands.call((c) => c.lapsedInstances(k.instances))),
+    );
     return [...new Set(lapsed.flat())].filter((id) => id !== instanceId);
   }
 
-  /** The ids of the tasks an instance was running, in every shard. */
+  /** The ids of the tasks an instance was running, in every sweepable shard. */
   async runningOn(instance: string): Promise<string[]> {
-    const ids = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.smembers(k.running(instance)))));
+    const ids = await Promise.all(
+      this.sweepable.map((k) => this.commands.call((c) => c.smembers(k.running(instance)))),
+    );
+    return ids.flat();
+  }
+
+  /** The ids of the tasks this instance runs, in every shard (the orphan check). */
+  async runningHere(): Promise<string[]> {
+    const { instanceId } = this.scope;
+    const ids = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.smembers(k.running(instanceId)))));
     return ids.flat();
   }
 
@@ -67,7 +108,7 @@ export class Leases {
   /** The deliveries an instance owed, in every shard: claimed and unfinished, or finished by it and never claimed. */
   async owedBy(instance: string): Promise<string[]> {
     const ids = await Promise.all(
-      this.shards.map((k) => this.commands.call((c) => c.smembers(k.delivering(instance)))),
+      this.sweepable.map((k) => this.commands.call((c) => c.smembers(k.delivering(instance)))),
     );
     return ids.flat();
   }
@@ -103,6 +144,7 @@ export class Leases {
    */
   async forget(instance: string): Promise<void> {
     const { keys } = this.scope;
+    if (this.sweepable.length < this.shards.length) return; // a shard in its grace was not swept
     const forgotten = await Promise.all(
       this.shards.map((k) =>
         this.commands.call((c) =>

@@ -107,6 +107,10 @@ export class RedisStore implements TaskStore {
     return this.events.listenerCount;
   }
 
+  tasksRunningHere(): Promise<string[]> {
+    return this.leases.runningHere();
+  }
+
   async create(draft: NewTask, deadline?: number): Promise<CreateResult> {
     const { keys } = this.options;
     if (draft.requestId && keys.shardOf(draft.taskId) !== keys.shardOfClaim(draft.userId, draft.requestId)) {
