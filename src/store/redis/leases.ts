@@ -76,17 +76,18 @@ export class Leases {
   }
 
   /** The ids of the tasks an instance was running, in every sweepable shard. */
-  async runningOn(instance: string): Promise<string[]> {
-    const ids = await Promise.all(
-      this.sweepable.map((k) => this.commands.call((c) => c.smembers(k.running(instance)))),
-    );
-    return ids.flat();
+  runningOn(instance: string): Promise<string[]> {
+    return this.membersIn(this.sweepable, (k) => k.running(instance));
   }
 
   /** The ids of the tasks this instance runs, in every shard (the orphan check). */
-  async runningHere(): Promise<string[]> {
-    const { instanceId } = this.scope;
-    const ids = await Promise.all(this.shards.map((k) => this.commands.call((c) => c.smembers(k.running(instanceId)))));
+  runningHere(): Promise<string[]> {
+    return this.membersIn(this.shards, (k) => k.running(this.scope.instanceId));
+  }
+
+  /** The members of one set per shard, together. */
+  private async membersIn(shards: ShardKeys[], set: (k: ShardKeys) => string): Promise<string[]> {
+    const ids = await Promise.all(shards.map((k) => this.commands.call((c) => c.smembers(set(k)))));
     return ids.flat();
   }
 
@@ -106,11 +107,8 @@ export class Leases {
   }
 
   /** The deliveries an instance owed, in every shard: claimed and unfinished, or finished by it and never claimed. */
-  async owedBy(instance: string): Promise<string[]> {
-    const ids = await Promise.all(
-      this.sweepable.map((k) => this.commands.call((c) => c.smembers(k.delivering(instance)))),
-    );
-    return ids.flat();
+  owedBy(instance: string): Promise<string[]> {
+    return this.membersIn(this.sweepable, (k) => k.delivering(instance));
   }
 
   /**

@@ -78,7 +78,7 @@ export class RedisRunPlaces implements SharedPlaces {
 
   free(placeId: string, userId: string, limits: SharedLimits): void {
     this.held.delete(placeId);
-    void this.freeOnce(placeId, userId, limits, 0);
+    void this.freeOnce(placeId, userId, limits.total > 0, 0);
   }
 
   /**
@@ -94,14 +94,14 @@ export class RedisRunPlaces implements SharedPlaces {
       const lists = await Promise.all(
         this.keys.shards.map((k) => this.commands.call((c) => c.hgetall(k.placesOf(instanceId)))),
       );
-      const totals = await this.commands.call((c) => c.hkeys(this.keys.totalPlacesOf(instanceId)));
+      const totals = new Set(await this.commands.call((c) => c.hkeys(this.keys.totalPlacesOf(instanceId))));
       const stale = new Map<string, string>();
       for (const list of lists) for (const [placeId, userId] of Object.entries(list)) stale.set(placeId, userId);
       for (const placeId of totals) if (!stale.has(placeId)) stale.set(placeId, '');
       for (const placeId of this.held) stale.delete(placeId);
       for (const [placeId, userId] of stale) {
         this.logger.warn({ userId }, 'freed a running place this replica no longer holds (a free lost in a failover)');
-        await this.freeOnce(placeId, userId, { perUser: 0, total: totals.includes(placeId) ? 1 : 0 }, 0);
+        await this.freeOnce(placeId, userId, totals.has(placeId), 0);
       }
       return stale.size;
     } catch (err) {
@@ -120,13 +120,14 @@ export class RedisRunPlaces implements SharedPlaces {
     this.retries.clear();
   }
 
-  private async freeOnce(placeId: string, userId: string, limits: SharedLimits, attempt: number): Promise<void> {
+  /** Frees the user's half of a place, and its half under the total when `withTotal`. */
+  private async freeOnce(placeId: string, userId: string, withTotal: boolean, attempt: number): Promise<void> {
     const user = this.keys.ofUser(userId);
     const { instanceId } = this;
     try {
       await Promise.all([
         this.commands.call((c) => c.freePlace(user.userPlaces, user.placesOf(instanceId), placeId)),
-        limits.total > 0 &&
+        withTotal &&
           this.commands.call((c) =>
             c.freeTotalPlace(this.keys.totalPlaces, this.keys.totalPlacesOf(instanceId), placeId, instanceId),
           ),
@@ -140,7 +141,7 @@ export class RedisRunPlaces implements SharedPlaces {
       const timer = setTimeout(
         () => {
           this.retries.delete(timer);
-          void this.freeOnce(placeId, userId, limits, attempt + 1);
+          void this.freeOnce(placeId, userId, withTotal, attempt + 1);
         },
         Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS),
       );
