@@ -152,6 +152,8 @@ for (const shards of [1, 4]) {
         what: "the dead replica's 3 places freed, the live one's 2 kept",
       });
       const shard = keys.ofUser('dora');
+      // The total's half goes once every shard has forgotten the replica, just after the user's count drops.
+      await eventually(async () => (await raw.exists(keys.totalPlacesOf('replica-0'))) === 0);
       expect(await raw.exists(shard.placesOf('replica-0'), keys.totalPlacesOf('replica-0'))).to.equal(0);
       expect(await raw.hget(keys.totalPlaces, 'replica-0')).to.equal(null);
       for (let i = 0; i < 3; i++) expect(await start(c, 'dora')).to.have.property('taskId');
