@@ -1,4 +1,4 @@
-import { runLoad, type Measured } from '../lib/load.js';
+import { goLoad, type Measured } from '../lib/load.js';
 import type { BenchServer } from '../lib/procs.js';
 import { type Spread, spread } from '../lib/stats.js';
 
@@ -10,13 +10,14 @@ export interface InlineRow {
   p99Ms: Spread;
   serverCpuUsPerCall: Spread;
   clientCpuUsPerCall: Spread;
+  /** Runs in which the Go load generator used less CPU than the server (see Measured.serverBound). */
+  serverBoundRuns: number;
 }
 
 /**
  * Scenario 1: inline Execute of a trivial tool against the bare grpc-js echo
- * server, 1 and 64 calls in flight, the same client code for both. At 64 in
- * flight the load comes from two client processes (32 each), so that one
- * client's CPU is not the limit. Targets alternate within each run.
+ * server, 1 and 64 calls in flight, from the Go load generator (one
+ * connection, as ghz makes by default). Targets alternate within each run.
  */
 export async function inline(servers: { echo: BenchServer; taskservice: BenchServer }, runs: number, calls: number) {
   const samples = new Map<string, Measured[]>();
@@ -25,14 +26,14 @@ export async function inline(servers: { echo: BenchServer; taskservice: BenchSer
     for (const inFlight of [1, 64]) {
       for (const target of order) {
         const server = servers[target];
-        const processes = inFlight === 1 ? 1 : 2;
         const config = {
+          mode: 'unary',
           address: server.address,
-          calls: Math.round(calls / processes),
-          inFlight: inFlight / processes,
+          calls: inFlight === 1 ? calls / 4 : calls,
+          inFlight,
           tool: target === 'echo' ? 'echo' : 'noop',
         };
-        const measured = await runLoad('bench/load/unary.ts', Array(processes).fill(config), { server: server.pid });
+        const measured = await goLoad([config], { server: server.pid });
         const key = `${target}/${inFlight}`;
         samples.set(key, [...(samples.get(key) ?? []), measured]);
       }
@@ -48,6 +49,7 @@ export async function inline(servers: { echo: BenchServer; taskservice: BenchSer
       p99Ms: spread(ms.map((m) => m.latency.p99)),
       serverCpuUsPerCall: spread(ms.map((m) => m.cpuUsPerOp.server!)),
       clientCpuUsPerCall: spread(ms.map((m) => m.cpuUsPerOp.client!)),
+      serverBoundRuns: ms.filter((m) => m.serverBound).length,
     };
   });
   // Ratios run by run (side by side), then their spread.

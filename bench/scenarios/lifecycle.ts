@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../test/helpers/redis.js';
-import { runLoad, type Measured } from '../lib/load.js';
+import { goLoad, runLoad, type Measured } from '../lib/load.js';
 import { type BenchServer, stop } from '../lib/procs.js';
 import { type Spread, spread } from '../lib/stats.js';
 
@@ -23,6 +23,8 @@ export interface LifecycleRow {
   serviceCpuUs: Spread;
   redisCpuUs: Spread;
   clientCpuUs: Spread;
+  /** Runs in which the load generators used less CPU than the service and Redis. */
+  serverBoundRuns: number;
 }
 
 /** CPU seconds redis-server has used, from its own INFO (finer than /proc's ticks). */
@@ -59,8 +61,10 @@ export async function startBullWorker(redisUrl: string) {
  * ExecuteStream (one call: the answer, then the updates to the terminal one)
  * and through Execute that backgrounds + AwaitResult, against BullMQ
  * (queue.add + a worker process + job.waitUntilFinished through QueueEvents),
- * 64 in flight from two client processes each, the same 20 ms job. The order
- * of the systems rotates between runs. BullMQ's database is flushed between runs.
+ * 64 in flight, the same 20 ms job. TaskService's load comes from the Go
+ * generator; BullMQ's from two Node processes (its client is a Node library:
+ * what it costs is part of BullMQ's whole-system figure). The order of the
+ * systems rotates between runs. BullMQ's database is flushed between runs.
  */
 export async function lifecycle(redis: RedisServer, taskservice: BenchServer, runs: number, count: number) {
   // BullMQ gets a database of its own on the same server, so clearing it between runs leaves TaskService's keys alone.
@@ -71,20 +75,25 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
     for (let run = 0; run < runs; run++) {
       for (const system of [...SYSTEMS.slice(run % 3), ...SYSTEMS.slice(0, run % 3)]) {
         const meter = await redisMeter(admin);
-        const configs = [1, 2].map(() => ({
-          address: taskservice.address,
-          redisUrl: bullUrl,
-          count: count / 2,
-          inFlight: IN_FLIGHT / 2,
-          toolMs: TOOL_MS,
-          mode: system === 'taskservice-stream' ? 'stream' : 'two-call',
-        }));
         let measured: Measured;
         if (system !== 'bullmq') {
-          measured = await runLoad('bench/load/lifecycle.ts', configs, { service: taskservice.pid }, meter);
+          const config = {
+            mode: system === 'taskservice-stream' ? 'stream' : 'two-call',
+            address: taskservice.address,
+            count,
+            inFlight: IN_FLIGHT,
+            toolMs: TOOL_MS,
+          };
+          measured = await goLoad([config], { service: taskservice.pid }, meter);
         } else {
           await admin.flushdb();
           const worker = await startBullWorker(bullUrl);
+          const configs = [1, 2].map(() => ({
+            redisUrl: bullUrl,
+            count: count / 2,
+            inFlight: IN_FLIGHT / 2,
+            toolMs: TOOL_MS,
+          }));
           try {
             measured = await runLoad('bench/load/bullmq.ts', configs, { service: worker.pid }, meter);
           } finally {
@@ -108,11 +117,15 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
       serviceCpuUs: spread(ms.map((m) => m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!)),
       redisCpuUs: spread(ms.map((m) => m.cpuUsPerOp.redis!)),
       clientCpuUs: spread(ms.map((m) => m.cpuUsPerOp.client!)),
+      serverBoundRuns: ms.filter((m) => m.serverBound).length,
     };
   });
   const serviceCpu = (m: Measured) => m.cpuUsPerOp.service! + m.cpuUsPerOp.redis!;
+  const systemCpu = (m: Measured) => serviceCpu(m) + m.cpuUsPerOp.client!;
   const against = (a: System, b: System) => ({
     cpu: spread(samples[a].map((m, i) => serviceCpu(m) / serviceCpu(samples[b][i]!))),
+    /** The whole system's CPU per task: service, Redis and the clients. */
+    systemCpu: spread(samples[a].map((m, i) => systemCpu(m) / systemCpu(samples[b][i]!))),
     throughput: spread(samples[a].map((m, i) => m.perSecond / samples[b][i]!.perSecond)),
   });
   const ratios = {

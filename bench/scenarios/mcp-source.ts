@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoad, type Measured } from '../lib/load.js';
+import { goLoad, type Measured } from '../lib/load.js';
 import { type BenchServer, stop } from '../lib/procs.js';
 import { type Spread, spread } from '../lib/stats.js';
 import { freePort } from '../../test/helpers/redis.js';
@@ -55,9 +55,9 @@ export async function mcpSource(
     for (let run = 0; run < runs; run++) {
       for (const inFlight of [1, 16]) {
         for (const target of Object.keys(TOOLS) as Target[]) {
-          const config = { address: taskservice.address, calls, inFlight, tool: TOOLS[target] };
+          const config = { mode: 'unary', address: taskservice.address, calls, inFlight, tool: TOOLS[target] };
           const watch = { server: taskservice.pid, ...(target !== 'module' && { mcp: mcpPid[target] }) };
-          const measured = await runLoad('bench/load/unary.ts', [config], watch);
+          const measured = await goLoad([config], watch);
           const key = `${target}/${inFlight}`;
           samples.set(key, [...(samples.get(key) ?? []), measured]);
         }

@@ -1,5 +1,5 @@
 import type { BenchServer } from '../lib/procs.js';
-import { runLoad } from '../lib/load.js';
+import { goLoad } from '../lib/load.js';
 import { type Spread, spread } from '../lib/stats.js';
 
 export interface NotifyRow {
@@ -17,6 +17,8 @@ export interface NotifyRow {
   late: number;
   expected: number;
   serverCpuUsPerNotification: Spread;
+  /** The Go load generator's CPU (it starts the tasks and holds the streams). */
+  clientCpuUsPerNotification: Spread;
 }
 
 /**
@@ -42,12 +44,13 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
       let late = 0;
       for (let run = 0; run < runs; run++) {
         const config = {
+          mode: 'notify',
           execAddress: a.address,
           awaitAddress: path === 'same replica' ? a.address : b.address,
           toolMs: 300,
           ...r,
         };
-        const m = await runLoad('bench/load/notify.ts', [config], { a: a.pid, b: b.pid });
+        const m = await goLoad([config], { a: a.pid, b: b.pid });
         delivered += m.latency.count;
         late += m.counts.missedSettle ?? 0;
         samples.push(m);
@@ -62,6 +65,7 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
         late,
         expected: runs * r.tasks * r.watchers,
         serverCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.a! + m.cpuUsPerOp.b!)),
+        clientCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.client!)),
       });
     }
   }

@@ -406,6 +406,16 @@ describe('faults with Redis', function () {
       const deadlineMs = 400;
       const logStart = a.lines.length;
       redis.signal('SIGSTOP');
+      // The server's side: each handler (and the Redis calls in it) ended by the call's deadline.
+      const serverCalls = () =>
+        a.lines
+          .slice(logStart)
+          .filter(
+            (l) =>
+              l.msg === 'rpc' &&
+              (l.taskId === '00000000-0000-4000-8000-000000000000' || String(l.requestId).startsWith('fz')),
+          );
+      let logged = -1;
       let results: { code: number; ms: number }[];
       try {
         results = await Promise.all(
@@ -432,6 +442,16 @@ describe('faults with Redis', function () {
             return { code, ms: Date.now() - started };
           }),
         );
+        // The log lines arrive through a pipe. On a loaded machine a call can also expire before grpc-js
+        // dispatches it to a handler (it then never logs): wait until the count settles. Redis stays frozen
+        // meanwhile: a handler dispatched late runs against its own deadline, which starts when the server
+        // reads the call, and it must meet a frozen Redis, not one already back.
+        await eventually(async () => {
+          const before = serverCalls().length;
+          await new Promise((r) => setTimeout(r, 300));
+          logged = serverCalls().length;
+          return logged === 40 || (logged === before && logged > 0);
+        }, 10_000);
       } finally {
         redis.signal('SIGCONT');
       }
@@ -441,24 +461,6 @@ describe('faults with Redis', function () {
         [...codes].every((c) => c === Code.UNAVAILABLE || c === Code.DEADLINE_EXCEEDED),
       );
       expect(a.child.exitCode).to.equal(null);
-      // The server's side: each handler (and the Redis calls in it) ended by the call's deadline.
-      const serverCalls = () =>
-        a.lines
-          .slice(logStart)
-          .filter(
-            (l) =>
-              l.msg === 'rpc' &&
-              (l.taskId === '00000000-0000-4000-8000-000000000000' || String(l.requestId).startsWith('fz')),
-          );
-      // The log lines arrive through a pipe. On a loaded machine a call can also expire before grpc-js
-      // dispatches it to a handler (it then never logs): wait until the count settles.
-      let logged = -1;
-      await eventually(async () => {
-        const before = serverCalls().length;
-        await new Promise((r) => setTimeout(r, 300));
-        logged = serverCalls().length;
-        return logged === 40 || (logged === before && logged > 0);
-      }, 10_000);
       expect(logged, 'calls that reached a handler').to.be.at.least(30);
       // What each client got, as the server recorded it: a handler dispatched after the deadline logs
       // DEADLINE_EXCEEDED.

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench:profile`: where TaskService's inline Execute spends CPU
+ * beyond the bare grpc-js echo server. Both servers run under `--cpu-prof`
+ * and the same load from the Go generator; only the samples inside the
+ * measured window count. Prints CPU per call by component (grpc-js, the
+ * service's own code, Node, GC, ...) for each server, the functions where
+ * TaskService spends the most beyond the echo server, and writes it all to
+ * bench/results/profile-<time>.json.
+ *
+ *   npm run bench:profile -- --calls=60000 --in-flight=64 [--redis]
+ *
+ * A profiler costs CPU of its own (a sample every 1 ms, each a stack walk): the
+ * figures are for attribution, and `npm run bench` gives the unprofiled ones.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RedisServer } from '../test/helpers/redis.js';
+import { byComponent, type FunctionTime, selfTimes } from './lib/cpu-profile.js';
+import { buildGoPrograms, goLoad } from './lib/load.js';
+import { machine } from './lib/machine.js';
+import { startServer } from './lib/procs.js';
+
+const arg = (name: string, fallback: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const calls = arg('calls', 60_000);
+const inFlight = arg('in-flight', 64);
+const withRedis = process.argv.includes('--redis');
+
+execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+buildGoPrograms();
+const redis = withRedis ? await RedisServer.start() : undefined;
+
+interface Profiled {
+  target: string;
+  cpuUsPerCall: number;
+  callsPerSecond: number;
+  /** Profiled µs per call by component. */
+  components: Record<string, number>;
+  functions: FunctionTime[];
+}
+
+async function profile(target: 'echo' | 'taskservice'): Promise<Profiled> {
+  const dir = mkdtempSync(join(tmpdir(), `profile-${target}-`));
+  const env = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` };
+  const server =
+    target === 'echo'
+      ? await startServer('bench/echo-server.ts', env, 'ECHO_ADDR')
+      : await startServer('dist/main.mjs', {
+          ...env,
+          TASKSERVICE_TOOL_MODULES: 'bench/tools.ts',
+          REDIS_URL: redis?.url ?? '',
+        });
+  try {
+    const config = {
+      mode: 'unary',
+      address: server.address,
+      calls,
+      inFlight,
+      tool: target === 'echo' ? 'echo' : 'noop',
+    };
+    const measured = await goLoad([config], { server: server.pid });
+    await server.stop(); // the profile is written at exit
+    const functions = selfTimes(dir, measured.window);
+    const perCall = (us: number) => us / calls;
+    return {
+      target,
+      cpuUsPerCall: measured.cpuUsPerOp.server!,
+      callsPerSecond: measured.perSecond,
+      components: Object.fromEntries([...byComponent(functions)].map(([c, us]) => [c, perCall(us)])),
+      functions: functions.map((f) => ({ ...f, us: perCall(f.us) })),
+    };
+  } finally {
+    await server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const line = (text = '') => process.stdout.write(`${text}\n`);
+try {
+  const about = machine();
+  const echo = await profile('echo');
+  const taskservice = await profile('taskservice');
+  line(`machine: ${about.cpu} x${about.cores}, node ${about.node}; ${calls} calls, ${inFlight} in flight, Go client`);
+  line(`store: ${withRedis ? 'Redis' : 'memory'}\n`);
+  for (const p of [echo, taskservice]) {
+    line(
+      `${p.target}: ${p.cpuUsPerCall.toFixed(1)} µs CPU/call (unprofiled would be less), ${p.callsPerSecond.toFixed(0)} calls/s`,
+    );
+  }
+  line('\nprofiled µs per call by component (self time; idle excluded)');
+  const components = [...new Set([...Object.keys(echo.components), ...Object.keys(taskservice.components)])]
+    .filter((c) => c !== 'idle')
+    .sort((a, b) => (taskservice.components[b] ?? 0) - (taskservice.components[a] ?? 0));
+  line(`${'component'.padEnd(24)} ${'echo'.padStart(8)} ${'TaskService'.padStart(12)} ${'difference'.padStart(11)}`);
+  for (const c of components) {
+    const [e, t] = [echo.components[c] ?? 0, taskservice.components[c] ?? 0];
+    line(`${c.padEnd(24)} ${e.toFixed(2).padStart(8)} ${t.toFixed(2).padStart(12)} ${(t - e).toFixed(2).padStart(11)}`);
+  }
+  const busy = (p: Profiled) => Object.entries(p.components).reduce((s, [c, us]) => (c === 'idle' ? s : s + us), 0);
+  line(`${'busy'.padEnd(24)} ${busy(echo).toFixed(2).padStart(8)} ${busy(taskservice).toFixed(2).padStart(12)}`);
+
+  // Function by function: what TaskService spends beyond the echo server in the same function.
+  const echoBy = new Map(echo.functions.map((f) => [`${f.component}|${f.name}`, f.us]));
+  const tsBy = new Map(taskservice.functions.map((f) => [`${f.component}|${f.name}`, f.us]));
+  const keys = new Set([...echoBy.keys(), ...tsBy.keys()]);
+  const differences = [...keys]
+    .filter((k) => !k.startsWith('idle|'))
+    .map((k) => ({ key: k, echo: echoBy.get(k) ?? 0, taskservice: tsBy.get(k) ?? 0 }))
+    .map((d) => ({ ...d, more: d.taskservice - d.echo }))
+    .sort((a, b) => b.more - a.more);
+  line('\nwhere TaskService spends more, function by function (profiled µs per call)');
+  for (const d of differences.slice(0, 40)) {
+    line(
+      `${d.more.toFixed(2).padStart(7)}  ${d.taskservice.toFixed(2).padStart(7)}  ${d.echo.toFixed(2).padStart(7)}  ${d.key}`,
+    );
+  }
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/profile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  const top = (p: Profiled) => ({ ...p, functions: p.functions.slice(0, 200) });
+  writeFileSync(
+    file,
+    `${JSON.stringify({ machine: about, calls, inFlight, store: withRedis ? 'redis' : 'memory', echo: top(echo), taskservice: top(taskservice), differences: differences.slice(0, 200) }, null, 2)}\n`,
+  );
+  line(`\nwritten to ${file}`);
+} finally {
+  await redis?.stop();
+}
