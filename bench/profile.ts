@@ -7,7 +7,10 @@
  * TaskService spends the most beyond the echo server, and writes it all to
  * bench/results/profile-<time>.json.
  *
- *   npm run bench:profile -- --calls=60000 --in-flight=64 [--redis]
+ *   npm run bench:profile -- --calls=60000 --in-flight=64 [--redis] [--with-log]
+ *
+ * --with-log profiles the echo server with TaskService's RPC log line
+ * (ECHO_LOG=1) in place of TaskService: what the line alone costs.
  *
  * A profiler costs CPU of its own (a sample every 1 ms, each a stack walk): the
  * figures are for attribution, and `npm run bench` gives the unprofiled ones.
@@ -27,6 +30,7 @@ const arg = (name: string, fallback: number) =>
 const calls = arg('calls', 60_000);
 const inFlight = arg('in-flight', 64);
 const withRedis = process.argv.includes('--redis');
+const withLog = process.argv.includes('--with-log');
 
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 buildGoPrograms();
@@ -41,17 +45,18 @@ interface Profiled {
   functions: FunctionTime[];
 }
 
-async function profile(target: 'echo' | 'taskservice'): Promise<Profiled> {
+async function profile(target: 'echo' | 'echo+log' | 'taskservice'): Promise<Profiled> {
   const dir = mkdtempSync(join(tmpdir(), `profile-${target}-`));
-  const env = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` };
+  const profiling = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   const server =
-    target === 'echo'
-      ? await startServer('bench/echo-server.ts', env, 'ECHO_ADDR')
-      : await startServer('dist/main.mjs', {
-          ...env,
-          TASKSERVICE_TOOL_MODULES: 'bench/tools.ts',
-          REDIS_URL: redis?.url ?? '',
-        });
+    target !== 'taskservice'
+      ? await startServer('bench/echo-server.ts', target === 'echo' ? {} : { ECHO_LOG: '1' }, 'ECHO_ADDR', profiling)
+      : await startServer(
+          'dist/main.mjs',
+          { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: redis?.url ?? '' },
+          'TASKSERVICE_ADDR',
+          profiling,
+        );
   try {
     const config = {
       mode: 'unary',
@@ -81,13 +86,12 @@ const line = (text = '') => process.stdout.write(`${text}\n`);
 try {
   const about = machine();
   const echo = await profile('echo');
-  const taskservice = await profile('taskservice');
+  const taskservice = await profile(withLog ? 'echo+log' : 'taskservice');
   line(`machine: ${about.cpu} x${about.cores}, node ${about.node}; ${calls} calls, ${inFlight} in flight, Go client`);
   line(`store: ${withRedis ? 'Redis' : 'memory'}\n`);
   for (const p of [echo, taskservice]) {
-    line(
-      `${p.target}: ${p.cpuUsPerCall.toFixed(1)} µs CPU/call (unprofiled would be less), ${p.callsPerSecond.toFixed(0)} calls/s`,
-    );
+    const cpu = `${p.cpuUsPerCall.toFixed(1)} µs CPU/call (unprofiled would be less)`;
+    line(`${p.target}: ${cpu}, ${p.callsPerSecond.toFixed(0)} calls/s`);
   }
   line('\nprofiled µs per call by component (self time; idle excluded)');
   const components = [...new Set([...Object.keys(echo.components), ...Object.keys(taskservice.components)])]
@@ -112,17 +116,22 @@ try {
     .sort((a, b) => b.more - a.more);
   line('\nwhere TaskService spends more, function by function (profiled µs per call)');
   for (const d of differences.slice(0, 40)) {
-    line(
-      `${d.more.toFixed(2).padStart(7)}  ${d.taskservice.toFixed(2).padStart(7)}  ${d.echo.toFixed(2).padStart(7)}  ${d.key}`,
-    );
+    const [more, mine, echoUs] = [d.more, d.taskservice, d.echo].map((us) => us.toFixed(2).padStart(7));
+    line(`${more}  ${mine}  ${echoUs}  ${d.key}`);
   }
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/profile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   const top = (p: Profiled) => ({ ...p, functions: p.functions.slice(0, 200) });
-  writeFileSync(
-    file,
-    `${JSON.stringify({ machine: about, calls, inFlight, store: withRedis ? 'redis' : 'memory', echo: top(echo), taskservice: top(taskservice), differences: differences.slice(0, 200) }, null, 2)}\n`,
-  );
+  const report = {
+    machine: about,
+    calls,
+    inFlight,
+    store: withRedis ? 'redis' : 'memory',
+    echo: top(echo),
+    [withLog ? 'echoWithLog' : 'taskservice']: top(taskservice),
+    differences: differences.slice(0, 200),
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   line(`\nwritten to ${file}`);
 } finally {
   await redis?.stop();

@@ -2,7 +2,7 @@
  * `npm run bench`: every scenario, side by side with its baseline, on
  * loopback. Prints a table and writes bench/results/<time>.json with the
  * machine it ran on. `--smoke` (CI) runs each scenario briefly, once.
- * `--only=inline,startup,...` picks scenarios.
+ * `--only=inline,startup,...` picks scenarios; `--runs=N` sets the runs per scenario (3).
  *
  * Bounded: every load runs a fixed count of operations with deadlines, and
  * every process the bench starts is stopped before it exits.
@@ -27,7 +27,9 @@ const only = process.argv
   ?.slice('--only='.length)
   .split(',');
 const wanted = (name: string) => !only || only.includes(name);
-const RUNS = smoke ? 1 : 3;
+const runsArg = process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length);
+/** Runs per scenario: 3, or --runs=N (more runs narrow the spread on a noisy machine). */
+const RUNS = smoke ? 1 : Number(runsArg ?? 3);
 
 const TASKSERVICE_ENV = { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: '' };
 const results: Record<string, unknown> = {};
@@ -77,9 +79,14 @@ line(`machine: ${about.cpu} x${about.cores}, ${about.memoryGiB} GiB, node ${abou
 try {
   if (wanted('inline')) {
     const echo = await startServer('bench/echo-server.ts', {}, 'ECHO_ADDR');
-    servers.push(echo);
-    const calls = smoke ? 1000 : 10_000;
-    const { rows, ratios } = await inline({ echo, taskservice: await taskservice() }, RUNS, calls);
+    const echoWithLog = await startServer('bench/echo-server.ts', { ECHO_LOG: '1' }, 'ECHO_ADDR');
+    servers.push(echo, echoWithLog);
+    const calls = smoke ? 1000 : 40_000;
+    const { rows, ratios } = await inline(
+      { echo, 'echo+log': echoWithLog, taskservice: await taskservice() },
+      RUNS,
+      calls,
+    );
     results.inline = { calls, runs: RUNS, rows, ratios };
     save();
     line(
@@ -102,6 +109,10 @@ try {
       line(
         `   ${n} in flight: server CPU/call ${show(r.serverCpu)}x echo (target <= 1.15), ` +
           `throughput ${show(r.throughput)}x (target >= 0.95), p50 +${show(r.p50ExtraUs, 0)} us`,
+      );
+      line(
+        `      the floor, echo + one RPC log line per call: server CPU/call ${show(r.logLine.serverCpu)}x echo, ` +
+          `throughput ${show(r.logLine.throughput)}x`,
       );
     }
     await stopAll();

@@ -35,13 +35,15 @@ export function componentOf(url: string, functionName: string): string {
 }
 
 /**
- * Self time per function of the one .cpuprofile in `dir`, counting only
+ * Self time per function of the main thread's .cpuprofile in `dir` (Node
+ * names them CPU.<date>.<time>.<pid>.<thread>.<sequence>; tsx's loader
+ * runs on a thread of its own, which writes one too), counting only
  * samples taken between `fromUs` and `toUs` (µs on the monotonic clock, as
  * Measured.window gives them): the measured load, not start-up or warm-up.
  */
 export function selfTimes(dir: string, { fromUs, toUs }: { fromUs: number; toUs: number }): FunctionTime[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);
+  const files = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  if (files.length !== 1) throw new Error(`expected one main-thread .cpuprofile in ${dir}, found ${files.length}`);
   const profile = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const times = new Map<string, FunctionTime>();

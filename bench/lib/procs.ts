@@ -24,11 +24,14 @@ export async function startServer(
   script: string,
   env: Record<string, string>,
   addrVariable = 'TASKSERVICE_ADDR',
+  /** Node's own options (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+  nodeArgs: string[] = [],
 ): Promise<BenchServer> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script], {
+  const args = [...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx', script] : [script])];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, [addrVariable]: address },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

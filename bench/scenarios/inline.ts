@@ -2,8 +2,12 @@ import { goLoad, type Measured } from '../lib/load.js';
 import type { BenchServer } from '../lib/procs.js';
 import { type Spread, spread } from '../lib/stats.js';
 
+/** The bare echo server, the echo server with TaskService's RPC log line, TaskService. */
+export type InlineTarget = 'echo' | 'echo+log' | 'taskservice';
+const TARGETS: InlineTarget[] = ['echo', 'echo+log', 'taskservice'];
+
 export interface InlineRow {
-  target: 'echo' | 'taskservice';
+  target: InlineTarget;
   inFlight: number;
   callsPerSecond: Spread;
   p50Ms: Spread;
@@ -17,12 +21,14 @@ export interface InlineRow {
 /**
  * Scenario 1: inline Execute of a trivial tool against the bare grpc-js echo
  * server, 1 and 64 calls in flight, from the Go load generator (one
- * connection, as ghz makes by default). Targets alternate within each run.
+ * connection, as ghz makes by default). The echo server with one log line per
+ * call runs beside them: the floor of what a server with TaskService's
+ * default logging can reach. The targets' order rotates from run to run.
  */
-export async function inline(servers: { echo: BenchServer; taskservice: BenchServer }, runs: number, calls: number) {
+export async function inline(servers: Record<InlineTarget, BenchServer>, runs: number, calls: number) {
   const samples = new Map<string, Measured[]>();
   for (let run = 0; run < runs; run++) {
-    const order = run % 2 === 0 ? (['echo', 'taskservice'] as const) : (['taskservice', 'echo'] as const);
+    const order = [...TARGETS.slice(run % 3), ...TARGETS.slice(0, run % 3)];
     for (const inFlight of [1, 64]) {
       for (const target of order) {
         const server = servers[target];
@@ -31,7 +37,7 @@ export async function inline(servers: { echo: BenchServer; taskservice: BenchSer
           address: server.address,
           calls: inFlight === 1 ? calls / 4 : calls,
           inFlight,
-          tool: target === 'echo' ? 'echo' : 'noop',
+          tool: target === 'taskservice' ? 'noop' : 'echo',
         };
         const measured = await goLoad([config], { server: server.pid });
         const key = `${target}/${inFlight}`;
@@ -40,7 +46,7 @@ export async function inline(servers: { echo: BenchServer; taskservice: BenchSer
     }
   }
   const rows: InlineRow[] = [...samples].map(([key, ms]) => {
-    const [target, inFlight] = key.split('/') as ['echo' | 'taskservice', string];
+    const [target, inFlight] = key.split('/') as [InlineTarget, string];
     return {
       target,
       inFlight: Number(inFlight),
@@ -53,23 +59,26 @@ export async function inline(servers: { echo: BenchServer; taskservice: BenchSer
     };
   });
   // Ratios run by run (side by side), then their spread.
-  const ratio = (inFlight: number, pick: (m: Measured) => number) => {
-    const ts = samples.get(`taskservice/${inFlight}`)!;
+  const against = (target: InlineTarget, inFlight: number, pick: (m: Measured) => number) => {
+    const of = samples.get(`${target}/${inFlight}`)!;
     const echo = samples.get(`echo/${inFlight}`)!;
-    return spread(ts.map((m, i) => pick(m) / pick(echo[i]!)));
-  };
-  const diff = (inFlight: number, pick: (m: Measured) => number) => {
-    const ts = samples.get(`taskservice/${inFlight}`)!;
-    const echo = samples.get(`echo/${inFlight}`)!;
-    return spread(ts.map((m, i) => pick(m) - pick(echo[i]!)));
+    return {
+      ratio: spread(of.map((m, i) => pick(m) / pick(echo[i]!))),
+      difference: spread(of.map((m, i) => pick(m) - pick(echo[i]!))),
+    };
   };
   const ratios = Object.fromEntries(
     [1, 64].map((n) => [
       n,
       {
-        throughput: ratio(n, (m) => m.perSecond),
-        serverCpu: ratio(n, (m) => m.cpuUsPerOp.server!),
-        p50ExtraUs: diff(n, (m) => m.latency.p50 * 1000),
+        throughput: against('taskservice', n, (m) => m.perSecond).ratio,
+        serverCpu: against('taskservice', n, (m) => m.cpuUsPerOp.server!).ratio,
+        p50ExtraUs: against('taskservice', n, (m) => m.latency.p50 * 1000).difference,
+        /** The floor: what the echo server with one log line per call reaches against the bare one. */
+        logLine: {
+          throughput: against('echo+log', n, (m) => m.perSecond).ratio,
+          serverCpu: against('echo+log', n, (m) => m.cpuUsPerOp.server!).ratio,
+        },
       },
     ]),
   );

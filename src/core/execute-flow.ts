@@ -8,7 +8,7 @@ import { checkExternalId, newTaskId } from './ids.js';
 import type { TaskObserver } from './observer.js';
 import { type ExecuteResult, inlineAnswer, outcomeText, withOutcome } from './outcome.js';
 import type { RedirectPort } from './redirect-port.js';
-import type { RunningLimits, Slot } from './running-limits.js';
+import { type RunningLimits, Slot } from './running-limits.js';
 import { CALLER_GONE, type ToolRun } from './run.js';
 import type { NewTask, TaskStore } from './store.js';
 import {
@@ -125,8 +125,10 @@ export class ExecuteFlow {
     this.inlineCalls++;
     try {
       // Taken before anything is stored, so a refused call leaves no trace; handed to the run it starts.
-      if (plan.placement.kind === 'here')
-        plan.slot = await this.parts.running.take(plan.draft.userId, call.callerDeadline);
+      if (plan.placement.kind === 'here') {
+        const slot = this.parts.running.take(plan.draft.userId, call.callerDeadline);
+        plan.slot = slot instanceof Slot ? slot : await slot;
+      }
       const answer = await this.answer(plan);
       this.parts.observer.executeAnswered(plan.tool.name, answer.backgrounded);
       return answer;
@@ -203,14 +205,17 @@ export class ExecuteFlow {
       callerDeadline: call.callerDeadline,
       now: Date.now(),
     });
+    // Built field by field: object spreads cost more than the rest of the plan, on every call.
     const draft: NewTask = {
       taskId: this.parts.store.taskIdFor?.(origin.userId, call.requestId ?? '') ?? newTaskId(),
       toolName: tool.name,
       owner: this.limits.instanceId,
-      ...origin,
-      ...(call.requestId && { requestId: call.requestId }),
-      ...(call.redirect && { redirect: call.redirect }),
+      userId: origin.userId,
+      channelId: origin.channelId,
+      platform: origin.platform,
     };
+    if (call.requestId) draft.requestId = call.requestId;
+    if (call.redirect) draft.redirect = call.redirect;
     const waitMs = tool.noBackground ? hardTimeoutMs(tool, this.limits.hardTimeoutSeconds) + 1000 : budgetMs;
     return { tool, placement, args, draft, budgetMs, waitMs, call };
   }

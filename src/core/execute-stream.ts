@@ -51,6 +51,10 @@ export async function* executeAndFollow(
   const answer = manager
     .execute({
       ...call,
+      // A spread copies own properties only: the signal may be a getter of the call's class (made on first use).
+      get callerSignal() {
+        return call.callerSignal;
+      },
       onOutput: (chunk) => push({ kind: 'output', chunk }),
       onProgress: (progress) => push({ kind: 'progress', progress }),
     })

@@ -41,18 +41,25 @@ export function optionalSeconds(value: number | undefined, field: string): numbe
 
 /** Throws InvalidArgument naming the field and the limit when `text` is larger than `maxBytes`. */
 export function checkSize(text: string, maxBytes: number, field: string, setting: string): void {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most texts are far below the limit, and need no count.
+  if (text.length * 3 <= maxBytes) return;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) throw new InvalidArgument(field, `is ${bytes} bytes; the limit is ${maxBytes} (${setting})`);
 }
 
 /** Throws InvalidArgument when a parsed JSON value nests deeper than `maxDepth` (walked without recursion). */
 export function checkDepth(value: unknown, maxDepth: number, field: string, setting: string): void {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
+  if (typeof value !== 'object' || value === null) return;
+  // The stack is made only when there is something nested to walk: most arguments are flat.
+  let stack: [object, number][] | undefined;
+  let node: object | undefined = value;
+  let depth = 1;
+  while (node) {
     if (depth > maxDepth) throw new InvalidArgument(field, `nests deeper than ${maxDepth} levels (${setting})`);
-    for (const child of Object.values(node))
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    for (const key in node) {
+      const child = (node as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) (stack ??= []).push([child, depth + 1]);
+    }
+    [node, depth] = stack?.pop() ?? [undefined, 0];
   }
 }

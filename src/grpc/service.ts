@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { type CallContext, type HandlerDeps, serverStream, unary } from './call-adapters.js';
 import type { StreamsPerConnection } from './stream-limit.js';
 import type { ExecuteCall } from '../core/execute-flow.js';
+import type { ExecuteResult } from '../core/outcome.js';
 import { executeAndFollow } from '../core/execute-stream.js';
 import type { TraceContext } from '../core/trace.js';
 import type { ExecuteRequest } from '../../gen/ts/taskmanager/v1/task_service.js';
@@ -22,27 +23,45 @@ export interface ServiceDefaults {
   hardTimeoutSeconds: number;
 }
 
-/** An Execute request as the core's call; ExecuteStream takes the same request. */
-function executeCall(req: ExecuteRequest, context: CallContext, trace: TraceContext | undefined): ExecuteCall {
-  return {
-    toolName: req.toolName,
-    argumentsJson: req.argumentsJson,
-    origin: { userId: req.userId, channelId: req.channelId, platform: req.platform },
-    budgetSeconds: req.timeoutSeconds,
-    requestId: req.requestId,
-    redirect: req.redirect && {
+/**
+ * An Execute request as the core's call; ExecuteStream takes the same request. A class, not an
+ * object literal with a getter and spreads: one shape for every call, built on the hot path.
+ */
+class ServedExecuteCall implements ExecuteCall {
+  readonly toolName: string;
+  readonly argumentsJson: string;
+  readonly origin: ExecuteCall['origin'];
+  readonly budgetSeconds?: number;
+  readonly requestId: string;
+  readonly redirect?: ExecuteCall['redirect'];
+  readonly callerDeadline?: number;
+  readonly caller: ExecuteCall['caller'];
+  readonly trace?: TraceContext;
+
+  constructor(
+    req: ExecuteRequest,
+    private readonly context: CallContext,
+    trace: TraceContext | undefined,
+  ) {
+    this.toolName = req.toolName;
+    this.argumentsJson = req.argumentsJson;
+    this.origin = { userId: req.userId, channelId: req.channelId, platform: req.platform };
+    this.budgetSeconds = req.timeoutSeconds;
+    this.requestId = req.requestId;
+    this.redirect = req.redirect && {
       channelId: req.redirect.channelId,
       platform: req.redirect.platform,
       maxChars: req.redirect.maxChars,
-    },
-    callerDeadline: context.deadline,
-    // Read only if the tool does not settle at once: the signal is made on first use.
-    get callerSignal() {
-      return context.signal;
-    },
-    caller: context.caller,
-    ...(trace && { trace }),
-  };
+    };
+    this.callerDeadline = context.deadline;
+    this.caller = context.caller;
+    this.trace = trace;
+  }
+
+  /** Read only if the tool does not settle at once: the signal is made on first use. */
+  get callerSignal(): AbortSignal {
+    return this.context.signal;
+  }
 }
 
 /** taskmanager.v1.TaskService: translation between proto messages and the TaskManager, nothing more. */
@@ -55,10 +74,13 @@ export function taskService(
   return {
     execute: unary('Execute', deps, async (req, context) => {
       const span = startCallSpan(`${SERVICE_NAME}/Execute`, context.trace, { 'taskservice.tool': req.toolName });
-      const result = await manager.execute(executeCall(req, context, span.trace)).catch((err: unknown) => {
+      let result: ExecuteResult;
+      try {
+        result = await manager.execute(new ServedExecuteCall(req, context, span.trace));
+      } catch (err) {
         span.end(errorMessage(err));
         throw err;
-      });
+      }
       span.end();
       return executeResultToPb(result);
     }),
@@ -66,7 +88,7 @@ export function taskService(
     executeStream: serverStream('ExecuteStream', deps, (req, context) => {
       const leave = streams.enter(context.peer);
       const span = startCallSpan(`${SERVICE_NAME}/ExecuteStream`, context.trace, { 'taskservice.tool': req.toolName });
-      const events = executeAndFollow(manager, executeCall(req, context, span.trace), {
+      const events = executeAndFollow(manager, new ServedExecuteCall(req, context, span.trace), {
         caller: context.caller,
         signal: context.signal,
       });

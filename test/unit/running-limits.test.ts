@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ResourceExhausted, StoreUnavailable } from '../../src/core/errors.js';
 import {
   RunningLimits,
+  Slot,
   type SharedLimits,
   type SharedPlaces,
   type SharedRefusal,
@@ -23,6 +24,20 @@ class ScriptedPlaces implements SharedPlaces {
   }
 }
 
+/** take() as a promise, whether it refused at once (a throw) or after asking the shared places. */
+const attempt = async (limits: RunningLimits, userId: string) => limits.take(userId);
+
+describe('RunningLimits', () => {
+  it('takes a place without a promise when no store is shared, and refuses past its limits at once', () => {
+    const limits = new RunningLimits(10, 1, undefined);
+    const slot = limits.take('u');
+    expect(slot).to.be.instanceOf(Slot);
+    expect(() => limits.take('u')).to.throw(ResourceExhausted, 'on this replica');
+    (slot as Slot).release();
+    expect(limits.running).to.equal(0);
+  });
+});
+
 describe('RunningLimits with shared places', () => {
   it('takes a shared place per call and frees it once when the slot is released', async () => {
     const places = new ScriptedPlaces();
@@ -41,7 +56,7 @@ describe('RunningLimits with shared places', () => {
     const places = new ScriptedPlaces();
     places.answer = async () => ({ limit: 'perUser', running: 7 });
     const limits = new RunningLimits(10, 10, { places, maxTotal: 0 });
-    const err = await limits.take('alice').catch((e: unknown) => e);
+    const err = await attempt(limits, 'alice').catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ResourceExhausted);
     expect((err as Error).message).to.equal(
       'user_id "alice" has 7 tools running across the deployment, the limit (TASKSERVICE_MAX_RUNNING_PER_USER); ' +
@@ -56,7 +71,7 @@ describe('RunningLimits with shared places', () => {
     const places = new ScriptedPlaces();
     places.answer = async () => ({ limit: 'total', running: 3 });
     const limits = new RunningLimits(10, 10, { places, maxTotal: 3 });
-    const err = await limits.take('u').catch((e: unknown) => e);
+    const err = await attempt(limits, 'u').catch((e: unknown) => e);
     expect((err as Error).message).to.equal(
       'the deployment runs 3 tools, its limit (TASKSERVICE_MAX_RUNNING_TOTAL); retry later',
     );
@@ -70,7 +85,7 @@ describe('RunningLimits with shared places', () => {
     expect(a.placeId).to.equal(undefined);
     expect(places.freed).to.deep.equal(places.taken);
     await limits.take('u');
-    const err = await limits.take('u').catch((e: unknown) => e);
+    const err = await attempt(limits, 'u').catch((e: unknown) => e);
     expect((err as Error).message).to.contain('on this replica');
     a.release();
     expect(places.freed).to.have.length(2, 'a local-only slot frees no shared place');
@@ -81,7 +96,7 @@ describe('RunningLimits with shared places', () => {
     const places = new ScriptedPlaces();
     places.answer = () => Promise.reject(new Error('a bug'));
     const limits = new RunningLimits(10, 10, { places, maxTotal: 0 });
-    expect(((await limits.take('u').catch((e: unknown) => e)) as Error).message).to.equal('a bug');
+    expect(((await attempt(limits, 'u').catch((e: unknown) => e)) as Error).message).to.equal('a bug');
     expect(places.freed).to.deep.equal(places.taken);
     expect(limits.running).to.equal(0);
   });
