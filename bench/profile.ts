@@ -9,6 +9,9 @@
  *
  *   npm run bench:profile -- --calls=60000 --in-flight=64 [--redis] [--with-log]
  *
+ * --lifecycle profiles TaskService alone through background lifecycles
+ * (ExecuteStream of a 20 ms tool, on Redis) and prints where its CPU goes.
+ *
  * --with-log profiles the echo server with TaskService's RPC log line
  * (ECHO_LOG=1) in place of TaskService: what the line alone costs.
  *
@@ -31,10 +34,12 @@ const calls = arg('calls', 60_000);
 const inFlight = arg('in-flight', 64);
 const withRedis = process.argv.includes('--redis');
 const withLog = process.argv.includes('--with-log');
+/** Background lifecycles through ExecuteStream on Redis (a 20 ms tool), TaskService alone: no echo server does them. */
+const lifecycle = process.argv.includes('--lifecycle');
 
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 buildGoPrograms();
-const redis = withRedis ? await RedisServer.start() : undefined;
+const redis = withRedis || lifecycle ? await RedisServer.start() : undefined;
 
 interface Profiled {
   target: string;
@@ -63,7 +68,8 @@ async function profile(target: 'echo' | 'echo+log' | 'taskservice'): Promise<Pro
       address: server.address,
       calls,
       inFlight,
-      tool: target === 'echo' ? 'echo' : 'noop',
+      tool: target === 'taskservice' ? 'noop' : 'echo',
+      ...(lifecycle && { mode: 'stream', count: calls, toolMs: 20 }),
     };
     const measured = await goLoad([config], { server: server.pid });
     await server.stop(); // the profile is written at exit
@@ -85,6 +91,20 @@ async function profile(target: 'echo' | 'echo+log' | 'taskservice'): Promise<Pro
 const line = (text = '') => process.stdout.write(`${text}\n`);
 try {
   const about = machine();
+  if (lifecycle) {
+    const p = await profile('taskservice');
+    line(
+      `lifecycles through ExecuteStream on Redis: ${p.cpuUsPerCall.toFixed(0)} µs CPU/task, ${p.callsPerSecond.toFixed(0)}/s`,
+    );
+    for (const [c, us] of Object.entries(p.components).sort(([, a], [, b]) => b - a)) {
+      if (c !== 'idle') line(`${us.toFixed(2).padStart(8)}  ${c}`);
+    }
+    line('\nfunctions (profiled µs per task, self time)');
+    for (const f of p.functions.filter((f) => f.component !== 'idle').slice(0, 60)) {
+      line(`${f.us.toFixed(2).padStart(8)}  ${f.component}|${f.name}`);
+    }
+    process.exit(0);
+  }
   const echo = await profile('echo');
   const taskservice = await profile(withLog ? 'echo+log' : 'taskservice');
   line(`machine: ${about.cpu} x${about.cores}, node ${about.node}; ${calls} calls, ${inFlight} in flight, Go client`);
