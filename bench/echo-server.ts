@@ -7,6 +7,11 @@
  *
  *   ECHO_ADDR=127.0.0.1:50060 node --import tsx bench/echo-server.ts
  *
+ * ExecuteStream is the gRPC half of a background lifecycle with nothing
+ * tracked: the backgrounded answer at once, the terminal update when a timer
+ * of the arguments' `ms` fires, the end. What it costs is the floor of any
+ * server that offers TaskService's streaming API on grpc-js.
+ *
  * ECHO_LOG=1 adds what TaskService's defaults add to every call and no bare
  * server does: one RPC log line, through TaskService's own logger and sink.
  * The bench runs it beside the bare one to show what that line alone costs.
@@ -18,8 +23,11 @@ import { createLogger } from '../src/logging.js';
 import {
   type ExecuteRequest,
   type ExecuteResponse,
+  type ExecuteStreamResponse,
   TaskServiceService,
+  UpdateKind,
 } from '../gen/ts/taskmanager/v1/task_service.js';
+import type { Task } from '../gen/ts/taskmanager/v1/task.js';
 
 const server = new Server({
   'grpc.keepalive_time_ms': 30_000,
@@ -30,6 +38,30 @@ const server = new Server({
 const rpcLog = process.env.ECHO_LOG
   ? createLogger({ logLevel: 'info', instanceId: 'echo', logToolArguments: false }).child({}, { redact: [] })
   : undefined;
+/** A task of the same shape and size as TaskService's. */
+function task(request: ExecuteRequest, status: TaskStatus, result: string, taskId = ''): Task {
+  const now = new Date();
+  return {
+    taskId,
+    toolName: request.toolName,
+    status,
+    failureReason: 0,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: status === TaskStatus.TASK_STATUS_RUNNING ? undefined : now,
+    result,
+    error: '',
+    userId: request.userId,
+    channelId: request.channelId,
+    platform: request.platform,
+    requestId: '',
+    version: status === TaskStatus.TASK_STATUS_RUNNING ? '1' : '2',
+    outputBytes: '0',
+    outputTruncated: false,
+  };
+}
+const ECHO_TASK_ID = '6f1c2a4e-0b7d-4c1e-9a52-3d8e7f6a1b2c';
+
 const unimplemented = (_call: unknown, callback: (err: unknown) => void) =>
   callback({ code: 12, details: 'not in the echo server' });
 server.addService(TaskServiceService, {
@@ -37,34 +69,36 @@ server.addService(TaskServiceService, {
     const started = rpcLog && process.hrtime.bigint();
     const request = call.request;
     const text = (JSON.parse(request.argumentsJson || '{}') as { text?: string }).text ?? '';
-    const now = new Date();
-    callback(null, {
-      backgrounded: false,
-      text,
-      task: {
-        taskId: '',
-        toolName: request.toolName,
-        status: TaskStatus.TASK_STATUS_COMPLETED,
-        failureReason: 0,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: now,
-        result: text,
-        error: '',
-        userId: request.userId,
-        channelId: request.channelId,
-        platform: request.platform,
-        requestId: '',
-        version: '1',
-        outputBytes: '0',
-        outputTruncated: false,
-      },
-    });
+    callback(null, { backgrounded: false, text, task: task(request, TaskStatus.TASK_STATUS_COMPLETED, text) });
     if (started !== undefined) {
       // The fields and rounding of TaskService's line for an inline Execute (src/grpc/rpc-recorder.ts).
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       rpcLog!.info({ method: 'Execute', code: 'OK', ms: Math.round(ms * 1000) / 1000, tool: request.toolName }, 'rpc');
     }
+  },
+  executeStream(call: {
+    request: ExecuteRequest;
+    write(message: ExecuteStreamResponse): boolean;
+    end(): void;
+    on(event: 'cancelled', listener: () => void): void;
+  }) {
+    const request = call.request;
+    const { ms } = JSON.parse(request.argumentsJson || '{}') as { ms?: number };
+    const running = task(request, TaskStatus.TASK_STATUS_RUNNING, '', ECHO_TASK_ID);
+    const envelope = JSON.stringify({ task_id: running.taskId, status: 'running', message: 'still running' });
+    call.write({ event: { $case: 'answer', value: { backgrounded: true, text: envelope, task: running } } });
+    const timer = setTimeout(() => {
+      const update = {
+        task: task(request, TaskStatus.TASK_STATUS_COMPLETED, 'done', ECHO_TASK_ID),
+        text: 'done',
+        sequence: '1',
+        waitTimedOut: false,
+        kind: UpdateKind.UPDATE_KIND_TERMINAL,
+      };
+      call.write({ event: { $case: 'update', value: update } });
+      call.end();
+    }, ms ?? 0);
+    call.on('cancelled', () => clearTimeout(timer));
   },
   getResult: unimplemented,
   awaitResult: (call: { emit(e: string, v: unknown): void }) => call.emit('error', { code: 12 }),

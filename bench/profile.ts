@@ -93,9 +93,8 @@ try {
   const about = machine();
   if (lifecycle) {
     const p = await profile('taskservice');
-    line(
-      `lifecycles through ExecuteStream on Redis: ${p.cpuUsPerCall.toFixed(0)} µs CPU/task, ${p.callsPerSecond.toFixed(0)}/s`,
-    );
+    const rate = `${p.cpuUsPerCall.toFixed(0)} µs CPU/task, ${p.callsPerSecond.toFixed(0)}/s`;
+    line(`lifecycles through ExecuteStream on Redis: ${rate}`);
     for (const [c, us] of Object.entries(p.components).sort(([, a], [, b]) => b - a)) {
       if (c !== 'idle') line(`${us.toFixed(2).padStart(8)}  ${c}`);
     }

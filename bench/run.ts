@@ -122,9 +122,11 @@ try {
     const redis = await RedisServer.start();
     try {
       const count = smoke ? 400 : 6000;
+      const echo = await startServer('bench/echo-server.ts', {}, 'ECHO_ADDR');
+      servers.push(echo);
       const { rows, ratios, toolMs, inFlight } = await lifecycle(
         redis,
-        await taskservice({ REDIS_URL: redis.url }),
+        { taskservice: await taskservice({ REDIS_URL: redis.url }), echo },
         RUNS,
         count,
       );
@@ -154,6 +156,10 @@ try {
             `(target <= 1), whole system ${show(r.systemCpu)}x (target <= 1), tasks/s ${show(r.throughput)}x`,
         );
       }
+      line(
+        `   the floor, grpc-js streaming the same messages with nothing tracked: ${show(ratios.floor.cpu)}x ` +
+          "BullMQ's worker+Redis CPU per task",
+      );
       line(
         `   ExecuteStream against Execute + AwaitResult: CPU ${show(ratios.streamVsTwoCall.cpu)}x, ` +
           `tasks/s ${show(ratios.streamVsTwoCall.throughput)}x`,
@@ -268,6 +274,14 @@ try {
           `${(r.redisBytesPerTask?.toFixed(0) ?? '-').padStart(12)}   ` +
           `${`${r.list.p50.toFixed(3)} / ${r.list.p99.toFixed(3)}`.padStart(30)}   ${r.listGo.p50.toFixed(3)} / ` +
           `${r.listGo.p99.toFixed(3)}`,
+      );
+    }
+    for (const r of rows.filter((row) => row.redisSlowCommands)) {
+      const slow = r.redisSlowCommands!;
+      const slowest = slow.reduce((a, b) => (b.us > a.us ? b : a), { command: '-', us: 0 });
+      line(
+        `   redis ${r.tasks}: ${slow.length} Redis command(s) of 1 ms or more during the Go listing` +
+          (slow.length ? `, the slowest ${slowest.us} µs (${slowest.command})` : ''),
       );
     }
     line('   heap per running task with GC forced (in process, bench/load/heap.ts):');

@@ -10,9 +10,12 @@ import { type Spread, spread } from '../lib/stats.js';
 const TOOL_MS = 20;
 const IN_FLIGHT = 64;
 
-/** TaskService through ExecuteStream, TaskService through Execute + AwaitResult, BullMQ. */
-type System = 'taskservice-stream' | 'taskservice' | 'bullmq';
-const SYSTEMS: System[] = ['taskservice-stream', 'taskservice', 'bullmq'];
+/**
+ * TaskService through ExecuteStream, TaskService through Execute + AwaitResult, BullMQ, and the floor:
+ * the echo server's ExecuteStream (the same gRPC messages, nothing tracked, no Redis).
+ */
+type System = 'taskservice-stream' | 'taskservice' | 'bullmq' | 'grpc-floor';
+const SYSTEMS: System[] = ['taskservice-stream', 'taskservice', 'bullmq', 'grpc-floor'];
 
 export interface LifecycleRow {
   system: System;
@@ -66,25 +69,37 @@ export async function startBullWorker(redisUrl: string) {
  * what it costs is part of BullMQ's whole-system figure). The order of the
  * systems rotates between runs. BullMQ's database is flushed between runs.
  */
-export async function lifecycle(redis: RedisServer, taskservice: BenchServer, runs: number, count: number) {
+export async function lifecycle(
+  redis: RedisServer,
+  servers: { taskservice: BenchServer; echo: BenchServer },
+  runs: number,
+  count: number,
+) {
+  const { taskservice, echo } = servers;
   // BullMQ gets a database of its own on the same server, so clearing it between runs leaves TaskService's keys alone.
   const bullUrl = `${redis.url}/1`;
   const admin = new Redis(bullUrl);
-  const samples: Record<System, Measured[]> = { 'taskservice-stream': [], taskservice: [], bullmq: [] };
+  const samples: Record<System, Measured[]> = {
+    'taskservice-stream': [],
+    taskservice: [],
+    bullmq: [],
+    'grpc-floor': [],
+  };
   try {
     for (let run = 0; run < runs; run++) {
-      for (const system of [...SYSTEMS.slice(run % 3), ...SYSTEMS.slice(0, run % 3)]) {
+      for (const system of [...SYSTEMS.slice(run % SYSTEMS.length), ...SYSTEMS.slice(0, run % SYSTEMS.length)]) {
         const meter = await redisMeter(admin);
         let measured: Measured;
         if (system !== 'bullmq') {
+          const server = system === 'grpc-floor' ? echo : taskservice;
           const config = {
-            mode: system === 'taskservice-stream' ? 'stream' : 'two-call',
-            address: taskservice.address,
+            mode: system === 'taskservice' ? 'two-call' : 'stream',
+            address: server.address,
             count,
             inFlight: IN_FLIGHT,
             toolMs: TOOL_MS,
           };
-          measured = await goLoad([config], { service: taskservice.pid }, meter);
+          measured = await goLoad([config], { service: server.pid }, meter);
         } else {
           await admin.flushdb();
           const worker = await startBullWorker(bullUrl);
@@ -132,6 +147,8 @@ export async function lifecycle(redis: RedisServer, taskservice: BenchServer, ru
     ...against('taskservice', 'bullmq'),
     stream: against('taskservice-stream', 'bullmq'),
     streamVsTwoCall: against('taskservice-stream', 'taskservice'),
+    /** The floor against BullMQ: the gRPC messages alone, before any task is tracked. */
+    floor: against('grpc-floor', 'bullmq'),
   };
   return { rows, ratios, toolMs: TOOL_MS, inFlight: IN_FLIGHT };
 }

@@ -25,6 +25,8 @@ export interface ScaleRow {
    */
   list: LatencySummary;
   listGo: LatencySummary;
+  /** Redis commands that took 1 ms or more while the Go client listed (SLOWLOG): name and µs. */
+  redisSlowCommands?: { command: string; us: number }[];
 }
 
 export interface HeapRow {
@@ -120,8 +122,11 @@ export async function scale(
       { program: true },
     );
     await goClient.ready();
+    await admin?.config('SET', 'slowlog-log-slower-than', '1000');
+    await admin?.slowlog('RESET');
     goClient.go();
     const listGo = await goClient.result();
+    const slow = (await admin?.slowlog('GET', 100)) as [number, number, number, string[]][] | undefined;
     await goClient.close();
     return {
       store,
@@ -133,6 +138,7 @@ export async function scale(
       ...(admin && { redisBytesPerTask: (after.redis! - before.redis!) / tasks }),
       list: { count: list.count, p50: list.p50, p99: list.p99, max: list.max },
       listGo,
+      ...(slow && { redisSlowCommands: slow.map(([, , us, args]) => ({ command: args.slice(0, 2).join(' '), us })) }),
     };
   } finally {
     admin?.disconnect();

@@ -180,13 +180,13 @@ describe('the running-place scripts', function () {
     const c = withScripts(raw);
     const k = new RedisKeys('p:', 1);
     const user = k.ofUser('u');
-    const take = (id: string) => c.takePlace(user.userPlaces, user.placesOf('i1'), id, 'u', 2);
+    const take = async (id: string) => (await c.takePlaces(user.userPlaces, user.placesOf('i1'), id, 'u', 2))[0];
     expect(await take('a')).to.equal(-1);
     expect(await take('a')).to.equal(-1);
     expect(await raw.hget(user.userPlaces, 'u')).to.equal('1');
     expect(await take('b')).to.equal(-1);
     expect(await take('c')).to.equal(2, 'refused: the user holds 2');
-    const free = (id: string) => c.freePlace(user.userPlaces, user.placesOf('i1'), id);
+    const free = (id: string) => c.freePlaces(user.userPlaces, user.placesOf('i1'), id);
     expect(await free('a')).to.equal(1);
     expect(await free('a')).to.equal(0);
     expect(await free('never-taken')).to.equal(0);
@@ -194,15 +194,48 @@ describe('the running-place scripts', function () {
     expect(await free('b')).to.equal(1);
     expect(await raw.exists(user.userPlaces, user.placesOf('i1'))).to.equal(0, 'nothing left at zero');
 
-    const total = (id: string, instance: string) =>
-      c.takeTotalPlace(k.totalPlaces, k.totalPlacesOf(instance), id, instance, 3);
+    const total = async (id: string, instance: string) =>
+      (await c.takeTotalPlaces(k.totalPlaces, k.totalPlacesOf(instance), instance, 3, id))[0];
     expect(await total('a', 'i1')).to.equal(-1);
     expect(await total('a', 'i1')).to.equal(-1);
     expect(await total('b', 'i2')).to.equal(-1);
     expect(await total('c', 'i2')).to.equal(-1);
     expect(await total('d', 'i1')).to.equal(3);
-    expect(await c.freeTotalPlace(k.totalPlaces, k.totalPlacesOf('i2'), 'b', 'i2')).to.equal(1);
-    expect(await c.freeTotalPlace(k.totalPlaces, k.totalPlacesOf('i2'), 'b', 'i2')).to.equal(0);
+    expect(await c.freeTotalPlaces(k.totalPlaces, k.totalPlacesOf('i2'), 'i2', 'b')).to.equal(1);
+    expect(await c.freeTotalPlaces(k.totalPlaces, k.totalPlacesOf('i2'), 'i2', 'b')).to.equal(0);
     expect(await raw.hgetall(k.totalPlaces)).to.deep.equal({ i1: '1', i2: '1' });
+  });
+
+  it('take and free several places in one run, each answered on its own, exact within the batch', async () => {
+    const c = withScripts(raw);
+    const k = new RedisKeys('q:', 1);
+    const user = k.ofUser('u');
+    // u may hold 2: a and b are taken, c refused (u holds 2), and v's first place is taken.
+    const taken = await c.takePlaces(
+      user.userPlaces,
+      user.placesOf('i1'),
+      'a',
+      'u',
+      2,
+      'b',
+      'u',
+      2,
+      'c',
+      'u',
+      2,
+      'x',
+      'v',
+      2,
+    );
+    expect(taken).to.deep.equal([-1, -1, 2, -1]);
+    expect(await raw.hgetall(user.userPlaces)).to.deep.equal({ u: '2', v: '1' });
+    expect(await c.freePlaces(user.userPlaces, user.placesOf('i1'), 'a', 'c', 'x', 'a')).to.equal(2);
+    expect(await raw.hgetall(user.userPlaces)).to.deep.equal({ u: '1' });
+    // The total: 3 places in all; this instance takes 4 in one run, the last refused with 3 held.
+    const totals = await c.takeTotalPlaces(k.totalPlaces, k.totalPlacesOf('i1'), 'i1', 3, 'p', 'q', 'p', 'r', 's');
+    expect(totals).to.deep.equal([-1, -1, -1, -1, 3]);
+    expect(await raw.hgetall(k.totalPlaces)).to.deep.equal({ i1: '3' });
+    expect(await c.freeTotalPlaces(k.totalPlaces, k.totalPlacesOf('i1'), 'i1', 'p', 'q', 's', 'r')).to.equal(3);
+    expect(await raw.exists(k.totalPlaces)).to.equal(0, 'nothing left at zero');
   });
 });

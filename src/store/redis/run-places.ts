@@ -1,7 +1,8 @@
 import type { Logger } from '../../core/logger.js';
 import type { SharedLimits, SharedPlaces, SharedRefusal } from '../../core/running-limits.js';
+import { Batches, earliestDeadline } from './batches.js';
 import type { BoundedCommands } from './bounded-commands.js';
-import type { RedisKeys } from './keys.js';
+import type { RedisKeys, ShardKeys } from './keys.js';
 
 /** Backoff of a free that failed: 0.5 s doubling to 30 s, for about 30 minutes in all. */
 const RETRY_FIRST_MS = 500;
@@ -10,12 +11,15 @@ const RETRY_ATTEMPTS = 70;
 
 /**
  * The running places of every replica, in Redis (see SharedPlaces). A user's
- * places are counted in the shard of their user id (take-place-2), the
+ * places are counted in the shard of their user id (take-places-2), the
  * deployment's total, when it has one, in the control slot
- * (take-total-place-2). The two are taken at once and each refuses on its
+ * (take-total-places-2). The two are taken at once and each refuses on its
  * own, so neither limit is ever passed; a refused call's other half is freed
  * by the caller. Each instance lists the places it holds, so the lease sweep
  * frees a dead replica's (leases.ts, forget).
+ *
+ * Takes and frees that arrive in the same turn of the event loop go to
+ * Redis together, one script run per shard (src/store/redis/batches.ts).
  *
  * A free that fails is retried here in the background: a place left taken
  * would lower the limit until this instance stops. A free can also be undone
@@ -31,6 +35,10 @@ export class RedisRunPlaces implements SharedPlaces {
   private readonly reconcileTimer: NodeJS.Timeout;
   private reconciling = false;
   private closed = false;
+  private readonly userTakes: Batches<PlaceRequest, number>;
+  private readonly totalTakes: Batches<PlaceRequest, number>;
+  private readonly userFrees: Batches<PlaceRequest, number>;
+  private readonly totalFrees: Batches<PlaceRequest, number>;
 
   constructor(
     private readonly commands: BoundedCommands,
@@ -41,6 +49,33 @@ export class RedisRunPlaces implements SharedPlaces {
   ) {
     this.reconcileTimer = setInterval(() => void this.reconcile(), reconcileMs);
     this.reconcileTimer.unref();
+    const call = <T>(
+      items: PlaceRequest[],
+      run: (c: Parameters<Parameters<BoundedCommands['call']>[0]>[0]) => Promise<T>,
+    ) => this.commands.call(run, earliestDeadline(items));
+    const ids = (items: PlaceRequest[]) => items.map((i) => i.placeId);
+    const everyOne = (items: PlaceRequest[]) => (freed: number) => items.map(() => freed);
+    this.userTakes = new Batches((_, items) => {
+      const { shard } = items[0]!;
+      const args = items.flatMap((i) => [i.placeId, i.userId, i.limit]);
+      return call(items, (c) => c.takePlaces(shard.userPlaces, shard.placesOf(instanceId), ...args));
+    });
+    this.totalTakes = new Batches((_, items) =>
+      call(items, (c) =>
+        c.takeTotalPlaces(keys.totalPlaces, keys.totalPlacesOf(instanceId), instanceId, items[0]!.limit, ...ids(items)),
+      ),
+    );
+    this.userFrees = new Batches((_, items) => {
+      const { shard } = items[0]!;
+      return call(items, (c) => c.freePlaces(shard.userPlaces, shard.placesOf(instanceId), ...ids(items))).then(
+        everyOne(items),
+      );
+    });
+    this.totalFrees = new Batches((_, items) =>
+      call(items, (c) =>
+        c.freeTotalPlaces(keys.totalPlaces, keys.totalPlacesOf(instanceId), instanceId, ...ids(items)),
+      ).then(everyOne(items)),
+    );
   }
 
   async take(
@@ -49,27 +84,11 @@ export class RedisRunPlaces implements SharedPlaces {
     limits: SharedLimits,
     deadline?: number,
   ): Promise<SharedRefusal | undefined> {
-    const user = this.keys.ofUser(userId);
-    const { instanceId } = this;
+    const shard = this.keys.ofUser(userId);
     this.held.add(placeId);
     const [mine, all] = await Promise.all([
-      this.commands.call(
-        (c) => c.takePlace(user.userPlaces, user.placesOf(instanceId), placeId, userId, limits.perUser),
-        deadline,
-      ),
-      limits.total > 0
-        ? this.commands.call(
-            (c) =>
-              c.takeTotalPlace(
-                this.keys.totalPlaces,
-                this.keys.totalPlacesOf(instanceId),
-                placeId,
-                instanceId,
-                limits.total,
-              ),
-            deadline,
-          )
-        : -1,
+      this.userTakes.add(shard.userPlaces, { placeId, userId, shard, limit: limits.perUser, deadline }),
+      limits.total > 0 ? this.totalTakes.add('', { placeId, userId, shard, limit: limits.total, deadline }) : -1,
     ]);
     if (mine >= 0) return { limit: 'perUser', running: mine };
     if (all >= 0) return { limit: 'total', running: all };
@@ -122,16 +141,10 @@ export class RedisRunPlaces implements SharedPlaces {
 
   /** Frees the user's half of a place, and its half under the total when `withTotal`. */
   private async freeOnce(placeId: string, userId: string, withTotal: boolean, attempt: number): Promise<void> {
-    const user = this.keys.ofUser(userId);
-    const { instanceId } = this;
+    const shard = this.keys.ofUser(userId);
+    const request = { placeId, userId, shard, limit: 0 };
     try {
-      await Promise.all([
-        this.commands.call((c) => c.freePlace(user.userPlaces, user.placesOf(instanceId), placeId)),
-        withTotal &&
-          this.commands.call((c) =>
-            c.freeTotalPlace(this.keys.totalPlaces, this.keys.totalPlacesOf(instanceId), placeId, instanceId),
-          ),
-      ]);
+      await Promise.all([this.userFrees.add(shard.userPlaces, request), withTotal && this.totalFrees.add('', request)]);
     } catch (err) {
       if (this.closed) return;
       if (attempt + 1 >= RETRY_ATTEMPTS) {
@@ -149,4 +162,14 @@ export class RedisRunPlaces implements SharedPlaces {
       this.retries.add(timer);
     }
   }
+}
+
+/** One place to take or free, queued for its batch. */
+interface PlaceRequest {
+  placeId: string;
+  userId: string;
+  /** The user's shard: where their places are counted. */
+  shard: ShardKeys;
+  limit: number;
+  deadline?: number;
 }

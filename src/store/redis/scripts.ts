@@ -26,10 +26,10 @@ export interface ScriptCommands {
   renewLease(...args: (string | number)[]): Promise<number>;
   lapsedInstances(...args: (string | number)[]): Promise<string[]>;
   forgetInstance(...args: (string | number)[]): Promise<number>;
-  takePlace(...args: (string | number)[]): Promise<number>;
-  freePlace(...args: (string | number)[]): Promise<number>;
-  takeTotalPlace(...args: (string | number)[]): Promise<number>;
-  freeTotalPlace(...args: (string | number)[]): Promise<number>;
+  takePlaces(...args: (string | number)[]): Promise<number[]>;
+  freePlaces(...args: (string | number)[]): Promise<number>;
+  takeTotalPlaces(...args: (string | number)[]): Promise<number[]>;
+  freeTotalPlaces(...args: (string | number)[]): Promise<number>;
 }
 
 /** The command connection, with the scripts registered as commands. */
@@ -58,10 +58,10 @@ const NAMES = [
   'renew-lease-1',
   'lapsed-instances-1',
   'forget-instance-5',
-  'take-place-2',
-  'free-place-2',
-  'take-total-place-2',
-  'free-total-place-2',
+  'take-places-2',
+  'free-places-2',
+  'take-total-places-2',
+  'free-total-places-2',
 ] as const;
 
 export type ScriptName = (typeof NAMES)[number];
