@@ -3,6 +3,7 @@ import type { SharedLimits, SharedPlaces, SharedRefusal } from '../../core/runni
 import { Batches, earliestDeadline } from './batches.js';
 import type { BoundedCommands } from './bounded-commands.js';
 import type { RedisKeys, ShardKeys } from './keys.js';
+import type { ScriptedClient } from './scripts.js';
 
 /** Backoff of a free that failed: 0.5 s doubling to 30 s, for about 30 minutes in all. */
 const RETRY_FIRST_MS = 500;
@@ -49,10 +50,8 @@ export class RedisRunPlaces implements SharedPlaces {
   ) {
     this.reconcileTimer = setInterval(() => void this.reconcile(), reconcileMs);
     this.reconcileTimer.unref();
-    const call = <T>(
-      items: PlaceRequest[],
-      run: (c: Parameters<Parameters<BoundedCommands['call']>[0]>[0]) => Promise<T>,
-    ) => this.commands.call(run, earliestDeadline(items));
+    const call = <T>(items: PlaceRequest[], run: (c: ScriptedClient) => Promise<T>) =>
+      this.commands.call(run, earliestDeadline(items));
     const ids = (items: PlaceRequest[]) => items.map((i) => i.placeId);
     const everyOne = (items: PlaceRequest[]) => (freed: number) => items.map(() => freed);
     this.userTakes = new Batches((_, items) => {
