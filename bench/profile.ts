@@ -23,19 +23,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisServer } from '../test/helpers/redis.js';
+import { flag, numberOption } from './lib/args.js';
 import { byComponent, type FunctionTime, selfTimes } from './lib/cpu-profile.js';
 import { buildGoPrograms, goLoad } from './lib/load.js';
 import { machine } from './lib/machine.js';
 import { startServer } from './lib/procs.js';
 
-const arg = (name: string, fallback: number) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
-const calls = arg('calls', 60_000);
-const inFlight = arg('in-flight', 64);
-const withRedis = process.argv.includes('--redis');
-const withLog = process.argv.includes('--with-log');
+const calls = numberOption('calls', 60_000);
+const inFlight = numberOption('in-flight', 64);
+const withRedis = flag('redis');
+const withLog = flag('with-log');
 /** Background lifecycles through ExecuteStream on Redis (a 20 ms tool), TaskService alone: no echo server does them. */
-const lifecycle = process.argv.includes('--lifecycle');
+const lifecycle = flag('lifecycle');
 
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 buildGoPrograms();

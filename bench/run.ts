@@ -9,6 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { flag, numberOption, wanted } from './lib/args.js';
 import { buildGoPrograms, GO_LIST_TASKS } from './lib/load.js';
 import { machine } from './lib/machine.js';
 import { type BenchServer, startServer } from './lib/procs.js';
@@ -21,15 +22,9 @@ import { notify } from './scenarios/notify.js';
 import { redisCost } from './scenarios/redis-cost.js';
 import { type HeapRow, heapPerTask, scale, type ScaleRow } from './scenarios/scale.js';
 
-const smoke = process.argv.includes('--smoke');
-const only = process.argv
-  .find((a) => a.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',');
-const wanted = (name: string) => !only || only.includes(name);
-const runsArg = process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length);
+const smoke = flag('smoke');
 /** Runs per scenario: 3, or --runs=N (more runs narrow the spread on a noisy machine). */
-const RUNS = smoke ? 1 : Number(runsArg ?? 3);
+const RUNS = smoke ? 1 : numberOption('runs', 3);
 
 const TASKSERVICE_ENV = { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: '' };
 const results: Record<string, unknown> = {};

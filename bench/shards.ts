@@ -38,23 +38,17 @@ import { keySlot, RedisKeys } from '../src/store/redis/keys.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { RedisCluster } from '../test/helpers/redis-cluster.js';
 import { CpuMeter } from './lib/cpu.js';
-import { type LoadResult } from './lib/load.js';
+import { flag, numberOption, wanted } from './lib/args.js';
+import { buildGoPrograms, GO_LIST_TASKS, type LoadResult } from './lib/load.js';
 import { machine } from './lib/machine.js';
 import { type BenchServer, LoadProcess, startServer } from './lib/procs.js';
 import { type LatencySummary, summarize } from './lib/stats.js';
 
-const smoke = process.argv.includes('--smoke');
-const only = process.argv
-  .find((a) => a.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',');
-const wanted = (name: string) => !only || only.includes(name);
-const numberArg = (name: string, fallback: number) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const smoke = flag('smoke');
 
-const SPREAD_TASKS = numberArg('tasks', smoke ? 600 : 10_000);
-const LIST_TASKS = numberArg('list-tasks', smoke ? 2_000 : 100_000);
-const USERS = numberArg('users', 64);
+const SPREAD_TASKS = numberOption('tasks', smoke ? 600 : 10_000);
+const LIST_TASKS = numberOption('list-tasks', smoke ? 2_000 : 100_000);
+const USERS = numberOption('users', 64);
 /** The sleep each task runs, and its budget: backgrounded at 1 ms, finished 50 ms later. */
 const TOOL_SECONDS = 0.05;
 const BUDGET_SECONDS = 0.001;
@@ -64,7 +58,6 @@ const IDLE_SECONDS = smoke ? 1 : 3;
 const PAGE_SIZE = 50;
 
 const SERVER = 'dist/main.mjs';
-const LIST_TASKS_GO = 'dist/bench-listtasks';
 const LIMITS = {
   TASKSERVICE_MAX_RUNNING: '1000000',
   TASKSERVICE_MAX_RUNNING_PER_USER: '1000000',
@@ -91,9 +84,9 @@ function save(): void {
   );
 }
 
-// What `npm start` runs: the bundle; and the Go ListTasks client.
+// What `npm start` runs: the bundle; and the Go clients.
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-execFileSync('go', ['build', '-o', `../../${LIST_TASKS_GO}`, './listtasks'], { cwd: 'bench/go', stdio: 'inherit' });
+buildGoPrograms();
 const about = machine();
 /** The code measured: the commit, and whether src/ had changes not yet committed (other work in progress). */
 const code = {
@@ -534,7 +527,7 @@ async function listingRun(shards: number, tasks: number, calls: number): Promise
     const rows: ListingRow[] = [];
     // Warm-up: the service's first pages run cold (JIT, connections); not measured.
     const warm = new LoadProcess<LatencySummary>(
-      LIST_TASKS_GO,
+      GO_LIST_TASKS,
       { address: server.address, userId: '', lists: 200, pageSize: PAGE_SIZE, resetEvery: 0 },
       { program: true },
     );
@@ -544,7 +537,7 @@ async function listingRun(shards: number, tasks: number, calls: number): Promise
     await warm.close();
     for (const user of [LISTER, '']) {
       const client = new LoadProcess<LatencySummary & Record<string, number>>(
-        LIST_TASKS_GO,
+        GO_LIST_TASKS,
         { address: server.address, userId: user, lists: calls, pageSize: PAGE_SIZE, resetEvery: 0 },
         { program: true },
       );

@@ -6,6 +6,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Caller } from '../core/caller.js';
+import { attempt } from '../core/attempt.js';
 import type { Logger } from '../core/logger.js';
 import type { TraceContext } from '../core/trace.js';
 import { parseTraceContext } from '../tracing.js';
@@ -119,43 +120,29 @@ export function unary<Req, Res>(
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const { context, release } = callContext(call, deps);
-    const answer = (response: Res) => {
+    // Answers once, records the call, and never throws: the handler's promise needs no catch of its own.
+    const respond = (failed: boolean, outcome: unknown) => {
       try {
-        callback(null, response);
-        rpcs.finished(method, endedEarly(context) ?? status.OK, started, call.request, response);
+        if (failed) {
+          const error = toServiceError(outcome, logger);
+          callback(error);
+          const code = endedEarly(context) ?? error.code ?? status.UNKNOWN;
+          rpcs.finished(method, code, started, call.request, undefined, error.details);
+        } else {
+          callback(null, outcome as Res);
+          rpcs.finished(method, endedEarly(context) ?? status.OK, started, call.request, outcome);
+        }
       } catch (err) {
         logger.error({ err }, 'answering a call failed');
       } finally {
         release();
       }
     };
-    const fail = (err: unknown) => {
-      try {
-        const error = toServiceError(err, logger);
-        callback(error);
-        rpcs.finished(
-          method,
-          endedEarly(context) ?? error.code ?? status.UNKNOWN,
-          started,
-          call.request,
-          undefined,
-          error.details,
-        );
-      } catch (err) {
-        logger.error({ err }, 'answering a call failed');
-      } finally {
-        release();
-      }
-    };
-    // The handler's promise, settled exactly once; a handler that throws before its first await is
-    // a failure like any other. No extra promise hops: each costs a microtask on every call.
-    let pending: Promise<Res>;
-    try {
-      pending = handler(call.request, context);
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    void pending.then(answer, fail); // neither throws
+    // A handler that throws before its first await fails like any other; no extra promise hops.
+    void attempt(() => handler(call.request, context)).then(
+      (response) => respond(false, response),
+      (err: unknown) => respond(true, err),
+    );
   };
 }
 

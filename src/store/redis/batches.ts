@@ -1,3 +1,5 @@
+import { attempt } from '../../core/attempt.js';
+
 /**
  * Requests that arrive in the same turn of the event loop, sent together:
  * one call per key with every item queued under it, each item answered with
@@ -32,16 +34,12 @@ export class Batches<Item, Result> {
     this.queued = new Map();
     this.scheduled = false;
     for (const [key, entries] of queued) {
-      let sending: Promise<Result[]>;
-      try {
-        sending = this.send(
+      attempt(() =>
+        this.send(
           key,
           entries.map((e) => e.item),
-        );
-      } catch (err) {
-        sending = Promise.reject(err);
-      }
-      sending.then(
+        ),
+      ).then(
         (results) => {
           if (results.length !== entries.length) {
             const err = new Error(`a batch of ${entries.length} got ${results.length} results`);

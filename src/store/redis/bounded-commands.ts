@@ -1,4 +1,5 @@
 import { StoreUnavailable } from '../../core/errors.js';
+import { attempt } from '../../core/attempt.js';
 import type { TaskHash } from './codec.js';
 import type { ScriptedClient } from './scripts.js';
 
@@ -25,13 +26,7 @@ export class BoundedCommands {
     return new Promise<T>((resolve, reject) => {
       const fail = (err: unknown) => reject(isLogicError(err) ? err : new StoreUnavailable(err));
       const timer = setTimeout(() => fail(new Error(`redis call took longer than ${Math.round(budget)} ms`)), budget);
-      let running: Promise<T>;
-      try {
-        running = run(this.client);
-      } catch (err) {
-        running = Promise.reject(err);
-      }
-      running.then(
+      attempt(() => run(this.client)).then(
         (value) => {
           clearTimeout(timer);
           resolve(value);
