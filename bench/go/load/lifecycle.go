@@ -102,12 +102,9 @@ func (l *lifecycles) twoCall() (time.Time, error) {
 		return none, fmt.Errorf("AwaitResult: %w", err)
 	}
 	for {
-		update, err := stream.Recv()
+		update, err := next(stream, "AwaitResult")
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return none, fmt.Errorf("AwaitResult ended without a terminal update")
-			}
-			return none, fmt.Errorf("AwaitResult: %w", err)
+			return none, err
 		}
 		if update.GetKind() == taskmanagerv1.UpdateKind_UPDATE_KIND_TERMINAL {
 			if update.GetText() != "done" {
@@ -128,12 +125,9 @@ func (l *lifecycles) streamed() (time.Time, error) {
 		return none, fmt.Errorf("ExecuteStream: %w", err)
 	}
 	for {
-		msg, err := stream.Recv()
+		msg, err := next(stream, "ExecuteStream")
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return none, fmt.Errorf("ExecuteStream ended without a terminal update")
-			}
-			return none, fmt.Errorf("ExecuteStream: %w", err)
+			return none, err
 		}
 		switch event := msg.GetEvent().(type) {
 		case *taskmanagerv1.ExecuteStreamResponse_Answer:
@@ -151,6 +145,19 @@ func (l *lifecycles) streamed() (time.Time, error) {
 			}
 		}
 	}
+}
+
+// next receives a stream's next message; a stream that ends before its
+// terminal update is an error.
+func next[T any](stream grpc.ServerStreamingClient[T], method string) (*T, error) {
+	msg, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s ended without a terminal update", method)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return msg, nil
 }
 
 // drain reads a stream to its end (the server ends it after the terminal

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strconv"
@@ -148,13 +147,10 @@ func (n *notifier) terminalLatency(taskID string) (float64, error) {
 		return 0, fmt.Errorf("AwaitResult: %w", err)
 	}
 	for first := true; ; first = false {
-		update, err := stream.Recv()
+		update, err := next(stream, "AwaitResult")
 		at := epochMs()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return 0, fmt.Errorf("AwaitResult ended without a terminal update")
-			}
-			return 0, fmt.Errorf("AwaitResult: %w", err)
+			return 0, err
 		}
 		if update.GetKind() != taskmanagerv1.UpdateKind_UPDATE_KIND_TERMINAL {
 			continue
