@@ -170,7 +170,9 @@ try {
     try {
       const env = { REDIS_URL: redis.url };
       const [a, b] = [await taskservice(env), await taskservice(env)];
-      const rows = await notify(a, b, RUNS, smoke);
+      const floor = await startServer('bench/echo-server.ts', {}, 'ECHO_ADDR');
+      servers.push(floor);
+      const rows = await notify(a, b, floor, RUNS, smoke);
       results.notify = { runs: RUNS, rows };
       save();
       line(

@@ -3,7 +3,8 @@ import { goLoad } from '../lib/load.js';
 import { type Spread, spread } from '../lib/stats.js';
 
 export interface NotifyRow {
-  path: 'same replica' | 'cross-replica';
+  /** `grpc floor`: the echo server's `settle_stamp`, a task in a map and no store (bench/echo-server.ts). */
+  path: 'same replica' | 'cross-replica' | 'grpc floor';
   /** Terminal updates delivered per second, as asked for. */
   rate: string;
   notificationsPerSecond: Spread;
@@ -28,16 +29,19 @@ export interface NotifyRow {
  * through Redis pub/sub). Rates above idle put several watchers on each task
  * (a task's terminal update is one notification per watcher): a 2-core
  * machine cannot start 10,000 tasks a second, but it can be asked to deliver
- * 10,000 notifications a second.
+ * 10,000 notifications a second. The grpc floor runs the same load against
+ * the echo server: what grpc-js, HTTP/2 and the Go client cost with no store.
  */
-export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke: boolean) {
+export async function notify(a: BenchServer, b: BenchServer, floor: BenchServer, runs: number, smoke: boolean) {
   const rates = [
     { rate: 'idle', tasksPerSecond: 20, watchers: 1, tasks: smoke ? 20 : 200 },
     { rate: '1k/s', tasksPerSecond: 100, watchers: 10, tasks: smoke ? 50 : 300 },
     { rate: '10k/s', tasksPerSecond: 250, watchers: 40, tasks: smoke ? 50 : 500 },
   ];
   const rows: NotifyRow[] = [];
-  for (const path of ['same replica', 'cross-replica'] as const) {
+  for (const path of ['same replica', 'cross-replica', 'grpc floor'] as const) {
+    const [exec, watch] = path === 'grpc floor' ? [floor, floor] : path === 'same replica' ? [a, a] : [a, b];
+    const pids: Record<string, number> = path === 'grpc floor' ? { a: floor.pid } : { a: a.pid, b: b.pid };
     for (const r of rates) {
       const samples = [];
       let delivered = 0;
@@ -45,12 +49,12 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
       for (let run = 0; run < runs; run++) {
         const config = {
           mode: 'notify',
-          execAddress: a.address,
-          awaitAddress: path === 'same replica' ? a.address : b.address,
+          execAddress: exec.address,
+          awaitAddress: watch.address,
           toolMs: 300,
           ...r,
         };
-        const m = await goLoad([config], { a: a.pid, b: b.pid });
+        const m = await goLoad([config], pids);
         delivered += m.latency.count;
         late += m.counts.missedSettle ?? 0;
         samples.push(m);
@@ -64,7 +68,7 @@ export async function notify(a: BenchServer, b: BenchServer, runs: number, smoke
         delivered,
         late,
         expected: runs * r.tasks * r.watchers,
-        serverCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.a! + m.cpuUsPerOp.b!)),
+        serverCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.a! + (m.cpuUsPerOp.b ?? 0))),
         clientCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.client!)),
       });
     }
