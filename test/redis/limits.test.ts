@@ -1,9 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { BoundedCommands } from '../../src/store/redis/bounded-commands.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
+import { RedisRunPlaces } from '../../src/store/redis/run-places.js';
 import { withScripts } from '../../src/store/redis/scripts.js';
 import { eventually } from '../helpers/core.js';
+import { captureLogger } from '../helpers/logger.js';
 import { RedisServer } from '../helpers/redis.js';
 import { type Replica, type SharedRedisDeployment, startOnOneRedis, startSleep } from '../helpers/replicas.js';
 import { call } from '../helpers/server.js';
@@ -237,5 +240,51 @@ describe('the running-place scripts', function () {
     expect(await raw.hgetall(k.totalPlaces)).to.deep.equal({ i1: '3' });
     expect(await c.freeTotalPlaces(k.totalPlaces, k.totalPlacesOf('i1'), 'i1', 'p', 'q', 's', 'r')).to.equal(3);
     expect(await raw.exists(k.totalPlaces)).to.equal(0, 'nothing left at zero');
+  });
+
+  it('reconciles a page of places at a time, freeing only the ones this replica does not hold', async () => {
+    const k = new RedisKeys('r:', 4);
+    const lines: Record<string, unknown>[] = [];
+    const places = new RedisRunPlaces(
+      new BoundedCommands(withScripts(raw), 2000),
+      k,
+      'i1',
+      captureLogger(lines),
+      3_600_000,
+    );
+    try {
+      const limits = { perUser: 10_000, total: 10_000 };
+      // 1,200 places held over 3 users (so over shards), more than two pages of the scan.
+      const held = Array.from({ length: 1200 }, (_, i) => ({ placeId: `held-${i}`, userId: `user-${i % 3}` }));
+      const refusals = await Promise.all(held.map((p) => places.take(p.placeId, p.userId, limits)));
+      expect(refusals.filter((r) => r !== undefined)).to.have.length(0);
+      // Frees a failover undid: the user's half and the total's half, and a place only the total lists.
+      for (const [placeId, userId] of [
+        ['lost-a', 'user-0'],
+        ['lost-b', 'user-2'],
+      ]) {
+        await raw.hset(k.ofUser(userId!).placesOf('i1'), placeId!, userId!);
+        await raw.hincrby(k.ofUser(userId!).userPlaces, userId!, 1);
+        await raw.hset(k.totalPlacesOf('i1'), placeId!, '1');
+        await raw.hincrby(k.totalPlaces, 'i1', 1);
+      }
+      await raw.hset(k.totalPlacesOf('i1'), 'lost-c', '1');
+      await raw.hincrby(k.totalPlaces, 'i1', 1);
+      await raw.config('RESETSTAT');
+
+      expect(await places.reconcile()).to.equal(3);
+      expect(lines.filter((l) => l.level === 'warn').map((l) => l.userId)).to.have.members(['user-0', 'user-2', '']);
+
+      const stats = await raw.info('commandstats');
+      expect(stats).not.to.match(/cmdstat_hgetall:/, 'never the whole hash in one command');
+      expect(Number(/cmdstat_hscan:calls=(\d+)/.exec(stats)?.[1])).to.be.at.least(4, 'a page at a time');
+      expect(await raw.hget(k.totalPlaces, 'i1')).to.equal('1200');
+      for (const user of ['user-0', 'user-1', 'user-2']) {
+        expect(await raw.hget(k.ofUser(user).userPlaces, user)).to.equal('400', user);
+      }
+      expect(await places.reconcile()).to.equal(0, 'nothing left to free');
+    } finally {
+      places.close();
+    }
   });
 });

@@ -5,6 +5,12 @@ import type { BoundedCommands } from './bounded-commands.js';
 import type { RedisKeys, ShardKeys } from './keys.js';
 import type { ScriptedClient } from './scripts.js';
 
+/**
+ * Fields per HSCAN page of the reconcile. A replica running 100k tasks lists 100k places: read whole
+ * (HGETALL) that held Redis for 43 ms, every other client waiting; a page of 500 takes well under 1 ms.
+ */
+const SCAN_PAGE = 500;
+
 /** Backoff of a free that failed: 0.5 s doubling to 30 s, for about 30 minutes in all. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -109,12 +115,12 @@ export class RedisRunPlaces implements SharedPlaces {
     this.reconciling = true;
     try {
       const { instanceId } = this;
-      const lists = await Promise.all(
-        this.keys.shards.map((k) => this.commands.call((c) => c.hgetall(k.placesOf(instanceId)))),
-      );
-      const totals = new Set(await this.commands.call((c) => c.hkeys(this.keys.totalPlacesOf(instanceId))));
       const stale = new Map<string, string>();
-      for (const list of lists) for (const [placeId, userId] of Object.entries(list)) stale.set(placeId, userId);
+      for (const k of this.keys.shards) {
+        await scanHash(this.commands, k.placesOf(instanceId), (placeId, userId) => stale.set(placeId, userId));
+      }
+      const totals = new Set<string>();
+      await scanHash(this.commands, this.keys.totalPlacesOf(instanceId), (placeId) => totals.add(placeId));
       for (const placeId of totals) if (!stale.has(placeId)) stale.set(placeId, '');
       for (const placeId of this.held) stale.delete(placeId);
       for (const [placeId, userId] of stale) {
@@ -171,4 +177,18 @@ interface PlaceRequest {
   shard: ShardKeys;
   limit: number;
   deadline?: number;
+}
+
+/** Reads a hash a page at a time (HSCAN: a field may come twice, `into` must not mind). */
+async function scanHash(
+  commands: BoundedCommands,
+  key: string,
+  into: (field: string, value: string) => void,
+): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, flat] = await commands.call((c) => c.hscan(key, cursor, 'COUNT', SCAN_PAGE));
+    for (let i = 0; i < flat.length; i += 2) into(flat[i]!, flat[i + 1]!);
+    cursor = next;
+  } while (cursor !== '0');
 }
