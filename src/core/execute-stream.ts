@@ -4,16 +4,19 @@ import type { ExecuteResult } from './outcome.js';
 import type { Progress } from './task.js';
 import type { AwaitOptions } from './task-access.js';
 
-/** One event of ExecuteStream, in the order they come. */
+/**
+ * One event of ExecuteStream, in the order they come. After the answer, the
+ * backgrounded task's updates (its changes and output, until the terminal
+ * one) come as they are, so that the watch is delegated to, not wrapped.
+ */
 export type StreamEvent =
   /** While the call waits inline: output the tool wrote (offsets from 0). */
-  | { kind: 'output'; chunk: OutputChunk }
+  | { kind: 'inline_output'; chunk: OutputChunk }
   /** While the call waits inline: the tool's latest progress. */
-  | { kind: 'progress'; progress: Progress }
+  | { kind: 'inline_progress'; progress: Progress }
   /** Execute's answer; for a backgrounded call, updates follow. */
   | { kind: 'answer'; result: ExecuteResult }
-  /** The backgrounded task's changes and output, until its terminal update. */
-  | { kind: 'update'; update: TaskUpdate };
+  | TaskUpdate;
 
 /** What ExecuteStream uses: the manager's execute and watch. */
 export interface ExecuteAndWatch {
@@ -44,30 +47,24 @@ export async function* executeAndFollow(
   let outputBytes = 0;
   const push = (event: StreamEvent) => {
     const last = queued.at(-1);
-    if (event.kind === 'progress' && last?.kind === 'progress') queued[queued.length - 1] = event;
+    if (event.kind === 'inline_progress' && last?.kind === 'inline_progress') queued[queued.length - 1] = event;
     else queued.push(event);
     wake?.();
   };
-  const answer = manager
-    .execute({
-      ...call,
-      // A spread copies own properties only: the signal may be a getter of the call's class (made on first use).
-      get callerSignal() {
-        return call.callerSignal;
-      },
-      onOutput: (chunk) => push({ kind: 'output', chunk }),
-      onProgress: (progress) => push({ kind: 'progress', progress }),
-    })
-    .finally(() => {
-      answered = true;
-      wake?.();
-    });
+  // The call is this stream's own (made for it), so its inline watchers are set on it, not on a copy.
+  call.onOutput = (chunk) => push({ kind: 'inline_output', chunk });
+  call.onProgress = (progress) => push({ kind: 'inline_progress', progress });
+  const answer = manager.execute(call).finally(() => {
+    answered = true;
+    wake?.();
+  });
   // Rejections are rethrown below, once the events before them are out.
   answer.catch(() => undefined);
   for (;;) {
     while (queued.length > 0) {
       const event = queued.shift()!;
-      if (event.kind === 'output') outputBytes = event.chunk.offset + Buffer.byteLength(event.chunk.text, 'utf8');
+      if (event.kind === 'inline_output')
+        outputBytes = event.chunk.offset + Buffer.byteLength(event.chunk.text, 'utf8');
       yield event;
     }
     if (answered) break;
@@ -83,5 +80,5 @@ export async function* executeAndFollow(
     afterVersion: result.task.version,
     outputOffset: outputBytes,
   });
-  for await (const update of updates) yield { kind: 'update', update };
+  yield* updates;
 }

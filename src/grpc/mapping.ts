@@ -142,14 +142,14 @@ export function executeResultToPb(result: ExecuteResult): ExecuteResponse {
 /** One ExecuteStream event; `nextSequence` numbers the updates (1, 2, ... among them). */
 export function streamEventToPb(event: StreamEvent, nextSequence: () => number): ExecuteStreamResponse {
   switch (event.kind) {
-    case 'output':
+    case 'inline_output':
       return { event: { $case: 'output', value: outputToPb(event.chunk) } };
-    case 'progress':
+    case 'inline_progress':
       return { event: { $case: 'progress', value: progressToPb(event.progress) } };
     case 'answer':
       return { event: { $case: 'answer', value: executeResultToPb(event.result) } };
-    case 'update':
-      return { event: { $case: 'update', value: updateToPb(event.update, nextSequence()) } };
+    default:
+      return { event: { $case: 'update', value: updateToPb(event, nextSequence()) } };
   }
 }
 

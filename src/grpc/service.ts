@@ -8,8 +8,9 @@ import { type CallContext, type HandlerDeps, serverStream, unary } from './call-
 import type { StreamsPerConnection } from './stream-limit.js';
 import type { ExecuteCall } from '../core/execute-flow.js';
 import type { ExecuteResult } from '../core/outcome.js';
-import { executeAndFollow } from '../core/execute-stream.js';
+import { executeAndFollow, type StreamEvent } from '../core/execute-stream.js';
 import type { TraceContext } from '../core/trace.js';
+import type { TaskUpdate } from '../core/await.js';
 import type { ExecuteRequest } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { executeResultToPb, statusFilterFromPb, streamEventToPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 
@@ -88,22 +89,18 @@ export function taskService(
     executeStream: serverStream('ExecuteStream', deps, (req, context) => {
       const leave = streams.enter(context.peer);
       const span = startCallSpan(`${SERVICE_NAME}/ExecuteStream`, context.trace, { 'taskservice.tool': req.toolName });
-      const events = executeAndFollow(manager, new ServedExecuteCall(req, context, span.trace), {
-        caller: context.caller,
-        signal: context.signal,
-      });
-      return (async function* () {
-        let sequence = 0;
-        try {
-          for await (const event of events) yield streamEventToPb(event, () => ++sequence);
-          span.end();
-        } catch (err) {
-          span.end(errorMessage(err));
-          throw err;
-        } finally {
+      let sequence = 0;
+      return {
+        events: executeAndFollow(manager, new ServedExecuteCall(req, context, span.trace), {
+          caller: context.caller,
+          signal: context.signal,
+        }),
+        message: (event: StreamEvent) => streamEventToPb(event, () => ++sequence),
+        finished: (error) => {
           leave();
-        }
-      })();
+          span.end(error === undefined ? undefined : errorMessage(error));
+        },
+      };
     }),
 
     getResult: unary('GetResult', deps, async (req, { caller, deadline }) => {
@@ -137,14 +134,8 @@ export function taskService(
         leave();
         throw err;
       }
-      return (async function* () {
-        try {
-          let sequence = 0;
-          for await (const update of updates) yield updateToPb(update, ++sequence);
-        } finally {
-          leave();
-        }
-      })();
+      let sequence = 0;
+      return { events: updates, message: (update: TaskUpdate) => updateToPb(update, ++sequence), finished: leave };
     }),
 
     listTasks: unary('ListTasks', deps, async (req, { caller, deadline }) => {
