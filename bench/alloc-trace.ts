@@ -1,12 +1,12 @@
 /**
- * What a ListTasks call allocates on the Redis store, by function: an App on a
- * fresh redis-server holds `tasks` running tasks of one user; after a warm-up,
- * V8's sampling heap profiler (collected objects included) follows `calls`
- * ListTasks calls through gRPC, and the bytes per call are printed for the
- * functions that allocate most. Young garbage is what makes the scavenges
- * that set ListTasks' p99 at 100k tasks (docs/PERFORMANCE.md, scenario 5).
+ * What the server allocates for a call on the Redis store, by function (the
+ * client runs in the same process; stacks under its frames are left out). V8's sampling heap profiler, collected objects included,
+ * follows `calls` calls after a warm-up; the bytes per call are printed for
+ * the functions that allocate most. Young garbage is what the scavenges that
+ * set ListTasks' p99 at 100k tasks are made of, and a lifecycle's GC time.
  *
- *   npx tsx bench/alloc-trace.ts [--tasks=2000] [--calls=500]
+ *   npx tsx bench/alloc-trace.ts [--tasks=2000] [--calls=500]   ListTasks among `tasks` running tasks
+ *   npx tsx bench/alloc-trace.ts --lifecycle [--calls=500]      ExecuteStream of a 5 ms tool, 16 at a time
  */
 import { Session } from 'node:inspector/promises';
 import pino from 'pino';
@@ -14,11 +14,15 @@ import { App } from '../src/app.js';
 import { Client } from '../src/client/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { RedisServer } from '../test/helpers/redis.js';
-import { numberOption } from './lib/args.js';
+import { flag, numberOption } from './lib/args.js';
 import { tools } from './tools.js';
 
 const TASKS = numberOption('tasks', 2000);
 const CALLS = numberOption('calls', 500);
+const LIFECYCLE = flag('lifecycle');
+/** Frames of the client's side of the calls, whose allocations (and everything they call) are left out. */
+const CLIENT_FRAME =
+  /src\/client\/|alloc-trace\.ts|grpc-js\/build\/src\/(client|call|channel|internal-channel|subchannel[\w-]*|load-balancing-call|resolving-call|retrying-call|client-interceptors|call-interface)\.js/;
 
 interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -37,38 +41,65 @@ const client = new Client(`127.0.0.1:${port}`);
 const session = new Session();
 session.connect();
 try {
-  for (let i = 0; i < TASKS; i++) {
-    await app.manager.execute({
-      toolName: 'idle',
-      argumentsJson: '{}',
-      origin: { userId: 'alloc', channelId: '', platform: '' },
-      budgetSeconds: 0.001,
-    });
-  }
   const list = () => client.list({ userId: 'alloc', pageSize: 50 });
-  for (let i = 0; i < 200; i++) await list();
+  const lifecycles = async (n: number) => {
+    // 16 at a time, each an ExecuteStream of a 5 ms tool (a 1 ms budget: backgrounded) read to its end.
+    const one = async () => {
+      for await (const _ of client.executeStream('wait_ms', { ms: 5 }, { userId: 'alloc', timeoutSeconds: 0.001 }));
+    };
+    for (let i = 0; i < n; i += 16) await Promise.all(Array.from({ length: Math.min(16, n - i) }, one));
+  };
+  const run = async (n: number) => {
+    if (LIFECYCLE) return lifecycles(n);
+    for (let i = 0; i < n; i++) await list();
+  };
+  if (!LIFECYCLE) {
+    for (let i = 0; i < TASKS; i++) {
+      await app.manager.execute({
+        toolName: 'idle',
+        argumentsJson: '{}',
+        origin: { userId: 'alloc', channelId: '', platform: '' },
+        budgetSeconds: 0.001,
+      });
+    }
+  }
+  await run(200);
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
   });
-  for (let i = 0; i < CALLS; i++) await list();
+  await run(CALLS);
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: Node } };
   const byFunction = new Map<string, number>();
   let total = 0;
-  const walk = (node: Node) => {
+  const stacks = new Map<string, number>();
+  const walk = (node: Node, path: string[], client: boolean) => {
     const { functionName, url, lineNumber } = node.callFrame;
     const where = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules\/)?/, '')}:${lineNumber + 1}`;
-    byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
-    total += node.selfSize;
-    node.children.forEach(walk);
+    const here = [where, ...path];
+    // The client's side: a frame of the client library, grpc-js's client call stack, or this script.
+    const clientSide = client || CLIENT_FRAME.test(url);
+    if (!clientSide) {
+      byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
+      total += node.selfSize;
+    }
+    // WHO=<function name>: also where that function's allocations were called from.
+    if (!clientSide && process.env.WHO && where.startsWith(process.env.WHO) && node.selfSize > 0) {
+      const key = here.slice(0, 6).join(' < ');
+      stacks.set(key, (stacks.get(key) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) walk(child, here, clientSide);
   };
-  walk(profile.head);
+  walk(profile.head, [], false);
   console.log(
-    `${(total / CALLS / 1024).toFixed(1)} KiB allocated per ListTasks call (client and server, ${TASKS} tasks)`,
+    `${(total / CALLS / 1024).toFixed(1)} KiB allocated by the server per ${LIFECYCLE ? 'lifecycle' : 'ListTasks call'}`,
   );
-  for (const [where, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+  for (const [where, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 30))) {
     console.log(`${(bytes / CALLS / 1024).toFixed(1).padStart(8)} KiB  ${where}`);
+  }
+  for (const [stack, bytes] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+    console.log(`${(bytes / CALLS / 1024).toFixed(1).padStart(8)} KiB  ${stack}`);
   }
 } finally {
   session.disconnect();
