@@ -48,6 +48,7 @@ export class RedisServer {
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.child = child;
+    outliveNoOne(child);
     const failed = new Promise<never>((_, reject) => {
       child.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} at start`)));
@@ -84,6 +85,27 @@ export class RedisServer {
   private waitForPong(): Promise<void> {
     return probeRedis(this.port, async (probe) => (await probe.ping()) === 'PONG', 'answer PING');
   }
+}
+
+/** The redis-servers this process started and that still run. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills `child` when this process exits, however it exits: a script whose event loop empties, or
+ * that throws, before it stops its servers would otherwise leave them running (and using the
+ * machine that later benchmarks measure on).
+ */
+function outliveNoOne(child: ChildProcess): void {
+  if (running.size === 0) process.once('exit', killRunning);
+  running.add(child);
+  child.once('exit', () => {
+    running.delete(child);
+    if (running.size === 0) process.off('exit', killRunning);
+  });
+}
+
+function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 /**
