@@ -1,8 +1,9 @@
 /**
  * What the server allocates for a call on the Redis store, by function (the
- * client runs in the same process; stacks under its frames are left out). V8's sampling heap profiler, collected objects included,
- * follows `calls` calls after a warm-up; the bytes per call are printed for
- * the functions that allocate most. Young garbage is what the scavenges that
+ * client runs in the same process; stacks under its frames are left out).
+ * V8's sampling heap profiler, collected objects included, follows `calls`
+ * calls after a warm-up; the bytes per call are printed for the functions
+ * that allocate most. Young garbage is what the scavenges that
  * set ListTasks' p99 at 100k tasks are made of, and a lifecycle's GC time.
  *
  *   npx tsx bench/alloc-trace.ts [--tasks=2000] [--calls=500]   ListTasks among `tasks` running tasks
@@ -21,8 +22,19 @@ const TASKS = numberOption('tasks', 2000);
 const CALLS = numberOption('calls', 500);
 const LIFECYCLE = flag('lifecycle');
 /** Frames of the client's side of the calls, whose allocations (and everything they call) are left out. */
-const CLIENT_FRAME =
-  /src\/client\/|alloc-trace\.ts|grpc-js\/build\/src\/(client|call|channel|internal-channel|subchannel[\w-]*|load-balancing-call|resolving-call|retrying-call|client-interceptors|call-interface)\.js/;
+const GRPC_CLIENT_FILES = [
+  'client',
+  'call',
+  'channel',
+  'internal-channel',
+  'subchannel[\\w-]*',
+  'load-balancing-call',
+  'resolving-call',
+  'retrying-call',
+  'client-interceptors',
+  'call-interface',
+];
+const CLIENT_FRAME = new RegExp(`src/client/|alloc-trace\\.ts|grpc-js/build/src/(${GRPC_CLIENT_FILES.join('|')})\\.js`);
 
 interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -92,9 +104,8 @@ try {
     for (const child of node.children) walk(child, here, clientSide);
   };
   walk(profile.head, [], false);
-  console.log(
-    `${(total / CALLS / 1024).toFixed(1)} KiB allocated by the server per ${LIFECYCLE ? 'lifecycle' : 'ListTasks call'}`,
-  );
+  const per = LIFECYCLE ? 'lifecycle' : 'ListTasks call';
+  console.log(`${(total / CALLS / 1024).toFixed(1)} KiB allocated by the server per ${per}`);
   for (const [where, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 30))) {
     console.log(`${(bytes / CALLS / 1024).toFixed(1).padStart(8)} KiB  ${where}`);
   }
