@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancellation.js';
 import { TaskNotFound } from './errors.js';
 import type { TaskStore } from './store.js';
 import { cloneTask, type InputRequest, isTerminal, type TaskRecord, TaskStatus } from './task.js';
@@ -39,7 +40,7 @@ export interface WatchOptions {
   timeoutMs: number;
   heartbeatMs: number;
   /** Ends the watch at once and releases everything (the client went away). */
-  signal: AbortSignal;
+  signal: Cancellation;
   /** Bounds the first read of the task (epoch ms; a unary caller's deadline). */
   readDeadline?: number;
   /**

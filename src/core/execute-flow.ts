@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancellation.js';
 import { type OutputChunk, UpdateKind, watchTask } from './await.js';
 import type { BackgroundRuns } from './background-runs.js';
 import { hardTimeoutMs, resolveBudgetMs } from './budget.js';
@@ -41,7 +42,7 @@ export interface ExecuteCall {
   /** The caller's deadline (epoch ms): the budget ends early enough to answer before it. */
   callerDeadline?: number;
   /** Fires when the caller goes away before an answer. Read only when a wait begins (it may be made on first read). */
-  readonly callerSignal?: AbortSignal;
+  readonly callerSignal?: Cancellation;
   /** Who is calling; it must be allowed to act for origin.userId. */
   caller?: Caller;
   /** The caller's trace context, handed to the tool. */

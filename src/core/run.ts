@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancellation.js';
 import type { Slot } from './running-limits.js';
 import { type OutputPiece, RunOutput } from './run-output.js';
 import { capBytes } from './truncate.js';
@@ -147,7 +148,7 @@ export class ToolRun {
    * The outcome if it comes within `budgetMs`; undefined when the budget runs
    * out first; CALLER_GONE when `callerSignal` fires first.
    */
-  waitFor(budgetMs: number, callerSignal?: AbortSignal): Promise<Outcome | undefined | typeof CALLER_GONE> {
+  waitFor(budgetMs: number, callerSignal?: Cancellation): Promise<Outcome | undefined | typeof CALLER_GONE> {
     if (this.settledWith) return Promise.resolve(this.settledWith);
     if (callerSignal?.aborted) return Promise.resolve(CALLER_GONE);
     if (this.pendingInput) return Promise.resolve(undefined);

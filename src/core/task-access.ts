@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancellation.js';
 import { type TaskUpdate, watchTask } from './await.js';
 import type { BackgroundRuns } from './background-runs.js';
 import { ANYONE, type Caller, mayActFor } from './caller.js';
@@ -20,7 +21,7 @@ export interface AwaitOptions {
   afterVersion?: number;
   /** Also stream the task's output from this byte offset; undefined: none. */
   outputOffset?: number;
-  signal: AbortSignal;
+  signal: Cancellation;
 }
 
 /** GetResult with output: at most this much output per call (the client reads on from where it ends). */

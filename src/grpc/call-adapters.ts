@@ -6,11 +6,13 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Caller } from '../core/caller.js';
+import type { Cancellation } from '../core/cancellation.js';
 import { attempt } from '../core/attempt.js';
 import type { Logger } from '../core/logger.js';
 import type { TraceContext } from '../core/trace.js';
 import { parseTraceContext } from '../tracing.js';
 import type { Identify } from './auth.js';
+import { CallCancellation } from './call-cancellation.js';
 import type { CallTracker } from './call-tracker.js';
 import type { RpcRecorder } from './rpc-recorder.js';
 import { toServiceError } from './status.js';
@@ -18,7 +20,7 @@ import { toServiceError } from './status.js';
 /** What a handler learns about its call besides the request. */
 export interface CallContext {
   /** Fires when the client cancels or its deadline passes. */
-  readonly signal: AbortSignal;
+  readonly signal: Cancellation;
   /** The client cancelled, or its deadline passed (without making the signal). */
   readonly ended: boolean;
   /** The client's deadline as epoch ms, if it sent one. */
@@ -45,17 +47,16 @@ export interface HandlerDeps {
 }
 
 /**
- * What a handler learns about its call. The AbortSignal, and the listener
+ * What a handler learns about its call. The cancellation, and the listener
  * that fires it, are made on first use: most unary calls (an inline tool that
- * returns at once) never need them, and one per call cost about 4% of the
- * server's CPU under load. Until then `ended` reads grpc-js's own flag.
+ * returns at once) never need them, and an AbortSignal per call cost about 4%
+ * of the server's CPU under load. Until then `ended` reads grpc-js's own flag.
  */
 class ServedCall implements CallContext {
   readonly caller: Caller;
   readonly deadline?: number;
   readonly trace?: TraceContext;
-  private controller?: AbortController;
-  private onCancel?: () => void;
+  private cancellation?: CallCancellation;
 
   constructor(
     private readonly call: Call,
@@ -75,13 +76,8 @@ class ServedCall implements CallContext {
     return this.call.getPeer();
   }
 
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      const controller = (this.controller = new AbortController());
-      if (this.call.cancelled) controller.abort();
-      else this.call.once('cancelled', (this.onCancel = () => controller.abort()));
-    }
-    return this.controller.signal;
+  get signal(): CallCancellation {
+    return (this.cancellation ??= new CallCancellation(this.call));
   }
 
   get ended(): boolean {
@@ -90,7 +86,7 @@ class ServedCall implements CallContext {
 
   /** The call is over: the listener its signal needed, if any, goes. */
   release(): void {
-    if (this.onCancel) this.call.off('cancelled', this.onCancel);
+    this.cancellation?.release();
   }
 }
 
@@ -217,7 +213,7 @@ export function serverStream<Req, Event, Res>(
   };
 }
 
-function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+function drained(call: ServerWritableStream<unknown, unknown>, signal: Cancellation): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off('drain', done);

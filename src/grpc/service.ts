@@ -11,6 +11,7 @@ import type { ExecuteResult } from '../core/outcome.js';
 import { executeAndFollow, type StreamEvent } from '../core/execute-stream.js';
 import type { TraceContext } from '../core/trace.js';
 import type { TaskUpdate } from '../core/await.js';
+import type { Cancellation } from '../core/cancellation.js';
 import type { ExecuteRequest } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { executeResultToPb, statusFilterFromPb, streamEventToPb, taskToPb, toolToPb, updateToPb } from './mapping.js';
 
@@ -60,7 +61,7 @@ class ServedExecuteCall implements ExecuteCall {
   }
 
   /** Read only if the tool does not settle at once: the signal is made on first use. */
-  get callerSignal(): AbortSignal {
+  get callerSignal(): Cancellation {
     return this.context.signal;
   }
 }
