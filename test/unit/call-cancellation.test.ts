@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
 import { CallCancellation } from '../../src/grpc/call-cancellation.js';
 
-/** The two things CallCancellation reads of a grpc-js call: its `cancelled` flag and event, set together as grpc-js does. */
+/** What CallCancellation reads of a grpc-js call: its `cancelled` flag and event, set together as grpc-js does. */
 class FakeCall extends EventEmitter {
   cancelled = false;
   cancel(): void {
