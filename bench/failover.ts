@@ -6,7 +6,7 @@
  * the middle of it a master killed with SIGKILL (never restarted). Prints a table and writes
  * bench/results/failover-<time>.json.
  *
- *   npm run bench:failover [-- --rate 300 --seconds 15 --kill-at 5 --replicas 3 --lease 2 --only sentinel|cluster]
+ *   npm run bench:failover [-- --rate=300 --seconds=15 --kill-at=5 --replicas=3 --lease=2 --only=sentinel|cluster]
  *
  * test/faults/failover.test.ts runs a shorter version and asserts what a failover must not break.
  */
@@ -26,6 +26,7 @@ import { RedisCluster } from '../test/helpers/redis-cluster.js';
 import { RedisSentinel, SENTINEL_MASTER } from '../test/helpers/redis-sentinel.js';
 import { type Replica, startReplicas } from '../test/helpers/replicas.js';
 import { call } from '../test/helpers/server.js';
+import { numberOption, wanted } from './lib/args.js';
 import { machine } from './lib/machine.js';
 
 export type Kind = 'sentinel' | 'cluster';
@@ -369,6 +370,12 @@ export interface Figures {
 }
 
 const codeName = (code: number) => Code[code] ?? String(code);
+/** A task as the `n`th replica (round robin) reads it back. */
+function readBack(replicas: Replica[], n: number, r: CallRecord, timeoutMs: number): Promise<GetResultResponse> {
+  const { client } = replicas[n % replicas.length]!;
+  return call(client.getResult, client, { taskId: r.taskId!, userId: r.userId }, timeoutMs);
+}
+
 const stateOf = (task: GetResultResponse['task']) =>
   `${TaskStatus[task?.status ?? 0]} ${FailureReason[task?.failureReason ?? 0]}`;
 const isFinished = (s: TaskStatus | undefined) =>
@@ -444,14 +451,8 @@ export async function measureFailover(topology: Topology, replicas: Replica[], o
       );
       await Promise.all(
         due.slice(0, 200).map(async (r) => {
-          const { client } = replicas[k++ % replicas.length]!;
           try {
-            const res: GetResultResponse = await call(
-              client.getResult,
-              client,
-              { taskId: r.taskId!, userId: r.userId },
-              2000,
-            );
+            const res = await readBack(replicas, k++, r, 2000);
             if (isFinished(res.task?.status)) {
               r.seenFinished = now();
               r.seenState = stateOf(res.task);
@@ -520,14 +521,8 @@ export async function measureFailover(topology: Topology, replicas: Replica[], o
   for (let i = 0; i < acked.length; i += 64) {
     await Promise.all(
       acked.slice(i, i + 64).map(async (r, j) => {
-        const { client } = replicas[(i + j) % replicas.length]!;
         try {
-          const res: GetResultResponse = await call(
-            client.getResult,
-            client,
-            { taskId: r.taskId!, userId: r.userId },
-            5000,
-          );
+          const res = await readBack(replicas, i + j, r, 5000);
           finals.set(r, { code: Code.OK, task: res.task });
         } catch (err) {
           finals.set(r, { code: (err as { code?: number }).code ?? -1 });
@@ -711,21 +706,17 @@ export function table(rows: Figures[]): string {
 }
 
 async function main(): Promise<void> {
-  const arg = (name: string, fallback: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  };
-  const replicaCount = arg('replicas', 3);
+  const replicaCount = numberOption('replicas', 3);
   const options: LoadOptions = {
-    rate: arg('rate', 300),
-    seconds: arg('seconds', 15),
-    killAtSeconds: arg('kill-at', 5),
+    rate: numberOption('rate', 300),
+    seconds: numberOption('seconds', 15),
+    killAtSeconds: numberOption('kill-at', 5),
     sleepSeconds: 1,
     budgetSeconds: 0.2,
     users: 1000,
     deadlineMs: 2000,
     maxInFlight: 1000,
-    leaseSeconds: arg('lease', LEASE_S),
+    leaseSeconds: numberOption('lease', LEASE_S),
   };
   const about = machine();
   const started = Date.now();
@@ -737,8 +728,7 @@ async function main(): Promise<void> {
       `${options.killAtSeconds} s; lease ${options.leaseSeconds} s, sweep ${SWEEP_S} s`,
   );
   const rows: Figures[] = [];
-  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-  for (const kind of (['sentinel', 'cluster'] as Kind[]).filter((k) => !only || k === only)) {
+  for (const kind of (['sentinel', 'cluster'] as Kind[]).filter(wanted)) {
     for (const aof of [false, true]) {
       const figures = await runCase(kind, aof, replicaCount, options);
       console.log(JSON.stringify(figures));
