@@ -8,6 +8,9 @@
  *
  *   npx tsx bench/alloc-trace.ts [--tasks=2000] [--calls=500]   ListTasks among `tasks` running tasks
  *   npx tsx bench/alloc-trace.ts --lifecycle [--calls=500]      ExecuteStream of a 5 ms tool, 16 at a time
+ *
+ * `--survivors` counts only what outlived a scavenge (promoted, or alive at the end): what makes a scavenge
+ * slow, where the plain count says how often scavenges come.
  */
 import { Session } from 'node:inspector/promises';
 import pino from 'pino';
@@ -21,6 +24,8 @@ import { tools } from './tools.js';
 const TASKS = numberOption('tasks', 2000);
 const CALLS = numberOption('calls', 500);
 const LIFECYCLE = flag('lifecycle');
+/** Only what outlived a scavenge (was copied or promoted): what makes a scavenge slow. */
+const SURVIVORS = flag('survivors');
 /** Frames of the client's side of the calls, whose allocations (and everything they call) are left out. */
 const GRPC_CLIENT_FILES = [
   'client',
@@ -44,7 +49,12 @@ interface Node {
 
 const redis = await RedisServer.start();
 const app = new App(
-  loadConfig({ TASKSERVICE_PORT: '0', REDIS_URL: redis.url, TASKSERVICE_MAX_RUNNING_PER_USER: '1000000' }),
+  loadConfig({
+    TASKSERVICE_PORT: '0',
+    REDIS_URL: redis.url,
+    TASKSERVICE_MAX_RUNNING: '1000000',
+    TASKSERVICE_MAX_RUNNING_PER_USER: '1000000',
+  }),
   pino({ level: 'error' }),
   { tools },
 );
@@ -79,7 +89,7 @@ try {
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: !SURVIVORS,
   });
   await run(CALLS);
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: Node } };

@@ -21,6 +21,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALLOWED: Record<string, string> = {
   'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
   'dist/bench-load': 'built by `npm run bench` (bench/lib/load.ts), not committed',
+  'dist/old': 'an earlier build copied there by hand, for bench/listtasks-gc.ts --compare; not committed',
   'dist/release/': 'built by `npm run release:pack` (the npm package and the Python wheels), not committed',
 };
 

@@ -10,26 +10,29 @@ import { eventually } from '../helpers/core.js';
 
 /**
  * Just enough of an ioredis connection to drive RedisStore's resync: the
- * failure it guards against (each command of a pipeline failing while Redis
+ * failure it guards against (each command of a read failing while Redis
  * restarts) cannot be produced on demand with a real server. The Redis store
  * itself is tested against real redis-servers in test/contract and test/redis.
  */
 class ScriptedConnection extends EventEmitter {
   status = 'ready';
-  /** What the next pipeline's exec() answers, one [error, value] per command. */
+  /** What the commands of the next read answer, one [error, value] per command. */
   replies: [Error | null, unknown][] = [];
-  /** The keys each pipeline read. */
+  /** The keys each read asked for: the commands sent in one synchronous run. */
   readonly reads: string[][] = [];
+  private batch?: { keys: string[]; replies: [Error | null, unknown][] };
 
-  pipeline() {
-    const keys: string[] = [];
-    return {
-      hgetall: (key: string) => void keys.push(key),
-      exec: async () => {
-        this.reads.push(keys);
-        return keys.map((_, i) => this.replies[i] ?? [null, {}]);
-      },
-    };
+  /** What a read sends (bounded-commands.ts): its commands one by one, in one synchronous run. */
+  sendCommand(command: { args: string[]; resolve(value: unknown): void; reject(err: Error): void }): void {
+    if (!this.batch) {
+      this.batch = { keys: [], replies: this.replies };
+      this.reads.push(this.batch.keys);
+      queueMicrotask(() => (this.batch = undefined));
+    }
+    const { keys, replies } = this.batch;
+    const [err, value] = replies[keys.length] ?? [null, {}];
+    keys.push(command.args[0]!);
+    queueMicrotask(() => (err ? command.reject(err) : command.resolve(value)));
   }
 
   async subscribe(): Promise<number> {

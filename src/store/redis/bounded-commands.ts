@@ -1,3 +1,4 @@
+import { Command } from 'ioredis';
 import { StoreUnavailable } from '../../core/errors.js';
 import { attempt } from '../../core/attempt.js';
 import type { TaskHash } from './codec.js';
@@ -39,34 +40,30 @@ export class BoundedCommands {
     });
   }
 
-  /** HGETALL of each key, in one pipeline: a hash per key, undefined where a command failed on its own. */
-  async readHashes(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
-    if (keys.length === 0) return [];
-    // A Cluster pipeline must stay on one node; keys of several shards are read one by one, which
-    // auto-pipelining batches per node.
-    if ((this.client as { isCluster?: boolean }).isCluster) return this.readEach(keys, deadline);
-    const pipeline = this.client.pipeline();
-    for (const key of keys) pipeline.hgetall(key);
-    const results = await this.call(() => pipeline.exec(), deadline);
-    if (!results) throw new StoreUnavailable(new Error('the pipeline was not run'));
-    return results.map(([err, value]) => {
-      // A command that failed because Redis was going away or loading says nothing about the
-      // task: reading it as "missing" once ended every watcher NOT_FOUND across a Redis restart.
-      if (err && !isLogicError(err)) throw new StoreUnavailable(err);
-      return err ? undefined : (value as TaskHash);
-    });
-  }
-
-  private readEach(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
+  /**
+   * HGETALL of each key: a hash per key, undefined where a command failed on its own. A command that failed
+   * because Redis was going away or loading says nothing about the task: it fails the whole read (reading it as
+   * "missing" once ended every watcher NOT_FOUND across a Redis restart).
+   *
+   * The commands go out one by one, in one synchronous run (one round trip), past auto-pipelining: a page
+   * read as a pipeline, explicit or auto, leaves ioredis objects that the next young-generation GCs copy and
+   * promote, 1.5-2.4 MB at each, and those 3-7 ms pauses set ListTasks' p99 at 100k tasks; the same commands
+   * sent one by one leave about 45 KB (docs/PERFORMANCE.md, scenario 5). A single read (`get`) stays
+   * auto-pipelined, sharing a write with the commands of other calls.
+   */
+  readHashes(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
     return this.call(
-      () =>
+      (c) =>
         Promise.all(
-          keys.map((key) =>
-            this.client.hgetall(key).catch((err: unknown) => {
+          keys.map((key) => {
+            const command = new Command('hgetall', [key], { replyEncoding: 'utf8' });
+            void c.sendCommand(command);
+            return (command.promise as Promise<TaskHash>).catch((err: unknown) => {
               if (!isLogicError(err)) throw err;
               return undefined;
-            }),
-          ),
+            });
+          }),
         ),
       deadline,
     );
