@@ -20,7 +20,6 @@ class Holder {
   constructor() {
     if (ACCESSOR) {
       // What ioredis's Pipeline constructor does.
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
       const self = this;
       Object.defineProperty(this, 'length', {
         get() {
