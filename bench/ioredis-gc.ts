@@ -10,7 +10,9 @@
  * docs/PERFORMANCE.md scenario 5).
  */
 import { execFileSync } from 'node:child_process';
-import { Command, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { BoundedCommands } from '../src/store/redis/bounded-commands.js';
+import type { ScriptedClient } from '../src/store/redis/scripts.js';
 import { RedisServer } from '../test/helpers/redis.js';
 
 const WAYS = {
@@ -18,8 +20,8 @@ const WAYS = {
   pipeline: 'client.pipeline(): one write per page',
   /** Auto-pipelining gathers the page's commands into a pipeline of its own. */
   auto: 'auto-pipelined HGETALLs: one write per page',
-  /** What readHashes does: each command sent on its own, past auto-pipelining. */
-  alone: 'sendCommand one by one (readHashes)',
+  /** The store's readHashes: each command sent on its own, past auto-pipelining. */
+  alone: 'readHashes: sendCommand one by one',
 } as const;
 type Way = keyof typeof WAYS;
 const PAGES = 3000;
@@ -30,6 +32,8 @@ const child = process.argv.find((a) => a.startsWith('--way='))?.slice(6) as Way 
 if (child) {
   const redis = await RedisServer.start();
   const client = new Redis(redis.url, { enableAutoPipelining: child === 'auto' });
+  // The store's own read, not a copy of it: readHashes needs nothing of the client but sendCommand.
+  const reads = new BoundedCommands(client as ScriptedClient, 5000);
   try {
     const keys = Array.from({ length: PAGE }, (_, i) => `sg:task:t${i}`);
     for (const key of keys) {
@@ -52,13 +56,7 @@ if (child) {
         return pipeline.exec();
       }
       if (child === 'auto') return Promise.all(keys.map((key) => client.hgetall(key)));
-      return Promise.all(
-        keys.map((key) => {
-          const command = new Command('hgetall', [key], { replyEncoding: 'utf8' });
-          void client.sendCommand(command);
-          return command.promise;
-        }),
-      );
+      return reads.readHashes(keys);
     };
     const started = performance.now();
     for (let n = 0; n < PAGES; n++) await page();

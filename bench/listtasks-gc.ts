@@ -10,15 +10,13 @@
  * so that its bundle finds node_modules), build the current one, and give `--compare=dist/old`: the two take
  * turns, the earlier first, `--repeat=N` times. Scenario 5 of docs/PERFORMANCE.md.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { healthStatus } from '../test/helpers/health.js';
-import { freePort, RedisServer } from '../test/helpers/redis.js';
+import { RedisServer } from '../test/helpers/redis.js';
 import { numberOption } from './lib/args.js';
 import { buildGoPrograms, GO_LIST_TASKS } from './lib/load.js';
-import { LoadProcess } from './lib/procs.js';
+import { type BenchServer, LoadProcess, startServer } from './lib/procs.js';
 import type { LatencySummary } from './lib/stats.js';
 
 const TASKS = numberOption('tasks', 100_000);
@@ -41,25 +39,21 @@ async function measure(build: string): Promise<void> {
   const redis = await RedisServer.start();
   const dir = mkdtempSync(join(tmpdir(), 'listtasks-gc-'));
   const output = join(dir, 'server.out');
-  const address = `127.0.0.1:${await freePort()}`;
-  const server = spawn(process.execPath, ['--trace-gc', `${build}/main.mjs`], {
-    env: {
-      ...process.env,
-      MALLOC_ARENA_MAX: '2',
-      TASKSERVICE_ADDR: address,
-      TASKSERVICE_TOOL_MODULES: 'bench/tools.ts',
-      REDIS_URL: redis.url,
-      TASKSERVICE_MAX_RUNNING: '1000000',
-      TASKSERVICE_MAX_RUNNING_PER_USER: '1000000',
-    },
-    stdio: ['ignore', openSync(output, 'w'), 'inherit'],
-  });
+  let server: BenchServer | undefined;
   try {
-    const deadline = Date.now() + 20_000;
-    while ((await healthStatus(address)) !== 'SERVING') {
-      if (Date.now() > deadline) throw new Error(`${build} did not become SERVING`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    server = await startServer(
+      `${build}/main.mjs`,
+      {
+        TASKSERVICE_TOOL_MODULES: 'bench/tools.ts',
+        REDIS_URL: redis.url,
+        TASKSERVICE_MAX_RUNNING: '1000000',
+        TASKSERVICE_MAX_RUNNING_PER_USER: '1000000',
+      },
+      'TASKSERVICE_ADDR',
+      ['--trace-gc'],
+      output,
+    );
+    const { address } = server;
     const userId = 'listtasks-gc';
     const starter = new LoadProcess<{ started: number }>('bench/load/scale.ts', {
       address,
@@ -93,7 +87,7 @@ async function measure(build: string): Promise<void> {
       );
     }
   } finally {
-    server.kill('SIGKILL');
+    await server?.kill();
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }

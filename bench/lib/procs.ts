@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { healthStatus } from '../../test/helpers/health.js';
 import { freePort } from '../../test/helpers/redis.js';
@@ -17,7 +18,7 @@ export interface BenchServer {
 /**
  * Starts `node <script>` (through tsx for a .ts file) with `env` plus an address on a free
  * loopback port, and waits for gRPC health to say SERVING. Its stdout goes to
- * /dev/null: log lines are formatted and written as in production, but
+ * /dev/null (or to `stdoutFile`): log lines are formatted and written as in production, but
  * nobody in the bench spends CPU reading them.
  */
 export async function startServer(
@@ -26,15 +27,19 @@ export async function startServer(
   addrVariable = 'TASKSERVICE_ADDR',
   /** Node's own options (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
   nodeArgs: string[] = [],
+  /** Where stdout goes instead, e.g. for the lines of --trace-gc. */
+  stdoutFile?: string,
 ): Promise<BenchServer> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const started = performance.now();
   const args = [...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx', script] : [script])];
+  const stdout = stdoutFile === undefined ? 'ignore' : openSync(stdoutFile, 'w');
   const child = spawn(process.execPath, args, {
     env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, [addrVariable]: address },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
   });
+  if (typeof stdout === 'number') closeSync(stdout); // the child has its own copy
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
   const deadline = Date.now() + 20_000;

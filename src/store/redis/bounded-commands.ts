@@ -48,7 +48,7 @@ export class BoundedCommands {
    * The commands go out one by one, in one synchronous run (one round trip), past auto-pipelining: a page
    * read as a pipeline, explicit or auto, leaves ioredis objects that the next young-generation GCs copy and
    * promote, 1.5-2.4 MB at each, and those 3-7 ms pauses set ListTasks' p99 at 100k tasks; the same commands
-   * sent one by one leave about 45 KB (docs/PERFORMANCE.md, scenario 5). A single read (`get`) stays
+   * sent one by one leave under a tenth of that (docs/PERFORMANCE.md, scenario 5). A single read (`get`) stays
    * auto-pipelined, sharing a write with the commands of other calls.
    */
   readHashes(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
