@@ -48,13 +48,18 @@ export async function* followTask(
     );
     const cancel = () => stream.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
+    // After its last update the server ends the stream itself, its status a moment behind. Cancelling in that
+    // moment would send a RST_STREAM per followed task, and HTTP/2 servers close a connection that receives
+    // more than about a thousand of them in a burst (nghttp2's rapid-reset limit), failing every call on it.
+    let ended = false;
     try {
       for await (const received of stream as AsyncIterable<AwaitResultResponse>) {
         failures = 0;
         const update = at.accept(received);
         if (!update) continue;
+        ended = update.kind === UpdateKind.UPDATE_KIND_TERMINAL || update.waitTimedOut;
         yield update;
-        if (update.kind === UpdateKind.UPDATE_KIND_TERMINAL || update.waitTimedOut) return;
+        if (ended) return;
       }
       return;
     } catch (err) {
@@ -65,7 +70,7 @@ export async function* followTask(
     } finally {
       options.signal?.removeEventListener('abort', cancel);
       // A consumer that stops early (break) ends the stream here.
-      stream.cancel();
+      if (!ended) stream.cancel();
     }
   }
 }
@@ -84,6 +89,8 @@ export async function* executeAndFollow(
     const stream: ClientReadableStream<ExecuteStreamResponse> = deps.stub.executeStream(request, metadata);
     const cancel = () => stream.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
+    // As in followTask: once the last message is in, the server ends the stream; no cancel (RST_STREAM).
+    let ended = false;
     try {
       for await (const { event } of stream as AsyncIterable<ExecuteStreamResponse>) {
         failures = 0;
@@ -96,9 +103,11 @@ export async function* executeAndFollow(
         if (event.$case === 'answer') {
           taskId = event.value.task!.taskId;
           at.version = Number(event.value.task!.version);
+          ended = !event.value.backgrounded;
         }
         if (event.$case === 'update') {
           const update = at.accept(event.value);
+          if (update?.kind === UpdateKind.UPDATE_KIND_TERMINAL) ended = true;
           if (update) yield { $case: 'update', value: update };
           continue;
         }
@@ -116,7 +125,7 @@ export async function* executeAndFollow(
       return;
     } finally {
       options.signal?.removeEventListener('abort', cancel);
-      stream.cancel();
+      if (!ended) stream.cancel();
     }
   }
 }

@@ -93,3 +93,53 @@ describe('TypeScript client: output and ExecuteStream', function () {
     expect((await run.handle.readOutput(from)).text).to.equal(ticks(20).slice(from));
   });
 });
+
+/**
+ * A stream the client read to its last message must end by the server's status, not by a cancel: a cancel sends
+ * a RST_STREAM, and the server's HTTP/2 (nghttp2's rapid-reset guard) closes a connection that receives more than
+ * about a thousand of them in a burst, failing every call on it. So 1,500 follows over one connection.
+ */
+describe('TypeScript client: many streams over one connection', function () {
+  this.timeout(60_000);
+  const FOLLOWS = 1500;
+  const AT_ONCE = 50;
+  let server: TestServer;
+  let client: Client;
+  before(async () => {
+    server = await startTestServer();
+    client = new Client(server.address, { userId: USER });
+  });
+  after(async () => {
+    client.close();
+    await server.close();
+  });
+
+  /** Runs `follow` FOLLOWS times, AT_ONCE at a time; every one must succeed. */
+  async function repeatedly(follow: () => Promise<void>) {
+    for (let i = 0; i < FOLLOWS; i += AT_ONCE) await Promise.all(Array.from({ length: AT_ONCE }, follow));
+  }
+
+  it('follows a task to its end 1,500 times through updates()', async () => {
+    const run = await client.execute('sleep', { seconds: 0.05 }, { budgetSeconds: 0.001 });
+    expect(run.backgrounded).to.equal(true);
+    let terminal = 0;
+    await repeatedly(async () => {
+      for await (const update of client.updates(run.task.taskId))
+        if (update.kind === UpdateKind.UPDATE_KIND_TERMINAL) terminal++;
+    });
+    expect(terminal).to.equal(FOLLOWS);
+  });
+
+  it('runs 1,500 ExecuteStream calls whose reader stops at the answer', async () => {
+    let answers = 0;
+    await repeatedly(async () => {
+      for await (const event of client.executeStream('echo', { text: 'hi' })) {
+        if (event.$case !== 'answer') continue;
+        expect(event.value).to.include({ backgrounded: false, text: 'hi' });
+        answers++;
+        break;
+      }
+    });
+    expect(answers).to.equal(FOLLOWS);
+  });
+});

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/taskservice/taskservice/gen/go/taskmanager/v1"
@@ -140,7 +141,7 @@ func awaitRequest(id string, cfg awaitConfig, until time.Time, pos *position) *p
 func (c *Client) awaitStream(ctx context.Context, req *pb.AwaitResultRequest, pos *position, r *retrier, renew bool,
 	yield func(Update) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // a stream left early (renew, a gap) is closed at once
+	defer cancel() // a stream left early (the consumer stopped, a gap) is closed at once
 	stream, err := c.rpc.AwaitResult(ctx, req, c.options()...)
 	if err != nil {
 		return toError(err, nil)
@@ -162,12 +163,32 @@ func (c *Client) awaitStream(ctx context.Context, req *pb.AwaitResultRequest, po
 		}
 		r.reset()
 		if renew && u.Kind == UpdateWaitTimedOut {
+			endByStatus(stream, cancel)
 			return errRenew
 		}
-		if !yield(pos.number(u)) || u.Final() {
+		more := yield(pos.number(u))
+		if u.Final() {
+			endByStatus(stream, cancel)
+			return nil
+		}
+		if !more {
 			return nil
 		}
 	}
+}
+
+// statusWait bounds how long endByStatus waits for the status.
+const statusWait = time.Second
+
+// endByStatus waits for the status the server sends right after a stream's
+// last message, so that the stream ends without a cancel: that would send a
+// RST_STREAM, and HTTP/2 servers (nghttp2's rapid-reset guard) close a
+// connection that receives more than about a thousand of them in a burst.
+// cancel is the stream's, called if no status comes within statusWait.
+func endByStatus[Res any](stream grpc.ServerStreamingClient[Res], cancel context.CancelFunc) {
+	t := time.AfterFunc(statusWait, cancel)
+	defer t.Stop()
+	_, _ = stream.Recv() // io.EOF, or whatever else: the iteration is over
 }
 
 // Wait blocks until the task finishes and returns it. A task that ended

@@ -222,6 +222,9 @@ func (x *executeStream) stream(ctx context.Context, reissued bool) error {
 		case *pb.ExecuteStreamResponse_Answer:
 			x.r.reset()
 			done, err := x.answered(ctx, ev.Answer, reissued)
+			if done && !ev.Answer.GetBackgrounded() {
+				endByStatus(stream, cancel) // an inline answer is the last message
+			}
 			if done || err != nil {
 				return err
 			}
@@ -238,9 +241,15 @@ func (x *executeStream) stream(ctx context.Context, reissued bool) error {
 			}
 			x.r.reset()
 			if u.Kind == UpdateWaitTimedOut {
+				endByStatus(stream, cancel)
 				return errRenew
 			}
-			if !x.update(x.pos.number(u)) || u.Final() {
+			more := x.update(x.pos.number(u))
+			if u.Final() {
+				endByStatus(stream, cancel)
+				return nil
+			}
+			if !more {
 				return nil
 			}
 		}

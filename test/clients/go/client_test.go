@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -399,4 +403,110 @@ func TestClientTokenIsRequiredBySecuredServerAndWithTokenPasses(t *testing.T) {
 	if task, err := exec.Handle.Wait(callCtx(t, rpcTimeout)); err != nil || task.Result != "slept 0.5 s" {
 		t.Errorf("Wait with the token = %+v, %v", task, err)
 	}
+}
+
+// A stream read to its last message must end by the server's status, not by
+// a cancel: a cancel sends a RST_STREAM, and the server's HTTP/2 (nghttp2's
+// rapid-reset guard: a burst of about 1,000, then 33 a second) answers more
+// of them with GOAWAY INTERNAL_ERROR, closing the connection. grpc-go hides
+// that from the calls (it resends the streams the GOAWAY refused on a new
+// connection), so these tests read 3,000 streams to their end through one
+// client (well past the burst: not every cancel comes before the status) and
+// also check that it never had to connect again.
+const (
+	streamsOverOneConnection = 3000
+	streamsAtOnce            = 50
+)
+
+// countingClient is a client of the shared server and the number of
+// connections it has made.
+func countingClient(t *testing.T) (*taskservice.Client, *atomic.Int64) {
+	t.Helper()
+	var dials atomic.Int64
+	dialer := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	})
+	return dialClient(t, "", taskservice.WithDialOptions(dialer)), &dials
+}
+
+// repeatedly runs follow streamsOverOneConnection times, streamsAtOnce at a
+// time, and fails the test at the first batch with an error or after which
+// the client had to connect again.
+func repeatedly(t *testing.T, dials *atomic.Int64, follow func(ctx context.Context) error) {
+	t.Helper()
+	for done := 0; done < streamsOverOneConnection; done += streamsAtOnce {
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			failed int
+			first  error
+		)
+		for range streamsAtOnce {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+				defer cancel()
+				if err := follow(ctx); err != nil {
+					mu.Lock()
+					defer mu.Unlock()
+					if failed++; first == nil {
+						first = err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if failed > 0 {
+			t.Fatalf("after %d streams, %d of the next %d failed; the first: %v", done, failed, streamsAtOnce, first)
+		}
+		if n := dials.Load(); n != 1 {
+			t.Fatalf("after %d streams the client has made %d connections, want 1: the server closed it", done+streamsAtOnce, n)
+		}
+	}
+}
+
+func TestClientAwaitFollowsATaskToItsEnd3000TimesOverOneConnection(t *testing.T) {
+	c, dials := countingClient(t)
+	user := newUserID(t)
+	exec, err := c.Execute(callCtx(t, rpcTimeout), "sleep", map[string]any{"seconds": 0.05},
+		taskservice.WithUser(user), taskservice.WithBudget(time.Millisecond))
+	if err != nil || !exec.Backgrounded {
+		t.Fatalf("Execute sleep 0.05 s with a 1 ms budget = %+v, %v; want it backgrounded", exec, err)
+	}
+	id := exec.Handle.ID()
+
+	repeatedly(t, dials, func(ctx context.Context) error {
+		var last taskservice.Update
+		for u, err := range c.Await(ctx, id, taskservice.WithUser(user)) {
+			if err != nil {
+				return err
+			}
+			last = u
+		}
+		if last.Kind != taskservice.UpdateTerminal || last.Text != "slept 0.05 s" {
+			return fmt.Errorf("last update %s %q, want the terminal one", last.Kind, last.Text)
+		}
+		return nil
+	})
+}
+
+func TestClientExecuteStreamReadToItsInlineAnswer3000TimesOverOneConnection(t *testing.T) {
+	c, dials := countingClient(t)
+	user := newUserID(t)
+
+	repeatedly(t, dials, func(ctx context.Context) error {
+		for ev, err := range c.ExecuteStream(ctx, "echo", map[string]string{"text": "hi"}, taskservice.WithUser(user)) {
+			if err != nil {
+				return err
+			}
+			if ev.Kind != taskservice.EventAnswer {
+				continue
+			}
+			if ev.Answer.Backgrounded || ev.Answer.Text != "hi" {
+				return fmt.Errorf("answer %+v, want %q inline", ev.Answer, "hi")
+			}
+			return nil // the consumer stops at the answer, the stream's last message
+		}
+		return errors.New("the stream ended without an answer")
+	})
 }
