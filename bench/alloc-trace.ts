@@ -8,6 +8,10 @@
  *
  *   npx tsx bench/alloc-trace.ts [--tasks=2000] [--calls=500]   ListTasks among `tasks` running tasks
  *   npx tsx bench/alloc-trace.ts --lifecycle [--calls=500]      ExecuteStream of a 5 ms tool, 16 at a time
+ *   npx tsx bench/alloc-trace.ts --notify [--calls=500]         scenario 3 at 1k/s from the Go generator (100 tasks/s
+ *                                                               of a 300 ms tool, 10 AwaitResult streams each), per
+ *                                                               notification; the client is another process, so
+ *                                                               everything sampled is the server's
  *
  * `--survivors` counts only what outlived a scavenge (promoted, or alive at the end): what makes a scavenge
  * slow, where the plain count says how often scavenges come.
@@ -19,11 +23,13 @@ import { Client } from '../src/client/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { flag, numberOption } from './lib/args.js';
+import { buildGoPrograms, goLoad } from './lib/load.js';
 import { tools } from './tools.js';
 
 const TASKS = numberOption('tasks', 2000);
 const CALLS = numberOption('calls', 500);
 const LIFECYCLE = flag('lifecycle');
+const NOTIFY = flag('notify');
 /** Only what outlived a scavenge (was copied or promoted): what makes a scavenge slow. */
 const SURVIVORS = flag('survivors');
 /** Frames of the client's side of the calls, whose allocations (and everything they call) are left out. */
@@ -47,6 +53,7 @@ interface Node {
   children: Node[];
 }
 
+if (NOTIFY) buildGoPrograms();
 const redis = await RedisServer.start();
 const app = new App(
   loadConfig({
@@ -71,11 +78,18 @@ try {
     };
     for (let i = 0; i < n; i += 16) await Promise.all(Array.from({ length: Math.min(16, n - i) }, one));
   };
+  const notifications = async (n: number) => {
+    const address = `127.0.0.1:${port}`;
+    const config = { mode: 'notify', execAddress: address, awaitAddress: address, toolMs: 300, rate: '1k/s' };
+    const m = await goLoad([{ ...config, tasksPerSecond: 100, watchers: 10, tasks: Math.ceil(n / 10) }], {});
+    if (m.latency.count !== n) throw new Error(`${m.latency.count} of ${n} notifications heard`);
+  };
   const run = async (n: number) => {
     if (LIFECYCLE) return lifecycles(n);
+    if (NOTIFY) return notifications(n);
     for (let i = 0; i < n; i++) await list();
   };
-  if (!LIFECYCLE) {
+  if (!LIFECYCLE && !NOTIFY) {
     for (let i = 0; i < TASKS; i++) {
       await app.manager.execute({
         toolName: 'idle',
@@ -114,7 +128,7 @@ try {
     for (const child of node.children) walk(child, here, clientSide);
   };
   walk(profile.head, [], false);
-  const per = LIFECYCLE ? 'lifecycle' : 'ListTasks call';
+  const per = LIFECYCLE ? 'lifecycle' : NOTIFY ? 'notification (a tenth of its task included)' : 'ListTasks call';
   console.log(`${(total / CALLS / 1024).toFixed(1)} KiB allocated by the server per ${per}`);
   for (const [where, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 30))) {
     console.log(`${(bytes / CALLS / 1024).toFixed(1).padStart(8)} KiB  ${where}`);
