@@ -2,6 +2,7 @@ import type { Cancellation } from './cancellation.js';
 import { TaskNotFound } from './errors.js';
 import type { TaskStore } from './store.js';
 import { cloneTask, type InputRequest, isTerminal, type TaskRecord, TaskStatus } from './task.js';
+import type { WatchedTasks } from './watched-tasks.js';
 
 export const UpdateKind = {
   Snapshot: 'snapshot',
@@ -51,6 +52,8 @@ export interface WatchOptions {
   afterVersion?: number;
   /** Also send the task's output from this byte offset. Undefined: no output. */
   outputOffset?: number;
+  /** Where the watches of one task share a subscription and the first read; without it, the watch has its own. */
+  shared?: WatchedTasks;
 }
 
 /** Output is sent in messages of at most this much, read from the store one at a time as the reader pulls. */
@@ -80,14 +83,16 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
     wake = undefined;
     resolve?.();
   };
-  const unsubscribe = store.subscribe(taskId, (task) => {
+  const listener = (task: TaskRecord | null) => {
     if (task === null) deleted = true;
     else if (!newest || task.version > newest.version) newest = task;
     poke();
-  });
+  };
+  const shared = options.shared?.join(taskId, listener);
+  const unsubscribe = shared ? shared.leave : store.subscribe(taskId, listener);
   signal.addEventListener('abort', poke);
   try {
-    const first = await store.get(taskId, options.readDeadline);
+    const first = await (shared ? shared.current(options.readDeadline) : store.get(taskId, options.readDeadline));
     if (!first || (options.userId && first.userId !== options.userId)) throw new TaskNotFound(taskId);
     const stream = new StreamPosition(store, options, newest && newest.version > first.version ? newest : first);
     yield* stream.catchUp(stream.latest, true);

@@ -11,6 +11,7 @@ import type { AnswerSchemas } from './answers.js';
 import { FailureReason, isTerminal, type Outcome, type RedirectTarget, type TaskRecord, TaskStatus } from './task.js';
 import { checkDepth, checkRedirect, checkSize, optionalSeconds } from './validation.js';
 import { parseJsonObject } from './json.js';
+import { WatchedTasks } from './watched-tasks.js';
 
 export interface AwaitOptions {
   userId: string;
@@ -76,13 +77,18 @@ const MIN_HEARTBEAT_SECONDS = 0.05;
  * exactly like a missing one, so nothing tells them apart.
  */
 export class TaskAccess {
+  /** AwaitResult streams of one task share its first read. */
+  private readonly watched: WatchedTasks;
+
   constructor(
     private readonly store: TaskStore,
     private readonly redirects: RedirectPort,
     private readonly runs: BackgroundRuns,
     private readonly limits: AccessLimits,
     private readonly answers: AnswerSchemas,
-  ) {}
+  ) {
+    this.watched = new WatchedTasks(store);
+  }
 
   /** The task, if this request may see it (`userId` set: only that user's). */
   async get(taskId: string, userId: string, caller: Caller = ANYONE, deadline?: number): Promise<TaskRecord> {
@@ -191,6 +197,7 @@ export class TaskAccess {
         afterVersion: options.afterVersion ?? 0,
         ...(options.outputOffset !== undefined && { outputOffset: checkOffset(options.outputOffset) }),
         signal: options.signal,
+        shared: this.watched,
       });
     const caller = options.caller ?? ANYONE;
     if (caller.users === null) return watch(options.userId);
