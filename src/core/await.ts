@@ -95,7 +95,9 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
     const first = await (shared ? shared.current(options.readDeadline) : store.get(taskId, options.readDeadline));
     if (!first || (options.userId && first.userId !== options.userId)) throw new TaskNotFound(taskId);
     const stream = new StreamPosition(store, options, newest && newest.version > first.version ? newest : first);
-    yield* stream.catchUp(stream.latest, true);
+    const opened = stream.catchUp(stream.latest, true);
+    if (Array.isArray(opened)) for (const update of opened) yield update;
+    else yield* opened;
     if (isTerminal(stream.latest)) return;
     const deadline = Date.now() + options.timeoutMs;
     let lastSent = Date.now();
@@ -105,7 +107,9 @@ export async function* watchTask(store: TaskStore, taskId: string, options: Watc
       if (newest && newest.version > stream.latest.version) {
         // `newest` moves on while the reader is being served.
         const target = newest;
-        yield* stream.catchUp(target, false);
+        const due = stream.catchUp(target, false);
+        if (Array.isArray(due)) for (const update of due) yield update;
+        else yield* due;
         if (isTerminal(target)) return;
         lastSent = Date.now();
         continue;
@@ -152,23 +156,34 @@ class StreamPosition {
   }
 
   /** Everything the watcher has not seen of `target`: missed status changes, the state, output, in that order. */
-  async *catchUp(target: TaskRecord, opening: boolean): AsyncGenerator<TaskUpdate> {
+  catchUp(target: TaskRecord, opening: boolean): TaskUpdate[] | AsyncGenerator<TaskUpdate> {
     this.latest = target;
+    // Without output to send, what is due is known at once: no generator per change and stream for it.
+    if (this.outputAt === undefined) return this.states(target, opening, true);
+    return this.statesAndOutput(target, opening);
+  }
+
+  /** The output goes after the state, except after a terminal one: that goes last. */
+  private async *statesAndOutput(target: TaskRecord, opening: boolean): AsyncGenerator<TaskUpdate> {
+    for (const update of this.states(target, opening, false)) yield update;
+    yield* this.output(target);
+    if (isTerminal(target)) yield this.send(UpdateKind.Terminal, target);
+  }
+
+  /** The status changes the watcher missed, then `target`'s state if newer (a terminal one only if `terminal`). */
+  private states(target: TaskRecord, opening: boolean, terminal: boolean): TaskUpdate[] {
+    const due: TaskUpdate[] = [];
     // A fresh watch starts from the current state; only a resumed one has history to replay.
     const fresh = opening && this.sentVersion === 0;
     if (!fresh)
-      for (const missed of replayedStates(target, this.sentVersion)) yield this.send(UpdateKind.Input, missed);
+      for (const missed of replayedStates(target, this.sentVersion)) due.push(this.send(UpdateKind.Input, missed));
     if (isTerminal(target)) {
-      yield* this.output(target);
-      yield this.send(UpdateKind.Terminal, target);
-      return;
-    }
-    if (target.version > this.sentVersion) {
+      if (terminal) due.push(this.send(UpdateKind.Terminal, target));
+    } else if (target.version > this.sentVersion) {
       // The state when the stream opened is its snapshot, resumed or not; replayed changes came before it.
-      const kind = opening ? UpdateKind.Snapshot : this.changeKind(target);
-      yield this.send(kind, target);
+      due.push(this.send(opening ? UpdateKind.Snapshot : this.changeKind(target), target));
     }
-    yield* this.output(target);
+    return due;
   }
 
   private changeKind(target: TaskRecord): UpdateKind {

@@ -34,8 +34,10 @@ export interface WatchedTask {
  *
  * Nothing is missed that a watch's own subscription and read would have seen: the shared subscription was made
  * before the shared read was sent, so every change after that read reaches the shared state, and a watch's
- * listener is in place before it asks, so every change after it asks reaches the watch. The state is shared, as
- * an event is: no watch changes a TaskRecord it is given.
+ * listener is in place before it asks, so every change after it asks reaches the watch. (Events lost while the
+ * store's event connection is down are lost to every subscription alike; the store re-reads the subscribed tasks
+ * once it is back, and the shared state and every watch catch up together.) The state is shared, as an event
+ * is: no watch changes a TaskRecord it is given.
  */
 export class WatchedTasks {
   private readonly byTask = new Map<string, Entry>();
