@@ -35,7 +35,7 @@ function save(): void {
   writeFileSync(
     resultsFile,
     `${JSON.stringify(
-      { machine: about, smoke, seconds: Math.round((Date.now() - started) / 1000), results },
+      { machine: about, server: SERVER, smoke, seconds: Math.round((Date.now() - started) / 1000), results },
       null,
       2,
     )}\n`,
@@ -61,15 +61,18 @@ async function stopAll(): Promise<void> {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 }
 
-// What `npm start` runs: the bundle.
-execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-const SERVER = 'dist/main.mjs';
+// What `npm start` runs: the bundle, built from the checkout; or, with --server=<bundle>, one built earlier as it is
+// (an earlier commit's dist/ copied to dist/old, to compare builds in turn: docs/PERFORMANCE.md).
+const GIVEN_SERVER = process.argv.find((a) => a.startsWith('--server='))?.slice('--server='.length);
+if (!GIVEN_SERVER) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+const SERVER = GIVEN_SERVER ?? 'dist/main.mjs';
 // The Go load generator and the Go ListTasks client: the servers' figures come from clients that use little CPU.
 buildGoPrograms();
 
 const about = machine();
 line(`TaskService bench${smoke ? ' (smoke: one short run per scenario; figures are not meaningful)' : ''}`);
 line(`machine: ${about.cpu} x${about.cores}, ${about.memoryGiB} GiB, node ${about.node}, ${about.redis}`);
+if (GIVEN_SERVER) line(`server: ${SERVER} as it is (not rebuilt)`);
 
 try {
   if (wanted('inline')) {

@@ -21,8 +21,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALLOWED: Record<string, string> = {
   'dist/main.mjs': 'built by `npm run build` (npm start), not committed',
   'dist/bench-load': 'built by `npm run bench` (bench/lib/load.ts), not committed',
-  'dist/old': 'an earlier build copied there by hand, for bench/listtasks-gc.ts --compare; not committed',
+  'dist/old': 'an earlier build copied there by hand, for --compare and --server in bench/; not committed',
   'dist/release/': 'built by `npm run release:pack` (the npm package and the Python wheels), not committed',
+  // Last: the more precise entries above are found first.
+  'dist/': 'the build output (`npm run build`), not committed',
 };
 
 const TOP = [

@@ -95,6 +95,12 @@ export async function redisCost(
         },
       ],
       [
+        'background, followed by ExecuteStream',
+        async () => {
+          for await (const _ of client.executeStream('wait_ms', { ms: 5 }, { timeoutSeconds: 0.001 }));
+        },
+      ],
+      [
         'background, cancelled',
         async () => {
           const run = await client.execute('wait_ms', { ms: 60_000 }, { timeoutSeconds: 0.001 });

@@ -51,6 +51,10 @@ export interface ExecuteCall {
   onProgress?: (progress: Progress) => void;
   /** Told of the tool's output while the call waits inline, every piece once, from offset 0. */
   onOutput?: (chunk: OutputChunk) => void;
+  /** Told when a call outlives its budget, just before its task is recorded (a follower can subscribe first). */
+  onRecording?: (taskId: string) => void;
+  /** Told of the task as recorded, when `onRecording` was told first. */
+  onRecorded?: (task: TaskRecord) => void;
 }
 
 export interface ExecuteLimits {
@@ -263,7 +267,9 @@ export class ExecuteFlow {
     const adopted = runs.adopt(run);
     let task: TaskRecord;
     try {
+      call.onRecording?.(draft.taskId);
       ({ task } = await runs.createRecord({ ...draft, startedAt, progress: run.progress }, call.callerDeadline));
+      call.onRecorded?.(task);
     } catch (err) {
       runs.forget(adopted);
       run.abort(FailureReason.ToolError, 'the task could not be recorded');

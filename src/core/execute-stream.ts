@@ -3,6 +3,7 @@ import type { ExecuteCall } from './execute-flow.js';
 import type { ExecuteResult } from './outcome.js';
 import type { Progress } from './task.js';
 import type { AwaitOptions } from './task-access.js';
+import type { WatchedTask } from './watched-tasks.js';
 
 /**
  * One event of ExecuteStream, in the order they come. After the answer, the
@@ -22,6 +23,8 @@ export type StreamEvent =
 export interface ExecuteAndWatch {
   execute(call: ExecuteCall): Promise<ExecuteResult>;
   watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate>;
+  /** A place among the task's watches, held before a watch of it begins (see WatchedTasks). */
+  holdWatch(taskId: string): WatchedTask;
 }
 
 /** How the backgrounded task is followed: AwaitResult's options, minus what the stream decides. */
@@ -54,31 +57,41 @@ export async function* executeAndFollow(
   // The call is this stream's own (made for it), so its inline watchers are set on it, not on a copy.
   call.onOutput = (chunk) => push({ kind: 'inline_output', chunk });
   call.onProgress = (progress) => push({ kind: 'inline_progress', progress });
+  // Backgrounded, the call is followed: held among the task's watches from before its record is created, the
+  // follow starts from the created record and the changes since, without reading the task back.
+  let held: WatchedTask | undefined;
+  call.onRecording = (taskId) => (held = manager.holdWatch(taskId));
+  call.onRecorded = (task) => held?.seed(task);
   const answer = manager.execute(call).finally(() => {
     answered = true;
     wake?.();
   });
   // Rejections are rethrown below, once the events before them are out.
   answer.catch(() => undefined);
-  for (;;) {
-    while (queued.length > 0) {
-      const event = queued.shift()!;
-      if (event.kind === 'inline_output')
-        outputBytes = event.chunk.offset + Buffer.byteLength(event.chunk.text, 'utf8');
-      yield event;
+  try {
+    for (;;) {
+      while (queued.length > 0) {
+        const event = queued.shift()!;
+        if (event.kind === 'inline_output')
+          outputBytes = event.chunk.offset + Buffer.byteLength(event.chunk.text, 'utf8');
+        yield event;
+      }
+      if (answered) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
     }
-    if (answered) break;
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
+    const result = await answer;
+    yield { kind: 'answer', result };
+    if (!result.backgrounded) return;
+    const updates = manager.watch(result.task.taskId, {
+      ...follow,
+      userId: result.task.userId,
+      afterVersion: result.task.version,
+      outputOffset: outputBytes,
+    });
+    yield* updates;
+  } finally {
+    // Once the follow has joined (or never will): the task's watches no longer need this place kept.
+    held?.leave();
   }
-  const result = await answer;
-  yield { kind: 'answer', result };
-  if (!result.backgrounded) return;
-  const updates = manager.watch(result.task.taskId, {
-    ...follow,
-    userId: result.task.userId,
-    afterVersion: result.task.version,
-    outputOffset: outputBytes,
-  });
-  yield* updates;
 }

@@ -19,6 +19,7 @@ import {
 } from './task-access.js';
 import type { RedirectTarget, TaskRecord } from './task.js';
 import type { Tool, ToolCatalog } from './tool.js';
+import type { WatchedTask } from './watched-tasks.js';
 
 export type { AwaitOptions, ExecuteCall, ExecuteResult, InputAnswerCall, ListOptions };
 
@@ -130,6 +131,11 @@ export class TaskManager {
 
   provideInput(answer: InputAnswerCall): Promise<TaskRecord> {
     return this.access.provideInput(answer);
+  }
+
+  /** See TaskAccess.holdWatch. */
+  holdWatch(taskId: string): WatchedTask {
+    return this.access.holdWatch(taskId);
   }
 
   watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate> {

@@ -11,7 +11,7 @@ import type { AnswerSchemas } from './answers.js';
 import { FailureReason, isTerminal, type Outcome, type RedirectTarget, type TaskRecord, TaskStatus } from './task.js';
 import { checkDepth, checkRedirect, checkSize, optionalSeconds } from './validation.js';
 import { parseJsonObject } from './json.js';
-import { WatchedTasks } from './watched-tasks.js';
+import { type WatchedTask, WatchedTasks } from './watched-tasks.js';
 
 export interface AwaitOptions {
   userId: string;
@@ -181,6 +181,11 @@ export class TaskAccess {
       );
     }
     return stored;
+  }
+
+  /** A place among the task's watches, with no listener of its own: see ExecuteAndWatch.holdWatch. */
+  holdWatch(taskId: string): WatchedTask {
+    return this.watched.join(taskId, () => undefined);
   }
 
   watch(taskId: string, options: AwaitOptions): AsyncGenerator<TaskUpdate> {

@@ -23,6 +23,11 @@ export interface WatchedTask {
    * `deadline` (a unary caller's), a read of its own when nothing is known yet.
    */
   current(deadline?: number): Promise<TaskRecord | undefined>;
+  /**
+   * The task as a write of it returned (its create), for a watch that joined before the write was sent: it
+   * stands for the shared read, since every change after the write reaches the shared state.
+   */
+  seed(task: TaskRecord): void;
   leave(): void;
 }
 
@@ -62,6 +67,10 @@ export class WatchedTasks {
     entry.listeners.add(listener);
     return {
       current: (deadline) => this.current(taskId, entry, deadline),
+      seed: (task) => {
+        if (!entry.newest || task.version > entry.newest.version) entry.newest = task;
+        entry.known = true;
+      },
       leave: () => {
         if (!entry.listeners.delete(listener) || entry.listeners.size > 0) return;
         entry.unsubscribe();

@@ -108,6 +108,16 @@ describe("WatchedTasks: a task's watches share one subscription and one first re
     expect(store.reads).to.have.length(2);
   });
 
+  it("takes a seeded state (a create's reply) for the read, with the changes heard since joining", async () => {
+    const held = watched.join(ID, quiet());
+    store.event(state(2));
+    held.seed(state(1));
+    expect(await watched.join(ID, quiet()).current()).to.include({ version: 2 });
+    store.event(state(3));
+    expect(await held.current()).to.include({ version: 3 });
+    expect(store.reads).to.have.length(0);
+  });
+
   it("tells each watch's listener every change from when it joined, through one subscription", async () => {
     const heard: [string, number | null][] = [];
     const a = watched.join(ID, (t) => heard.push(['a', t?.version ?? null]));
