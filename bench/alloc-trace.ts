@@ -24,6 +24,7 @@ import { loadConfig } from '../src/config/index.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { flag, numberOption } from './lib/args.js';
 import { buildGoPrograms, goLoad } from './lib/load.js';
+import { NOTIFY_RATES, notifyLoad } from './scenarios/notify.js';
 import { tools } from './tools.js';
 
 const TASKS = numberOption('tasks', 2000);
@@ -80,8 +81,8 @@ try {
   };
   const notifications = async (n: number) => {
     const address = `127.0.0.1:${port}`;
-    const config = { mode: 'notify', execAddress: address, awaitAddress: address, toolMs: 300, rate: '1k/s' };
-    const m = await goLoad([{ ...config, tasksPerSecond: 100, watchers: 10, tasks: Math.ceil(n / 10) }], {});
+    const { watchers } = NOTIFY_RATES['1k/s'];
+    const m = await goLoad([notifyLoad(address, address, '1k/s', Math.ceil(n / watchers))], {});
     if (m.latency.count !== n) throw new Error(`${m.latency.count} of ${n} notifications heard`);
   };
   const run = async (n: number) => {

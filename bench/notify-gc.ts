@@ -12,81 +12,38 @@
  * adds the grpc floor (bench/echo-server.ts) after the builds; `--semi-space` starts every server with V8's
  * `--max-semi-space-size`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RedisServer } from '../test/helpers/redis.js';
 import { flag, numberOption } from './lib/args.js';
+import { comparedBuilds, startTraced, type TracedServer } from './lib/gc-trace.js';
 import { buildGoPrograms, goLoad } from './lib/load.js';
-import { type BenchServer, startServer } from './lib/procs.js';
+import { notifyLoad } from './scenarios/notify.js';
 
 const TASKS = numberOption('tasks', 1000);
 const ROUNDS = numberOption('rounds', 3);
-const REPEAT = numberOption('repeat', 1);
-const COMPARE = process.argv.find((a) => a.startsWith('--compare='))?.slice(10);
-const BUILDS = COMPARE ? [COMPARE, 'dist'] : ['dist'];
+const { builds: BUILDS, repeat: REPEAT } = comparedBuilds();
 /** The grpc floor too: bench/echo-server.ts's settle_stamp under the same load. */
 if (flag('echo')) BUILDS.push('echo');
 /** V8's largest semi-space for every server started (0: V8's default). */
 const SEMI_SPACE_MB = numberOption('semi-space', 0);
 
-interface Scavenges {
-  count: number;
-  meanMs: number;
-  maxMs: number;
-  /** Kilobytes a scavenge kept (copied or promoted), on average. */
-  survivedKb: number;
-}
-
-/** The scavenges of `--trace-gc-nvp` lines printed after byte offset `from` of the server's output. */
-export function scavengesSince(file: string, from: number): Scavenges {
-  const lines = readFileSync(file, 'utf8')
-    .slice(from)
-    .split('\n')
-    .filter((l) => l.includes('gc=s '));
-  const field = (line: string, name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
-  const pauses = lines.map((l) => field(l, 'pause'));
-  // V8's new_space_survived: what a scavenge kept, copied within the young generation or promoted.
-  const survived = lines.map((l) => field(l, 'new_space_survived'));
-  const n = Math.max(1, lines.length);
-  return {
-    count: lines.length,
-    meanMs: pauses.reduce((a, b) => a + b, 0) / n,
-    maxMs: Math.max(0, ...pauses),
-    survivedKb: survived.reduce((a, b) => a + b, 0) / n / 1024,
-  };
-}
-
 async function measure(build: string): Promise<void> {
   const redis = await RedisServer.start();
-  const dir = mkdtempSync(join(tmpdir(), 'notify-gc-'));
-  const output = join(dir, 'server.out');
-  let server: BenchServer | undefined;
+  let traced: TracedServer | undefined;
   try {
     const echo = build === 'echo';
-    server = await startServer(
+    traced = await startTraced(
       echo ? 'bench/echo-server.ts' : `${build}/main.mjs`,
       echo ? {} : { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: redis.url },
       echo ? 'ECHO_ADDR' : 'TASKSERVICE_ADDR',
-      ['--trace-gc-nvp', ...(SEMI_SPACE_MB ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [])],
-      output,
+      SEMI_SPACE_MB ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [],
     );
-    const { address, pid } = server;
-    const config = (tasks: number) => ({
-      mode: 'notify',
-      execAddress: address,
-      awaitAddress: address,
-      toolMs: 300,
-      rate: '1k/s',
-      tasksPerSecond: 100,
-      watchers: 10,
-      tasks,
-    });
-    await goLoad([config(200)], { a: pid }); // warm-up: the code is optimised before the first round
+    const { address, pid } = traced.server;
+    // Warm-up: the code is optimised before the first round.
+    await goLoad([notifyLoad(address, address, '1k/s', 200)], { a: pid });
     for (let round = 1; round <= ROUNDS; round++) {
-      const from = readFileSync(output, 'utf8').length;
-      const m = await goLoad([config(TASKS)], { a: pid });
-      const gc = scavengesSince(output, from);
+      const mark = traced.mark();
+      const m = await goLoad([notifyLoad(address, address, '1k/s', TASKS)], { a: pid });
+      const gc = traced.scavengesSince(mark);
       console.log(
         `${build.padEnd(10)} round ${round}  p50 ${m.latency.p50.toFixed(2)} ms  p99 ${m.latency.p99.toFixed(2)} ms  ` +
           `heard ${m.latency.count}  scavenges ${gc.count}: mean ${gc.meanMs.toFixed(2)} ms, ` +
@@ -94,9 +51,8 @@ async function measure(build: string): Promise<void> {
       );
     }
   } finally {
-    await server?.kill();
+    await traced?.close();
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -22,6 +22,18 @@ export interface NotifyRow {
   clientCpuUsPerNotification: Spread;
 }
 
+/** Scenario 3's rates: tasks started a second, and AwaitResult watchers on each (a notification per watcher). */
+export const NOTIFY_RATES = {
+  idle: { tasksPerSecond: 20, watchers: 1 },
+  '1k/s': { tasksPerSecond: 100, watchers: 10 },
+  '10k/s': { tasksPerSecond: 250, watchers: 40 },
+} as const;
+
+/** The Go generator's notify load: `tasks` tasks of a 300 ms tool at `rate`, run on one address, watched on another. */
+export function notifyLoad(execAddress: string, awaitAddress: string, rate: keyof typeof NOTIFY_RATES, tasks: number) {
+  return { mode: 'notify', execAddress, awaitAddress, toolMs: 300, rate, ...NOTIFY_RATES[rate], tasks };
+}
+
 /**
  * Scenario 3: tool settles -> terminal update received by an AwaitResult
  * client. Two replicas on one Redis: the same replica runs the tool and
@@ -34,10 +46,10 @@ export interface NotifyRow {
  */
 export async function notify(a: BenchServer, b: BenchServer, floor: BenchServer, runs: number, smoke: boolean) {
   const rates = [
-    { rate: 'idle', tasksPerSecond: 20, watchers: 1, tasks: smoke ? 20 : 200 },
-    { rate: '1k/s', tasksPerSecond: 100, watchers: 10, tasks: smoke ? 50 : 300 },
-    { rate: '10k/s', tasksPerSecond: 250, watchers: 40, tasks: smoke ? 50 : 500 },
-  ];
+    { rate: 'idle', tasks: smoke ? 20 : 200 },
+    { rate: '1k/s', tasks: smoke ? 50 : 300 },
+    { rate: '10k/s', tasks: smoke ? 50 : 500 },
+  ] as const;
   const rows: NotifyRow[] = [];
   // Rate by rate, every path at one rate before the next: the 10k/s overload leaves the servers a heap of
   // 200 MB whose major GCs (20-47 ms, --trace-gc) landed in whichever case ran after it.
@@ -49,14 +61,7 @@ export async function notify(a: BenchServer, b: BenchServer, floor: BenchServer,
       let delivered = 0;
       let late = 0;
       for (let run = 0; run < runs; run++) {
-        const config = {
-          mode: 'notify',
-          execAddress: exec.address,
-          awaitAddress: watch.address,
-          toolMs: 300,
-          ...r,
-        };
-        const m = await goLoad([config], pids);
+        const m = await goLoad([notifyLoad(exec.address, watch.address, r.rate, r.tasks)], pids);
         delivered += m.latency.count;
         late += m.counts.missedSettle ?? 0;
         samples.push(m);
@@ -69,7 +74,7 @@ export async function notify(a: BenchServer, b: BenchServer, floor: BenchServer,
         p99Ms: spread(samples.map((m) => m.latency.p99)),
         delivered,
         late,
-        expected: runs * r.tasks * r.watchers,
+        expected: runs * r.tasks * NOTIFY_RATES[r.rate].watchers,
         serverCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.a! + (m.cpuUsPerOp.b ?? 0))),
         clientCpuUsPerNotification: spread(samples.map((m) => m.cpuUsPerOp.client!)),
       });

@@ -77,7 +77,7 @@ const MIN_HEARTBEAT_SECONDS = 0.05;
  * exactly like a missing one, so nothing tells them apart.
  */
 export class TaskAccess {
-  /** AwaitResult streams of one task share its first read. */
+  /** The watches of one task share a store subscription and its first read. */
   private readonly watched: WatchedTasks;
 
   constructor(

@@ -68,7 +68,7 @@ export class WatchedTasks {
     return {
       current: (deadline) => this.current(taskId, entry, deadline),
       seed: (task) => {
-        if (!entry.newest || task.version > entry.newest.version) entry.newest = task;
+        heard(entry, task);
         entry.known = true;
       },
       leave: () => {
@@ -83,7 +83,7 @@ export class WatchedTasks {
     const entry: Entry = { listeners: new Set(), gone: false, known: false, unsubscribe: () => undefined };
     entry.unsubscribe = this.store.subscribe(taskId, (task) => {
       if (task === null) entry.gone = true;
-      else if (!entry.newest || task.version > entry.newest.version) entry.newest = task;
+      else heard(entry, task);
       for (const listener of entry.listeners) listener(task);
     });
     this.byTask.set(taskId, entry);
@@ -104,11 +104,16 @@ export class WatchedTasks {
     try {
       const task = await this.store.get(taskId);
       if (!task) entry.gone = true;
-      else if (!entry.newest || task.version > entry.newest.version) entry.newest = task;
+      else heard(entry, task);
       entry.known = true;
     } finally {
       // A failed read is not kept: the next watch to ask reads again.
       entry.reading = undefined;
     }
   }
+}
+
+/** A state of the task from any source (read, write, event): kept if newer than the newest so far. */
+function heard(entry: Entry, task: TaskRecord): void {
+  if (!entry.newest || task.version > entry.newest.version) entry.newest = task;
 }
