@@ -58,6 +58,12 @@ passed=$(( $(mocha_count '[0-9]+ passing') + $(py_count '[0-9]+ passed') + $(go_
 fails=$(( $(mocha_count '[0-9]+ failing') + $(py_count '[0-9]+ failed') + $(go_count FAIL) ))
 echo
 if ((${#failed[@]})); then
+  # CI keeps only the end of the output: repeat what each failed step said about its failures here.
+  for name in "${failed[@]}"; do
+    echo "-- ${name}: what failed"
+    { sed -n '/^ *[0-9]* failing/,$p' "$logs/$name.log"; grep -E '^(FAILED |--- FAIL|FAIL)' "$logs/$name.log"; } |
+      head -n 80
+  done
   echo "FAILED steps: ${failed[*]}"
   echo "${passed} passed, $(( fails > 0 ? fails : ${#failed[@]} )) failed"
   exit 1
