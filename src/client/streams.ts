@@ -28,6 +28,32 @@ export interface StreamDeps {
 /** One event of executeStream: ExecuteStream's messages, with resumed updates as `update`. */
 export type StreamEvent = NonNullable<ExecuteStreamResponse['event']>;
 
+/** How long a stream whose last message is in may wait for the server's status before the client cancels it. */
+export const STATUS_WAIT_MS = 1000;
+
+/**
+ * Watches `stream` for its status. After its last message the server ends the stream itself, its status a moment
+ * behind. Cancelling in that moment would send a RST_STREAM per followed task, and HTTP/2 servers close a connection
+ * that receives more than about a thousand of them in a burst (nghttp2's rapid-reset limit), failing every call on
+ * it. `end()` lets the status end the stream, cancelling only if it has not come within STATUS_WAIT_MS, so that a
+ * server which never ends a stream cannot hold the call until its deadline.
+ */
+function endByStatus(stream: ClientReadableStream<unknown>): { end(): void } {
+  let statusIn = false;
+  let timer: NodeJS.Timeout | undefined;
+  stream.once('status', () => {
+    statusIn = true;
+    clearTimeout(timer);
+  });
+  return {
+    end() {
+      if (statusIn) return;
+      timer = setTimeout(() => stream.cancel(), STATUS_WAIT_MS);
+      timer.unref();
+    },
+  };
+}
+
 /** AwaitResult from `at`, reconnecting from wherever the stream got to. */
 export async function* followTask(
   deps: StreamDeps,
@@ -48,9 +74,7 @@ export async function* followTask(
     );
     const cancel = () => stream.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
-    // After its last update the server ends the stream itself, its status a moment behind. Cancelling in that
-    // moment would send a RST_STREAM per followed task, and HTTP/2 servers close a connection that receives
-    // more than about a thousand of them in a burst (nghttp2's rapid-reset limit), failing every call on it.
+    const status = endByStatus(stream);
     let ended = false;
     try {
       for await (const received of stream as AsyncIterable<AwaitResultResponse>) {
@@ -70,7 +94,8 @@ export async function* followTask(
     } finally {
       options.signal?.removeEventListener('abort', cancel);
       // A consumer that stops early (break) ends the stream here.
-      if (!ended) stream.cancel();
+      if (ended) status.end();
+      else stream.cancel();
     }
   }
 }
@@ -89,7 +114,7 @@ export async function* executeAndFollow(
     const stream: ClientReadableStream<ExecuteStreamResponse> = deps.stub.executeStream(request, metadata);
     const cancel = () => stream.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
-    // As in followTask: once the last message is in, the server ends the stream; no cancel (RST_STREAM).
+    const status = endByStatus(stream);
     let ended = false;
     try {
       for await (const { event } of stream as AsyncIterable<ExecuteStreamResponse>) {
@@ -125,7 +150,8 @@ export async function* executeAndFollow(
       return;
     } finally {
       options.signal?.removeEventListener('abort', cancel);
-      if (!ended) stream.cancel();
+      if (ended) status.end();
+      else stream.cancel();
     }
   }
 }

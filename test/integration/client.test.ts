@@ -13,6 +13,7 @@ import {
   VERSION,
 } from '../../src/client/index.js';
 import { backoffMs } from '../../src/client/retry.js';
+import { STATUS_WAIT_MS } from '../../src/client/streams.js';
 import { Task } from '../../gen/ts/taskmanager/v1/task.js';
 import { TaskServiceService } from '../../gen/ts/taskmanager/v1/task_service.js';
 import { eventually } from '../helpers/eventually.js';
@@ -224,6 +225,41 @@ describe('TypeScript client retries', () => {
       for await (const u of client.updates('t1')) versions.push(u.task!.version);
       expect(versions).to.deep.equal(['3', '5']);
       expect(requests.map((r) => r.afterVersion)).to.deep.equal([undefined, '3']);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+
+  it('cancels a stream whose server never ends it after its terminal update, STATUS_WAIT_MS later', async () => {
+    let cancelledAfterMs: number | undefined;
+    const server = new Server();
+    server.addService(TaskServiceService, {
+      awaitResult: (stream: { write(m: unknown): void; on(event: string, f: () => void): void }) => {
+        stream.write({
+          task: Task.fromPartial({ taskId: 't1', version: '2', status: TaskStatus.TASK_STATUS_COMPLETED }),
+          text: 'done',
+          sequence: '1',
+          waitTimedOut: false,
+          kind: UpdateKind.UPDATE_KIND_TERMINAL,
+        });
+        const sentAt = performance.now();
+        // Never ends the stream: only the client's cancel frees it.
+        stream.on('cancelled', () => (cancelledAfterMs = performance.now() - sentAt));
+      },
+    } as never);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const client = new Client(`127.0.0.1:${port}`);
+    try {
+      const kinds: UpdateKind[] = [];
+      for await (const u of client.updates('t1')) kinds.push(u.kind);
+      expect(kinds).to.deep.equal([UpdateKind.UPDATE_KIND_TERMINAL]);
+      // The follow is over at once; the stream stays open for the status until the bound, then is cancelled.
+      expect(cancelledAfterMs).to.equal(undefined);
+      await eventually(() => cancelledAfterMs !== undefined, { timeoutMs: STATUS_WAIT_MS + 2000 });
+      expect(cancelledAfterMs).to.be.at.least(STATUS_WAIT_MS - 50);
     } finally {
       client.close();
       server.forceShutdown();
