@@ -14,7 +14,9 @@
  *                                                               everything sampled is the server's
  *
  * `--survivors` counts only what outlived a scavenge (promoted, or alive at the end): what makes a scavenge
- * slow, where the plain count says how often scavenges come.
+ * slow, where the plain count says how often scavenges come. `--callers` charges every allocation to the innermost
+ * function of TaskService's own code on its stack (what Node, grpc-js and ioredis allocate on its behalf
+ * included), and to "no TaskService frame" what HTTP/2 and grpc-js allocate on their own.
  */
 import { Session } from 'node:inspector/promises';
 import pino from 'pino';
@@ -33,6 +35,9 @@ const LIFECYCLE = flag('lifecycle');
 const NOTIFY = flag('notify');
 /** Only what outlived a scavenge (was copied or promoted): what makes a scavenge slow. */
 const SURVIVORS = flag('survivors');
+/** Charge allocations to the innermost TaskService function on the stack. */
+const CALLERS = flag('callers');
+const OWN_FRAME = /^file:\/\/(?!.*node_modules).*\/src\/(?!client\/)/;
 /** Frames of the client's side of the calls, whose allocations (and everything they call) are left out. */
 const GRPC_CLIENT_FILES = [
   'client',
@@ -111,14 +116,20 @@ try {
   const byFunction = new Map<string, number>();
   let total = 0;
   const stacks = new Map<string, number>();
-  const walk = (node: Node, path: string[], client: boolean) => {
+  const walk = (node: Node, path: string[], client: boolean, own?: string) => {
     const { functionName, url, lineNumber } = node.callFrame;
     const where = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules\/)?/, '')}:${lineNumber + 1}`;
     const here = [where, ...path];
     // The client's side: a frame of the client library, grpc-js's client call stack, or this script.
     const clientSide = client || CLIENT_FRAME.test(url);
+    if (OWN_FRAME.test(url)) own = where;
     if (!clientSide) {
-      byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
+      const charged = CALLERS
+        ? process.env.UNDER && own?.startsWith(process.env.UNDER)
+          ? `${own} > ${where}`
+          : (own ?? 'no TaskService frame')
+        : where;
+      byFunction.set(charged, (byFunction.get(charged) ?? 0) + node.selfSize);
       total += node.selfSize;
     }
     // WHO=<function name>: also where that function's allocations were called from.
@@ -126,7 +137,7 @@ try {
       const key = here.slice(0, 6).join(' < ');
       stacks.set(key, (stacks.get(key) ?? 0) + node.selfSize);
     }
-    for (const child of node.children) walk(child, here, clientSide);
+    for (const child of node.children) walk(child, here, clientSide, own);
   };
   walk(profile.head, [], false);
   const per = LIFECYCLE ? 'lifecycle' : NOTIFY ? 'notification (a tenth of its task included)' : 'ListTasks call';

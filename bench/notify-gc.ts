@@ -6,14 +6,14 @@
  * their mean and longest pause, and what each copied and promoted on average.
  *
  *   npm run build && npx tsx bench/notify-gc.ts [--tasks=1000] [--rounds=3] [--compare=dist/old] [--repeat=1]
- *                                               [--echo] [--semi-space=MB]
+ *                                               [--echo] [--node-flags="--flag ..."]
  *
  * `--compare` as in bench/listtasks-gc.ts: an earlier build copied to dist/old, the two taking turns. `--echo`
- * adds the grpc floor (bench/echo-server.ts) after the builds; `--semi-space` starts every server with V8's
- * `--max-semi-space-size`.
+ * adds the grpc floor (bench/echo-server.ts) after the builds; `--node-flags` starts every server with those Node
+ * and V8 options (`--max-semi-space-size=64`, `--single-threaded-gc`, ...).
  */
 import { RedisServer } from '../test/helpers/redis.js';
-import { flag, numberOption } from './lib/args.js';
+import { flag, numberOption, stringOption } from './lib/args.js';
 import { comparedBuilds, startTraced, type TracedServer } from './lib/gc-trace.js';
 import { buildGoPrograms, goLoad } from './lib/load.js';
 import { notifyLoad } from './scenarios/notify.js';
@@ -23,8 +23,8 @@ const ROUNDS = numberOption('rounds', 3);
 const { builds: BUILDS, repeat: REPEAT } = comparedBuilds();
 /** The grpc floor too: bench/echo-server.ts's settle_stamp under the same load. */
 if (flag('echo')) BUILDS.push('echo');
-/** V8's largest semi-space for every server started (0: V8's default). */
-const SEMI_SPACE_MB = numberOption('semi-space', 0);
+/** Node and V8 options for every server started, space-separated. */
+const NODE_FLAGS = (stringOption('node-flags') ?? '').split(' ').filter(Boolean);
 
 async function measure(build: string): Promise<void> {
   const redis = await RedisServer.start();
@@ -35,7 +35,7 @@ async function measure(build: string): Promise<void> {
       echo ? 'bench/echo-server.ts' : `${build}/main.mjs`,
       echo ? {} : { TASKSERVICE_TOOL_MODULES: 'bench/tools.ts', REDIS_URL: redis.url },
       echo ? 'ECHO_ADDR' : 'TASKSERVICE_ADDR',
-      SEMI_SPACE_MB ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [],
+      NODE_FLAGS,
     );
     const { address, pid } = traced.server;
     // Warm-up: the code is optimised before the first round.
@@ -47,8 +47,10 @@ async function measure(build: string): Promise<void> {
       console.log(
         `${build.padEnd(10)} round ${round}  p50 ${m.latency.p50.toFixed(2)} ms  p99 ${m.latency.p99.toFixed(2)} ms  ` +
           `heard ${m.latency.count}  scavenges ${gc.count}: mean ${gc.meanMs.toFixed(2)} ms, ` +
-          `max ${gc.maxMs.toFixed(1)} ms, survived ${gc.survivedKb.toFixed(0)} KB each`,
+          `max ${gc.maxMs.toFixed(1)} ms, survived ${gc.survivedKb.toFixed(0)} KB each ` +
+          `(${gc.promotedKb.toFixed(0)} promoted)`,
       );
+      console.log(`${''.padEnd(10)} a pause: ${gc.phases.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}`);
     }
   } finally {
     await traced?.close();
@@ -57,5 +59,8 @@ async function measure(build: string): Promise<void> {
 }
 
 buildGoPrograms();
-console.log(`1k notifications/s on Redis (100 tasks/s x 10 watchers), ${ROUNDS} x ${TASKS} tasks per build`);
+console.log(
+  `1k notifications/s on Redis (100 tasks/s x 10 watchers), ${ROUNDS} x ${TASKS} tasks per build` +
+    (NODE_FLAGS.length ? `, servers started with ${NODE_FLAGS.join(' ')}` : ''),
+);
 for (let i = 0; i < REPEAT; i++) for (const build of BUILDS) await measure(build);

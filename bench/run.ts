@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { flag, numberOption, wanted } from './lib/args.js';
+import { flag, numberOption, stringOption, wanted } from './lib/args.js';
 import { buildGoPrograms, GO_LIST_TASKS } from './lib/load.js';
 import { machine } from './lib/machine.js';
 import { type BenchServer, startServer } from './lib/procs.js';
@@ -63,7 +63,7 @@ async function stopAll(): Promise<void> {
 
 // What `npm start` runs: the bundle, built from the checkout; or, with --server=<bundle>, one built earlier as it is
 // (an earlier commit's dist/ copied to dist/old, to compare builds in turn: docs/PERFORMANCE.md).
-const GIVEN_SERVER = process.argv.find((a) => a.startsWith('--server='))?.slice('--server='.length);
+const GIVEN_SERVER = stringOption('server');
 if (!GIVEN_SERVER) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 const SERVER = GIVEN_SERVER ?? 'dist/main.mjs';
 // The Go load generator and the Go ListTasks client: the servers' figures come from clients that use little CPU.

@@ -7,6 +7,11 @@ export function flag(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }
 
+/** `--name=text`, or undefined. */
+export function stringOption(name: string): string | undefined {
+  return value(name);
+}
+
 /** `--name=N`, or `fallback`. */
 export function numberOption(name: string, fallback: number): number {
   return Number(value(name) ?? fallback);
