@@ -50,7 +50,7 @@ async function taskservice(env: Record<string, string> = {}) {
   const metricsPort = await freePort();
   const server = await startServer(SERVER, {
     ...TASKSERVICE_ENV,
-    TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+    TASKSERVICE_HTTP_ADDR: `127.0.0.1:${metricsPort}`,
     ...env,
   });
   servers.push(server);

@@ -20,6 +20,7 @@ import { Metrics } from './metrics/metrics.js';
 import type { McpHttpServer } from './mcp/http.js';
 import { VERSION } from './version.js';
 import { MetricsServer } from './metrics/http.js';
+import { OperatorConsole } from './console/console.js';
 
 /** A store that can also say how many subscriptions it holds (leak checks). */
 export type CountingStore = TaskStore & { readonly listenerCount: number };
@@ -47,9 +48,11 @@ export class App {
   readonly manager: TaskManager;
   readonly redirects: RedirectDispatcher;
   readonly grpc: GrpcServer;
-  /** Counted always (cheap); served over HTTP when TASKSERVICE_METRICS_ADDR is set. */
+  /** Counted always (cheap); served over HTTP when TASKSERVICE_HTTP_ADDR is set. */
   readonly metrics: Metrics;
   private readonly metricsServer?: MetricsServer;
+  /** The operators' console on the HTTP port (TASKSERVICE_HTTP_ADDR, unless TASKSERVICE_CONSOLE=off). */
+  readonly console?: OperatorConsole;
   private metricsBoundPort = -1;
   /** The MCP front door (Streamable HTTP at /mcp): made by start(), only with TASKSERVICE_MCP_ADDR. */
   private mcpServer?: McpHttpServer;
@@ -175,11 +178,30 @@ export class App {
     );
     this.tokens = tokens;
     this.maxMessageBytes = maxMessageBytes;
-    if (config.metricsAddr) {
+    if (config.httpAddr) {
+      this.console =
+        config.console === 'off'
+          ? undefined
+          : new OperatorConsole(
+              {
+                manager: this.manager,
+                self: {
+                  instanceId: config.instanceId,
+                  running: () => this.manager.runningHere,
+                  leaseSeconds: config.redis.leaseTtlSeconds,
+                },
+                replicas: this.redis?.store.leases,
+                defaults: { budgetSeconds: config.defaultBudgetSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
+              },
+              tokens,
+              { open: config.console === 'open' },
+              logger.child({ component: 'console' }),
+            );
       this.metricsServer = new MetricsServer(
         this.metrics,
         () => this.grpc.serving,
         logger.child({ component: 'metrics' }),
+        this.console,
       );
     }
   }
@@ -194,8 +216,8 @@ export class App {
     return this.mcpBoundPort;
   }
 
-  /** The port of /metrics (the real one when 0 was asked for); -1 when not served. */
-  get metricsPort(): number {
+  /** The port of /metrics, the probes and the console (the real one when 0 was asked for); -1 when not served. */
+  get httpPort(): number {
     return this.metricsBoundPort;
   }
 
@@ -216,8 +238,8 @@ export class App {
     }
     // Before serving: the servers' tools are in the catalog when the first call comes.
     await this.mcpTools?.start();
-    if (this.metricsServer && this.config.metricsAddr) {
-      const { host, port } = this.config.metricsAddr;
+    if (this.metricsServer && this.config.httpAddr) {
+      const { host, port } = this.config.httpAddr;
       this.metricsBoundPort = await this.metricsServer.listen(host, port);
     }
     const port = await this.grpc.listen();
@@ -264,6 +286,8 @@ export class App {
       await drained;
       // After the manager: subscriptions have seen their tasks end SHUTDOWN.
       await this.mcp?.close();
+      // The console's feeds end before the store they follow closes; its pages answer until the port closes.
+      this.console?.close();
       // With Redis: the lease goes (nothing runs any more), then the store.
       if (this.redis) await this.redis.close();
       else await this.store.close();

@@ -30,7 +30,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: r.oneOf('TASKSERVICE_LOG_LEVEL'),
     logRpcs: r.bool('TASKSERVICE_LOG_RPCS'),
     logToolArguments: r.bool('TASKSERVICE_LOG_TOOL_ARGUMENTS'),
-    metricsAddr: r.addr('TASKSERVICE_METRICS_ADDR'),
+    httpAddr: r.addr('TASKSERVICE_HTTP_ADDR'),
+    console: r.oneOf('TASKSERVICE_CONSOLE'),
     mcp: {
       addr: r.addr('TASKSERVICE_MCP_ADDR'),
       allowedOrigins: r.text('TASKSERVICE_MCP_ALLOWED_ORIGINS').split(','),

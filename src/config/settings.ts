@@ -47,9 +47,21 @@ export const SETTINGS = [
     meaning: "tool arguments in log lines (Execute's line, tools' own logs); redacted when false",
   },
   {
-    name: 'TASKSERVICE_METRICS_ADDR',
+    name: 'TASKSERVICE_HTTP_ADDR',
     kind: 'addr',
-    meaning: 'serve `/metrics` (Prometheus), `/healthz` and `/readyz` over HTTP here; unset: not served',
+    meaning:
+      "serve `/metrics` (Prometheus), `/healthz`, `/readyz` and the operators' console (`/console/`) over HTTP " +
+      'here; unset: not served',
+    deprecatedNames: ['TASKSERVICE_METRICS_ADDR'],
+  },
+  {
+    name: 'TASKSERVICE_CONSOLE',
+    kind: 'enum',
+    default: 'on',
+    values: ['on', 'open', 'off'],
+    meaning:
+      'the console at `/console/` on the HTTP address: `on` (with tokens it needs one; without, it answers only ' +
+      'loopback clients), `open` (without tokens, any client too), `off` (not served)',
   },
   {
     name: 'TASKSERVICE_MCP_ADDR',

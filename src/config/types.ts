@@ -23,8 +23,10 @@ export interface Config {
   logRpcs: boolean;
   /** Tool arguments in log lines (Execute's line, tools' own logs); redacted when false. */
   logToolArguments: boolean;
-  /** Prometheus /metrics, /healthz and /readyz over HTTP; undefined: not served. */
-  metricsAddr?: Addr;
+  /** Prometheus /metrics, /healthz, /readyz and the console over HTTP; undefined: not served. */
+  httpAddr?: Addr;
+  /** The operators' console on httpAddr: on (tokens, or loopback clients only), open, or off. */
+  console: EnumValue<'TASKSERVICE_CONSOLE'>;
   /** The MCP front door: Streamable HTTP at /mcp on `addr` (undefined: off). */
   mcp: { addr?: Addr; allowedOrigins: string[] };
   instanceId: string;

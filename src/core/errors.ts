@@ -53,3 +53,23 @@ export class StoreUnavailable extends Unavailable {
     super('task store unavailable', { cause });
   }
 }
+
+/** What kind of refusal a domain error is: each front door (gRPC, MCP, the console) maps the kind to its own code. */
+export type ErrorKind =
+  'not_found' | 'unknown_tool' | 'invalid' | 'denied' | 'precondition' | 'exhausted' | 'unavailable';
+
+const KINDS: [new (...args: never[]) => DomainError, ErrorKind][] = [
+  [TaskNotFound, 'not_found'],
+  [ToolNotFound, 'unknown_tool'],
+  [InvalidArgument, 'invalid'],
+  [PermissionDenied, 'denied'],
+  [FailedPrecondition, 'precondition'],
+  [ResourceExhausted, 'exhausted'],
+  [Unavailable, 'unavailable'],
+];
+
+/** The kind of a domain error; undefined for anything else (a bug: never shown to the caller as it is). */
+export function errorKind(err: unknown): ErrorKind | undefined {
+  if (!(err instanceof DomainError)) return undefined;
+  return KINDS.find(([type]) => err instanceof type)?.[1];
+}

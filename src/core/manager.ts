@@ -20,6 +20,7 @@ import {
 import type { RedirectTarget, TaskRecord } from './task.js';
 import type { Tool, ToolCatalog } from './tool.js';
 import type { WatchedTask } from './watched-tasks.js';
+import { type FeedListener, TaskFeed } from './task-feed.js';
 
 export type { AwaitOptions, ExecuteCall, ExecuteResult, InputAnswerCall, ListOptions };
 
@@ -61,6 +62,8 @@ export class TaskManager {
   private readonly runs: BackgroundRuns;
   private readonly flow: ExecuteFlow;
   private readonly access: TaskAccess;
+  /** Every change a console follows (task-feed.ts). */
+  private readonly feed: TaskFeed;
   private shutdownPromise?: Promise<void>;
 
   constructor(
@@ -79,6 +82,7 @@ export class TaskManager {
     const parts = { store, tools, redirects, runs: this.runs, running, observer, handoff: ports.handoff };
     this.flow = new ExecuteFlow(parts, limits);
     this.access = new TaskAccess(store, redirects, this.runs, limits, answers);
+    this.feed = new TaskFeed(store, { pollMs: 1000, pageSize: limits.defaultPageSize }, logger);
   }
 
   /** Outcomes waiting for the store to come back. */
@@ -144,6 +148,16 @@ export class TaskManager {
 
   list(options: ListOptions): Promise<ListPage> {
     return this.access.list(options);
+  }
+
+  /** Hears every change of the tasks `caller` may see, and tasks found new (see TaskFeed); returns the stop. */
+  follow(caller: Caller, listener: FeedListener): () => void {
+    return this.feed.follow(caller, listener);
+  }
+
+  /** Consoles following (leak checks). */
+  get followers(): number {
+    return this.feed.size;
   }
 
   /**

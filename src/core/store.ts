@@ -55,6 +55,8 @@ export type DeliveryUpdate = Pick<RedirectState, 'state' | 'attempts' | 'lastErr
 
 /** Called with each new version of a task, or with null once the task is deleted (expired). */
 export type TaskListener = (task: TaskRecord | null) => void;
+/** Hears every task's changes: the task's id, and its new state (null: deleted). */
+export type AnyTaskListener = (taskId: string, task: TaskRecord | null) => void;
 
 /**
  * Where task state lives. Implementations make every state change atomic: a
@@ -131,6 +133,12 @@ export interface TaskStore {
    * tasks every few seconds; it re-reads every subscription after a reconnect).
    */
   subscribe(taskId: string, listener: TaskListener, options?: { safetyPoll?: boolean }): () => void;
+  /**
+   * Calls `listener` with every change of every task this store announces (creation is not announced: the
+   * newest tasks are found by listing). Every change is then decoded here, so it is for rare listeners (the
+   * operators' console); an event lost while the store reconnects is not replayed. Returns the unsubscribe.
+   */
+  subscribeAll(listener: AnyTaskListener): () => void;
   /**
    * Tells `listener` whenever the store becomes reachable or unreachable
    * (health reports it). Stores that cannot become unreachable never call it.

@@ -1,26 +1,17 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import {
-  DomainError,
-  FailedPrecondition,
-  InvalidArgument,
-  PermissionDenied,
-  ResourceExhausted,
-  TaskNotFound,
-  ToolNotFound,
-  Unavailable,
-} from '../core/errors.js';
+import { type ErrorKind, errorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 /** The one place a thrown value becomes a gRPC status. */
-const CODES: [new (...args: never[]) => DomainError, status][] = [
-  [InvalidArgument, status.INVALID_ARGUMENT],
-  [TaskNotFound, status.NOT_FOUND],
-  [ToolNotFound, status.NOT_FOUND],
-  [FailedPrecondition, status.FAILED_PRECONDITION],
-  [PermissionDenied, status.PERMISSION_DENIED],
-  [ResourceExhausted, status.RESOURCE_EXHAUSTED],
-  [Unavailable, status.UNAVAILABLE],
-];
+const CODES: Record<ErrorKind, status> = {
+  invalid: status.INVALID_ARGUMENT,
+  not_found: status.NOT_FOUND,
+  unknown_tool: status.NOT_FOUND,
+  precondition: status.FAILED_PRECONDITION,
+  denied: status.PERMISSION_DENIED,
+  exhausted: status.RESOURCE_EXHAUSTED,
+  unavailable: status.UNAVAILABLE,
+};
 
 /**
  * Domain errors keep their message (it says what to fix) and carry their
@@ -29,11 +20,10 @@ const CODES: [new (...args: never[]) => DomainError, status][] = [
  */
 export function toServiceError(err: unknown, logger: Logger): Partial<ServiceError> {
   const metadata = new Metadata();
-  for (const [type, code] of CODES) {
-    if (err instanceof type) {
-      metadata.set('error-reason', err.name);
-      return { code, details: err.message, metadata };
-    }
+  const kind = errorKind(err);
+  if (kind) {
+    metadata.set('error-reason', (err as Error).name);
+    return { code: CODES[kind], details: (err as Error).message, metadata };
   }
   logger.error({ err }, 'unexpected error while handling a call');
   return { code: status.INTERNAL, details: 'internal error; see the server log', metadata };

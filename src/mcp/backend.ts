@@ -6,6 +6,8 @@
  * handlers know only this port, so both speak exactly the same MCP.
  */
 
+import type { ErrorKind } from '../core/errors.js';
+
 /** A task as MCP needs it, whichever side it came from. Times are epoch ms. */
 export interface McpTask {
   taskId: string;
@@ -75,8 +77,7 @@ export interface TaskBackend {
 }
 
 /** Why a backend call failed, in the few kinds the MCP errors distinguish. */
-export type BackendErrorKind =
-  'not_found' | 'unknown_tool' | 'invalid' | 'denied' | 'precondition' | 'exhausted' | 'unavailable' | 'internal';
+export type BackendErrorKind = ErrorKind | 'internal';
 
 export class McpBackendError extends Error {
   constructor(

@@ -1,18 +1,8 @@
 import type { Caller } from '../core/caller.js';
-import {
-  DomainError,
-  FailedPrecondition,
-  InvalidArgument,
-  PermissionDenied,
-  ResourceExhausted,
-  TaskNotFound,
-  ToolNotFound,
-  Unavailable,
-} from '../core/errors.js';
+import { DomainError, errorKind } from '../core/errors.js';
 import type { TaskManager } from '../core/manager.js';
 import type { TaskRecord } from '../core/task.js';
 import {
-  type BackendErrorKind,
   type McpExecuteCall,
   type McpExecution,
   hasEnded,
@@ -128,20 +118,9 @@ export function toMcpTask(task: TaskRecord): McpTask {
   };
 }
 
-const KINDS: [new (...args: never[]) => DomainError, BackendErrorKind][] = [
-  [TaskNotFound, 'not_found'],
-  [ToolNotFound, 'unknown_tool'],
-  [InvalidArgument, 'invalid'],
-  [PermissionDenied, 'denied'],
-  [FailedPrecondition, 'precondition'],
-  [ResourceExhausted, 'exhausted'],
-  [Unavailable, 'unavailable'],
-];
-
 function asBackendError(err: unknown): unknown {
   if (!(err instanceof DomainError)) return err;
-  const kind = KINDS.find(([type]) => err instanceof type)?.[1] ?? 'internal';
-  return new McpBackendError(kind, err.message);
+  return new McpBackendError(errorKind(err) ?? 'internal', err.message);
 }
 
 async function translate<T>(work: () => Promise<T>): Promise<T> {

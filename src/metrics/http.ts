@@ -1,13 +1,21 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from './metrics.js';
+
+/** More pages on the same port (the console): answers a path it owns, returns false for any other. */
+export interface HttpMount {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean;
+  /** Ends what it holds open (live feeds) before the port closes. */
+  close(): void;
+}
 
 /**
  * The operators' HTTP port, apart from gRPC: `/metrics` for Prometheus,
  * `/healthz` (the process answers) and `/readyz` (it should get traffic:
  * 503 while the store is unreachable or during shutdown) for load balancers
- * and Kubernetes probes that do not speak gRPC health.
+ * and Kubernetes probes that do not speak gRPC health; and whatever is mounted
+ * (the console at `/console/`).
  */
 export class MetricsServer {
   private readonly server: Server;
@@ -16,9 +24,11 @@ export class MetricsServer {
     private readonly metrics: Metrics,
     private readonly ready: () => boolean,
     private readonly logger: Logger,
+    private readonly mount?: HttpMount,
   ) {
     this.server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (this.mount?.handle(req, res, path)) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
@@ -37,7 +47,8 @@ export class MetricsServer {
         const ready = this.ready();
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
       } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics, /healthz or /readyz\n');
+        const more = this.mount ? ', /readyz or /console/' : ' or /readyz';
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`try /metrics, /healthz${more}\n`);
       }
     });
     // Scrapes are short; an idle keep-alive socket must not hold shutdown up.
@@ -56,6 +67,7 @@ export class MetricsServer {
   }
 
   close(): Promise<void> {
+    this.mount?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

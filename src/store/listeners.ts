@@ -1,4 +1,4 @@
-import type { TaskListener } from '../core/store.js';
+import type { AnyTaskListener, TaskListener } from '../core/store.js';
 import type { TaskRecord } from '../core/task.js';
 
 /**
@@ -9,11 +9,25 @@ import type { TaskRecord } from '../core/task.js';
  */
 export class TaskListeners {
   private readonly byTask = new Map<string, TaskListener | TaskListener[]>();
+  /** Listeners to every task (the console's feed): rare, and each one makes every change decoded. */
+  private readonly everyTask = new Set<AnyTaskListener>();
   private count = 0;
 
   /** Listeners held, over all tasks (leak checks). */
   get size(): number {
-    return this.count;
+    return this.count + this.everyTask.size;
+  }
+
+  /** Someone listens to every task. */
+  get hasEvery(): boolean {
+    return this.everyTask.size > 0;
+  }
+
+  /** Adds a listener to every task's changes; the returned function removes it. */
+  addEvery(listener: AnyTaskListener): () => void {
+    const own = (taskId: string, task: TaskRecord | null) => listener(taskId, task);
+    this.everyTask.add(own);
+    return () => void this.everyTask.delete(own);
   }
 
   /** The tasks that have listeners. */
@@ -21,8 +35,9 @@ export class TaskListeners {
     return [...this.byTask.keys()];
   }
 
+  /** The task has listeners of its own, or someone listens to every task. */
   has(taskId: string): boolean {
-    return this.byTask.has(taskId);
+    return this.everyTask.size > 0 || this.byTask.has(taskId);
   }
 
   /** Adds a listener; the returned function removes it (once, however often it is called). */
@@ -45,6 +60,8 @@ export class TaskListeners {
    * listener added or removed meanwhile does not change who is told this time.
    */
   notify(taskId: string, task: TaskRecord | null, copy?: (task: TaskRecord) => TaskRecord): void {
+    if (this.everyTask.size > 0)
+      for (const listener of [...this.everyTask]) listener(taskId, task && copy ? copy(task) : task);
     const current = this.byTask.get(taskId);
     if (current === undefined) return;
     if (!Array.isArray(current)) {
@@ -56,6 +73,7 @@ export class TaskListeners {
 
   clear(): void {
     this.byTask.clear();
+    this.everyTask.clear();
     this.count = 0;
   }
 

@@ -7,6 +7,7 @@ import type {
   ListQuery,
   NewTask,
   TaskListener,
+  AnyTaskListener,
   TaskStore,
 } from '../core/store.js';
 import {
@@ -258,6 +259,10 @@ export class MemoryStore implements TaskStore {
 
   subscribe(taskId: string, listener: TaskListener): () => void {
     return this.listeners.add(taskId, listener);
+  }
+
+  subscribeAll(listener: AnyTaskListener): () => void {
+    return this.listeners.addEvery(listener);
   }
 
   /** Always reachable: nothing to report. */

@@ -30,7 +30,7 @@ describe('SIGTERM under load', function () {
       const server = await spawnServer({
         ...env,
         TASKSERVICE_SHUTDOWN_GRACE_SECONDS: String(GRACE_S),
-        TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+        TASKSERVICE_HTTP_ADDR: `127.0.0.1:${metricsPort}`,
       });
       const client = new TaskServiceClient(server.address, credentials.createInsecure());
       try {

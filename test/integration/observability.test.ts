@@ -33,14 +33,14 @@ function withTrace(traceparent: string, tracestate?: string): Metadata {
   return metadata;
 }
 
-describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
+describe('Metrics over HTTP (TASKSERVICE_HTTP_ADDR)', () => {
   let server: TestServer;
   const receiver = new Receiver();
 
   before(async () => {
     const url = await receiver.start();
     server = await startTestServer({
-      TASKSERVICE_METRICS_ADDR: '127.0.0.1:0',
+      TASKSERVICE_HTTP_ADDR: '127.0.0.1:0',
       TASKSERVICE_PLATFORMS: JSON.stringify({ hook: { kind: 'webhook', url: `${url}/hook` } }),
     });
   });
@@ -71,10 +71,10 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
 
     // An AwaitResult stream open while the task runs, then read to its end.
     const stream = client.awaitResult({ taskId, userId: 'u1' });
-    const during = await scrape(app.metricsPort);
+    const during = await scrape(app.httpPort);
     expect(during.value('taskservice_tool_runs_running', { tool: 'sleep' })).to.equal(1);
     expect(during.value('taskservice_background_tasks')).to.equal(1);
-    await eventually(async () => (await scrape(app.metricsPort)).value('taskservice_await_streams_open') === 1);
+    await eventually(async () => (await scrape(app.httpPort)).value('taskservice_await_streams_open') === 1);
     await new Promise<void>((resolve, reject) =>
       stream
         .on('end', resolve)
@@ -83,9 +83,9 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     );
     await eventually(() => receiver.received.length === 1);
 
-    let m = await scrape(app.metricsPort);
+    let m = await scrape(app.httpPort);
     await eventually(async () => {
-      m = await scrape(app.metricsPort);
+      m = await scrape(app.httpPort);
       return m.value('taskservice_redirect_deliveries_total', { platform: 'hook', state: 'delivered' }) === 1;
     });
     expect(m.value('taskservice_tasks_started_total', { tool: 'echo', mode: 'inline' })).to.equal(3);
@@ -126,13 +126,13 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
   });
 
   it('serves /healthz and /readyz (503 while not serving), and 404 elsewhere', async () => {
-    const base = `http://127.0.0.1:${server.app.metricsPort}`;
+    const base = `http://127.0.0.1:${server.app.httpPort}`;
     expect((await fetch(`${base}/healthz`)).status).to.equal(200);
     expect((await fetch(`${base}/readyz`)).status).to.equal(200);
     server.app.grpc.setServing(false);
     try {
       expect((await fetch(`${base}/readyz`)).status).to.equal(503);
-      expect((await scrape(server.app.metricsPort)).value('taskservice_serving')).to.equal(0);
+      expect((await scrape(server.app.httpPort)).value('taskservice_serving')).to.equal(0);
     } finally {
       server.app.grpc.setServing(true);
     }
@@ -140,10 +140,20 @@ describe('Metrics over HTTP (TASKSERVICE_METRICS_ADDR)', () => {
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).to.equal(405);
   });
 
+  it('is served at its old name too (TASKSERVICE_METRICS_ADDR)', async () => {
+    const old = await startTestServer({ TASKSERVICE_METRICS_ADDR: '127.0.0.1:0' });
+    try {
+      expect(old.app.httpPort).to.be.above(0);
+      expect((await fetch(`http://127.0.0.1:${old.app.httpPort}/healthz`)).status).to.equal(200);
+    } finally {
+      await old.close();
+    }
+  });
+
   it('is not served unless configured', async () => {
     const plain = await startTestServer();
     try {
-      expect(plain.app.metricsPort).to.equal(-1);
+      expect(plain.app.httpPort).to.equal(-1);
     } finally {
       await plain.close();
     }

@@ -19,7 +19,7 @@ describe('the server process', () => {
       const metricsPort = await freePort();
       const server = await spawnServer({
         TASKSERVICE_SHUTDOWN_GRACE_SECONDS: '5',
-        TASKSERVICE_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+        TASKSERVICE_HTTP_ADDR: `127.0.0.1:${metricsPort}`,
       });
       const client = new TaskServiceClient(server.address, credentials.createInsecure());
       try {

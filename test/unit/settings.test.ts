@@ -103,7 +103,8 @@ describe('taskservice serve --help', () => {
       expect(head, s.name).to.be.a('string');
       expect(head!.replace(/`/g, ''), s.name).to.contain(shownAccepts(s).replace(/`/g, ''));
     }
-    expect(out).to.contain('  TASKSERVICE_METRICS_ADDR (no default)');
+    expect(out).to.contain('  TASKSERVICE_HTTP_ADDR (no default)');
+    expect(out).to.contain('      (old name, still read: TASKSERVICE_METRICS_ADDR)');
     expect(out).to.contain('      (old name, still read: TASKSERVICE_DEFAULT_TIMEOUT_SECONDS)');
   });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/logger.js';
-import type { TaskListener } from '../../core/store.js';
+import type { AnyTaskListener, TaskListener } from '../../core/store.js';
 import { TaskListeners } from '../listeners.js';
 import type { BoundedCommands } from './bounded-commands.js';
 import { type TaskHash, taskFromHash } from './codec.js';
@@ -101,6 +101,11 @@ export class TaskEvents {
       if (left > 0) this.polled.set(taskId, left);
       else this.polled.delete(taskId);
     };
+  }
+
+  /** See TaskStore.subscribeAll. Not re-read after a reconnect: what is missed meanwhile stays missed. */
+  subscribeAll(listener: AnyTaskListener): () => void {
+    return this.listeners.addEvery(listener);
   }
 
   /**

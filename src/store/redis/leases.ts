@@ -1,3 +1,4 @@
+import type { ReplicaInfo } from '../../core/replicas.js';
 import type { FinishResult } from '../../core/store.js';
 import { FailureReason, type TaskRecord, TaskStatus } from '../../core/task.js';
 import type { BoundedCommands } from './bounded-commands.js';
@@ -73,6 +74,25 @@ export class Leases {
       this.sweepable.map((k) => this.commands.call((c) => c.lapsedInstances(k.instances))),
     );
     return [...new Set(lapsed.flat())].filter((id) => id !== instanceId);
+  }
+
+  /**
+   * The instances whose lease is live, from the table every replica renews in (the only shard's, or the control
+   * slot's with several), with how many tasks each lists as running over all shards.
+   */
+  async liveReplicas(): Promise<ReplicaInfo[]> {
+    const table = this.shards.length > 1 ? this.scope.keys.instances : this.shards[0]!.instances;
+    const now = Date.now();
+    const flat = await this.commands.call((c) => c.zrangebyscore(table, now, '+inf', 'WITHSCORES'));
+    const replicas: ReplicaInfo[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const instanceId = flat[i]!;
+      const counts = await Promise.all(
+        this.shards.map((k) => this.commands.call((c) => c.scard(k.running(instanceId)))),
+      );
+      replicas.push({ instanceId, leaseExpiresAt: Number(flat[i + 1]), running: counts.reduce((a, b) => a + b, 0) });
+    }
+    return replicas;
   }
 
   /** The ids of the tasks an instance was running, in every sweepable shard. */

@@ -10,6 +10,7 @@ import type {
   ListQuery,
   NewTask,
   TaskListener,
+  AnyTaskListener,
   TaskStore,
 } from '../../core/store.js';
 import type { InputRequest, Outcome, Progress, RedirectTarget, TaskRecord } from '../../core/task.js';
@@ -261,6 +262,10 @@ export class RedisStore implements TaskStore {
 
   subscribe(taskId: string, listener: TaskListener, options?: { safetyPoll?: boolean }): () => void {
     return this.events.subscribe(taskId, listener, options);
+  }
+
+  subscribeAll(listener: AnyTaskListener): () => void {
+    return this.events.subscribeAll(listener);
   }
 
   watchAvailability(listener: (available: boolean) => void): () => void {

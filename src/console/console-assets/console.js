@@ -1,0 +1,504 @@
+// The TaskService console: plain DOM, no framework and no build step, served by the service itself.
+// Every text that comes from the server goes into the page as text (textContent, never innerHTML), so a task
+// whose result is markup shows the markup; the Content-Security-Policy refuses inline script besides.
+
+const TOKEN_KEY = 'taskservice-console-token';
+const STATUSES = ['running', 'input_required', 'completed', 'failed'];
+const view = document.getElementById('view');
+
+/** The current page's handler of live task changes (the feed calls it). */
+let onTask = () => {};
+/** Ends the feed's wait before it reconnects (a token was just given). */
+let reconnectNow = () => {};
+
+// ---- small helpers ----------------------------------------------------------------------------------------
+
+/** An element with attributes and children; strings become text nodes. */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') node.className = value;
+    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (name in node && typeof value !== 'string') node[name] = value;
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const time = (ms) => (ms ? new Date(ms).toLocaleString() : '');
+const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
+
+function showError(message) {
+  const box = document.getElementById('error');
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+/** Calls the console API; a 401 asks for a token, any other failure throws with the server's message. */
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = {};
+  if (token()) headers.authorization = `Bearer ${token()}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`api/${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await res.json().catch(() => ({}));
+  if (res.status === 401) {
+    askForToken(answer.error);
+    throw new Error(answer.error ?? 'a token is needed');
+  }
+  if (!res.ok) throw new Error(answer.error ?? `HTTP ${res.status}`);
+  return answer;
+}
+
+function askForToken(problem) {
+  const form = document.getElementById('token-form');
+  form.hidden = false;
+  showError(problem ?? '');
+}
+
+// ---- the live feed ------------------------------------------------------------------------------------------
+
+/** Follows api/events (server-sent events, read with fetch so that the token goes in a header); reconnects. */
+async function follow() {
+  const live = document.getElementById('live');
+  let delayMs = 1000;
+  for (;;) {
+    try {
+      const headers = token() ? { authorization: `Bearer ${token()}` } : {};
+      const res = await fetch('api/events', { headers });
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      live.textContent = '● live';
+      live.classList.add('on');
+      delayMs = 1000;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => line.slice(6))
+            .join('\n');
+          if (event.startsWith('event: task') && data) onTask(JSON.parse(data));
+        }
+      }
+    } catch {
+      // Shown as offline below; tried again after the delay.
+    }
+    live.textContent = '○ offline';
+    live.classList.remove('on');
+    await new Promise((resolve) => {
+      reconnectNow = resolve;
+      setTimeout(resolve, delayMs);
+    });
+    delayMs = Math.min(delayMs * 2, 10_000);
+  }
+}
+
+// ---- pages --------------------------------------------------------------------------------------------------
+
+function statusCell(task) {
+  return el('span', { class: `status status-${task.status}` }, task.status.replace('_', ' '));
+}
+
+function progressCell(task) {
+  if (!task.progress) return '';
+  return el(
+    'span',
+    {},
+    el('progress', { max: 1, value: task.progress.fraction, title: task.progress.message }),
+    ` ${Math.round(task.progress.fraction * 100)}% `,
+    task.progress.message,
+  );
+}
+
+function taskLink(task) {
+  const user = task.userId ? `?user=${encodeURIComponent(task.userId)}` : '';
+  return el('a', { href: `#/task/${encodeURIComponent(task.taskId)}${user}` }, task.taskId);
+}
+
+function taskRow(task) {
+  return el(
+    'tr',
+    { 'data-task': task.taskId },
+    el('td', { class: 'id' }, taskLink(task)),
+    el('td', {}, task.toolName),
+    el('td', {}, task.userId),
+    el('td', { class: 'status-cell' }, statusCell(task)),
+    el('td', { class: 'progress-cell' }, progressCell(task)),
+    el('td', {}, time(task.createdAt)),
+    el('td', { class: 'updated-cell' }, time(task.updatedAt)),
+  );
+}
+
+async function tasksPage(params) {
+  const filters = {
+    user: params.get('user') ?? '',
+    status: params.get('status') ?? '',
+    tool: params.get('tool') ?? '',
+  };
+  const pageToken = params.get('page_token') ?? '';
+  const query = new URLSearchParams({ ...filters, page_token: pageToken });
+  const page = await api(`tasks?${query}`);
+  const rows = el('tbody', {}, page.tasks.map(taskRow));
+  const versions = new Map(page.tasks.map((t) => [t.taskId, t.version]));
+  const go = (extra) => {
+    location.hash = `#/tasks?${new URLSearchParams({ ...filters, ...extra })}`;
+  };
+  const form = el(
+    'form',
+    {
+      class: 'filters',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const data = new FormData(e.target);
+        location.hash = `#/tasks?${new URLSearchParams({ user: data.get('user'), status: data.get('status'), tool: data.get('tool') })}`;
+      },
+    },
+    el('label', {}, 'User', el('input', { name: 'user', value: filters.user })),
+    el(
+      'label',
+      {},
+      'Status',
+      el(
+        'select',
+        { name: 'status' },
+        el('option', { value: '' }, 'any'),
+        STATUSES.map((s) => el('option', { value: s, selected: s === filters.status }, s.replace('_', ' '))),
+      ),
+    ),
+    el('label', {}, 'Tool', el('input', { name: 'tool', value: filters.tool })),
+    el('button', { type: 'submit' }, 'Filter'),
+  );
+  view.replaceChildren(
+    form,
+    el(
+      'table',
+      { id: 'tasks' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['Task', 'Tool', 'User', 'Status', 'Progress', 'Created', 'Updated'].map((h) => el('th', {}, h)),
+        ),
+      ),
+      rows,
+    ),
+    el(
+      'div',
+      { class: 'actions' },
+      pageToken && el('button', { type: 'button', onclick: () => go({}) }, 'First page'),
+      page.nextPageToken &&
+        el('button', { type: 'button', onclick: () => go({ page_token: page.nextPageToken }) }, 'Next page'),
+    ),
+  );
+  const matches = (task) =>
+    (!filters.user || task.userId === filters.user) &&
+    (!filters.status || task.status === filters.status) &&
+    (!filters.tool || task.toolName === filters.tool);
+  onTask = (task) => {
+    const known = versions.get(task.taskId);
+    if (known !== undefined && known >= task.version) return;
+    const row = rows.querySelector(`tr[data-task="${CSS.escape(task.taskId)}"]`);
+    if (row) {
+      versions.set(task.taskId, task.version);
+      row.replaceWith(taskRow(task));
+    } else if (!pageToken && matches(task)) {
+      // Newest first: a task new to this page goes on top.
+      versions.set(task.taskId, task.version);
+      rows.prepend(taskRow(task));
+    }
+  };
+}
+
+function field(name, value) {
+  if (value === undefined || value === null || value === '') return [];
+  return [el('dt', {}, name), el('dd', {}, value)];
+}
+
+/** A form for the tool's question, built from its JSON Schema: a field per property, else one JSON text box. */
+function answerForm(task, user, after) {
+  const question = task.inputRequest;
+  let schema = {};
+  try {
+    schema = JSON.parse(question.schemaJson || '{}');
+  } catch {
+    schema = {};
+  }
+  const properties = schema.type === 'object' && schema.properties ? Object.entries(schema.properties) : undefined;
+  const inputs = properties
+    ? properties.map(([name, spec]) => {
+        const label = spec.title ?? name;
+        if (Array.isArray(spec.enum)) {
+          return el(
+            'label',
+            {},
+            label,
+            el(
+              'select',
+              { name },
+              spec.enum.map((v) => el('option', { value: v }, v)),
+            ),
+          );
+        }
+        if (spec.type === 'boolean') return el('label', {}, label, el('input', { name, type: 'checkbox' }));
+        const type = spec.type === 'number' || spec.type === 'integer' ? 'number' : 'text';
+        return el('label', {}, label, el('input', { name, type, step: spec.type === 'number' ? 'any' : undefined }));
+      })
+    : [el('label', {}, 'Answer (JSON)', el('textarea', { name: 'json', rows: 4 }))];
+  return el(
+    'form',
+    {
+      class: 'answer',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        let response;
+        if (properties) {
+          response = {};
+          for (const [name, spec] of properties) {
+            const input = e.target.elements[name];
+            if (spec.type === 'boolean') response[name] = input.checked;
+            else if (input.value === '') continue;
+            else if (spec.type === 'number' || spec.type === 'integer') response[name] = Number(input.value);
+            else response[name] = input.value;
+          }
+        } else {
+          try {
+            response = JSON.parse(e.target.elements.json.value);
+          } catch {
+            showError('the answer must be JSON');
+            return;
+          }
+        }
+        try {
+          await api(`tasks/${encodeURIComponent(task.taskId)}/input`, {
+            method: 'POST',
+            body: { user, inputRequestId: question.id, response },
+          });
+          showError('');
+          after();
+        } catch (err) {
+          showError(err.message);
+        }
+      },
+    },
+    el('strong', {}, 'The tool asks: '),
+    el('p', { class: 'question' }, question.message),
+    inputs,
+    el('button', { type: 'submit' }, 'Answer'),
+  );
+}
+
+async function taskPage(taskId, params) {
+  const user = params.get('user') ?? '';
+  const { task } = await api(`tasks/${encodeURIComponent(taskId)}?${new URLSearchParams({ user })}`);
+  const render = (t) => {
+    const open = t.status === 'running' || t.status === 'input_required';
+    const redirect = t.redirect;
+    view.replaceChildren(
+      el('p', {}, el('a', { href: '#/tasks' }, '← all tasks')),
+      el('h2', {}, t.toolName, ' ', statusCell(t)),
+      el(
+        'dl',
+        { id: 'task' },
+        field('Task', t.taskId),
+        field('Status', statusCell(t)),
+        field('Failure reason', t.failureReason),
+        field('Error', t.error && el('pre', {}, t.error)),
+        field('Result', t.result !== undefined && t.result !== '' && el('pre', { class: 'result' }, t.result)),
+        field('Progress', progressCell(t)),
+        field('User', t.userId),
+        field('Channel', t.channelId && `${t.platform}:${t.channelId}`),
+        field('Request id', t.requestId),
+        field('Created', time(t.createdAt)),
+        field('Updated', time(t.updatedAt)),
+        field('Finished', time(t.finishedAt)),
+        field('Output', t.outputBytes && `${t.outputBytes} bytes${t.outputTruncated ? ' (truncated)' : ''}`),
+        field(
+          'Redirect',
+          redirect &&
+            `${redirect.platform}:${redirect.channelId}, ${redirect.state}, ${redirect.attempts} attempt(s)` +
+              (redirect.lastError ? `, last error: ${redirect.lastError}` : ''),
+        ),
+        field('Replica', t.owner),
+        field('Version', t.version),
+        field('Arguments', 'not stored with tasks, so not shown'),
+      ),
+      t.status === 'input_required' && t.inputRequest && answerForm(t, user, () => undefined),
+      open &&
+        el(
+          'div',
+          { class: 'actions' },
+          el(
+            'button',
+            {
+              type: 'button',
+              id: 'cancel',
+              onclick: async () => {
+                try {
+                  const answer = await api(`tasks/${encodeURIComponent(t.taskId)}/cancel`, {
+                    method: 'POST',
+                    body: { user },
+                  });
+                  showError('');
+                  show(answer.task);
+                } catch (err) {
+                  showError(err.message);
+                }
+              },
+            },
+            'Cancel task',
+          ),
+        ),
+    );
+  };
+  let version = -1;
+  const show = (t) => {
+    if (t.version <= version) return;
+    version = t.version;
+    render(t);
+  };
+  show(task);
+  onTask = (t) => {
+    if (t.taskId === taskId) show(t);
+  };
+}
+
+async function toolsPage() {
+  const { tools } = await api('tools');
+  view.replaceChildren(
+    el(
+      'table',
+      { id: 'tools' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['Tool', 'Source', 'Workers', 'Budget s', 'Hard limit s', 'Background', 'Available', 'Description'].map((h) =>
+            el('th', {}, h),
+          ),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        tools.map((t) =>
+          el(
+            'tr',
+            {},
+            el('td', {}, t.name),
+            el('td', {}, t.source),
+            el('td', {}, t.source === 'worker' ? t.workers : ''),
+            el('td', {}, t.budgetSeconds),
+            el('td', {}, t.hardTimeoutSeconds),
+            el('td', {}, t.noBackground ? 'never' : 'yes'),
+            el('td', {}, t.available ? 'yes' : `no: ${t.unavailableReason}`),
+            el('td', {}, t.description),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function replicasPage() {
+  const render = ({ self, leaseSeconds, replicas }) => {
+    view.replaceChildren(
+      el(
+        'table',
+        { id: 'replicas' },
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ['Replica', 'Running tasks', 'Last lease renewal'].map((h) => el('th', {}, h)),
+          ),
+        ),
+        el(
+          'tbody',
+          {},
+          replicas.map((r) =>
+            el(
+              'tr',
+              {},
+              el('td', {}, r.instanceId, r.instanceId === self ? ' (this one)' : ''),
+              el('td', {}, r.running),
+              el(
+                'td',
+                {},
+                leaseSeconds
+                  ? `${Math.max(0, Math.round((Date.now() - (r.leaseExpiresAt - leaseSeconds * 1000)) / 1000))} s ago`
+                  : 'no lease (memory store: a single replica)',
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  };
+  render(await api('replicas'));
+  // Leases are renewed every few seconds, not announced: the page reads them again while it is shown.
+  const timer = setInterval(async () => {
+    if (!location.hash.startsWith('#/replicas')) return clearInterval(timer);
+    render(await api('replicas').catch(() => ({ self: '', leaseSeconds: 0, replicas: [] })));
+  }, 5000);
+}
+
+// ---- routing ------------------------------------------------------------------------------------------------
+
+async function route() {
+  const [path, query = ''] = (location.hash.slice(1) || '/tasks').split('?');
+  const params = new URLSearchParams(query);
+  const [, page, id] = path.split('/');
+  for (const link of document.querySelectorAll('nav a')) {
+    link.classList.toggle('current', link.dataset.page === (page === 'task' ? 'tasks' : page));
+  }
+  onTask = () => {};
+  try {
+    if (page === 'task' && id) await taskPage(decodeURIComponent(id), params);
+    else if (page === 'tools') await toolsPage();
+    else if (page === 'replicas') await replicasPage();
+    else await tasksPage(params);
+    showError('');
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+document.getElementById('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById('token').value);
+  e.target.hidden = true;
+  document.getElementById('forget-token').hidden = false;
+  reconnectNow();
+  void route();
+});
+document.getElementById('forget-token').addEventListener('click', (e) => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  e.target.hidden = true;
+  void route();
+});
+document.getElementById('forget-token').hidden = !token();
+window.addEventListener('hashchange', () => void route());
+void route();
+void follow();

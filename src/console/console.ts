@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { TokenBook } from '../auth/tokens.js';
+import { ANYONE, type Caller } from '../core/caller.js';
+import { InvalidArgument } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import {
+  answerInput,
+  type ApiAnswer,
+  type ApiContext,
+  apiError,
+  cancelTask,
+  getTask,
+  listReplicas,
+  listTasks,
+  listTools,
+  taskView,
+} from './api.js';
+
+export const CONSOLE_PATH = '/console/';
+/** A comment line this often keeps proxies from closing a quiet feed. */
+const KEEPALIVE_MS = 15_000;
+/** The largest action body accepted (an answer to a question is bounded by the manager again). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Scripts and styles only from the console itself, nothing inline, no frames, no forms posting elsewhere: task
+ * texts are rendered as text, and this makes any slip there inert.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** The page and its files (src/console/console-assets/, copied to dist/console-assets/ by the build). */
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  'console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  'console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+
+export interface ConsoleOptions {
+  /** Without tokens, serve clients that are not on loopback too (TASKSERVICE_CONSOLE=open). */
+  open: boolean;
+}
+
+/**
+ * The operators' console at /console/ on the HTTP listener: the page, its files, its JSON API and the live feed.
+ * With tokens configured every API request needs one (a bearer header, never a cookie) and sees what the token's
+ * users may; without tokens it answers only loopback clients unless told to be open. Actions are POSTs with a
+ * JSON body, which a page of another origin cannot send without a CORS preflight that is never granted.
+ */
+export class OperatorConsole {
+  private readonly assets = new Map<string, Buffer>();
+  private readonly feeds = new Set<ServerResponse>();
+
+  constructor(
+    private readonly context: Omit<ApiContext, 'caller'>,
+    private readonly tokens: TokenBook,
+    private readonly options: ConsoleOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Live feeds open now (leak checks). */
+  get openFeeds(): number {
+    return this.feeds.size;
+  }
+
+  /** Answers a request under /console; false when the path is not the console's. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    if (path === '/console') {
+      res.writeHead(308, { location: CONSOLE_PATH, ...SECURITY_HEADERS }).end();
+      return true;
+    }
+    if (!path.startsWith(CONSOLE_PATH)) return false;
+    void this.serve(req, res, path.slice(CONSOLE_PATH.length)).catch((err: unknown) => {
+      const known = apiError(err);
+      if (!known) this.logger.error({ err }, 'console request failed');
+      if (!res.headersSent) sendJson(res, known ?? { status: 500, body: { error: 'internal error' } });
+      else res.end();
+    });
+    return true;
+  }
+
+  /** Ends every open feed (shutdown). */
+  close(): void {
+    for (const res of this.feeds) res.end();
+    this.feeds.clear();
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+    const refusal = this.refuseOutsider(req);
+    if (refusal) return sendJson(res, { status: 403, body: { error: refusal } });
+    if (!rest.startsWith('api/')) return this.sendAsset(req, res, rest);
+    const caller = this.identify(req, res);
+    if (!caller) return;
+    const url = new URL(req.url ?? '/', 'http://console');
+    const ctx: ApiContext = { ...this.context, caller };
+    const route = rest.slice('api/'.length);
+    const task = /^tasks\/([^/]+)(?:\/(cancel|input))?$/.exec(route);
+    if (req.method === 'GET') {
+      if (route === 'tasks') return sendJson(res, await listTasks(ctx, url.searchParams));
+      if (task && !task[2]) return sendJson(res, await getTask(ctx, decodeURIComponent(task[1]!), url.searchParams));
+      if (route === 'tools') return sendJson(res, listTools(ctx));
+      if (route === 'replicas') return sendJson(res, await listReplicas(ctx));
+      if (route === 'events') return this.serveFeed(req, res, caller);
+    } else if (req.method === 'POST' && task?.[2]) {
+      const body = await readJsonBody(req);
+      const taskId = decodeURIComponent(task[1]!);
+      return sendJson(
+        res,
+        await (task[2] === 'cancel' ? cancelTask(ctx, taskId, body) : answerInput(ctx, taskId, body)),
+      );
+    }
+    sendJson(res, { status: 404, body: { error: `no such console API: ${req.method} /console/api/${route}` } });
+  }
+
+  /** Why a client may not use the console without tokens, or undefined when it may. */
+  private refuseOutsider(req: IncomingMessage): string | undefined {
+    if (this.tokens.enabled || this.options.open) return undefined;
+    if (!isLoopback(req.socket.remoteAddress)) {
+      return 'without tokens the console answers only loopback clients: configure TASKSERVICE_AUTH_TOKENS, or set TASKSERVICE_CONSOLE=open';
+    }
+    // A page on a rebound DNS name reaches loopback with its own Host: only local names may.
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!['localhost', '127.0.0.1', '[::1]'].includes(host))
+      return `the console on loopback answers only local host names`;
+    return undefined;
+  }
+
+  /** The caller of an API request, or undefined when it was refused (401 written). */
+  private identify(req: IncomingMessage, res: ServerResponse): Caller | undefined {
+    if (!this.tokens.enabled) return ANYONE;
+    const who = this.tokens.identify(req.headers.authorization, 'header');
+    if ('problem' in who) {
+      sendJson(
+        res,
+        { status: 401, body: { error: who.problem } },
+        { 'www-authenticate': 'Bearer realm="taskservice"' },
+      );
+      return undefined;
+    }
+    return who;
+  }
+
+  private sendAsset(req: IncomingMessage, res: ServerResponse, name: string): void {
+    const asset = ASSETS[name];
+    if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain', ...SECURITY_HEADERS }).end('not found\n');
+      return;
+    }
+    let body = this.assets.get(name);
+    if (!body) {
+      body = readFileSync(fileURLToPath(new URL(`./console-assets/${asset.file}`, import.meta.url)));
+      this.assets.set(name, body);
+    }
+    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Server-sent events: `task` with a task's view whenever a task the caller may see changes or is found new. */
+  private serveFeed(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      ...SECURITY_HEADERS,
+    });
+    res.write(': following\n\n');
+    this.feeds.add(res);
+    const unfollow = this.context.manager.follow(caller, (task) => {
+      res.write(`event: task\ndata: ${JSON.stringify(taskView(task))}\n\n`);
+    });
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    const end = () => {
+      unfollow();
+      clearInterval(keepalive);
+      this.feeds.delete(res);
+    };
+    req.on('close', end);
+    res.on('close', end);
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+function sendJson(res: ServerResponse, { status, body }: ApiAnswer, headers: Record<string, string> = {}): void {
+  res
+    .writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      ...SECURITY_HEADERS,
+      ...headers,
+    })
+    .end(JSON.stringify(body));
+}
+
+/** An action's body: a JSON object sent as application/json (what a cross-origin form or simple request cannot). */
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    throw new InvalidArgument('content-type', 'an action must be sent as application/json');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new InvalidArgument('body', `must not exceed ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new InvalidArgument('body', 'must be JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidArgument('body', 'must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,102 @@
+import { type Caller, mayActFor } from './caller.js';
+import type { Logger } from './logger.js';
+import type { TaskStore } from './store.js';
+import type { TaskRecord } from './task.js';
+
+/** Hears each task a follower may see, whenever it changes (and once when it is found new). */
+export type FeedListener = (task: TaskRecord) => void;
+
+export interface TaskFeedOptions {
+  /** How often the newest tasks are listed to find new ones (the store does not announce creation). */
+  pollMs: number;
+  /** How many of the newest tasks each poll reads. */
+  pageSize: number;
+}
+
+interface Follower {
+  caller: Caller;
+  listener: FeedListener;
+}
+
+/**
+ * Every task change a caller may see, for the operators' console: the store's changes of every task, and the
+ * tasks found new by listing the newest ones (the store announces changes, not creation). One store subscription
+ * and one poll per replica however many consoles follow; the first follower starts them, the last one stops them.
+ * A follower hears only tasks of users its caller may act for.
+ */
+export class TaskFeed {
+  private readonly followers = new Set<Follower>();
+  private unsubscribe?: () => void;
+  private timer?: NodeJS.Timeout;
+  /** The ids of the last poll's page; undefined until the first poll has read one. */
+  private known?: Set<string>;
+  private polling = false;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly options: TaskFeedOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Followers now (leak checks). */
+  get size(): number {
+    return this.followers.size;
+  }
+
+  /** Starts hearing changes; the returned function stops (once, however often it is called). */
+  follow(caller: Caller, listener: FeedListener): () => void {
+    const follower = { caller, listener };
+    this.followers.add(follower);
+    if (this.followers.size === 1) this.start();
+    return () => {
+      if (!this.followers.delete(follower)) return;
+      if (this.followers.size === 0) this.stop();
+    };
+  }
+
+  private start(): void {
+    this.unsubscribe = this.store.subscribeAll((_taskId, task) => {
+      if (task) this.tell(task);
+    });
+    this.timer = setInterval(() => void this.poll(), this.options.pollMs);
+    this.timer.unref();
+    void this.poll();
+  }
+
+  private stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.known = undefined;
+  }
+
+  /** Lists the newest tasks and tells of those the last poll did not see (the first poll only learns them). */
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const { tasks } = await this.store.list({ userId: '', limit: this.options.pageSize });
+      if (!this.timer) return;
+      const before = this.known;
+      this.known = new Set(tasks.map((t) => t.taskId));
+      // Oldest first, so that a console inserting at the top ends with the newest there.
+      if (before) for (const task of tasks.reverse()) if (!before.has(task.taskId)) this.tell(task);
+    } catch (err) {
+      this.logger.debug({ err }, 'console feed: listing the newest tasks failed; the next poll retries');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private tell(task: TaskRecord): void {
+    for (const { caller, listener } of [...this.followers]) {
+      if (!mayActFor(caller, task.userId)) continue;
+      try {
+        listener(task);
+      } catch (err) {
+        this.logger.error({ err }, 'console feed: a follower failed');
+      }
+    }
+  }
+}

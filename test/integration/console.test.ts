@@ -1,0 +1,303 @@
+import { request as httpRequest } from 'node:http';
+import { expect } from 'chai';
+import { eventually } from '../helpers/eventually.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The console's HTTP side (src/console/): the page and its security headers, the JSON API the pages use, and the
+ * live feed, over real HTTP against a real server on the store under test. The pages themselves run in Chromium
+ * in test/console/.
+ */
+
+const ALICE_TOKEN = 'console-alice-token';
+const OPS_TOKEN = 'console-ops-token';
+const TOKENS = JSON.stringify({
+  'alice-console': { token: ALICE_TOKEN, users: ['alice'] },
+  ops: { token: OPS_TOKEN, users: '*' },
+});
+
+/** Execute through gRPC with a 10 ms budget, so that a slow tool is backgrounded (and stored). */
+function execute(server: TestServer, toolName: string, args: object, userId: string, token?: string) {
+  const request = {
+    toolName,
+    argumentsJson: JSON.stringify(args),
+    userId,
+    channelId: '',
+    platform: '',
+    requestId: '',
+    timeoutSeconds: 0.01,
+  };
+  return call(server.client.execute, server.client, request, 5000, token);
+}
+
+/** The console's API on a server, as a browser page would call it. */
+function consoleApi(server: TestServer, token?: string) {
+  const base = `http://127.0.0.1:${server.app.httpPort}/console/`;
+  const headers = (extra: Record<string, string> = {}) => ({
+    ...(token && { authorization: `Bearer ${token}` }),
+    ...extra,
+  });
+  return {
+    base,
+    get: (path: string) => fetch(`${base}api/${path}`, { headers: headers() }),
+    post: (path: string, body: unknown, type = 'application/json') =>
+      fetch(`${base}api/${path}`, {
+        method: 'POST',
+        headers: headers({ 'content-type': type }),
+        body: JSON.stringify(body),
+      }),
+    /** Opens the live feed; `tasks` collects every task event until `close`. */
+    async feed() {
+      const stop = new AbortController();
+      const res = await fetch(`${base}api/events`, { headers: headers(), signal: stop.signal });
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.equal('text/event-stream');
+      const tasks: { taskId: string; status: string; userId: string; progress?: { fraction: number } }[] = [];
+      const reading = (async () => {
+        let buffer = '';
+        const decoder = new TextDecoder();
+        try {
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            buffer += decoder.decode(chunk, { stream: true });
+            let end;
+            while ((end = buffer.indexOf('\n\n')) >= 0) {
+              const event = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              const data = /^data: (.*)$/m.exec(event)?.[1];
+              if (event.startsWith('event: task') && data) tasks.push(JSON.parse(data));
+            }
+          }
+        } catch {
+          // aborted by close()
+        }
+      })();
+      return {
+        tasks,
+        async close() {
+          stop.abort();
+          await reading;
+        },
+      };
+    },
+  };
+}
+
+describe('Operator console over HTTP (/console/)', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0' });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('serves the page and its files from the service, with a strict Content-Security-Policy', async () => {
+    const { base } = consoleApi(server);
+    const page = await fetch(base);
+    expect(page.status).to.equal(200);
+    expect(page.headers.get('content-type')).to.match(/^text\/html/);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).to.contain("default-src 'none'").and.contain("script-src 'self'").and.contain("frame-ancestors 'none'");
+    expect(csp).to.not.contain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).to.equal('nosniff');
+    const html = await page.text();
+    expect(html)
+      .to.contain('src="console.js"')
+      .and.not.match(/https?:\/\//);
+    for (const file of ['console.js', 'console.css']) {
+      const res = await fetch(`${base}${file}`);
+      expect(res.status, file).to.equal(200);
+      expect(await res.text(), file).to.not.match(/https?:\/\/(?!127\.0\.0\.1)/);
+    }
+    expect((await fetch(`${base}nothing.js`)).status).to.equal(404);
+    const bare = await fetch(base.replace(/\/$/, ''), { redirect: 'manual' });
+    expect(bare.status).to.equal(308);
+  });
+
+  it('lists tasks newest first with the same cursor as ListTasks, filtered by user, status and tool', async () => {
+    const api = consoleApi(server);
+    const user = `list-${Date.now()}`;
+    const ids: string[] = [];
+    // Backgrounded, so stored (an inline call without a request id is not).
+    for (let i = 0; i < 3; i++) ids.push((await execute(server, 'sleep', { seconds: 0.05 }, user)).task!.taskId);
+    const running = (await execute(server, 'sleep', { seconds: 5 }, user)).task!.taskId;
+    const first = await (await api.get(`tasks?user=${user}&page_size=2`)).json();
+    expect(first.tasks.map((t: { taskId: string }) => t.taskId)).to.deep.equal([running, ids[2]]);
+    const rest = await (await api.get(`tasks?user=${user}&page_size=2&page_token=${first.nextPageToken}`)).json();
+    expect(rest.tasks.map((t: { taskId: string }) => t.taskId)).to.deep.equal([ids[1], ids[0]]);
+    expect(rest.nextPageToken).to.equal('');
+    const grpc = await call(server.client.listTasks, server.client, {
+      userId: user,
+      status: 0,
+      toolName: '',
+      pageSize: 2,
+      pageToken: '',
+    });
+    expect(grpc.tasks.map((t) => t.taskId)).to.deep.equal([running, ids[2]]);
+    await eventually(async () => {
+      const onlyRunning = await (await api.get(`tasks?user=${user}&status=running`)).json();
+      return onlyRunning.tasks.map((t: { taskId: string }) => t.taskId).join() === running;
+    });
+    const onlyEcho = await (await api.get(`tasks?user=${user}&tool=echo`)).json();
+    expect(onlyEcho.tasks).to.deep.equal([]);
+    const bad = await api.get(`tasks?status=sleeping`);
+    expect(bad.status).to.equal(400);
+    expect((await bad.json()).error).to.contain('status: must be one of running');
+    await api.post(`tasks/${running}/cancel`, { user });
+  });
+
+  it('shows a task, cancels it with a JSON POST (FAILED / cancelled), and answers 404 for an unknown one', async () => {
+    const api = consoleApi(server);
+    const taskId = (await execute(server, 'sleep', { seconds: 30 }, 'carol')).task!.taskId;
+    const shown = await (await api.get(`tasks/${taskId}`)).json();
+    expect(shown.task).to.include({ taskId, status: 'running', toolName: 'sleep', userId: 'carol' });
+    expect(shown.task).to.not.have.property('inputAnswer');
+    // A form post or a cross-origin "simple" request cannot act.
+    const plain = await api.post(`tasks/${taskId}/cancel`, { user: 'carol' }, 'text/plain');
+    expect(plain.status).to.equal(400);
+    expect((await plain.json()).error).to.contain('application/json');
+    const cancelled = await api.post(`tasks/${taskId}/cancel`, { user: 'carol' });
+    expect(cancelled.status).to.equal(200);
+    expect((await cancelled.json()).task).to.include({ status: 'failed', failureReason: 'cancelled' });
+    const missing = await api.get('tasks/no-such-task');
+    expect(missing.status).to.equal(404);
+    expect((await missing.json()).error).to.equal('task no-such-task not found');
+    expect((await api.get('nothing')).status).to.equal(404);
+  });
+
+  it('answers a task that waits for input', async () => {
+    const api = consoleApi(server);
+    const taskId = (await execute(server, 'ask', { question: 'Deploy?' }, 'dave')).task!.taskId;
+    let task: { status: string; inputRequest?: { id: string; message: string } } = { status: '' };
+    await eventually(async () => {
+      task = (await (await api.get(`tasks/${taskId}`)).json()).task;
+      return task.status === 'input_required';
+    });
+    expect(task.inputRequest!.message).to.equal('Deploy?');
+    const wrong = await api.post(`tasks/${taskId}/input`, {
+      user: 'dave',
+      inputRequestId: task.inputRequest!.id,
+      response: { answer: 42 },
+    });
+    expect(wrong.status).to.equal(400);
+    const answered = await api.post(`tasks/${taskId}/input`, {
+      user: 'dave',
+      inputRequestId: task.inputRequest!.id,
+      response: { answer: 'yes' },
+    });
+    expect(answered.status).to.equal(200);
+    await eventually(async () => (await (await api.get(`tasks/${taskId}`)).json()).task.result === 'answer: yes');
+  });
+
+  it('lists the tools with source, budget and availability, and the replicas with what runs on each', async () => {
+    const api = consoleApi(server);
+    const { tools } = await (await api.get('tools')).json();
+    const sleep = tools.find((t: { name: string }) => t.name === 'sleep');
+    expect(sleep).to.include({ source: 'example', available: true, budgetSeconds: 10, noBackground: false });
+    const taskId = (await execute(server, 'sleep', { seconds: 30 }, 'erin')).task!.taskId;
+    const { self, replicas } = await (await api.get('replicas')).json();
+    expect(self).to.equal(server.app.config.instanceId);
+    const me = replicas.find((r: { instanceId: string }) => r.instanceId === self);
+    expect(me.running).to.be.at.least(1);
+    await api.post(`tasks/${taskId}/cancel`, { user: 'erin' });
+  });
+
+  it('feeds live changes: a new task, its progress and its end; the feed releases its subscription', async () => {
+    const api = consoleApi(server);
+    const listenersBefore = server.app.store.listenerCount;
+    const feed = await api.feed();
+    try {
+      expect(server.app.manager.followers).to.equal(1);
+      const taskId = (await execute(server, 'ticker', { count: 3, interval_seconds: 0.3 }, 'frank')).task!.taskId;
+      await eventually(() => feed.tasks.some((t) => t.taskId === taskId && t.status === 'completed'), 10_000);
+      const mine = feed.tasks.filter((t) => t.taskId === taskId);
+      expect(mine.some((t) => t.progress && t.progress.fraction > 0 && t.status === 'running')).to.equal(true);
+    } finally {
+      await feed.close();
+    }
+    await eventually(() => server.app.manager.followers === 0 && server.app.console!.openFeeds === 0);
+    // At most: tasks of the earlier tests may still be letting their own listeners go meanwhile.
+    await eventually(() => server.app.store.listenerCount <= listenersBefore);
+  });
+
+  it('answers only local host names on loopback without tokens (a rebound DNS name is refused)', async () => {
+    // fetch() will not send another Host: a raw request does, as a browser on a rebound name would.
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: server.app.httpPort,
+          path: '/console/api/tasks',
+          headers: { host: 'attacker.example' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).to.equal(403);
+    expect(JSON.parse(body).error).to.contain('local host names');
+  });
+});
+
+describe('Operator console with tokens', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0', TASKSERVICE_AUTH_TOKENS: TOKENS });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('needs a bearer token for every API call, and shows a token only its users: another user is NOT FOUND', async () => {
+    const ops = consoleApi(server, OPS_TOKEN);
+    const alice = consoleApi(server, ALICE_TOKEN);
+    const nobody = consoleApi(server);
+    // The page itself holds no data: it loads without a token, and asks for one.
+    expect((await fetch(nobody.base)).status).to.equal(200);
+    const refused = await nobody.get('tasks');
+    expect(refused.status).to.equal(401);
+    expect(refused.headers.get('www-authenticate')).to.contain('Bearer');
+    expect((await consoleApi(server, 'wrong').get('tools')).status).to.equal(401);
+
+    const bobs = (await execute(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN)).task!.taskId;
+    const alices = (await execute(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN)).task!.taskId;
+    const feed = await alice.feed();
+    try {
+      expect((await alice.get(`tasks/${bobs}`)).status).to.equal(404);
+      expect((await alice.post(`tasks/${bobs}/cancel`, { user: 'bob' })).status).to.equal(404);
+      const aliceList = await (await alice.get('tasks')).json();
+      expect(aliceList.tasks.map((t: { taskId: string }) => t.taskId))
+        .to.include(alices)
+        .and.not.include(bobs);
+      expect((await (await alice.get('tasks?user=bob')).json()).tasks).to.deep.equal([]);
+      expect((await ops.get(`tasks/${bobs}`)).status).to.equal(200);
+      // Both end; alice's feed hears only her task.
+      await ops.post(`tasks/${bobs}/cancel`, { user: 'bob' });
+      await ops.post(`tasks/${alices}/cancel`, { user: 'alice' });
+      await eventually(() => feed.tasks.some((t) => t.taskId === alices && t.status === 'failed'));
+      expect(feed.tasks.filter((t) => t.userId !== 'alice')).to.deep.equal([]);
+    } finally {
+      await feed.close();
+    }
+  });
+});
+
+describe('Operator console switched off', () => {
+  it('is not served with TASKSERVICE_CONSOLE=off; the probes still are', async () => {
+    const server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0', TASKSERVICE_CONSOLE: 'off' });
+    try {
+      const base = `http://127.0.0.1:${server.app.httpPort}`;
+      expect((await fetch(`${base}/console/`)).status).to.equal(404);
+      expect((await fetch(`${base}/healthz`)).status).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import type { Caller } from '../../src/core/caller.js';
+import { TaskFeed } from '../../src/core/task-feed.js';
+import type { TaskRecord } from '../../src/core/task.js';
+import { defineTool } from '../../src/tools/define.js';
+import { eventually, type Harness, makeManager, origin } from '../helpers/core.js';
+import { silentLogger } from '../../src/core/logger.js';
+
+const ALICE: Caller = { name: 'alice-console', users: new Set(['alice']) };
+const ANY: Caller = { name: 'ops', users: null };
+
+/** A tool that reports progress once, then waits for the test to release it. */
+const releases = new Map<string, () => void>();
+const held = defineTool<{ tag: string }>({
+  name: 'held',
+  description: 'waits for the test',
+  parameters: { type: 'object', properties: { tag: { type: 'string' } }, required: ['tag'] },
+  handler: ({ tag }, ctx) =>
+    new Promise<string>((resolve) => {
+      ctx.progress(0.5, 'half');
+      releases.set(tag, () => resolve(`done ${tag}`));
+    }),
+});
+
+describe('TaskFeed: what a console follows', () => {
+  let h: Harness;
+  let feed: TaskFeed;
+  beforeEach(() => {
+    h = makeManager([held]);
+    feed = new TaskFeed(h.store, { pollMs: 20, pageSize: 50 }, silentLogger);
+  });
+  afterEach(async () => {
+    for (const release of releases.values()) release();
+    releases.clear();
+    await h.close();
+  });
+
+  const start = async (tag: string, userId: string) =>
+    (
+      await h.manager.execute({
+        toolName: 'held',
+        argumentsJson: JSON.stringify({ tag }),
+        origin: origin(userId),
+        budgetSeconds: 0.001,
+      })
+    ).task.taskId;
+
+  it("tells of a new task found by listing, then of its changes; a user's console hears only that user's tasks", async () => {
+    const heardByAlice: TaskRecord[] = [];
+    const heardByOps: TaskRecord[] = [];
+    const stopAlice = feed.follow(ALICE, (t) => heardByAlice.push(t));
+    const stopOps = feed.follow(ANY, (t) => heardByOps.push(t));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first poll learns what exists
+    const alices = await start('a', 'alice');
+    const bobs = await start('b', 'bob');
+    await eventually(() => heardByOps.some((t) => t.taskId === bobs) && heardByAlice.some((t) => t.taskId === alices));
+    releases.get('a')!();
+    await eventually(() => heardByAlice.some((t) => t.taskId === alices && t.status === 'completed'));
+    expect(heardByAlice.every((t) => t.userId === 'alice')).to.equal(true);
+    expect(heardByOps.map((t) => t.taskId))
+      .to.include(bobs)
+      .and.include(alices);
+    stopAlice();
+    stopOps();
+  });
+
+  it('does not announce the tasks that existed before the first follower came', async () => {
+    const before = await start('old', 'alice');
+    const heard: TaskRecord[] = [];
+    const stop = feed.follow(ANY, (t) => heard.push(t));
+    const after = await start('new', 'alice');
+    await eventually(() => heard.some((t) => t.taskId === after));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(heard.map((t) => t.taskId)).to.not.include(before);
+    stop();
+  });
+
+  it('releases its store subscription and poll with the last follower; a failing follower does not stop the rest', async () => {
+    const baseline = h.store.listenerCount;
+    const heard: TaskRecord[] = [];
+    const stopBad = feed.follow(ANY, () => {
+      throw new Error('a broken console');
+    });
+    const stopGood = feed.follow(ANY, (t) => heard.push(t));
+    expect(h.store.listenerCount).to.equal(baseline + 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const x = await start('x', 'alice');
+    await eventually(() => heard.length > 0);
+    releases.get('x')!();
+    await eventually(() => heard.some((t) => t.taskId === x && t.status === 'completed'));
+    stopBad();
+    stopGood();
+    stopGood(); // twice is harmless
+    expect(feed.size).to.equal(0);
+    // The finished task's own listener went with it: what is left is what was there before.
+    await eventually(() => h.store.listenerCount === baseline);
+    const count = heard.length;
+    await start('y', 'alice');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(heard.length).to.equal(count);
+  });
+});
