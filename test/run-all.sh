@@ -32,6 +32,8 @@ run layers depcruise src --config .dependency-cruiser.cjs
 # Every path and environment variable that README.md and docs/*.md mention exists.
 run docs tsx scripts/check-docs.ts
 run mocha mocha 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/workers/**/*.test.ts' 'test/cli/**/*.test.ts'
+# The operators' console in headless Chromium (Debian's, installed by setup.sh), driven by playwright-core.
+run console mocha 'test/console/**/*.test.ts'
 run mocha-redis env TEST_STORE=redis mocha 'test/integration/**/*.test.ts' 'test/redis/**/*.test.ts'
 # The fault suite (test/redis/faults.test.ts runs in mocha-redis above); --expose-gc for the soak's heap check.
 run faults env MALLOC_ARENA_MAX=2 TEST_STORE=redis mocha --node-option expose-gc --node-option import=tsx 'test/faults/**/*.test.ts'
@@ -51,7 +53,7 @@ run gotest-worker bash -c 'set -o pipefail; cd clients/go && go vet ./... && go 
 
 # One closing line across every runner.
 count() { grep -Eo "$2" "$logs/$1.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
-mocha_count() { local n=0; for f in mocha mocha-redis faults mocha-cluster mocha-sentinel; do n=$(( n + $(count "$f" "$1") )); done; echo "$n"; }
+mocha_count() { local n=0; for f in mocha console mocha-redis faults mocha-cluster mocha-sentinel; do n=$(( n + $(count "$f" "$1") )); done; echo "$n"; }
 py_count() { echo $(( $(count pytest "$1") + $(count pytest-worker "$1") + $(count pytest-mcp "$1") )); }
 go_count() { cat "$logs"/gotest*.log 2>/dev/null | grep -c -- "^--- $1" || true; }
 passed=$(( $(mocha_count '[0-9]+ passing') + $(py_count '[0-9]+ passed') + $(go_count PASS) ))

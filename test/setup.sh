@@ -20,6 +20,15 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
   if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then systemctl stop redis-server || true; fi
 fi
 
+# Debian's Chromium for the console's browser tests (test/console/), driven by playwright-core: Playwright's
+# own browser download cannot be fetched here.
+if ! command -v chromium >/dev/null; then
+  step "apt-get install chromium"
+  if [[ $(id -u) -eq 0 ]]; then apt=(apt-get); else apt=(sudo apt-get); fi
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium
+fi
+
 # npm ci when node_modules is absent or older than the lock file.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   step "npm ci"

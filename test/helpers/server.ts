@@ -144,3 +144,23 @@ export function spawnServer(env: Record<string, string> = {}): Promise<ServerPro
     });
   });
 }
+
+/** Execute through gRPC with a 10 ms budget, so that a slow tool is backgrounded (and stored); its task id. */
+export async function startBackground(
+  server: TestServer,
+  toolName: string,
+  args: object,
+  userId: string,
+  token?: string,
+): Promise<string> {
+  const request = {
+    toolName,
+    argumentsJson: JSON.stringify(args),
+    userId,
+    channelId: '',
+    platform: '',
+    requestId: '',
+    timeoutSeconds: 0.01,
+  };
+  return (await call(server.client.execute, server.client, request, 5000, token)).task!.taskId;
+}

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
 import { eventually } from '../helpers/eventually.js';
-import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { call, startBackground, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
  * The console's HTTP side (src/console/): the page and its security headers, the JSON API the pages use, and the
@@ -15,20 +15,6 @@ const TOKENS = JSON.stringify({
   'alice-console': { token: ALICE_TOKEN, users: ['alice'] },
   ops: { token: OPS_TOKEN, users: '*' },
 });
-
-/** Execute through gRPC with a 10 ms budget, so that a slow tool is backgrounded (and stored). */
-function execute(server: TestServer, toolName: string, args: object, userId: string, token?: string) {
-  const request = {
-    toolName,
-    argumentsJson: JSON.stringify(args),
-    userId,
-    channelId: '',
-    platform: '',
-    requestId: '',
-    timeoutSeconds: 0.01,
-  };
-  return call(server.client.execute, server.client, request, 5000, token);
-}
 
 /** The console's API on a server, as a browser page would call it. */
 function consoleApi(server: TestServer, token?: string) {
@@ -120,8 +106,8 @@ describe('Operator console over HTTP (/console/)', function () {
     const user = `list-${Date.now()}`;
     const ids: string[] = [];
     // Backgrounded, so stored (an inline call without a request id is not).
-    for (let i = 0; i < 3; i++) ids.push((await execute(server, 'sleep', { seconds: 0.05 }, user)).task!.taskId);
-    const running = (await execute(server, 'sleep', { seconds: 5 }, user)).task!.taskId;
+    for (let i = 0; i < 3; i++) ids.push(await startBackground(server, 'sleep', { seconds: 0.05 }, user));
+    const running = await startBackground(server, 'sleep', { seconds: 5 }, user);
     const first = await (await api.get(`tasks?user=${user}&page_size=2`)).json();
     expect(first.tasks.map((t: { taskId: string }) => t.taskId)).to.deep.equal([running, ids[2]]);
     const rest = await (await api.get(`tasks?user=${user}&page_size=2&page_token=${first.nextPageToken}`)).json();
@@ -149,7 +135,7 @@ describe('Operator console over HTTP (/console/)', function () {
 
   it('shows a task, cancels it with a JSON POST (FAILED / cancelled), and answers 404 for an unknown one', async () => {
     const api = consoleApi(server);
-    const taskId = (await execute(server, 'sleep', { seconds: 30 }, 'carol')).task!.taskId;
+    const taskId = await startBackground(server, 'sleep', { seconds: 30 }, 'carol');
     const shown = await (await api.get(`tasks/${taskId}`)).json();
     expect(shown.task).to.include({ taskId, status: 'running', toolName: 'sleep', userId: 'carol' });
     expect(shown.task).to.not.have.property('inputAnswer');
@@ -168,7 +154,7 @@ describe('Operator console over HTTP (/console/)', function () {
 
   it('answers a task that waits for input', async () => {
     const api = consoleApi(server);
-    const taskId = (await execute(server, 'ask', { question: 'Deploy?' }, 'dave')).task!.taskId;
+    const taskId = await startBackground(server, 'ask', { question: 'Deploy?' }, 'dave');
     let task: { status: string; inputRequest?: { id: string; message: string } } = { status: '' };
     await eventually(async () => {
       task = (await (await api.get(`tasks/${taskId}`)).json()).task;
@@ -195,7 +181,7 @@ describe('Operator console over HTTP (/console/)', function () {
     const { tools } = await (await api.get('tools')).json();
     const sleep = tools.find((t: { name: string }) => t.name === 'sleep');
     expect(sleep).to.include({ source: 'example', available: true, budgetSeconds: 10, noBackground: false });
-    const taskId = (await execute(server, 'sleep', { seconds: 30 }, 'erin')).task!.taskId;
+    const taskId = await startBackground(server, 'sleep', { seconds: 30 }, 'erin');
     const { self, replicas } = await (await api.get('replicas')).json();
     expect(self).to.equal(server.app.config.instanceId);
     const me = replicas.find((r: { instanceId: string }) => r.instanceId === self);
@@ -209,7 +195,7 @@ describe('Operator console over HTTP (/console/)', function () {
     const feed = await api.feed();
     try {
       expect(server.app.manager.followers).to.equal(1);
-      const taskId = (await execute(server, 'ticker', { count: 3, interval_seconds: 0.3 }, 'frank')).task!.taskId;
+      const taskId = await startBackground(server, 'ticker', { count: 3, interval_seconds: 0.3 }, 'frank');
       await eventually(() => feed.tasks.some((t) => t.taskId === taskId && t.status === 'completed'), 10_000);
       const mine = feed.tasks.filter((t) => t.taskId === taskId);
       expect(mine.some((t) => t.progress && t.progress.fraction > 0 && t.status === 'running')).to.equal(true);
@@ -266,8 +252,8 @@ describe('Operator console with tokens', function () {
     expect(refused.headers.get('www-authenticate')).to.contain('Bearer');
     expect((await consoleApi(server, 'wrong').get('tools')).status).to.equal(401);
 
-    const bobs = (await execute(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN)).task!.taskId;
-    const alices = (await execute(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN)).task!.taskId;
+    const bobs = await startBackground(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN);
+    const alices = await startBackground(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN);
     const feed = await alice.feed();
     try {
       expect((await alice.get(`tasks/${bobs}`)).status).to.equal(404);

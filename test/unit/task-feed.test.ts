@@ -45,7 +45,7 @@ describe('TaskFeed: what a console follows', () => {
       })
     ).task.taskId;
 
-  it("tells of a new task found by listing, then of its changes; a user's console hears only that user's tasks", async () => {
+  it("tells of a task found new by listing, then of its changes; a user's console hears only that user's", async () => {
     const heardByAlice: TaskRecord[] = [];
     const heardByOps: TaskRecord[] = [];
     const stopAlice = feed.follow(ALICE, (t) => heardByAlice.push(t));
@@ -75,7 +75,7 @@ describe('TaskFeed: what a console follows', () => {
     stop();
   });
 
-  it('releases its store subscription and poll with the last follower; a failing follower does not stop the rest', async () => {
+  it('releases its subscription and poll with the last follower; a failing follower does not stop others', async () => {
     const baseline = h.store.listenerCount;
     const heard: TaskRecord[] = [];
     const stopBad = feed.follow(ANY, () => {

@@ -1,0 +1,168 @@
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { defineTool } from '../../src/tools/define.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { startBackground, startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The console's pages in a real headless Chromium against a real server: rows that appear and move without a
+ * reload, cancelling and answering from the task page, a hostile result shown as text, and a token that sees
+ * only its user's tasks.
+ */
+
+const HOSTILE = '<img src=x onerror="window.pwned = true"><script>window.pwned = true</script>';
+const hostile = defineTool({
+  name: 'hostile',
+  description: 'returns markup',
+  parameters: { type: 'object', properties: {} },
+  handler: async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return HOSTILE;
+  },
+});
+
+const ALICE_TOKEN = 'browser-alice-token-0001';
+const OPS_TOKEN = 'browser-ops-token-000001';
+
+describe('Operator console in Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let server: TestServer;
+  let page: Page;
+  let base: string;
+
+  before(async () => {
+    browser = await launchBrowser();
+    server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0' }, { tools: [hostile] });
+    base = `http://127.0.0.1:${server.app.httpPort}/console/`;
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  beforeEach(async () => {
+    page = await browser.newPage();
+  });
+  afterEach(async () => {
+    await page.close();
+  });
+
+  it('shows a new task on the tasks page and moves its progress bar, without a reload', async () => {
+    await page.goto(`${base}#/tasks`);
+    await page.waitForSelector('#tasks');
+    await page.waitForSelector('.live.on');
+    // Anything kept on the page's window survives only if the page is never reloaded.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    const taskId = await startBackground(server, 'ticker', { count: 8, interval_seconds: 0.4 }, 'alice');
+    const row = `tr[data-task="${taskId}"]`;
+    await page.waitForSelector(row, { timeout: 10_000 });
+    const progress = async () => Number(await page.getAttribute(`${row} progress`, 'value').catch(() => null));
+    await page.waitForFunction((sel) => document.querySelector(`${sel} progress`) !== null, row);
+    const first = await progress();
+    await page.waitForFunction(
+      ([sel, was]) => Number(document.querySelector(`${sel} progress`)?.getAttribute('value')) > Number(was),
+      [row, first] as const,
+      { timeout: 10_000 },
+    );
+    expect(await progress()).to.be.above(first);
+    await page.waitForSelector(`${row} .status-completed`, { timeout: 10_000 });
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(42);
+  });
+
+  it('cancels a running task from its page: FAILED, reason cancelled', async () => {
+    const taskId = await startBackground(server, 'sleep', { seconds: 30 }, 'bob');
+    await page.goto(`${base}#/task/${taskId}?user=bob`);
+    await page.waitForSelector('#cancel');
+    await page.click('#cancel');
+    await page.waitForSelector('#task .status-failed');
+    const text = await page.textContent('#task');
+    expect(text).to.contain('cancelled');
+    expect(await page.isVisible('#cancel')).to.equal(false);
+  });
+
+  it("answers a tool's question with the form built from its schema", async () => {
+    const taskId = await startBackground(server, 'ask', { question: 'Ship it?' }, 'carol');
+    await page.goto(`${base}#/task/${taskId}?user=carol`);
+    await page.waitForSelector('form.answer', { timeout: 10_000 });
+    expect(await page.textContent('form.answer .question')).to.equal('Ship it?');
+    await page.fill('form.answer input[name="answer"]', 'yes, ship');
+    await page.click('form.answer button[type="submit"]');
+    await page.waitForSelector('#task .status-completed', { timeout: 10_000 });
+    expect(await page.textContent('#task .result')).to.equal('answer: yes, ship');
+  });
+
+  it('renders a hostile result as text: no element made, no script run', async () => {
+    const taskId = await startBackground(server, 'hostile', {}, 'dave');
+    await page.goto(`${base}#/task/${taskId}?user=dave`);
+    await page.waitForSelector('#task .result', { timeout: 10_000 });
+    expect(await page.textContent('#task .result')).to.equal(HOSTILE);
+    expect(await page.$$('#task img, #task script')).to.have.length(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).to.equal(undefined);
+  });
+
+  it('lists the tools and the replicas', async () => {
+    await page.goto(`${base}#/tools`);
+    await page.waitForSelector('#tools');
+    expect(await page.textContent('#tools'))
+      .to.contain('ticker')
+      .and.contain('example');
+    await page.goto(`${base}#/replicas`);
+    await page.waitForSelector('#replicas');
+    expect(await page.textContent('#replicas'))
+      .to.contain(server.app.config.instanceId)
+      .and.contain('(this one)');
+  });
+});
+
+describe('Operator console in Chromium, with tokens', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let server: TestServer;
+
+  before(async () => {
+    browser = await launchBrowser();
+    server = await startTestServer({
+      TASKSERVICE_HTTP_ADDR: '127.0.0.1:0',
+      TASKSERVICE_AUTH_TOKENS: JSON.stringify({
+        'alice-console': { token: ALICE_TOKEN, users: ['alice'] },
+        ops: { token: OPS_TOKEN, users: '*' },
+      }),
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("asks for a token and then shows only that token's user's tasks; another user's task is not found", async () => {
+    const alices = await startBackground(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN);
+    const bobs = await startBackground(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN);
+    const page = await browser.newPage();
+    const authorizations: (string | undefined)[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/console/api/')) authorizations.push(r.headers().authorization);
+    });
+    try {
+      await page.goto(`http://127.0.0.1:${server.app.httpPort}/console/#/tasks`);
+      await page.waitForSelector('#token-form:not([hidden])');
+      await page.fill('#token', ALICE_TOKEN);
+      await page.click('#token-form button[type="submit"]');
+      await page.waitForSelector(`tr[data-task="${alices}"]`);
+      expect(await page.$(`tr[data-task="${bobs}"]`)).to.equal(null);
+      // A new task of bob's never reaches alice's page through the live feed either.
+      await page.waitForSelector('.live.on');
+      const bobsLater = await startBackground(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN);
+      const alicesLater = await startBackground(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN);
+      await page.waitForSelector(`tr[data-task="${alicesLater}"]`, { timeout: 10_000 });
+      expect(await page.$(`tr[data-task="${bobsLater}"]`)).to.equal(null);
+      await page.goto(`http://127.0.0.1:${server.app.httpPort}/console/#/task/${bobs}?user=bob`);
+      await page.waitForSelector('#error:not([hidden])');
+      expect(await page.textContent('#error')).to.contain('not found');
+      // The token went as a header on the API calls once given (never a cookie).
+      expect(authorizations.filter(Boolean).every((a) => a === `Bearer ${ALICE_TOKEN}`)).to.equal(true);
+      expect((await page.context().cookies()).length).to.equal(0);
+    } finally {
+      await page.close();
+    }
+  });
+});
