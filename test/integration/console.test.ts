@@ -241,7 +241,7 @@ describe('Operator console with tokens', function () {
     await server.close();
   });
 
-  it('needs a bearer token for every API call, and shows a token only its users: another user is NOT FOUND', async () => {
+  it('needs a bearer token for every API call and shows only its users: another user is NOT FOUND', async () => {
     const ops = consoleApi(server, OPS_TOKEN);
     const alice = consoleApi(server, ALICE_TOKEN);
     const nobody = consoleApi(server);
