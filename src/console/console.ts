@@ -124,7 +124,10 @@ export class OperatorConsole {
   private refuseOutsider(req: IncomingMessage): string | undefined {
     if (this.tokens.enabled || this.options.open) return undefined;
     if (!isLoopback(req.socket.remoteAddress)) {
-      return 'without tokens the console answers only loopback clients: configure TASKSERVICE_AUTH_TOKENS, or set TASKSERVICE_CONSOLE=open';
+      return (
+        'without tokens the console answers only loopback clients: configure TASKSERVICE_AUTH_TOKENS, ' +
+        'or set TASKSERVICE_CONSOLE=open'
+      );
     }
     // A page on a rebound DNS name reaches loopback with its own Host: only local names may.
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
