@@ -192,6 +192,7 @@ export class App {
                 },
                 replicas: this.redis?.store.leases,
                 defaults: { budgetSeconds: config.defaultBudgetSeconds, hardTimeoutSeconds: config.hardTimeoutSeconds },
+                stats: () => this.metrics.consoleStats(),
               },
               tokens,
               { open: config.console === 'open' },

@@ -24,6 +24,8 @@ export interface ApiContext {
   replicas?: ReplicaDirectory;
   /** Task defaults, shown on the tools page for tools without their own. */
   defaults: { budgetSeconds: number; hardTimeoutSeconds: number };
+  /** This replica's counters since start, for the charts (the service's own metrics: Metrics.consoleStats). */
+  stats(): object;
 }
 
 const STATUSES = new Set<string>(Object.values(TaskStatus));
@@ -84,6 +86,11 @@ export async function listReplicas(ctx: ApiContext): Promise<ApiAnswer> {
     status: 200,
     body: { self: self.instanceId, leaseSeconds: ctx.replicas ? self.leaseSeconds : 0, replicas },
   };
+}
+
+/** GET /console/api/stats: this replica's totals since start, with the time read; the page charts differences. */
+export function stats(ctx: ApiContext): ApiAnswer {
+  return { status: 200, body: { at: Date.now(), instanceId: ctx.self.instanceId, ...ctx.stats() } };
 }
 
 /** What the console shows of a task: the record without its internal fields (answers, the question log). */

@@ -15,6 +15,7 @@ import {
   listReplicas,
   listTasks,
   listTools,
+  stats,
   taskView,
 } from './api.js';
 
@@ -108,6 +109,7 @@ export class OperatorConsole {
       if (task && !task[2]) return sendJson(res, await getTask(ctx, decodeURIComponent(task[1]!), url.searchParams));
       if (route === 'tools') return sendJson(res, listTools(ctx));
       if (route === 'replicas') return sendJson(res, await listReplicas(ctx));
+      if (route === 'stats') return sendJson(res, stats(ctx));
       if (route === 'events') return this.serveFeed(req, res, caller);
     } else if (req.method === 'POST' && task?.[2]) {
       const body = await readJsonBody(req);

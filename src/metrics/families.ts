@@ -64,6 +64,11 @@ abstract class Family<Cell> {
 
   protected abstract newCell(): Cell;
 
+  /** The cells whose labels `match`: for a total of some label sets (the console's charts). */
+  protected cellsWhere(match: (labels: Labels) => boolean): Cell[] {
+    return this.cells.filter(({ labels }) => match(labels)).map(({ cell }) => cell);
+  }
+
   protected abstract samples(labels: Labels, cell: Cell): Sample[];
 
   async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
@@ -81,6 +86,11 @@ abstract class Family<Cell> {
 abstract class ValueFamily extends Family<{ value: number }> {
   add(values: readonly string[], by: number): void {
     this.cellOf(values).value += by;
+  }
+
+  /** The sum over every label set. */
+  total(): number {
+    return this.cellsWhere(() => true).reduce((sum, cell) => sum + cell.value, 0);
   }
 
   protected newCell() {
@@ -133,6 +143,24 @@ export class HistogramFamily extends Family<HistogramCell> {
     cell.counts[i]!++;
     cell.sum += value;
     cell.count++;
+  }
+
+  /** The label sets that `match`, merged: the bucket bounds, counts per bucket (the last +Inf), sum and count. */
+  merged(match: (labels: Labels) => boolean): {
+    bounds: readonly number[];
+    counts: number[];
+    sum: number;
+    count: number;
+  } {
+    const counts = new Array<number>(this.buckets.length + 1).fill(0);
+    let sum = 0;
+    let count = 0;
+    for (const cell of this.cellsWhere(match)) {
+      cell.counts.forEach((n, i) => (counts[i]! += n));
+      sum += cell.sum;
+      count += cell.count;
+    }
+    return { bounds: this.buckets, counts, sum, count };
   }
 
   protected newCell(): HistogramCell {

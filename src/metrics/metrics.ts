@@ -28,6 +28,13 @@ const REDIS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
  * The labelled ones are families (src/metrics/families.ts): they run on
  * every call, and prom-client's own hash their labels on every update.
  */
+/** See Metrics.consoleStats. */
+export interface ConsoleStats {
+  tasksStarted: number;
+  runsFinished: number;
+  executeSeconds: { bounds: readonly number[]; counts: number[]; sum: number; count: number };
+}
+
 export class Metrics implements TaskObserver, RpcObserver, RedisObserver, DeliveryObserver {
   readonly registry = new Registry();
   private readonly started: CounterFamily;
@@ -135,6 +142,18 @@ export class Metrics implements TaskObserver, RpcObserver, RedisObserver, Delive
     );
     gauge('taskservice_workers_connected', 'Tool workers connected to this replica', sources.workers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * What the console's charts read, totals since start: tasks started (Execute calls that ran a tool), tool runs
+   * finished, and the Execute RPC's latency histogram. The console takes differences between two readings.
+   */
+  consoleStats(): ConsoleStats {
+    return {
+      tasksStarted: this.started.total(),
+      runsFinished: this.finished.total(),
+      executeSeconds: this.rpcDuration.merged((labels) => labels.grpc_method === 'Execute'),
+    };
   }
 
   /** The text Prometheus scrapes. */

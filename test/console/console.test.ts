@@ -111,6 +111,17 @@ describe('Operator console in Chromium', function () {
     expect(await page.textContent('#replicas'))
       .to.contain(server.app.config.instanceId)
       .and.contain('(this one)');
+    // The charts come from the replica's own counters: a second reading gives the first point.
+    await page.waitForFunction(() => document.querySelectorAll('#charts svg polyline').length === 4);
+    await startBackground(server, 'echo', { text: 'x' }, 'erin');
+    await page.waitForFunction(
+      () => (document.querySelector('#charts polyline')?.getAttribute('points') ?? '').split(' ').length >= 2,
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.textContent('#charts'))
+      .to.contain('Tasks started')
+      .and.contain('Execute p99');
   });
 });
 

@@ -419,7 +419,86 @@ async function toolsPage() {
   );
 }
 
+/** The per-second rates and Execute latency between two readings of api/stats. */
+function rates(before, after) {
+  const seconds = (after.at - before.at) / 1000;
+  const counts = after.executeSeconds.counts.map((n, i) => n - before.executeSeconds.counts[i]);
+  const calls = counts.reduce((a, b) => a + b, 0);
+  /** The upper bound of the bucket holding quantile q, in ms (a histogram's resolution). */
+  const quantile = (q) => {
+    if (calls === 0) return 0;
+    let seen = 0;
+    for (let i = 0; i < counts.length; i++) {
+      seen += counts[i];
+      if (seen >= q * calls) return (after.executeSeconds.bounds[i] ?? after.executeSeconds.bounds.at(-1)) * 1000;
+    }
+    return 0;
+  };
+  return {
+    started: (after.tasksStarted - before.tasksStarted) / seconds,
+    finished: (after.runsFinished - before.runsFinished) / seconds,
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+  };
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A small line chart of `values` (newest last), with its title and latest value. */
+function chart(title, values, unit) {
+  const width = 240;
+  const height = 60;
+  const max = Math.max(1e-9, ...values);
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
+  svg.setAttribute('class', 'chart');
+  const line = document.createElementNS(SVG, 'polyline');
+  const step = values.length > 1 ? width / (values.length - 1) : width;
+  line.setAttribute('points', values.map((v, i) => `${i * step},${height - 2 - (v / max) * (height - 4)}`).join(' '));
+  line.setAttribute('fill', 'none');
+  line.setAttribute('stroke', '#2f6fde');
+  line.setAttribute('stroke-width', '2');
+  svg.append(line);
+  const latest = values.length ? values.at(-1) : 0;
+  return el('figure', {}, el('figcaption', {}, `${title}: ${latest.toFixed(1)} ${unit}`), svg);
+}
+
 async function replicasPage() {
+  const readings = [];
+  const charts = el('div', { class: 'charts', id: 'charts' });
+  const drawCharts = () => {
+    const series = readings.slice(1).map((r, i) => rates(readings[i], r));
+    charts.replaceChildren(
+      el('h3', {}, `This replica (${readings.at(-1)?.instanceId ?? ''}), every 2 s`),
+      chart(
+        'Tasks started',
+        series.map((s) => s.started),
+        '/s',
+      ),
+      chart(
+        'Tool runs finished',
+        series.map((s) => s.finished),
+        '/s',
+      ),
+      chart(
+        'Execute p50',
+        series.map((s) => s.p50),
+        'ms',
+      ),
+      chart(
+        'Execute p99',
+        series.map((s) => s.p99),
+        'ms',
+      ),
+    );
+  };
+  const sample = async () => {
+    readings.push(await api('stats'));
+    if (readings.length > 61) readings.shift();
+    drawCharts();
+  };
   const render = ({ self, leaseSeconds, replicas }) => {
     view.replaceChildren(
       el(
@@ -454,14 +533,23 @@ async function replicasPage() {
           ),
         ),
       ),
+      charts,
     );
   };
   render(await api('replicas'));
-  // Leases are renewed every few seconds, not announced: the page reads them again while it is shown.
+  await sample();
+  // Leases are renewed every few seconds, not announced, and the counters only grow: the page reads both again
+  // while it is shown.
+  let ticks = 0;
   const timer = setInterval(async () => {
     if (!location.hash.startsWith('#/replicas')) return clearInterval(timer);
-    render(await api('replicas').catch(() => ({ self: '', leaseSeconds: 0, replicas: [] })));
-  }, 5000);
+    try {
+      await sample();
+      if (++ticks % 3 === 0) render(await api('replicas'));
+    } catch (err) {
+      showError(err.message);
+    }
+  }, 2000);
 }
 
 // ---- routing ------------------------------------------------------------------------------------------------
