@@ -79,6 +79,15 @@ module.exports = {
       to: { path: '^src/(store|tools|redirect|workers|grpc)/' },
     },
     {
+      name: 'console-translates-only',
+      comment:
+        'src/console is a front door like src/grpc and src/mcp: HTTP and JSON to core calls; it reaches no store ' +
+        '(the lease table comes through a core port), tool source, redirect adapter, gRPC or MCP layer.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(store|tools|redirect|workers|grpc|mcp)/' },
+    },
+    {
       name: 'only-mcp-speaks-mcp',
       comment:
         'The MCP SDK stays in the MCP front door (the server SDK) and the MCP tool source (src/tools/mcp, ' +

@@ -37,6 +37,22 @@ export const tools = [
       return String(performance.timeOrigin + performance.now());
     },
   }),
+  defineTool<{ count: number; interval_ms: number }>({
+    name: 'progress_ticks',
+    description: 'Reports progress count times, every interval_ms, then returns "ticked": one task change a tick.',
+    parameters: {
+      type: 'object',
+      properties: { count: { type: 'integer', minimum: 1 }, interval_ms: { type: 'number', minimum: 0 } },
+      required: ['count', 'interval_ms'],
+    },
+    handler: async ({ count, interval_ms: interval }, ctx) => {
+      for (let i = 1; i <= count; i++) {
+        await sleep(interval, undefined, { signal: ctx.signal });
+        ctx.progress(i / count, `tick ${i}`);
+      }
+      return 'ticked';
+    },
+  }),
 ];
 
 export default tools;
