@@ -228,7 +228,7 @@ async function tasksPage(params) {
 }
 
 function field(name, value) {
-  if (value === undefined || value === null || value === '') return [];
+  if (value === undefined || value === null || value === '' || value === false) return [];
   return [el('dt', {}, name), el('dd', {}, value)];
 }
 
@@ -448,7 +448,8 @@ const SVG = 'http://www.w3.org/2000/svg';
 function chart(title, values, unit) {
   const width = 240;
   const height = 60;
-  const max = Math.max(1e-9, ...values);
+  // A quarter of headroom: a steady value draws below the top edge.
+  const max = 1.25 * Math.max(1e-9, ...values);
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.setAttribute('width', String(width));
