@@ -53,6 +53,18 @@ export async function getTask(ctx: ApiContext, taskId: string, query: URLSearchP
   return { status: 200, body: { task: taskView(task) } };
 }
 
+/**
+ * GET /console/api/tasks/:id/output?user=&offset=N: the task's output from byte N (a bounded piece: the page asks
+ * again from where it got to), and the task.
+ */
+export async function getOutput(ctx: ApiContext, taskId: string, query: URLSearchParams): Promise<ApiAnswer> {
+  const offset = Number(query.get('offset') ?? 0);
+  const { task, output } = await ctx.manager.getWithOutput(taskId, query.get('user') ?? '', offset, ctx.caller);
+  // The next offset in bytes: the text is UTF-8 on the wire, and offsets count its bytes.
+  const next = output.offset + Buffer.byteLength(output.text, 'utf8');
+  return { status: 200, body: { task: taskView(task), offset: output.offset, text: output.text, next } };
+}
+
 /** POST /console/api/tasks/:id/cancel  {"user": "..."} */
 export async function cancelTask(ctx: ApiContext, taskId: string, body: Record<string, unknown>): Promise<ApiAnswer> {
   const task = await ctx.manager.cancel(taskId, text(body, 'user'), ctx.caller);

@@ -12,6 +12,7 @@ import {
   type ApiContext,
   apiError,
   cancelTask,
+  getOutput,
   getTask,
   listReplicas,
   listTasks,
@@ -113,15 +114,16 @@ export class OperatorConsole {
   /** An API call's answer (the feed aside). */
   private async answer(req: IncomingMessage, ctx: ApiContext, route: string): Promise<ApiAnswer> {
     const query = new URL(req.url ?? '/', 'http://console').searchParams;
-    const task = /^tasks\/([^/]+)(?:\/(cancel|input))?$/.exec(route);
+    const task = /^tasks\/([^/]+)(?:\/(cancel|input|output))?$/.exec(route);
     const taskId = task && decodeURIComponent(task[1]!);
     if (req.method === 'GET') {
       if (route === 'tasks') return listTasks(ctx, query);
       if (taskId && !task[2]) return getTask(ctx, taskId, query);
+      if (taskId && task[2] === 'output') return getOutput(ctx, taskId, query);
       if (route === 'tools') return listTools(ctx);
       if (route === 'replicas') return listReplicas(ctx);
       if (route === 'stats') return stats(ctx);
-    } else if (req.method === 'POST' && taskId && task[2]) {
+    } else if (req.method === 'POST' && taskId && (task[2] === 'cancel' || task[2] === 'input')) {
       const body = await readJsonBody(req);
       return task[2] === 'cancel' ? cancelTask(ctx, taskId, body) : answerInput(ctx, taskId, body);
     }

@@ -69,6 +69,25 @@ describe('Operator console in Chromium', function () {
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(42);
   });
 
+  it("shows a task's output as the tool writes it", async () => {
+    const taskId = await startBackground(server, 'ticker', { count: 6, interval_seconds: 0.3 }, 'alice');
+    await page.goto(`${base}#/task/${taskId}?user=alice`);
+    await page.waitForFunction(
+      () => document.querySelector('#output')?.textContent?.startsWith('tick 1\n'),
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
+    // Read while the tool still runs: what follows arrives on the same page.
+    const early = await page.textContent('#output');
+    expect(await page.$('#task .status-running')).to.not.equal(null);
+    await page.waitForSelector('#task .status-completed', { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#output')?.textContent?.endsWith('tick 6\n'));
+    expect(await page.textContent('#output')).to.equal('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n');
+    expect(early!.length).to.be.below('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n'.length);
+  });
+
   it('cancels a running task from its page: FAILED, reason cancelled', async () => {
     const taskId = await startBackground(server, 'sleep', { seconds: 30 }, 'bob');
     await page.goto(`${base}#/task/${taskId}?user=bob`);

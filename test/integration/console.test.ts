@@ -157,6 +157,18 @@ describe('Operator console over HTTP (/console/)', function () {
     expect((await api.get('nothing')).status).to.equal(404);
   });
 
+  it("reads a task's output from an offset, in bytes", async () => {
+    const api = consoleApi(server);
+    const taskId = await startBackground(server, 'ticker', { count: 3, interval_seconds: 0.05 }, 'ivan');
+    await eventually(async () => (await (await api.get(`tasks/${taskId}`)).json()).task.status === 'completed');
+    const all = await (await api.get(`tasks/${taskId}/output?user=ivan`)).json();
+    expect(all).to.include({ offset: 0, text: 'tick 1\ntick 2\ntick 3\n', next: 21 });
+    const rest = await (await api.get(`tasks/${taskId}/output?user=ivan&offset=7`)).json();
+    expect(rest).to.include({ offset: 7, text: 'tick 2\ntick 3\n', next: 21 });
+    expect((await api.get(`tasks/${taskId}/output?user=ivan&offset=-1`)).status).to.equal(400);
+    expect((await api.get(`tasks/${taskId}/output?user=someone-else`)).status).to.equal(404);
+  });
+
   it('answers a task that waits for input', async () => {
     const api = consoleApi(server);
     const taskId = await startBackground(server, 'ask', { question: 'Deploy?' }, 'dave');

@@ -308,6 +308,29 @@ function answerForm(task, user, after) {
 async function taskPage(taskId, params) {
   const user = params.get('user') ?? '';
   const { task } = await api(`tasks/${encodeURIComponent(taskId)}?${new URLSearchParams({ user })}`);
+  // The tool's output, read as it grows (the feed says how many bytes there are; this reads what is new).
+  const output = el('pre', { id: 'output', class: 'output' });
+  let outputAt = 0;
+  let outputWanted = 0;
+  let reading = false;
+  const readOutput = async () => {
+    if (reading) return;
+    reading = true;
+    try {
+      while (outputAt < outputWanted) {
+        const piece = await api(
+          `tasks/${encodeURIComponent(taskId)}/output?${new URLSearchParams({ user, offset: String(outputAt) })}`,
+        );
+        if (!piece.text) break;
+        output.append(piece.text);
+        outputAt = piece.next;
+      }
+    } catch (err) {
+      showError(err.message);
+    } finally {
+      reading = false;
+    }
+  };
   const render = (t) => {
     const open = t.status === 'running' || t.status === 'input_required';
     const redirect = t.redirect;
@@ -330,6 +353,7 @@ async function taskPage(taskId, params) {
         field('Updated', time(t.updatedAt)),
         field('Finished', time(t.finishedAt)),
         field('Output', t.outputBytes && `${t.outputBytes} bytes${t.outputTruncated ? ' (truncated)' : ''}`),
+        field('', t.outputBytes && output),
         field(
           'Redirect',
           redirect &&
@@ -373,6 +397,9 @@ async function taskPage(taskId, params) {
     if (t.version <= version) return;
     version = t.version;
     render(t);
+    outputWanted = Math.max(outputWanted, t.outputBytes ?? 0);
+    // A read under way goes on to the new end itself (its loop reads outputWanted again).
+    void readOutput();
   };
   show(task);
   onTask = (t) => {
