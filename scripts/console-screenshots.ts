@@ -10,7 +10,7 @@ import { startBackground, startTestServer } from '../test/helpers/server.js';
 
 const OUT = 'docs/console';
 mkdirSync(OUT, { recursive: true });
-const server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0' });
+const server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0', TASKSERVICE_LOG_TOOL_ARGUMENTS: 'true' });
 const browser = await launchBrowser();
 try {
   const base = `http://127.0.0.1:${server.app.httpPort}/console/`;

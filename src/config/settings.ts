@@ -44,7 +44,9 @@ export const SETTINGS = [
     name: 'TASKSERVICE_LOG_TOOL_ARGUMENTS',
     kind: 'bool',
     default: false,
-    meaning: "tool arguments in log lines (Execute's line, tools' own logs); redacted when false",
+    meaning:
+      "tool arguments in log lines (Execute's line, tools' own logs) and kept with each stored task for the " +
+      'console; redacted and not kept when false',
   },
   {
     name: 'TASKSERVICE_HTTP_ADDR',

@@ -26,6 +26,8 @@ export interface ApiContext {
   defaults: { budgetSeconds: number; hardTimeoutSeconds: number };
   /** This replica's counters since start, for the charts (the service's own metrics: Metrics.consoleStats). */
   stats(): object;
+  /** Tasks' arguments may be shown (TASKSERVICE_LOG_TOOL_ARGUMENTS, the rule of the logs). */
+  showArguments: boolean;
 }
 
 const STATUSES = new Set<string>(Object.values(TaskStatus));
@@ -44,13 +46,14 @@ export async function listTasks(ctx: ApiContext, query: URLSearchParams): Promis
     pageSize: Number(query.get('page_size') ?? 0),
     pageToken: query.get('page_token') ?? '',
   });
-  return { status: 200, body: { tasks: page.tasks.map(taskView), nextPageToken: page.nextCursor ?? '' } };
+  const tasks = page.tasks.map((t) => taskView(t, ctx.showArguments));
+  return { status: 200, body: { tasks, nextPageToken: page.nextCursor ?? '' } };
 }
 
 /** GET /console/api/tasks/:id?user= */
 export async function getTask(ctx: ApiContext, taskId: string, query: URLSearchParams): Promise<ApiAnswer> {
   const task = await ctx.manager.get(taskId, query.get('user') ?? '', ctx.caller);
-  return { status: 200, body: { task: taskView(task) } };
+  return { status: 200, body: { task: taskView(task, ctx.showArguments) } };
 }
 
 /**
@@ -62,13 +65,14 @@ export async function getOutput(ctx: ApiContext, taskId: string, query: URLSearc
   const { task, output } = await ctx.manager.getWithOutput(taskId, query.get('user') ?? '', offset, ctx.caller);
   // The next offset in bytes: the text is UTF-8 on the wire, and offsets count its bytes.
   const next = output.offset + Buffer.byteLength(output.text, 'utf8');
-  return { status: 200, body: { task: taskView(task), offset: output.offset, text: output.text, next } };
+  const shown = taskView(task, ctx.showArguments);
+  return { status: 200, body: { task: shown, offset: output.offset, text: output.text, next } };
 }
 
 /** POST /console/api/tasks/:id/cancel  {"user": "..."} */
 export async function cancelTask(ctx: ApiContext, taskId: string, body: Record<string, unknown>): Promise<ApiAnswer> {
   const task = await ctx.manager.cancel(taskId, text(body, 'user'), ctx.caller);
-  return { status: 200, body: { task: taskView(task) } };
+  return { status: 200, body: { task: taskView(task, ctx.showArguments) } };
 }
 
 /** POST /console/api/tasks/:id/input  {"user": "...", "inputRequestId": "...", "response": {...}} */
@@ -80,7 +84,7 @@ export async function answerInput(ctx: ApiContext, taskId: string, body: Record<
     responseJson: JSON.stringify(body.response ?? null),
     caller: ctx.caller,
   });
-  return { status: 200, body: { task: taskView(task) } };
+  return { status: 200, body: { task: taskView(task, ctx.showArguments) } };
 }
 
 /** GET /console/api/tools */
@@ -105,10 +109,13 @@ export function stats(ctx: ApiContext): ApiAnswer {
   return { status: 200, body: { at: Date.now(), instanceId: ctx.self.instanceId, ...ctx.stats() } };
 }
 
-/** What the console shows of a task: the record without its internal fields (answers, the question log). */
-export function taskView(task: TaskRecord): Record<string, unknown> {
-  const { inputAnswer: _answer, inputLog: _log, ...shown } = task;
-  return shown;
+/**
+ * What the console shows of a task: the record without its internal fields (answers, the question log), and its
+ * arguments only where the server may show them (a task stored while it could keeps them when it no longer can).
+ */
+export function taskView(task: TaskRecord, showArguments: boolean): Record<string, unknown> {
+  const { inputAnswer: _answer, inputLog: _log, argumentsJson, ...shown } = task;
+  return showArguments && argumentsJson !== undefined ? { ...shown, argumentsJson } : shown;
 }
 
 function toolView(tool: Tool, defaults: ApiContext['defaults']): Record<string, unknown> {

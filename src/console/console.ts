@@ -63,6 +63,7 @@ export interface ConsoleOptions {
 export class OperatorConsole {
   private readonly assets = new Map<string, Buffer>();
   private readonly feeds = new Set<ServerResponse>();
+  private readonly eventTexts = new WeakMap<TaskRecord, string>();
 
   constructor(
     private readonly context: Omit<ApiContext, 'caller'>,
@@ -70,6 +71,16 @@ export class OperatorConsole {
     private readonly options: ConsoleOptions,
     private readonly logger: Logger,
   ) {}
+
+  /** A task's feed event, made once per change however many consoles follow (they are all told the same object). */
+  private eventText(task: TaskRecord): string {
+    let text = this.eventTexts.get(task);
+    if (text === undefined) {
+      text = `event: task\ndata: ${JSON.stringify(taskView(task, this.context.showArguments))}\n\n`;
+      this.eventTexts.set(task, text);
+    }
+    return text;
+  }
 
   /** Live feeds open now (leak checks). */
   get openFeeds(): number {
@@ -196,7 +207,7 @@ export class OperatorConsole {
       pending.clear();
     };
     const unfollow = this.context.manager.follow(caller, (task) => {
-      pending.set(task.taskId, eventText(task));
+      pending.set(task.taskId, this.eventText(task));
       flush ??= setTimeout(send, FEED_BATCH_MS);
     });
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
@@ -209,14 +220,6 @@ export class OperatorConsole {
     req.on('close', end);
     res.on('close', end);
   }
-}
-
-/** A task's feed event, made once per change however many consoles follow (they are all told the same object). */
-const eventTexts = new WeakMap<TaskRecord, string>();
-function eventText(task: TaskRecord): string {
-  let text = eventTexts.get(task);
-  if (text === undefined) eventTexts.set(task, (text = `event: task\ndata: ${JSON.stringify(taskView(task))}\n\n`));
-  return text;
 }
 
 function isLoopback(address: string | undefined): boolean {

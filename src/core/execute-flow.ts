@@ -67,6 +67,8 @@ export interface ExecuteLimits {
   maxArgumentsBytes: number;
   /** Arguments nesting deeper than this are refused. */
   maxJsonDepth: number;
+  /** Keep each stored task's arguments, for the console (only where logs may show them too). */
+  keepArguments?: boolean;
 }
 
 /** What the flow works with; the manager builds them and shares them with its other parts. */
@@ -221,6 +223,7 @@ export class ExecuteFlow {
     };
     if (call.requestId) draft.requestId = call.requestId;
     if (call.redirect) draft.redirect = call.redirect;
+    if (this.limits.keepArguments) draft.argumentsJson = call.argumentsJson || '{}';
     const waitMs = tool.noBackground ? hardTimeoutMs(tool, this.limits.hardTimeoutSeconds) + 1000 : budgetMs;
     return { tool, placement, args, draft, budgetMs, waitMs, call };
   }

@@ -19,6 +19,8 @@ export interface NewTask extends Origin {
   progress?: Progress;
   /** When the tool started (epoch ms); the store's clock when absent. */
   startedAt?: number;
+  /** The call's arguments, kept only where the server may show them (TASKSERVICE_LOG_TOOL_ARGUMENTS). */
+  argumentsJson?: string;
 }
 
 export interface CreateResult {

@@ -117,6 +117,8 @@ export interface TaskRecord extends Origin {
   outputTruncated?: boolean;
   /** The task's questions, oldest first (internal: replayed to resumed streams). */
   inputLog?: InputEpisode[];
+  /** The call's arguments (JSON), kept only where the server may show them (TASKSERVICE_LOG_TOOL_ARGUMENTS). */
+  argumentsJson?: string;
 }
 
 /** How a run ended. */
@@ -160,5 +162,6 @@ export function cloneTask(task: TaskRecord): TaskRecord {
   if (task.outputBytes !== undefined) copy.outputBytes = task.outputBytes;
   if (task.outputTruncated) copy.outputTruncated = true;
   if (task.inputLog) copy.inputLog = task.inputLog.map((e) => ({ ...e, request: { ...e.request } }));
+  if (task.argumentsJson !== undefined) copy.argumentsJson = task.argumentsJson;
   return copy;
 }

@@ -105,6 +105,7 @@ export class MemoryStore implements TaskStore {
       version: 1,
     };
     if (draft.requestId) task.requestId = draft.requestId;
+    if (draft.argumentsJson !== undefined) task.argumentsJson = draft.argumentsJson;
     if (draft.progress) task.progress = { ...draft.progress };
     if (draft.redirect) task.redirect = pendingRedirect(draft.redirect);
     const entry: Entry = { seq: ++this.seq, task };

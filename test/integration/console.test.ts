@@ -313,6 +313,40 @@ describe('Operator console with tokens', function () {
   });
 });
 
+describe('Operator console and tool arguments', function () {
+  this.timeout(30_000);
+
+  it("shows a task's arguments only when the server may log them (TASKSERVICE_LOG_TOOL_ARGUMENTS)", async () => {
+    const args = { count: 1000, interval_seconds: 30 };
+    for (const shown of [true, false]) {
+      const server = await startTestServer({
+        TASKSERVICE_HTTP_ADDR: '127.0.0.1:0',
+        TASKSERVICE_LOG_TOOL_ARGUMENTS: String(shown),
+      });
+      try {
+        const api = consoleApi(server);
+        const feed = await api.feed();
+        try {
+          const taskId = await startBackground(server, 'ticker', args, 'hana');
+          const { task } = await (await api.get(`tasks/${taskId}`)).json();
+          const listed = (await (await api.get('tasks?user=hana')).json()).tasks[0];
+          await api.post(`tasks/${taskId}/cancel`, { user: 'hana' });
+          await eventually(() => feed.tasks.some((t) => t.taskId === taskId && t.status === 'failed'));
+          const heard = feed.tasks.find((t) => t.taskId === taskId) as Record<string, unknown>;
+          for (const view of [task, listed, heard]) {
+            if (shown) expect(JSON.parse(view.argumentsJson)).to.deep.equal(args);
+            else expect(view).to.not.have.property('argumentsJson');
+          }
+        } finally {
+          await feed.close();
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});
+
 describe('Operator console switched off', () => {
   it('is not served with TASKSERVICE_CONSOLE=off; the probes still are', async () => {
     const server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0', TASKSERVICE_CONSOLE: 'off' });

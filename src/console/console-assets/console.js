@@ -227,6 +227,15 @@ async function tasksPage(params) {
   };
 }
 
+/** JSON text indented for reading; as it is if it does not parse. */
+function prettyJson(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
 function field(name, value) {
   if (value === undefined || value === null || value === '' || value === false) return [];
   return [el('dt', {}, name), el('dd', {}, value)];
@@ -362,7 +371,12 @@ async function taskPage(taskId, params) {
         ),
         field('Replica', t.owner),
         field('Version', t.version),
-        field('Arguments', 'not stored with tasks, so not shown'),
+        field(
+          'Arguments',
+          t.argumentsJson === undefined
+            ? 'not shown: the server keeps them only with TASKSERVICE_LOG_TOOL_ARGUMENTS=true'
+            : el('pre', { class: 'arguments' }, prettyJson(t.argumentsJson)),
+        ),
       ),
       t.status === 'input_required' && t.inputRequest && answerForm(t, user, () => undefined),
       open &&

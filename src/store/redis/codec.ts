@@ -37,6 +37,7 @@ export function taskFromHash(h: TaskHash): TaskRecord {
   if (h.result !== undefined && task.status === TaskStatus.Completed) task.result = h.result;
   if (h.error !== undefined && task.status === TaskStatus.Failed) task.error = h.error;
   if (h.request_id) task.requestId = h.request_id;
+  if (h.arguments !== undefined) task.argumentsJson = h.arguments;
   if (h.progress_updated_at) {
     task.progress = {
       fraction: Number(h.progress_fraction ?? 0),
@@ -100,6 +101,7 @@ export function initialFields(draft: NewTask): Record<string, string | number> {
     platform: draft.platform,
     owner: draft.owner,
   };
+  if (draft.argumentsJson !== undefined) fields.arguments = draft.argumentsJson;
   if (draft.progress) {
     fields.progress_fraction = draft.progress.fraction;
     fields.progress_message = draft.progress.message;
