@@ -68,6 +68,8 @@ export interface Tool {
   place?(): Placement;
   /** For worker tools: how many connected workers serve it. */
   workerCount?(): number;
+  /** For worker tools: invocations at once on one worker (0: no limit of its own). */
+  readonly concurrency?: number;
   /** Throws InvalidArgument naming the offending field. */
   validate(args: Record<string, unknown>): void;
   handler(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult> | ToolResult;

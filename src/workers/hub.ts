@@ -160,6 +160,7 @@ export class WorkerHub implements ToolCatalog, LocalWorkers {
       handler: (args, ctx) => this.invoke(spec.name, JSON.stringify(args), ctx),
       place: () => this.place(spec.name),
       workerCount: () => this.countWorkers(spec.name),
+      concurrency: spec.concurrency,
     };
   }
 

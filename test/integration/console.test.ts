@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
 import { eventually } from '../helpers/eventually.js';
+import { RawWorker } from '../helpers/raw-worker.js';
 import { call, startBackground, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -198,6 +199,20 @@ describe('Operator console over HTTP (/console/)', function () {
     const { tools } = await (await api.get('tools')).json();
     const sleep = tools.find((t: { name: string }) => t.name === 'sleep');
     expect(sleep).to.include({ source: 'example', available: true, budgetSeconds: 10, noBackground: false });
+    expect(sleep).to.not.have.property('concurrency');
+    // A worker tool: its workers and how many calls each takes at once.
+    const worker = new RawWorker(server.address);
+    try {
+      const tool = { name: 'console_worker_tool', description: 'd', parametersJsonSchema: '{}', noBackground: false };
+      worker.register({ workerName: 'w', tools: [{ ...tool, concurrency: 3 }] });
+      await worker.next('registered');
+      const listed = (await (await api.get('tools')).json()).tools.find(
+        (t: { name: string }) => t.name === 'console_worker_tool',
+      );
+      expect(listed).to.include({ source: 'worker', workers: 1, concurrency: 3, available: true });
+    } finally {
+      worker.close();
+    }
     const taskId = await startBackground(server, 'sleep', { seconds: 30 }, 'erin');
     const { self, replicas } = await (await api.get('replicas')).json();
     expect(self).to.equal(server.app.config.instanceId);

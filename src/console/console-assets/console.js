@@ -433,9 +433,17 @@ async function toolsPage() {
         el(
           'tr',
           {},
-          ['Tool', 'Source', 'Workers', 'Budget s', 'Hard limit s', 'Background', 'Available', 'Description'].map((h) =>
-            el('th', {}, h),
-          ),
+          [
+            'Tool',
+            'Source',
+            'Workers',
+            'At once per worker',
+            'Budget s',
+            'Hard limit s',
+            'Background',
+            'Available',
+            'Description',
+          ].map((h) => el('th', {}, h)),
         ),
       ),
       el(
@@ -448,6 +456,7 @@ async function toolsPage() {
             el('td', {}, t.name),
             el('td', {}, t.source),
             el('td', {}, t.source === 'worker' ? t.workers : ''),
+            el('td', {}, t.concurrency === undefined ? '' : t.concurrency === 0 ? 'no limit' : t.concurrency),
             el('td', {}, t.budgetSeconds),
             el('td', {}, t.hardTimeoutSeconds),
             el('td', {}, t.noBackground ? 'never' : 'yes'),
