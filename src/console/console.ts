@@ -62,7 +62,8 @@ export interface ConsoleOptions {
  */
 export class OperatorConsole {
   private readonly assets = new Map<string, Buffer>();
-  private readonly feeds = new Set<ServerResponse>();
+  /** Each open feed's response, and what ends it: its subscription, timers and place here. */
+  private readonly feeds = new Map<ServerResponse, () => void>();
   private readonly eventTexts = new WeakMap<TaskRecord, string>();
 
   constructor(
@@ -103,10 +104,12 @@ export class OperatorConsole {
     return true;
   }
 
-  /** Ends every open feed (shutdown). */
+  /** Ends every open feed (shutdown), letting go of its subscription now, before the store it follows closes. */
   close(): void {
-    for (const res of this.feeds) res.end();
-    this.feeds.clear();
+    for (const [res, end] of [...this.feeds]) {
+      end();
+      res.end();
+    }
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
@@ -196,7 +199,6 @@ export class OperatorConsole {
       ...SECURITY_HEADERS,
     });
     res.write(': following\n\n');
-    this.feeds.add(res);
     // Changes wait up to FEED_BATCH_MS and go in one write, the newest state of each task only: a person reads
     // the page, and a write per change per console was most of what a hundred consoles cost the server.
     const pending = new Map<string, string>();
@@ -217,6 +219,7 @@ export class OperatorConsole {
       clearTimeout(flush);
       this.feeds.delete(res);
     };
+    this.feeds.set(res, end);
     req.on('close', end);
     res.on('close', end);
   }

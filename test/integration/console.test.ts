@@ -362,6 +362,24 @@ describe('Operator console and tool arguments', function () {
   });
 });
 
+describe('Operator console at shutdown', () => {
+  it('ends the open feeds and lets go of their subscription before the store closes', async () => {
+    const server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0' });
+    let closed = false;
+    try {
+      const feed = await consoleApi(server).feed();
+      expect(server.app.manager.followers).to.equal(1);
+      await server.close();
+      closed = true;
+      expect(server.app.manager.followers).to.equal(0);
+      expect(server.app.console!.openFeeds).to.equal(0);
+      await feed.close();
+    } finally {
+      if (!closed) await server.close();
+    }
+  });
+});
+
 describe('Operator console switched off', () => {
   it('is not served with TASKSERVICE_CONSOLE=off; the probes still are', async () => {
     const server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0', TASKSERVICE_CONSOLE: 'off' });
