@@ -104,6 +104,12 @@ export async function listReplicas(ctx: ApiContext): Promise<ApiAnswer> {
   };
 }
 
+/** GET /console/api/me: who the console acts as (the token's name) and the users it may see (null: any user). */
+export function me(ctx: ApiContext): ApiAnswer {
+  const users = ctx.caller.users === null ? null : [...ctx.caller.users].sort();
+  return { status: 200, body: { name: ctx.caller.name, users } };
+}
+
 /** GET /console/api/stats: this replica's totals since start, with the time read; the page charts differences. */
 export function stats(ctx: ApiContext): ApiAnswer {
   return { status: 200, body: { at: Date.now(), instanceId: ctx.self.instanceId, ...ctx.stats() } };

@@ -17,6 +17,7 @@ import {
   listReplicas,
   listTasks,
   listTools,
+  me,
   stats,
   taskView,
 } from './api.js';
@@ -137,6 +138,7 @@ export class OperatorConsole {
       if (route === 'tools') return listTools(ctx);
       if (route === 'replicas') return listReplicas(ctx);
       if (route === 'stats') return stats(ctx);
+      if (route === 'me') return me(ctx);
     } else if (req.method === 'POST' && taskId && (task[2] === 'cancel' || task[2] === 'input')) {
       const body = await readJsonBody(req);
       return task[2] === 'cancel' ? cancelTask(ctx, taskId, body) : answerInput(ctx, taskId, body);

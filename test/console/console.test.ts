@@ -23,6 +23,7 @@ const hostile = defineTool({
 
 const ALICE_TOKEN = 'browser-alice-token-0001';
 const OPS_TOKEN = 'browser-ops-token-000001';
+const PAIR_TOKEN = 'browser-pair-token-00001';
 
 describe('Operator console in Chromium', function () {
   this.timeout(60_000);
@@ -156,6 +157,7 @@ describe('Operator console in Chromium, with tokens', function () {
       TASKSERVICE_AUTH_TOKENS: JSON.stringify({
         'alice-console': { token: ALICE_TOKEN, users: ['alice'] },
         ops: { token: OPS_TOKEN, users: '*' },
+        'alice-and-bob': { token: PAIR_TOKEN, users: ['alice', 'bob'] },
       }),
     });
   });
@@ -191,6 +193,31 @@ describe('Operator console in Chromium, with tokens', function () {
       // The token went as a header on the API calls once given (never a cookie).
       expect(authorizations.filter(Boolean).every((a) => a === `Bearer ${ALICE_TOKEN}`)).to.equal(true);
       expect((await page.context().cookies()).length).to.equal(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('gives a token for several users a choice of them, starting with the first', async () => {
+    const alices = await startBackground(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN);
+    const bobs = await startBackground(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${server.app.httpPort}/console/#/tasks`);
+      await page.waitForSelector('#token-form:not([hidden])');
+      await page.fill('#token', PAIR_TOKEN);
+      await page.click('#token-form button[type="submit"]');
+      await page.waitForSelector(`tr[data-task="${alices}"]`);
+      expect(await page.textContent('#who')).to.equal('as alice-and-bob');
+      expect(await page.$$eval('select[name="user"] option', (os) => os.map((o) => o.textContent))).to.deep.equal([
+        'alice',
+        'bob',
+      ]);
+      expect(await page.$(`tr[data-task="${bobs}"]`)).to.equal(null);
+      await page.selectOption('select[name="user"]', 'bob');
+      await page.click('form.filters button[type="submit"]');
+      await page.waitForSelector(`tr[data-task="${bobs}"]`);
+      expect(await page.$(`tr[data-task="${alices}"]`)).to.equal(null);
     } finally {
       await page.close();
     }

@@ -58,6 +58,20 @@ async function api(path, { method = 'GET', body } = {}) {
   return answer;
 }
 
+/** Who the console acts as: asked once per token. */
+let me;
+function whoAmI() {
+  me ??= api('me').then((answer) => {
+    const who = document.getElementById('who');
+    who.textContent = answer.name === 'anyone' ? '' : `as ${answer.name}`;
+    return answer;
+  });
+  return me.catch((err) => {
+    me = undefined;
+    throw err;
+  });
+}
+
 function askForToken(problem) {
   const form = document.getElementById('token-form');
   form.hidden = false;
@@ -151,6 +165,9 @@ async function tasksPage(params) {
     status: params.get('status') ?? '',
     tool: params.get('tool') ?? '',
   };
+  // A token for several users lists one of them at a time: start with the first.
+  const { users } = await whoAmI();
+  if (!filters.user && users && users.length > 1) filters.user = users[0];
   const pageToken = params.get('page_token') ?? '';
   const query = new URLSearchParams({ ...filters, page_token: pageToken });
   const page = await api(`tasks?${query}`);
@@ -169,7 +186,18 @@ async function tasksPage(params) {
         location.hash = `#/tasks?${new URLSearchParams({ user: data.get('user'), status: data.get('status'), tool: data.get('tool') })}`;
       },
     },
-    el('label', {}, 'User', el('input', { name: 'user', value: filters.user })),
+    el(
+      'label',
+      {},
+      'User',
+      users
+        ? el(
+            'select',
+            { name: 'user' },
+            users.map((u) => el('option', { value: u, selected: u === filters.user }, u)),
+          )
+        : el('input', { name: 'user', value: filters.user }),
+    ),
     el(
       'label',
       {},
@@ -614,6 +642,7 @@ async function route() {
   }
   onTask = () => {};
   try {
+    await whoAmI();
     if (page === 'task' && id) await taskPage(decodeURIComponent(id), params);
     else if (page === 'tools') await toolsPage();
     else if (page === 'replicas') await replicasPage();
@@ -630,10 +659,13 @@ document.getElementById('token-form').addEventListener('submit', (e) => {
   e.target.hidden = true;
   document.getElementById('forget-token').hidden = false;
   reconnectNow();
+  me = undefined;
   void route();
 });
 document.getElementById('forget-token').addEventListener('click', (e) => {
   sessionStorage.removeItem(TOKEN_KEY);
+  me = undefined;
+  document.getElementById('who').textContent = '';
   e.target.hidden = true;
   void route();
 });
