@@ -1,5 +1,4 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
+import { Client } from '../../src/client/index.js';
 import { cpuSeconds } from '../lib/cpu.js';
 import { LoadProcess } from '../lib/procs.js';
 import type { BenchServer } from '../lib/procs.js';
@@ -47,29 +46,15 @@ export async function consoleFollowers(
   changesPerSecond: number,
   seconds: number,
 ): Promise<ConsoleFollowRow> {
-  const client = new TaskServiceClient(server.address, credentials.createInsecure());
+  const client = new Client(server.address);
   const ticksPerSecond = 5;
   const tasks = Math.max(1, Math.round(changesPerSecond / ticksPerSecond));
   // Long enough for both measurements and the set-up between them.
   const count = Math.ceil((2 * seconds + 10) * ticksPerSecond);
   try {
+    const args = { count, interval_ms: 1000 / ticksPerSecond };
     for (let i = 0; i < tasks; i++) {
-      await new Promise<void>((resolve, reject) =>
-        client.execute(
-          {
-            toolName: 'progress_ticks',
-            argumentsJson: JSON.stringify({ count, interval_ms: 1000 / ticksPerSecond }),
-            userId: `console-${i % 10}`,
-            channelId: '',
-            platform: '',
-            requestId: '',
-            timeoutSeconds: 0.001,
-          },
-          new Metadata(),
-          { deadline: Date.now() + 10_000 },
-          (err) => (err ? reject(err) : resolve()),
-        ),
-      );
+      await client.execute('progress_ticks', args, { userId: `console-${i % 10}`, budgetSeconds: 0.001 });
     }
     const cpuOver = async () => {
       const before = cpuSeconds(server.pid);

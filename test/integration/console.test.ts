@@ -304,6 +304,9 @@ describe('Operator console with tokens', function () {
     expect(refused.status).to.equal(401);
     expect(refused.headers.get('www-authenticate')).to.contain('Bearer');
     expect((await consoleApi(server, 'wrong').get('tools')).status).to.equal(401);
+    // An action needs the token too.
+    const cancelWithout = await nobody.post(`tasks/some-task/cancel`, { user: 'bob' });
+    expect(cancelWithout.status).to.equal(401);
     expect(await (await alice.get('me')).json()).to.deep.equal({ name: 'alice-console', users: ['alice'] });
     expect(await (await ops.get('me')).json()).to.deep.equal({ name: 'ops', users: null });
 

@@ -544,6 +544,14 @@ function chart(title, values, unit) {
   return el('figure', {}, el('figcaption', {}, `${title}: ${latest.toFixed(1)} ${unit}`), svg);
 }
 
+/** The replicas page's charts: title, the rate it draws (see `rates`), unit. */
+const CHARTS = [
+  ['Tasks started', 'started', '/s'],
+  ['Tool runs finished', 'finished', '/s'],
+  ['Execute p50', 'p50', 'ms'],
+  ['Execute p99', 'p99', 'ms'],
+];
+
 async function replicasPage() {
   const readings = [];
   const charts = el('div', { class: 'charts', id: 'charts' });
@@ -551,25 +559,12 @@ async function replicasPage() {
     const series = readings.slice(1).map((r, i) => rates(readings[i], r));
     charts.replaceChildren(
       el('h3', {}, `This replica (${readings.at(-1)?.instanceId ?? ''}), every 2 s`),
-      chart(
-        'Tasks started',
-        series.map((s) => s.started),
-        '/s',
-      ),
-      chart(
-        'Tool runs finished',
-        series.map((s) => s.finished),
-        '/s',
-      ),
-      chart(
-        'Execute p50',
-        series.map((s) => s.p50),
-        'ms',
-      ),
-      chart(
-        'Execute p99',
-        series.map((s) => s.p99),
-        'ms',
+      ...CHARTS.map(([title, key, unit]) =>
+        chart(
+          title,
+          series.map((s) => s[key]),
+          unit,
+        ),
       ),
     );
   };

@@ -84,15 +84,18 @@ export class Leases {
     const table = this.shards.length > 1 ? this.scope.keys.instances : this.shards[0]!.instances;
     const now = Date.now();
     const flat = await this.commands.call((c) => c.zrangebyscore(table, now, '+inf', 'WITHSCORES'));
-    const replicas: ReplicaInfo[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const instanceId = flat[i]!;
-      const counts = await Promise.all(
-        this.shards.map((k) => this.commands.call((c) => c.scard(k.running(instanceId)))),
-      );
-      replicas.push({ instanceId, leaseExpiresAt: Number(flat[i + 1]), running: counts.reduce((a, b) => a + b, 0) });
-    }
-    return replicas;
+    const live = Array.from({ length: flat.length / 2 }, (_, i) => ({
+      instanceId: flat[2 * i]!,
+      at: flat[2 * i + 1]!,
+    }));
+    return Promise.all(
+      live.map(async ({ instanceId, at }) => {
+        const counts = await Promise.all(
+          this.shards.map((k) => this.commands.call((c) => c.scard(k.running(instanceId)))),
+        );
+        return { instanceId, leaseExpiresAt: Number(at), running: counts.reduce((a, b) => a + b, 0) };
+      }),
+    );
   }
 
   /** The ids of the tasks an instance was running, in every sweepable shard. */
