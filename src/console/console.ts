@@ -130,7 +130,7 @@ export class OperatorConsole {
   private async answer(req: IncomingMessage, ctx: ApiContext, route: string): Promise<ApiAnswer> {
     const query = new URL(req.url ?? '/', 'http://console').searchParams;
     const task = /^tasks\/([^/]+)(?:\/(cancel|input|output))?$/.exec(route);
-    const taskId = task && decodeURIComponent(task[1]!);
+    const taskId = task && taskIdOf(task[1]!);
     if (req.method === 'GET') {
       if (route === 'tasks') return listTasks(ctx, query);
       if (taskId && !task[2]) return getTask(ctx, taskId, query);
@@ -224,6 +224,15 @@ export class OperatorConsole {
     this.feeds.set(res, end);
     req.on('close', end);
     res.on('close', end);
+  }
+}
+
+/** A task id from the path, percent-decoded; a malformed escape is the caller's mistake, not a server error. */
+function taskIdOf(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgument('task_id', `"${segment}" in the path is not valid percent-encoding`);
   }
 }
 

@@ -156,6 +156,9 @@ describe('Operator console over HTTP (/console/)', function () {
     expect(missing.status).to.equal(404);
     expect((await missing.json()).error).to.equal('task no-such-task not found');
     expect((await api.get('nothing')).status).to.equal(404);
+    const malformed = await api.get('tasks/%E0%A4%A');
+    expect(malformed.status).to.equal(400);
+    expect((await malformed.json()).error).to.contain('not valid percent-encoding');
   });
 
   it("reads a task's output from an offset, in bytes", async () => {
