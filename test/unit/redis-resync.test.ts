@@ -24,6 +24,11 @@ class ScriptedConnection extends EventEmitter {
 
   /** What a read sends (bounded-commands.ts): its commands one by one, in one synchronous run. */
   sendCommand(command: { args: string[]; resolve(value: unknown): void; reject(err: Error): void }): void {
+    this.hgetall(command.args[0]!).then(command.resolve, command.reject);
+  }
+
+  /** A read's command, auto-pipelined (readHashesAfterIssued): one read is the commands of one synchronous run. */
+  hgetall(key: string): Promise<unknown> {
     if (!this.batch) {
       this.batch = { keys: [], replies: this.replies };
       this.reads.push(this.batch.keys);
@@ -31,8 +36,8 @@ class ScriptedConnection extends EventEmitter {
     }
     const { keys, replies } = this.batch;
     const [err, value] = replies[keys.length] ?? [null, {}];
-    keys.push(command.args[0]!);
-    queueMicrotask(() => (err ? command.reject(err) : command.resolve(value)));
+    keys.push(key);
+    return err ? Promise.reject(err) : Promise.resolve(value);
   }
 
   async subscribe(): Promise<number> {

@@ -59,15 +59,32 @@ export class BoundedCommands {
           keys.map((key) => {
             const command = new Command('hgetall', [key], { replyEncoding: 'utf8' });
             void c.sendCommand(command);
-            return (command.promise as Promise<TaskHash>).catch((err: unknown) => {
-              if (!isLogicError(err)) throw err;
-              return undefined;
-            });
+            return (command.promise as Promise<TaskHash>).catch(missingIfLogicError);
           }),
         ),
       deadline,
     );
   }
+
+  /**
+   * readHashes, but queued behind every command already issued on the connection (auto-pipelined) rather than
+   * sent at once: for a read that must see the writes issued before it. A task can be subscribed to just before
+   * its create is issued (ExecuteStream holds its watch first); a re-read of it sent at once overtook the create
+   * still queued for the loop's next turn, found nothing, and was taken for a deletion.
+   */
+  readHashesAfterIssued(keys: string[], deadline?: number): Promise<(TaskHash | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.call(
+      (c) => Promise.all(keys.map((key) => (c.hgetall(key) as Promise<TaskHash>).catch(missingIfLogicError))),
+      deadline,
+    );
+  }
+}
+
+/** A read's command that failed on its own: the key is not readable as a hash. Any other failure fails the read. */
+function missingIfLogicError(err: unknown): undefined {
+  if (!isLogicError(err)) throw err;
+  return undefined;
 }
 
 /**

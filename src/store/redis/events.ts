@@ -151,11 +151,15 @@ export class TaskEvents {
     this.listeners.notify(taskId, body === '-' ? null : taskFromHash(JSON.parse(body) as TaskHash));
   }
 
-  /** Re-reads these tasks and tells their listeners, in case an event about them was lost. */
+  /**
+   * Re-reads these tasks and tells their listeners, in case an event about them was lost. The reads queue
+   * behind the commands already issued: a task subscribed to before its create was issued must be found, not
+   * reported deleted (see readHashesAfterIssued).
+   */
   private async resync(ids: string[]): Promise<void> {
     if (ids.length === 0 || !this.available) return;
     try {
-      const hashes = await this.commands.readHashes(ids.map((id) => this.keys.of(id).task(id)));
+      const hashes = await this.commands.readHashesAfterIssued(ids.map((id) => this.keys.of(id).task(id)));
       ids.forEach((id, i) => {
         const hash = hashes[i];
         const task = hash?.task_id ? taskFromHash(hash) : null;
