@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { defineTool } from '../../src/tools/define.js';
 import type { ExecuteStreamResponse, TaskServiceClient } from '../../gen/ts/taskmanager/v1/task_service.js';
+import type { Task } from '../../gen/ts/taskmanager/v1/task.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** How many generated requests; FUZZ_REQUESTS overrides (the issue's figure is 100,000). */
@@ -159,7 +160,12 @@ const redirect = fc.option(
   { nil: undefined, freq: 5 },
 );
 
-type Request = { rpc: string; send(client: TaskServiceClient): Promise<unknown> };
+type Request = {
+  rpc: string;
+  send(client: TaskServiceClient): Promise<unknown>;
+  /** An Execute's tool and user: a task its caller never heard of (see `unheard`) must match one. */
+  origin?: string;
+};
 
 /** Task ids of accepted Executes, newest last: RECENT in ProvideInput stands for one (answers reach real questions). */
 const recentTaskIds: string[] = [];
@@ -186,7 +192,7 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
       timeoutSeconds: seconds,
       redirect,
     })
-    .map((r) => unary('Execute', (c) => c.execute, r)),
+    .map((r) => ({ ...unary('Execute', (c) => c.execute, r), origin: originOf(r) })),
   fc
     .record({
       taskId: fc.oneof({ weight: 3, arbitrary: fc.constant(RECENT) }, { weight: 1, arbitrary: taskId }),
@@ -261,18 +267,29 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
       rpc: 'ExecuteStream',
       send: (client: TaskServiceClient) =>
         drain(client.executeStream(r, new Metadata(), { deadline: Date.now() + 1000 })),
+      origin: originOf(r),
     })),
 );
 
+const originOf = (r: { toolName: string; userId: string }) => `${r.toolName}\u0000${r.userId}`;
+
+/** Why a call's answer names no task although one may have been recorded: its deadline cut it first. */
+const CUT = Symbol('cut by the deadline before the answer');
+
 /** Reads a server stream to its end; a deadline that cuts a long wait short counts as a fine end. */
-function drain(stream: ClientReadableStream<unknown>): Promise<{ task?: { taskId?: string } } | undefined> {
+function drain(
+  stream: ClientReadableStream<unknown>,
+): Promise<{ task?: { taskId?: string } } | typeof CUT | undefined> {
   let answer: { task?: { taskId?: string } } | undefined;
   return new Promise((resolve, reject) => {
     // ExecuteStream's answer names the task it recorded, if any: the check for strays needs it.
     stream.on('data', (m: ExecuteStreamResponse) => {
       if (m.event?.$case === 'answer') answer = m.event.value;
     });
-    stream.on('error', (err: ServiceError) => (err.code === status.DEADLINE_EXCEEDED ? resolve(answer) : reject(err)));
+    // An error after the answer still leaves the task the answer named: the error carries it.
+    stream.on('error', (err: ServiceError) =>
+      err.code === status.DEADLINE_EXCEEDED ? resolve(answer ?? CUT) : reject(Object.assign(err, { answer })),
+    );
     stream.on('end', () => resolve(answer));
   });
 }
@@ -302,6 +319,10 @@ describe('bad-input fuzz (fast-check)', function () {
       const codes = new Map<string, number>();
       const bad: string[] = [];
       const stored = new Set<string>();
+      // Executes cut by their deadline before the answer (ExecuteStream's 1 s, Execute's 10 s): the server keeps
+      // 100 ms to answer in, but a loaded machine can miss it, and then a task was recorded that its caller never
+      // heard of. Not a rejection, and not a wrong code: the caller's own deadline ended the call.
+      const unheard: string[] = [];
       let next = 0;
       const started = Date.now();
       await Promise.all(
@@ -311,18 +332,29 @@ describe('bad-input fuzz (fast-check)', function () {
             let code: number = status.OK;
             let details = '';
             try {
-              const response = (await request.send(server.client)) as { task?: { taskId?: string } } | undefined;
-              if ((request.rpc === 'Execute' || request.rpc === 'ExecuteStream') && response?.task?.taskId) {
+              const response = (await request.send(server.client)) as
+                { task?: { taskId?: string } } | typeof CUT | undefined;
+              if (response === CUT) {
+                if (request.origin !== undefined) unheard.push(request.origin);
+              } else if ((request.rpc === 'Execute' || request.rpc === 'ExecuteStream') && response?.task?.taskId) {
                 stored.add(response.task.taskId);
                 recentTaskIds.push(response.task.taskId);
               }
             } catch (err) {
               code = (err as ServiceError).code;
               details = (err as ServiceError).details ?? '';
+              if (code === status.DEADLINE_EXCEEDED && request.origin !== undefined) unheard.push(request.origin);
+              // A stream that fails after its answer has lost its caller a task it was following.
+              const answered = (err as { answer?: { task?: { taskId?: string } } }).answer?.task?.taskId;
+              if (answered) {
+                stored.add(answered);
+                bad.push(`${request.rpc} ${status[code]} after its answer: ${details}`);
+              }
             }
             const key = `${request.rpc} ${status[code]}`;
             codes.set(key, (codes.get(key) ?? 0) + 1);
-            if (!ALLOWED.has(code)) bad.push(`${key}: ${details}`);
+            if (!ALLOWED.has(code) && !(code === status.DEADLINE_EXCEEDED && request.origin !== undefined))
+              bad.push(`${key}: ${details}`);
             else if (code === status.INVALID_ARGUMENT && !FIELD.test(details))
               bad.push(`${key} names no field: ${details}`);
           }
@@ -330,7 +362,7 @@ describe('bad-input fuzz (fast-check)', function () {
       );
       const seconds = (Date.now() - started) / 1000;
       // Every record in the store belongs to an accepted Execute (no key written by a rejected request).
-      const listed = new Set<string>();
+      const listed = new Map<string, Task>();
       let pageToken = '';
       do {
         const page = await call(server.client.listTasks, server.client, {
@@ -340,20 +372,33 @@ describe('bad-input fuzz (fast-check)', function () {
           pageSize: 500,
           pageToken,
         });
-        for (const t of page.tasks) listed.add(t.taskId);
+        for (const t of page.tasks) listed.set(t.taskId, t);
         pageToken = page.nextPageToken;
       } while (pageToken);
-      const strays = [...listed].filter((id) => !stored.has(id));
+      // A record no accepted Execute names is a stray, unless an unheard Execute of its tool and user
+      // accounts for it (each one for at most one record).
+      let excused = 0;
+      const strays = [...listed.values()].filter((task) => {
+        if (stored.has(task.taskId)) return false;
+        const at = unheard.indexOf(originOf(task));
+        if (at < 0) return true;
+        unheard.splice(at, 1);
+        excused++;
+        return false;
+      });
+      const byCode = [...codes.entries()]
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
       console.log(
         `      FIGURE: ${generated.length} requests in ${seconds.toFixed(1)} s: ` +
           `${bad.length} bad codes or messages, ${listed.size} records all from accepted Executes ` +
-          `(${strays.length} strays); by RPC and code: ${[...codes.entries()]
-            .sort()
-            .map(([k, n]) => `${k} ${n}`)
-            .join(', ')}`,
+          `(${strays.length} strays, ${excused} from Executes cut by their deadline before the answer); ` +
+          `by RPC and code: ${byCode}`,
       );
       expect(bad.slice(0, 10)).to.deep.equal([]);
-      expect(strays).to.deep.equal([]);
+      // Whole records, so that a failure says what wrote them (tool, user, status, error).
+      expect(strays.slice(0, 3)).to.deep.equal([]);
       expect(codes.get('Execute OK')).to.be.greaterThan(0);
       expect(codes.get('ProvideInput OK'), 'some answers reached real questions').to.be.greaterThan(0);
       expect(codes.get('Execute INVALID_ARGUMENT')).to.be.greaterThan(0);
