@@ -27,6 +27,9 @@ export const CONSOLE_PATH = '/console/';
 const KEEPALIVE_MS = 15_000;
 /** How long a feed gathers changes before it writes them. */
 const FEED_BATCH_MS = 100;
+/** The feed's `resync` event: changes may have been missed, the console reads its page again. Keyed by '', no id. */
+const RESYNC = '';
+const RESYNC_EVENT = 'event: resync\ndata: {}\n\n';
 /** The largest action body accepted (an answer to a question is bounded by the manager again). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -192,7 +195,10 @@ export class OperatorConsole {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  /** Server-sent events: `task` with a task's view whenever a task the caller may see changes or is found new. */
+  /**
+   * Server-sent events: `task` with a task's view whenever a task the caller may see changes or is found new;
+   * `resync` when changes may have been missed (the store was unreachable).
+   */
   private serveFeed(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -210,10 +216,19 @@ export class OperatorConsole {
       res.write([...pending.values()].join(''));
       pending.clear();
     };
-    const unfollow = this.context.manager.follow(caller, (task) => {
-      pending.set(task.taskId, this.eventText(task));
-      flush ??= setTimeout(send, FEED_BATCH_MS);
-    });
+    const unfollow = this.context.manager.follow(
+      caller,
+      (task) => {
+        pending.set(task.taskId, this.eventText(task));
+        flush ??= setTimeout(send, FEED_BATCH_MS);
+      },
+      () => {
+        // The console reads its page again, which supersedes whatever changes wait here.
+        pending.clear();
+        pending.set(RESYNC, RESYNC_EVENT);
+        flush ??= setTimeout(send, FEED_BATCH_MS);
+      },
+    );
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
     const end = () => {
       unfollow();

@@ -20,7 +20,7 @@ import {
 import type { RedirectTarget, TaskRecord } from './task.js';
 import type { Tool, ToolCatalog } from './tool.js';
 import type { WatchedTask } from './watched-tasks.js';
-import { type FeedListener, TaskFeed } from './task-feed.js';
+import { type FeedListener, type ResyncListener, TaskFeed } from './task-feed.js';
 
 export type { AwaitOptions, ExecuteCall, ExecuteResult, InputAnswerCall, ListOptions };
 
@@ -82,7 +82,7 @@ export class TaskManager {
     const parts = { store, tools, redirects, runs: this.runs, running, observer, handoff: ports.handoff };
     this.flow = new ExecuteFlow(parts, limits);
     this.access = new TaskAccess(store, redirects, this.runs, limits, answers);
-    this.feed = new TaskFeed(store, { pollMs: 1000, pageSize: limits.defaultPageSize }, logger);
+    this.feed = new TaskFeed(store, { pollMs: 1000, pageSize: limits.defaultPageSize, maxPages: 10 }, logger);
   }
 
   /** Outcomes waiting for the store to come back. */
@@ -150,9 +150,12 @@ export class TaskManager {
     return this.access.list(options);
   }
 
-  /** Hears every change of the tasks `caller` may see, and tasks found new (see TaskFeed); returns the stop. */
-  follow(caller: Caller, listener: FeedListener): () => void {
-    return this.feed.follow(caller, listener);
+  /**
+   * Hears every change of the tasks `caller` may see, tasks found new, and when changes may have been missed
+   * (see TaskFeed); returns the stop.
+   */
+  follow(caller: Caller, listener: FeedListener, resync?: ResyncListener): () => void {
+    return this.feed.follow(caller, listener, resync);
   }
 
   /** Consoles following (leak checks). */

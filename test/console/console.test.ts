@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { defineTool } from '../../src/tools/define.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { startBackground, startTestServer, type TestServer } from '../helpers/server.js';
+import { call, startBackground, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
  * The console's pages in a real headless Chromium against a real server: rows that appear and move without a
@@ -21,6 +21,15 @@ const hostile = defineTool({
   },
 });
 
+/** Runs until cancelled and changes nothing meanwhile: only a read of the list shows it. */
+const quiet = defineTool({
+  name: 'quiet',
+  description: 'waits silently until cancelled',
+  parameters: { type: 'object', properties: {} },
+  handler: (_args, ctx) =>
+    new Promise<string>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))),
+});
+
 const ALICE_TOKEN = 'browser-alice-token-0001';
 const OPS_TOKEN = 'browser-ops-token-000001';
 const PAIR_TOKEN = 'browser-pair-token-00001';
@@ -34,7 +43,7 @@ describe('Operator console in Chromium', function () {
 
   before(async () => {
     browser = await launchBrowser();
-    server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0' }, { tools: [hostile] });
+    server = await startTestServer({ TASKSERVICE_HTTP_ADDR: '127.0.0.1:0' }, { tools: [hostile, quiet] });
     base = `http://127.0.0.1:${server.app.httpPort}/console/`;
   });
   after(async () => {
@@ -68,6 +77,18 @@ describe('Operator console in Chromium', function () {
     expect(await progress()).to.be.above(first);
     await page.waitForSelector(`${row} .status-completed`, { timeout: 10_000 });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).to.equal(42);
+  });
+
+  it('reads the list again after its feed reconnects: a task made while it was away appears', async () => {
+    await page.goto(`${base}#/tasks`);
+    await page.waitForSelector('#tasks');
+    await page.waitForSelector('.live.on');
+    // Ends every open feed, as a restarting replica or a proxy would; the page reconnects a second later.
+    server.app.console!.close();
+    const taskId = await startBackground(server, 'quiet', {}, 'alice');
+    await page.waitForSelector(`tr[data-task="${taskId}"]`, { timeout: 10_000 });
+    await page.waitForSelector('.live.on');
+    await call(server.client.cancelTask, server.client, { taskId, userId: 'alice' });
   });
 
   it("shows a task's output as the tool writes it", async () => {

@@ -80,10 +80,15 @@ function askForToken(problem) {
 
 // ---- the live feed ------------------------------------------------------------------------------------------
 
-/** Follows api/events (server-sent events, read with fetch so that the token goes in a header); reconnects. */
+/**
+ * Follows api/events (server-sent events, read with fetch so that the token goes in a header); reconnects. What
+ * changed while it was away is not sent again, so after a reconnect, and on a `resync` event (the server's store
+ * was unreachable), the page is read again.
+ */
 async function follow() {
   const live = document.getElementById('live');
   let delayMs = 1000;
+  let connected = false;
   for (;;) {
     try {
       const headers = token() ? { authorization: `Bearer ${token()}` } : {};
@@ -92,6 +97,8 @@ async function follow() {
       live.textContent = '● live';
       live.classList.add('on');
       delayMs = 1000;
+      if (connected) void route();
+      connected = true;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {
@@ -108,6 +115,7 @@ async function follow() {
             .map((line) => line.slice(6))
             .join('\n');
           if (event.startsWith('event: task') && data) onTask(JSON.parse(data));
+          else if (event.startsWith('event: resync')) void route();
         }
       }
     } catch {
