@@ -36,7 +36,7 @@ export class TaskFeed {
   /** The store was unreachable since the last resync: its changes of that time are lost to the subscription. */
   private lost = false;
   private timer?: NodeJS.Timeout;
-  /** The ids of the last poll's page; undefined until the first poll has read one. */
+  /** The ids of the last poll's pages; undefined until the first poll has read one. */
   private known?: Set<string>;
   private polling = false;
 
@@ -120,20 +120,20 @@ export class TaskFeed {
   }
 
   private resyncFollowers(): void {
-    for (const { resync } of [...this.followers]) {
-      try {
-        resync();
-      } catch (err) {
-        this.logger.error({ err }, 'console feed: a follower failed');
-      }
-    }
+    this.forEachFollower(({ resync }) => resync());
   }
 
   private tell(task: TaskRecord): void {
-    for (const { caller, listener } of [...this.followers]) {
-      if (!mayActFor(caller, task.userId)) continue;
+    this.forEachFollower(({ caller, listener }) => {
+      if (mayActFor(caller, task.userId)) listener(task);
+    });
+  }
+
+  /** Calls `call` with each follower; one that throws is logged, and the others still hear. */
+  private forEachFollower(call: (follower: Follower) => void): void {
+    for (const follower of [...this.followers]) {
       try {
-        listener(task);
+        call(follower);
       } catch (err) {
         this.logger.error({ err }, 'console feed: a follower failed');
       }
