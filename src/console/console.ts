@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { TokenBook } from '../auth/tokens.js';
 import { ANYONE, type Caller } from '../core/caller.js';
 import { InvalidArgument } from '../core/errors.js';
+import { parseJsonObject } from '../core/json.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskRecord } from '../core/task.js';
+import { readBodyAtMost } from '../http-body.js';
 import {
   answerInput,
   type ApiAnswer,
@@ -102,7 +104,9 @@ export class OperatorConsole {
     void this.serve(req, res, path.slice(CONSOLE_PATH.length)).catch((err: unknown) => {
       const known = apiError(err);
       if (!known) this.logger.error({ err }, 'console request failed');
-      if (!res.headersSent) sendJson(res, known ?? { status: 500, body: { error: 'internal error' } });
+      // An answer before the body was read to its end (too large) ends the connection: the client cannot reuse it.
+      const unread: Record<string, string> = req.complete ? {} : { connection: 'close' };
+      if (!res.headersSent) sendJson(res, known ?? { status: 500, body: { error: 'internal error' } }, unread);
       else res.end();
     });
     return true;
@@ -271,21 +275,9 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
   if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
     throw new InvalidArgument('content-type', 'an action must be sent as application/json');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new InvalidArgument('body', `must not exceed ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    throw new InvalidArgument('body', 'must be JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidArgument('body', 'must be a JSON object');
-  }
-  return body as Record<string, unknown>;
+  const raw = await readBodyAtMost(req, MAX_BODY_BYTES);
+  if (!raw) throw new InvalidArgument('body', `must not exceed ${MAX_BODY_BYTES} bytes`);
+  const parsed = parseJsonObject(raw.toString('utf8') || '{}');
+  if (!parsed.ok) throw new InvalidArgument('body', parsed.problem);
+  return parsed.value;
 }

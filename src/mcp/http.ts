@@ -10,6 +10,7 @@ import type { TaskManager } from '../core/manager.js';
 import { CoreBackend, type McpIdentity } from './core-backend.js';
 import { isTaskListen, json, serveTaskListen } from './listen.js';
 import { buildMcpServer } from './server.js';
+import { readBodyAtMost } from '../http-body.js';
 
 /** The header that names the user an MCP request acts for when its token does not (or with no tokens). */
 export const USER_HEADER = 'x-taskservice-user';
@@ -177,31 +178,26 @@ export class McpHttpServer {
 
   /** The request's JSON body, bounded; undefined when it was refused (the answer written). */
   private async readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.options.maxBodyBytes) {
-        json(
-          res,
-          413,
-          {
-            jsonrpc: '2.0',
-            id: null,
-            error: {
-              code: -32000,
-              message: `Payload Too Large: the body must not exceed ${this.options.maxBodyBytes} bytes`,
-            },
+    const raw = await readBodyAtMost(req, this.options.maxBodyBytes);
+    if (!raw) {
+      json(
+        res,
+        413,
+        {
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: -32000,
+            message: `Payload Too Large: the body must not exceed ${this.options.maxBodyBytes} bytes`,
           },
-          { connection: 'close' },
-        );
-        req.destroy();
-        return undefined;
-      }
-      chunks.push(chunk);
+        },
+        { connection: 'close' },
+      );
+      req.destroy();
+      return undefined;
     }
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      return JSON.parse(raw.toString('utf8')) as unknown;
     } catch {
       json(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: Invalid JSON' } });
       return undefined;

@@ -110,6 +110,28 @@ describe('Operator console over HTTP (/console/)', function () {
     expect((await malformed.json()).error).to.contain('not valid percent-encoding');
   });
 
+  it('refuses an action body that is too large, not JSON, or not an object, saying which', async () => {
+    const api = consoleApi(server);
+    const taskId = await startBackground(server, 'sleep', { seconds: 30 }, 'carol');
+    const send = async (body: string) => {
+      const res = await fetch(`${api.base}api/tasks/${taskId}/cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    const huge = await send(JSON.stringify({ user: 'carol', pad: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(huge).to.deep.include({ status: 400 });
+    expect(huge.error).to.match(/^body: must not exceed \d+ bytes/);
+    expect(await send('{"user":')).to.deep.include({ status: 400 });
+    expect((await send('{"user":')).error).to.match(/^body: /);
+    expect((await send('["carol"]')).error).to.match(/^body: must be a JSON object/);
+    const { task } = await (await api.get(`tasks/${taskId}?user=carol`)).json();
+    expect(task.status, 'no refused body acted').to.equal('running');
+    expect((await api.post(`tasks/${taskId}/cancel`, { user: 'carol' })).status).to.equal(200);
+  });
+
   it("reads a task's output from an offset, in bytes", async () => {
     const api = consoleApi(server);
     const taskId = await startBackground(server, 'ticker', { count: 3, interval_seconds: 0.05 }, 'ivan');
