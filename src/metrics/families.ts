@@ -125,6 +125,14 @@ interface HistogramCell {
   count: number;
 }
 
+/** Histogram cells merged: the bucket bounds, counts per bucket (the last +Inf), sum and count. */
+export interface MergedHistogram {
+  bounds: readonly number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 export class HistogramFamily extends Family<HistogramCell> {
   constructor(
     registry: Registry,
@@ -145,13 +153,8 @@ export class HistogramFamily extends Family<HistogramCell> {
     cell.count++;
   }
 
-  /** The label sets that `match`, merged: the bucket bounds, counts per bucket (the last +Inf), sum and count. */
-  merged(match: (labels: Labels) => boolean): {
-    bounds: readonly number[];
-    counts: number[];
-    sum: number;
-    count: number;
-  } {
+  /** The label sets that `match`, merged into one histogram. */
+  merged(match: (labels: Labels) => boolean): MergedHistogram {
     const counts = new Array<number>(this.buckets.length + 1).fill(0);
     let sum = 0;
     let count = 0;

@@ -4,7 +4,7 @@ import type { Outcome } from '../core/task.js';
 import type { DeliveryObserver } from '../redirect/dispatcher.js';
 import { CODE_NAMES, type RpcObserver } from '../grpc/rpc-recorder.js';
 import type { RedisObserver } from '../store/redis/instrument.js';
-import { CounterFamily, GaugeFamily, HistogramFamily } from './families.js';
+import { CounterFamily, GaugeFamily, HistogramFamily, type MergedHistogram } from './families.js';
 
 /** Values read when Prometheus scrapes, from whoever holds them. */
 export interface MetricSources {
@@ -19,6 +19,13 @@ const RUN_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 const RPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const REDIS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
 
+/** See Metrics.consoleStats. */
+export interface ConsoleStats {
+  tasksStarted: number;
+  runsFinished: number;
+  executeSeconds: MergedHistogram;
+}
+
 /**
  * Every TaskService metric, in a registry of its own (so several servers in
  * one process, as in the tests, never share counts). Names follow the
@@ -28,13 +35,6 @@ const REDIS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
  * The labelled ones are families (src/metrics/families.ts): they run on
  * every call, and prom-client's own hash their labels on every update.
  */
-/** See Metrics.consoleStats. */
-export interface ConsoleStats {
-  tasksStarted: number;
-  runsFinished: number;
-  executeSeconds: { bounds: readonly number[]; counts: number[]; sum: number; count: number };
-}
-
 export class Metrics implements TaskObserver, RpcObserver, RedisObserver, DeliveryObserver {
   readonly registry = new Registry();
   private readonly started: CounterFamily;

@@ -18,11 +18,6 @@ export class TaskListeners {
     return this.count + this.everyTask.size;
   }
 
-  /** Someone listens to every task. */
-  get hasEvery(): boolean {
-    return this.everyTask.size > 0;
-  }
-
   /** Adds a listener to every task's changes; the returned function removes it. */
   addEvery(listener: AnyTaskListener): () => void {
     const own = (taskId: string, task: TaskRecord | null) => listener(taskId, task);
