@@ -91,6 +91,48 @@ describe('Operator console in Chromium', function () {
     await call(server.client.cancelTask, server.client, { taskId, userId: 'alice' });
   });
 
+  it('keeps one reading loop on the replicas page however often it is shown, and none once left', async () => {
+    // Counts the page's live intervals (the replicas page's readings are its only ones).
+    await page.addInitScript(() => {
+      const live = new Set<unknown>();
+      const w = window as unknown as { liveIntervals: Set<unknown> };
+      w.liveIntervals = live;
+      const set = window.setInterval.bind(window);
+      const clear = window.clearInterval.bind(window);
+      window.setInterval = ((...args: Parameters<typeof set>) => {
+        const id = set(...args);
+        live.add(id);
+        return id;
+      }) as typeof window.setInterval;
+      window.clearInterval = ((id?: number) => {
+        live.delete(id);
+        clear(id);
+      }) as typeof window.clearInterval;
+    });
+    const live = () => page.evaluate(() => (window as unknown as { liveIntervals: Set<unknown> }).liveIntervals.size);
+    await page.goto(`${base}#/replicas`);
+    await page.waitForSelector('#charts svg');
+    // Away and straight back (within one reading), then shown again in place (as after a feed reconnect).
+    await page.evaluate(() => {
+      location.hash = '#/tasks';
+    });
+    await page.waitForSelector('#tasks');
+    await page.evaluate(() => {
+      location.hash = '#/replicas';
+    });
+    await page.waitForSelector('#replicas');
+    server.app.console!.close();
+    await page.waitForSelector('.live:not(.on)');
+    await page.waitForSelector('.live.on');
+    await page.waitForSelector('#charts svg');
+    expect(await live()).to.equal(1);
+    await page.evaluate(() => {
+      location.hash = '#/tools';
+    });
+    await page.waitForSelector('#tools');
+    expect(await live()).to.equal(0);
+  });
+
   it("shows a task's output as the tool writes it", async () => {
     const taskId = await startBackground(server, 'ticker', { count: 6, interval_seconds: 0.3 }, 'alice');
     await page.goto(`${base}#/task/${taskId}?user=alice`);
@@ -187,6 +229,14 @@ describe('Operator console in Chromium, with tokens', function () {
     await server?.close();
   });
 
+  /** Opens the tasks page, which asks for a token, and gives it. */
+  const signIn = async (page: Page, token: string) => {
+    await page.goto(`http://127.0.0.1:${server.app.httpPort}/console/#/tasks`);
+    await page.waitForSelector('#token-form:not([hidden])');
+    await page.fill('#token', token);
+    await page.click('#token-form button[type="submit"]');
+  };
+
   it("asks for a token and then shows only that token's user's tasks; another user's task is not found", async () => {
     const alices = await startBackground(server, 'sleep', { seconds: 30 }, 'alice', OPS_TOKEN);
     const bobs = await startBackground(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN);
@@ -196,10 +246,7 @@ describe('Operator console in Chromium, with tokens', function () {
       if (r.url().includes('/console/api/')) authorizations.push(r.headers().authorization);
     });
     try {
-      await page.goto(`http://127.0.0.1:${server.app.httpPort}/console/#/tasks`);
-      await page.waitForSelector('#token-form:not([hidden])');
-      await page.fill('#token', ALICE_TOKEN);
-      await page.click('#token-form button[type="submit"]');
+      await signIn(page, ALICE_TOKEN);
       await page.waitForSelector(`tr[data-task="${alices}"]`);
       expect(await page.$(`tr[data-task="${bobs}"]`)).to.equal(null);
       // A new task of bob's never reaches alice's page through the live feed either.
@@ -224,10 +271,7 @@ describe('Operator console in Chromium, with tokens', function () {
     const bobs = await startBackground(server, 'sleep', { seconds: 30 }, 'bob', OPS_TOKEN);
     const page = await browser.newPage();
     try {
-      await page.goto(`http://127.0.0.1:${server.app.httpPort}/console/#/tasks`);
-      await page.waitForSelector('#token-form:not([hidden])');
-      await page.fill('#token', PAIR_TOKEN);
-      await page.click('#token-form button[type="submit"]');
+      await signIn(page, PAIR_TOKEN);
       await page.waitForSelector(`tr[data-task="${alices}"]`);
       expect(await page.textContent('#who')).to.equal('as alice-and-bob');
       expect(await page.$$eval('select[name="user"] option', (os) => os.map((o) => o.textContent))).to.deep.equal([

@@ -8,6 +8,8 @@ const view = document.getElementById('view');
 
 /** The current page's handler of live task changes (the feed calls it). */
 let onTask = () => {};
+/** Ends what the current page keeps running (the replicas page's readings); called before any page is shown. */
+let leavePage = () => {};
 /** Ends the feed's wait before it reconnects (a token was just given). */
 let reconnectNow = () => {};
 
@@ -28,6 +30,24 @@ function el(tag, attributes = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+/** A table with its header row and a body of `rows`. */
+function table(id, headers, rows) {
+  return el(
+    'table',
+    { id },
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        headers.map((h) => el('th', {}, h)),
+      ),
+    ),
+    rows,
+  );
 }
 
 const time = (ms) => (ms ? new Date(ms).toLocaleString() : '');
@@ -222,20 +242,7 @@ async function tasksPage(params) {
   );
   view.replaceChildren(
     form,
-    el(
-      'table',
-      { id: 'tasks' },
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          ['Task', 'Tool', 'User', 'Status', 'Progress', 'Created', 'Updated'].map((h) => el('th', {}, h)),
-        ),
-      ),
-      rows,
-    ),
+    table('tasks', ['Task', 'Tool', 'User', 'Status', 'Progress', 'Created', 'Updated'], rows),
     el(
       'div',
       { class: 'actions' },
@@ -459,29 +466,21 @@ async function taskPage(taskId, params) {
 
 async function toolsPage() {
   const { tools } = await api('tools');
+  const headers = [
+    'Tool',
+    'Source',
+    'Workers',
+    'At once per worker',
+    'Budget s',
+    'Hard limit s',
+    'Background',
+    'Available',
+    'Description',
+  ];
   view.replaceChildren(
-    el(
-      'table',
-      { id: 'tools' },
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          [
-            'Tool',
-            'Source',
-            'Workers',
-            'At once per worker',
-            'Budget s',
-            'Hard limit s',
-            'Background',
-            'Available',
-            'Description',
-          ].map((h) => el('th', {}, h)),
-        ),
-      ),
+    table(
+      'tools',
+      headers,
       el(
         'tbody',
         {},
@@ -583,18 +582,9 @@ async function replicasPage() {
   };
   const render = ({ self, leaseSeconds, replicas }) => {
     view.replaceChildren(
-      el(
-        'table',
-        { id: 'replicas' },
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            ['Replica', 'Running tasks', 'Last lease renewal'].map((h) => el('th', {}, h)),
-          ),
-        ),
+      table(
+        'replicas',
+        ['Replica', 'Running tasks', 'Last lease renewal'],
         el(
           'tbody',
           {},
@@ -618,13 +608,10 @@ async function replicasPage() {
       charts,
     );
   };
-  render(await api('replicas'));
-  await sample();
   // Leases are renewed every few seconds, not announced, and the counters only grow: the page reads both again
-  // while it is shown.
+  // while it is shown, and stops when another page is shown (set before the first reads, which may outlast it).
   let ticks = 0;
   const timer = setInterval(async () => {
-    if (!location.hash.startsWith('#/replicas')) return clearInterval(timer);
     try {
       await sample();
       if (++ticks % 3 === 0) render(await api('replicas'));
@@ -632,6 +619,9 @@ async function replicasPage() {
       showError(err.message);
     }
   }, 2000);
+  leavePage = () => clearInterval(timer);
+  render(await api('replicas'));
+  await sample();
 }
 
 // ---- routing ------------------------------------------------------------------------------------------------
@@ -644,6 +634,8 @@ async function route() {
     link.classList.toggle('current', link.dataset.page === (page === 'task' ? 'tasks' : page));
   }
   onTask = () => {};
+  leavePage();
+  leavePage = () => {};
   try {
     await whoAmI();
     if (page === 'task' && id) await taskPage(decodeURIComponent(id), params);
