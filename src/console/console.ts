@@ -29,8 +29,7 @@ export const CONSOLE_PATH = '/console/';
 const KEEPALIVE_MS = 15_000;
 /** How long a feed gathers changes before it writes them. */
 const FEED_BATCH_MS = 100;
-/** The feed's `resync` event: changes may have been missed, the console reads its page again. Keyed by '', no id. */
-const RESYNC = '';
+/** The feed's `resync` event: changes may have been missed, the console reads its page again. */
 const RESYNC_EVENT = 'event: resync\ndata: {}\n\n';
 /** The largest action body accepted (an answer to a question is bounded by the manager again). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -214,11 +213,13 @@ export class OperatorConsole {
     // Changes wait up to FEED_BATCH_MS and go in one write, the newest state of each task only: a person reads
     // the page, and a write per change per console was most of what a hundred consoles cost the server.
     const pending = new Map<string, string>();
+    let resync = false;
     let flush: NodeJS.Timeout | undefined;
     const send = () => {
       flush = undefined;
-      res.write([...pending.values()].join(''));
+      res.write((resync ? RESYNC_EVENT : '') + [...pending.values()].join(''));
       pending.clear();
+      resync = false;
     };
     const unfollow = this.context.manager.follow(
       caller,
@@ -229,7 +230,7 @@ export class OperatorConsole {
       () => {
         // The console reads its page again, which supersedes whatever changes wait here.
         pending.clear();
-        pending.set(RESYNC, RESYNC_EVENT);
+        resync = true;
         flush ??= setTimeout(send, FEED_BATCH_MS);
       },
     );
